@@ -1,0 +1,3 @@
+from labelloop.cli.main import app
+
+app()

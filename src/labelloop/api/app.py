@@ -1,0 +1,55 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from labelloop import __version__
+from labelloop.api import errors
+from labelloop.api.routes import accounts, items, projects, tasks
+from labelloop.config import Settings, get_settings
+from labelloop.services.runtime import Runtime
+
+DESCRIPTION = """
+The labelloop HTTP API. Authenticate with `Authorization: Bearer <token>`: get a token with
+`POST /api/auth/login` or `labelloop token create`. Errors always have the shape
+`{"error": {"type", "message", "problems": [{"line", "record", "file", "field", "message"}]}}`.
+"""
+
+
+def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> FastAPI:
+    """The app over `runtime` (or a new one from settings; the database must be migrated)."""
+    owned = runtime is None
+    rt = runtime or Runtime(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            rt.close()
+
+    app = FastAPI(title="labelloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = rt
+    errors.install(app)
+    for module in (accounts, projects, items, tasks):
+        app.include_router(module.router)
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness probe; needs no token and says nothing about the data."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (each worker process builds its own runtime)."""
+    return create_app()

@@ -1,0 +1,234 @@
+"""Request and response bodies of the HTTP API (the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ProblemOut(BaseModel):
+    message: str
+    line: int | None = None
+    record: int | None = None
+    file: str | None = None
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    type: str = Field(description="not_found, conflict, invalid, forbidden or unauthenticated")
+    message: str
+    problems: list[ProblemOut] = []
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class LoginIn(BaseModel):
+    username: str
+    password: str
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    display_name: str | None
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+
+
+class UserIn(BaseModel):
+    username: str
+    password: str | None = Field(None, description="Leave out for a token-only account (a bot).")
+    display_name: str | None = None
+    is_admin: bool = False
+
+
+class UserPatch(BaseModel):
+    password: str | None = None
+    display_name: str | None = None
+    is_active: bool | None = None
+    is_admin: bool | None = None
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    user_id: int | None = Field(None, description="Admins may create tokens for others.")
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class TokenOut(Out):
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+class NewTokenOut(BaseModel):
+    token: str = Field(description="The secret. It is shown this once and stored only as a hash.")
+    info: TokenOut
+
+
+class LoginOut(BaseModel):
+    token: str
+    user: UserOut
+
+
+class ProjectIn(BaseModel):
+    name: str
+    description: str = ""
+    label_schema: dict[str, Any] | str = Field(
+        description="The label schema, as an object or as YAML/JSON text (see docs/schema.md)."
+    )
+    overlap: int = Field(1, description="Answers each item needs, from distinct annotators.")
+    lease_seconds: int = Field(600, description="How long a handed-out task stays reserved.")
+
+
+class ProjectPatch(BaseModel):
+    name: str | None = None
+    description: str | None = None
+    label_schema: dict[str, Any] | str | None = None
+    overlap: int | None = None
+    lease_seconds: int | None = None
+
+
+class ProjectOut(Out):
+    id: int
+    name: str
+    description: str
+    label_schema: dict[str, Any]
+    overlap: int
+    lease_seconds: int
+    created_at: datetime
+    role: str | None = Field(description="Your role in the project.")
+
+
+class MemberIn(BaseModel):
+    role: str = Field(description="owner, manager, reviewer or annotator")
+
+
+class MemberOut(Out):
+    user_id: int
+    username: str
+    role: str
+
+
+class JobOut(Out):
+    id: int
+    project_id: int | None
+    kind: str
+    status: str = Field(description="queued, running, succeeded or failed")
+    progress_done: int
+    progress_total: int | None
+    message: str
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ItemOut(Out):
+    id: int
+    external_id: str
+    content_hash: str
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    priority: float
+    needed: int
+    answer_count: int
+    leased: int
+    status: str
+    gold: dict[str, Any] | None = Field(description="Shown to managers only.")
+    created_at: datetime
+
+
+class AnswerOut(Out):
+    id: int
+    item_id: int
+    user_id: int
+    username: str | None
+    value: dict[str, Any]
+    created_at: datetime
+    leased_at: datetime | None
+    duration_ms: int | None
+    source: str
+
+
+class ItemDetailOut(BaseModel):
+    item: ItemOut
+    answers: list[AnswerOut]
+
+
+class GoldIn(BaseModel):
+    value: dict[str, Any]
+
+
+class PriorityIn(BaseModel):
+    item_id: int
+    priority: float
+
+
+class PrioritiesIn(BaseModel):
+    priorities: list[PriorityIn] = Field(max_length=100_000)
+
+
+class CountOut(BaseModel):
+    updated: int
+
+
+class NextIn(BaseModel):
+    exclude: list[int] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Items the client already shows (so a prefetch gets another one).",
+    )
+
+
+class TaskOut(Out):
+    item_id: int
+    external_id: str
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    leased_at: datetime
+    lease_expires_at: datetime
+
+
+class SubmitIn(BaseModel):
+    value: dict[str, Any] = Field(description="The answer: question name -> value.")
+    duration_ms: int | None = Field(None, description="Time the annotator spent, as measured by the client.")
+
+
+class SkipIn(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+class LeaseOut(Out):
+    item_id: int
+    state: str
+    leased_at: datetime
+    expires_at: datetime
+
+
+class StatusOut(Out):
+    project_id: int
+    items: int
+    done: int
+    in_progress: int
+    untouched: int
+    answers: int
+    answers_needed: int
+    leased: int
+    skipped: int
+    annotators: int
+    percent_done: float

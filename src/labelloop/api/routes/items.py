@@ -1,0 +1,151 @@
+"""Importing, browsing and exporting items; gold answers and priorities."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from labelloop.api.deps import Ctx, CtxDep
+from labelloop.api.errors import error_response
+from labelloop.api.models import (
+    AnswerOut,
+    CountOut,
+    GoldIn,
+    ItemDetailOut,
+    ItemOut,
+    JobOut,
+    PrioritiesIn,
+)
+from labelloop.errors import Invalid, Problem
+from labelloop.services import answers, exports, items
+from labelloop.services.importing.writer import check_import_allowed
+from labelloop.services.policy import Actor
+
+router = APIRouter(prefix="/api", tags=["items"])
+
+
+def _whoami(conn: Any, actor: Actor) -> Actor:
+    return actor
+
+
+async def _spool(request: Request, path: Path, limit: int) -> None:
+    size = 0
+    with path.open("wb") as f:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Invalid("the upload is too large",
+                              [Problem(f"at most {limit // (1024 * 1024)} MiB", field="body")])
+            f.write(chunk)
+
+
+@router.post(
+    "/projects/{project_id}/imports",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}},
+)
+async def import_items(
+    project_id: int,
+    request: Request,
+    filename: str = Query(..., description="The file's name; its suffix tells the format."),
+    format: str | None = Query(None, description="jsonl, json, csv, tsv or zip (of .txt files)."),
+    wait: bool = Query(False, description="Answer when the import has finished."),
+    ctx: Ctx = CtxDep,
+) -> Response:
+    """Stream a file as the request body; it is imported by a background job.
+
+    Without `wait`, answers 202 at once with the job to poll (`GET /api/jobs/{id}`). With
+    `wait`, answers 201 with the finished job, or 422 naming each bad line and field.
+    """
+    runtime = ctx.runtime
+    actor = await run_in_threadpool(ctx.read, _whoami)
+    await run_in_threadpool(ctx.read, check_import_allowed, project_id)
+    path = runtime.spool_path(filename)
+    try:
+        await _spool(request, path, runtime.settings.max_upload_mb * 1024 * 1024)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    job, future = await run_in_threadpool(
+        runtime.start_import, actor, project_id, path, filename=filename, fmt=format
+    )
+    if not wait:
+        return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"), status_code=202)
+    done = await asyncio.wrap_future(future)
+    if done.status == "failed" and done.error is not None:
+        return error_response(422, "invalid", done.error["message"], done.error.get("problems"))
+    return JSONResponse(JobOut.model_validate(done).model_dump(mode="json"), status_code=201)
+
+
+@router.get("/projects/{project_id}/items", response_model=list[ItemOut])
+def list_items(
+    project_id: int,
+    status: str | None = Query(None, description="open, in_progress or done"),
+    after: int = Query(0, description="Return items with a larger id (keyset pagination)."),
+    limit: int = Query(100, ge=1, le=1000),
+    ctx: Ctx = CtxDep,
+) -> list[ItemOut]:
+    found = ctx.read(items.list_items, project_id, status=status, after_id=after, limit=limit)
+    return [ItemOut.model_validate(i) for i in found]
+
+
+@router.get("/projects/{project_id}/items/{item_id}", response_model=ItemDetailOut)
+def get_item(project_id: int, item_id: int, ctx: Ctx = CtxDep) -> ItemDetailOut:
+    d = ctx.read(items.get_item, project_id, item_id)
+    return ItemDetailOut(item=ItemOut.model_validate(d.item),
+                         answers=[AnswerOut.model_validate(a) for a in d.answers])
+
+
+@router.put("/projects/{project_id}/items/{item_id}/gold", response_model=ItemOut)
+def set_gold(project_id: int, item_id: int, body: GoldIn, ctx: Ctx = CtxDep) -> ItemOut:
+    return ItemOut.model_validate(ctx.write(items.set_gold, project_id, item_id, body.value))
+
+
+@router.delete("/projects/{project_id}/items/{item_id}/gold", response_model=ItemOut)
+def clear_gold(project_id: int, item_id: int, ctx: Ctx = CtxDep) -> ItemOut:
+    return ItemOut.model_validate(ctx.write(items.set_gold, project_id, item_id, None))
+
+
+@router.post("/projects/{project_id}/items/priorities", response_model=CountOut)
+def set_priorities(project_id: int, body: PrioritiesIn, ctx: Ctx = CtxDep) -> CountOut:
+    pairs = [(p.item_id, p.priority) for p in body.priorities]
+    return CountOut(updated=ctx.write(items.set_priorities, project_id, pairs))
+
+
+@router.get("/projects/{project_id}/answers", response_model=list[AnswerOut])
+def list_answers(
+    project_id: int,
+    user_id: int | None = None,
+    item_id: int | None = None,
+    after: int = 0,
+    limit: int = Query(100, ge=1, le=1000),
+    ctx: Ctx = CtxDep,
+) -> list[AnswerOut]:
+    """Answers in id order. Annotators get their own answers only."""
+    found = ctx.read(answers.list_answers, project_id, user_id=user_id, item_id=item_id,
+                     after_id=after, limit=limit)
+    return [AnswerOut.model_validate(a) for a in found]
+
+
+@router.get(
+    "/projects/{project_id}/export",
+    responses={200: {"content": {t: {} for t in exports.FORMATS.values()}}},
+)
+def export(
+    project_id: int,
+    format: str = Query("jsonl", description="jsonl, csv or parquet"),
+    ctx: Ctx = CtxDep,
+) -> StreamingResponse:
+    """Stream every item with its answers, gold and consensus."""
+    plan = ctx.read(exports.plan_export, project_id, format)
+    return StreamingResponse(
+        exports.stream_export(ctx.runtime.db, plan),
+        media_type=plan.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{plan.filename}"'},
+    )

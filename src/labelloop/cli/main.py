@@ -1,0 +1,81 @@
+"""The `labelloop` command line."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.panel import Panel
+
+from labelloop import __version__
+from labelloop.cli.accounts import token_app, user_app
+from labelloop.cli.common import console, runtime
+from labelloop.cli.projects import export_command, import_command, project_app, status_command
+
+app = typer.Typer(
+    help="labelloop: a self-hosted data engine for AI training data. "
+    "Commands act on the local instance (LABELLOOP_DATA_DIR or LABELLOOP_DATABASE_URL) "
+    "as its operator.",
+    no_args_is_help=True,
+)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(project_app, name="project")
+app.command("import")(import_command)
+app.command("export")(export_command)
+app.command("status")(status_command)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default 8000)."),
+    workers: int | None = typer.Option(None, help="Worker processes."),
+    demo: bool = typer.Option(False, help="Create the demo project if it is missing."),
+) -> None:
+    """Migrate the database, then serve the API (and, first time, print the admin login)."""
+    import uvicorn
+
+    from labelloop.services.demo import ensure_demo_project
+    from labelloop.services.users import ensure_first_admin, find_user
+
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"LABELLOOP_{name}"] = str(value)
+    from labelloop.config import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    with runtime() as rt:
+        for job in rt.recover():
+            console.print(f"job {job.id} ({job.kind}) was cut off by the last shutdown; marked failed")
+        created = rt.db.run(ensure_first_admin)
+        if created:
+            console.print(Panel(
+                f"username: [bold]{created[0]}[/bold]\npassword: [bold]{created[1]}[/bold]\n\n"
+                "Shown once. Change it with `labelloop user set-password admin`.",
+                title="First start: an administrator account was created",
+            ))
+        if demo:
+            with rt.db.read() as conn:
+                admin = find_user(conn, "admin").id if created else None
+            pid = ensure_demo_project(rt.db, owner_id=admin)
+            if pid is not None:
+                console.print(f"demo project created (id {pid})")
+    console.print(f"labelloop {__version__} on http://{settings.host}:{settings.port} "
+                  f"(API docs at /docs), data in {settings.resolved_database_url}")
+    uvicorn.run(
+        "labelloop.api.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)

@@ -1,0 +1,183 @@
+"""`labelloop project ...`, `import`, `export` and `status`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+from labelloop.cli.common import (
+    OPERATOR,
+    console,
+    err_console,
+    project_id,
+    read,
+    runtime,
+    table,
+    user_id,
+    write,
+)
+from labelloop.services import exports, projects, stats
+from labelloop.services.importing.readers import detect_format
+from labelloop.services.importing.writer import import_file
+from labelloop.services.jobs import Progress as JobProgress
+from labelloop.services.jobs import create_job, run_job
+
+project_app = typer.Typer(help="Create projects, change their settings and members.",
+                          no_args_is_help=True)
+
+
+@project_app.command("create")
+def project_create(
+    name: str,
+    schema: Path = typer.Option(..., exists=True, dir_okay=False,
+                                help="Label schema file (YAML or JSON); see docs/schema.md."),
+    overlap: int = typer.Option(1, help="Answers each item needs, from distinct annotators."),
+    lease_seconds: int = typer.Option(600, help="How long a handed-out task stays reserved."),
+    description: str = typer.Option("", help="Shown to members."),
+    owner: str | None = typer.Option(None, help="Username that becomes the project's owner."),
+) -> None:
+    """Create a project from a label schema file."""
+    with runtime() as rt:
+        def go(conn):  # type: ignore[no-untyped-def]
+            p = projects.create_project(conn, OPERATOR, name, schema.read_text(encoding="utf-8"),
+                                        description=description, overlap=overlap,
+                                        lease_seconds=lease_seconds)
+            if owner:
+                projects.set_member(conn, OPERATOR, p.id, user_id(conn, owner), "owner")
+            return p
+        p = rt.db.run(go)
+    console.print(f"created project [bold]{p.name}[/bold] (id {p.id})")
+
+
+@project_app.command("list")
+def project_list() -> None:
+    """List every project."""
+    with runtime() as rt:
+        rows = read(rt, projects.list_projects)
+    table("Projects", ["id", "name", "overlap", "lease (s)", "created"],
+          [[p.id, p.name, p.overlap, p.lease_seconds, f"{p.created_at:%Y-%m-%d}"] for p in rows])
+
+
+@project_app.command("show")
+def project_show(project: str = typer.Argument(..., help="Project id or name.")) -> None:
+    """Show a project's settings, schema and members."""
+    import yaml
+
+    with runtime() as rt:
+        pid = project_id(rt, project)
+        p = read(rt, projects.get_project, pid)
+        members = read(rt, projects.list_members, pid)
+    console.print(f"[bold]{p.name}[/bold] (id {p.id}) overlap {p.overlap}, lease {p.lease_seconds}s")
+    console.print(yaml.safe_dump(p.label_schema, sort_keys=False), highlight=False)
+    table("Members", ["user", "role"], [[m.username, m.role] for m in members])
+
+
+@project_app.command("set")
+def project_set(
+    project: str = typer.Argument(..., help="Project id or name."),
+    overlap: int | None = typer.Option(None, help="Answers each item needs."),
+    lease_seconds: int | None = typer.Option(None, help="Lease time in seconds."),
+    name: str | None = typer.Option(None, help="New name."),
+    description: str | None = typer.Option(None, help="New description."),
+) -> None:
+    """Change a project's settings."""
+    with runtime() as rt:
+        p = write(rt, projects.update_project, project_id(rt, project), overlap=overlap,
+                  lease_seconds=lease_seconds, name=name, description=description)
+    console.print(f"{p.name}: overlap {p.overlap}, lease {p.lease_seconds}s")
+
+
+@project_app.command("add-member")
+def project_add_member(
+    project: str = typer.Argument(..., help="Project id or name."),
+    user: str = typer.Argument(..., help="Username or id."),
+    role: str = typer.Argument("annotator", help="owner, manager, reviewer or annotator."),
+) -> None:
+    """Add a user to a project with a role (or change their role)."""
+    with runtime() as rt:
+        pid = project_id(rt, project)
+        m = rt.db.run(lambda c: projects.set_member(c, OPERATOR, pid, user_id(c, user), role))
+    console.print(f"{m.username} is {m.role} of project {pid}")
+
+
+@project_app.command("remove-member")
+def project_remove_member(
+    project: str = typer.Argument(..., help="Project id or name."),
+    user: str = typer.Argument(..., help="Username or id."),
+) -> None:
+    """Take a user out of a project."""
+    with runtime() as rt:
+        pid = project_id(rt, project)
+        rt.db.run(lambda c: projects.remove_member(c, OPERATOR, pid, user_id(c, user)))
+    console.print("removed")
+
+
+def import_command(
+    project: str = typer.Argument(..., help="Project id or name."),
+    path: Path = typer.Argument(..., exists=True,
+                                help="A .jsonl, .json (array), .csv, .tsv or .zip file, or a folder of .txt files."),
+    format: str | None = typer.Option(None, help="Override the format the name suggests."),
+) -> None:
+    """Import items into a project, with a progress bar. Bad input imports nothing."""
+    with runtime() as rt:
+        pid = project_id(rt, project)
+        fmt = detect_format(path, format)
+        job = write(rt, create_job, pid, "import", {"file": str(path), "format": fmt})
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), TimeRemainingColumn(), console=err_console,
+        ) as bar:
+            task = bar.add_task(f"importing {path.name}", total=None)
+            progress = JobProgress(rt.db, job.id,
+                                   echo=lambda done, total: bar.update(task, completed=done, total=total))
+            done = run_job(rt.db, job.id, lambda p: import_file(
+                rt.db, OPERATOR, pid, path, job_id=job.id, fmt=fmt,
+                batch_size=rt.settings.import_batch_size, progress=p), progress)
+    if done.status != "succeeded":
+        err = done.error or {}
+        err_console.print(f"[red]error:[/red] {err.get('message')}", highlight=False)
+        for p in err.get("problems") or []:
+            where = ", ".join(f"{k} {p[k]}" for k in ("file", "line", "record") if k in p)
+            field = f" field '{p['field']}'" if "field" in p else ""
+            err_console.print(f"  - {where}{field}: {p['message']}", highlight=False)
+        raise typer.Exit(1)
+    r = done.result or {}
+    console.print(f"imported {r.get('created', 0):,} new items "
+                  f"({r.get('unchanged', 0):,} already there) in job {job.id}")
+
+
+def export_command(
+    project: str = typer.Argument(..., help="Project id or name."),
+    format: str = typer.Option("jsonl", help="jsonl, csv or parquet."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+) -> None:
+    """Export every item with its answers, gold and consensus."""
+    with runtime() as rt:
+        plan = read(rt, exports.plan_export, project_id(rt, project), format)
+        out = output.open("wb") if output else sys.stdout.buffer
+        try:
+            for chunk in exports.stream_export(rt.db, plan):
+                out.write(chunk)
+        finally:
+            if output:
+                out.close()
+    if output:
+        err_console.print(f"wrote {output}")
+
+
+def status_command(
+    project: str | None = typer.Argument(None, help="Project id or name (default: all)."),
+) -> None:
+    """Progress of one project or of all of them."""
+    with runtime() as rt:
+        ids = [project_id(rt, project)] if project else [p.id for p in read(rt, projects.list_projects)]
+        names = {p.id: p.name for p in read(rt, projects.list_projects)}
+        rows = [read(rt, stats.project_status, i) for i in ids]
+    table("Status", ["id", "project", "items", "done", "in progress", "untouched", "answers",
+                     "% done", "skipped", "annotators"],
+          [[s.project_id, names.get(s.project_id), s.items, s.done, s.in_progress, s.untouched,
+            f"{s.answers}/{s.answers_needed}", f"{s.percent_done:.1f}", s.skipped, s.annotators]
+           for s in rows])

@@ -1,0 +1,58 @@
+"""Settings, read from `LABELLOOP_*` environment variables (and a `.env` file if present).
+
+Every setting is documented in the README's "Configuration" table; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LABELLOOP_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("labelloop-data"),
+        description="Folder for the embedded SQLite database, uploads and blobs.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "Default: SQLite file labelloop.db in the data folder.",
+    )
+    host: str = Field("127.0.0.1", description="Address `labelloop serve` binds to.")
+    port: int = Field(8000, description="Port `labelloop serve` listens on.")
+    workers: int = Field(1, description="Server worker processes.")
+    db_pool_size: int = Field(8, description="Database connections kept per worker process.")
+    default_lease_seconds: int = Field(
+        600, description="How long a handed-out task stays reserved for its annotator."
+    )
+    max_held_tasks: int = Field(
+        3, description="Tasks one annotator may hold at once in a project (current + prefetched)."
+    )
+    import_batch_size: int = Field(
+        2000, description="Items written per transaction during an import."
+    )
+    job_workers: int = Field(2, description="Background job threads per server process.")
+    max_upload_mb: int = Field(4096, description="Largest file the import endpoint accepts.")
+    log_level: str = Field("info", description="Server log level.")
+    access_log: bool = Field(True, description="Log every HTTP request.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'labelloop.db').resolve()}"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

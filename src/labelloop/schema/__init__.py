@@ -1,0 +1,18 @@
+"""Label schemas: the document format and the label-type modules it is built from."""
+
+from labelloop.schema.document import LabelSchema, Question, load_document, parse_schema
+from labelloop.schema.fields import FieldSpec, check_field_value
+from labelloop.schema.label_type import Aggregate, LabelType, QuestionBase, ValueProblem
+
+__all__ = [
+    "Aggregate",
+    "FieldSpec",
+    "LabelSchema",
+    "LabelType",
+    "Question",
+    "QuestionBase",
+    "ValueProblem",
+    "check_field_value",
+    "load_document",
+    "parse_schema",
+]

@@ -1,0 +1,139 @@
+"""Answers: validated against the schema, stored append-only, idempotent under retries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from labelloop.errors import Conflict, Invalid, Problem
+from labelloop.services.policy import Action, Actor, access
+from labelloop.services.projects import schema_of
+from labelloop.services.queue import LEASED, SUBMITTED, lock_assignment, reacquire
+from labelloop.store.models import answers, assignments, items, users, utcnow
+
+MAX_KEY = 100
+
+
+@dataclass(frozen=True)
+class AnswerInfo:
+    id: int
+    item_id: int
+    user_id: int
+    username: str | None
+    value: dict[str, Any]
+    created_at: datetime
+    leased_at: datetime | None
+    duration_ms: int | None
+    source: str
+
+
+def _info(row: Any, username: str | None = None) -> AnswerInfo:
+    return AnswerInfo(
+        row.id, row.item_id, row.user_id, username, row.value, row.created_at, row.leased_at,
+        row.duration_ms, row.source,
+    )
+
+
+def _replay(conn: Connection, user_id: int, key: str, item_id: int, value: dict[str, Any]) -> AnswerInfo | None:
+    row = conn.execute(
+        select(answers).where(answers.c.user_id == user_id, answers.c.idempotency_key == key)
+    ).first()
+    if row is None:
+        return None
+    if row.item_id != item_id or row.value != value:
+        raise Conflict("this idempotency key was already used for a different answer")
+    return _info(row)
+
+
+def submit_answer(
+    conn: Connection,
+    actor: Actor,
+    project_id: int,
+    item_id: int,
+    value: Any,
+    *,
+    idempotency_key: str | None = None,
+    duration_ms: int | None = None,
+) -> tuple[AnswerInfo, bool]:
+    """Store the caller's answer to an item handed to them; (answer, created).
+
+    A retry with the same idempotency key returns the stored answer and creates nothing.
+    An answer after the lease expired is still taken while the item has a free slot.
+    """
+    acc = access(conn, actor, project_id, Action.work_tasks)
+    uid = actor.user_id
+    if uid is None:
+        raise Conflict("the operator account does not answer tasks")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
+        raise Invalid("invalid idempotency key", [Problem(f"1 to {MAX_KEY} characters", field="Idempotency-Key")])
+    if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
+        raise Invalid("invalid duration", [Problem("0 to 86400000 milliseconds", field="duration_ms")])
+    clean = schema_of(acc.project.label_schema).validate_answer(value)
+
+    lease = lock_assignment(conn, project_id, item_id, uid)
+    if idempotency_key is not None:
+        replay = _replay(conn, uid, idempotency_key, item_id, clean)
+        if replay is not None:
+            return replay, False
+    if lease.state == SUBMITTED:
+        raise Conflict(f"you have already answered item {item_id}")
+    now = utcnow()
+    if lease.state != LEASED:
+        lease = reacquire(conn, lease, uid, now, acc.project.lease_seconds)
+
+    conn.execute(
+        update(assignments)
+        .where(assignments.c.item_id == item_id, assignments.c.user_id == uid)
+        .values(state=SUBMITTED, finished_at=now)
+    )
+    conn.execute(
+        update(items).where(items.c.id == item_id).values(answer_count=items.c.answer_count + 1)
+    )
+    row = conn.execute(
+        insert(answers)
+        .values(
+            project_id=project_id,
+            item_id=item_id,
+            user_id=uid,
+            value=clean,
+            idempotency_key=idempotency_key or f"server:{uuid.uuid4()}",
+            source="human",
+            leased_at=lease.leased_at,
+            created_at=now,
+            duration_ms=duration_ms,
+        )
+        .returning(answers)
+    ).one()
+    return _info(row, actor.username), True
+
+
+def list_answers(
+    conn: Connection,
+    actor: Actor,
+    project_id: int,
+    *,
+    user_id: int | None = None,
+    item_id: int | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[AnswerInfo]:
+    """Answers in id order. Annotators see only their own, whatever they ask for."""
+    acc = access(conn, actor, project_id, Action.view_own_answers)
+    if not acc.allows(Action.view_all_answers, actor):
+        user_id = actor.user_id
+    stmt = (
+        select(answers, users.c.username)
+        .join(users, users.c.id == answers.c.user_id)
+        .where(answers.c.project_id == project_id, answers.c.id > after_id)
+        .order_by(answers.c.id)
+        .limit(max(1, min(limit, 1000)))
+    )
+    if user_id is not None:
+        stmt = stmt.where(answers.c.user_id == user_id)
+    if item_id is not None:
+        stmt = stmt.where(answers.c.item_id == item_id)
+    return [_info(r, r.username) for r in conn.execute(stmt)]

@@ -1,0 +1,265 @@
+"""Export a project as JSONL, CSV or Parquet: items, every answer, gold and consensus.
+
+Streamed in chunks of items read by id (keyset pagination) inside one snapshot, so memory
+stays flat in the number of items and the file is consistent even while annotators work.
+Stored JSON is passed through as-is (orjson fragments), not parsed and re-encoded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Connection, Text, cast, select
+
+from labelloop.errors import Invalid, Problem
+from labelloop.schema import LabelSchema
+from labelloop.services.policy import Action, Actor, access
+from labelloop.services.projects import schema_of
+from labelloop.store.db import Database
+from labelloop.store.models import answers, consensus, items, users
+
+FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    project_id: int
+    project_name: str
+    format: str
+    schema: LabelSchema
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.format]
+
+    @property
+    def filename(self) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.project_name)
+        return f"{safe or 'project'}.{self.format}"
+
+
+def plan_export(conn: Connection, actor: Actor, project_id: int, fmt: str) -> ExportPlan:
+    """Check permission and format before the first byte is sent."""
+    acc = access(conn, actor, project_id, Action.export)
+    if fmt not in FORMATS:
+        raise Invalid("unknown export format", [Problem(f"{fmt!r}; known: {', '.join(FORMATS)}", field="format")])
+    return ExportPlan(project_id, acc.project.name, fmt, schema_of(acc.project.label_schema))
+
+
+@dataclass
+class _Chunk:
+    items: list[Any]
+    answers: dict[int, list[Any]]
+    consensus: dict[int, Any]
+
+
+def _chunks(conn: Connection, project_id: int) -> Iterator[_Chunk]:
+    last = 0
+    item_cols = select(
+        items.c.id, items.c.external_id, items.c.content_hash, cast(items.c.data, Text).label("data"),
+        cast(items.c.meta, Text).label("meta"), items.c.priority, items.c.needed,
+        items.c.answer_count, cast(items.c.gold, Text).label("gold"), items.c.created_at,
+    )
+    while True:
+        rows = conn.execute(
+            item_cols.where(items.c.project_id == project_id, items.c.id > last)
+            .order_by(items.c.id).limit(CHUNK)
+        ).all()
+        if not rows:
+            return
+        lo, hi = rows[0].id, rows[-1].id
+        last = hi
+        by_item: dict[int, list[Any]] = {}
+        if any(r.answer_count for r in rows):
+            for a in conn.execute(
+                select(
+                    answers.c.id, answers.c.item_id, users.c.username,
+                    cast(answers.c.value, Text).label("value"), answers.c.created_at,
+                    answers.c.leased_at, answers.c.duration_ms, answers.c.source,
+                    answers.c.supersedes_id,
+                )
+                .join(users, users.c.id == answers.c.user_id)
+                .where(answers.c.item_id >= lo, answers.c.item_id <= hi,
+                       answers.c.project_id == project_id)
+                .order_by(answers.c.item_id, answers.c.id)
+            ):
+                by_item.setdefault(a.item_id, []).append(a)
+        cons = {
+            c.item_id: c
+            for c in conn.execute(
+                select(consensus.c.item_id, cast(consensus.c.value, Text).label("value"),
+                       consensus.c.confidence, consensus.c.method)
+                .where(consensus.c.item_id >= lo, consensus.c.item_id <= hi,
+                       consensus.c.project_id == project_id)
+            )
+        }
+        yield _Chunk(rows, by_item, cons)
+
+
+def _status(row: Any) -> str:
+    return "done" if row.answer_count >= row.needed else "open"
+
+
+def _frag(text: str | None) -> orjson.Fragment | None:
+    return None if text is None else orjson.Fragment(text)
+
+
+def _answer_obj(a: Any) -> dict[str, Any]:
+    return {
+        "answer_id": a.id, "annotator": a.username, "value": orjson.Fragment(a.value),
+        "created_at": a.created_at, "leased_at": a.leased_at, "duration_ms": a.duration_ms,
+        "source": a.source, "supersedes": a.supersedes_id,
+    }
+
+
+def _consensus_obj(c: Any) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"value": orjson.Fragment(c.value), "confidence": c.confidence, "method": c.method}
+
+
+def stream_export(db: Database, plan: ExportPlan) -> Iterator[bytes]:
+    writer = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
+    with db.read(snapshot=True) as conn:
+        yield from writer(plan, _chunks(conn, plan.project_id))
+
+
+def _jsonl(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
+    dumps = orjson.dumps
+    for chunk in chunks:
+        out = bytearray()
+        for r in chunk.items:
+            out += dumps({
+                "id": r.external_id, "item_id": r.id, "data": orjson.Fragment(r.data),
+                "meta": orjson.Fragment(r.meta), "content_hash": r.content_hash,
+                "priority": r.priority, "status": _status(r), "answers_needed": r.needed,
+                "answers": [_answer_obj(a) for a in chunk.answers.get(r.id, ())],
+                "consensus": _consensus_obj(chunk.consensus.get(r.id)),
+                "gold": _frag(r.gold),
+            })
+            out += b"\n"
+        yield bytes(out)
+
+
+def _csv(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
+    fields = [f.name for f in plan.schema.fields]
+    questions = plan.schema.questions
+    header = ["id", *fields, "meta", "priority", "gold", "status", "answer_count", "answers",
+              *[f"consensus.{q.name}" for q in questions], "consensus_confidence", "consensus"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for chunk in chunks:
+        for r in chunk.items:
+            data = orjson.loads(r.data)
+            cons = chunk.consensus.get(r.id)
+            cons_value = orjson.loads(cons.value) if cons is not None else {}
+            w.writerow([
+                r.external_id,
+                *[_cell(data.get(f)) for f in fields],
+                r.meta, r.priority, r.gold or "", _status(r), r.answer_count,
+                orjson.dumps([_answer_obj(a) for a in chunk.answers.get(r.id, ())]).decode(),
+                *[_cell(q.kind.export_cell(q.spec, cons_value.get(q.name))) for q in questions],
+                "" if cons is None or cons.confidence is None else cons.confidence,
+                "" if cons is None else cons.value,
+            ])
+        yield buf.getvalue().encode()
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        yield buf.getvalue().encode()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+_ANSWER = pa.struct([
+    ("answer_id", pa.int64()), ("annotator", pa.string()), ("value", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")), ("leased_at", pa.timestamp("us", tz="UTC")),
+    ("duration_ms", pa.int64()), ("source", pa.string()), ("supersedes", pa.int64()),
+])
+
+
+class _Sink:
+    """A write-only file that hands back what was written since the last drain."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.pos = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
+def _parquet(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
+    fields = [f.name for f in plan.schema.fields]
+    schema = pa.schema([
+        ("id", pa.string()), ("item_id", pa.int64()),
+        *[(f"data.{f}", pa.string()) for f in fields],
+        ("meta", pa.string()), ("priority", pa.float64()), ("gold", pa.string()),
+        ("status", pa.string()), ("answer_count", pa.int32()), ("answers", pa.list_(_ANSWER)),
+        ("consensus", pa.string()), ("consensus_confidence", pa.float64()),
+        ("consensus_method", pa.string()),
+    ])
+    sink = _Sink()
+    writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd")
+    for chunk in chunks:
+        data = [orjson.loads(r.data) for r in chunk.items]
+        cons = [chunk.consensus.get(r.id) for r in chunk.items]
+        columns: dict[str, list[Any]] = {
+            "id": [r.external_id for r in chunk.items],
+            "item_id": [r.id for r in chunk.items],
+            **{f"data.{f}": [_text(d.get(f)) for d in data] for f in fields},
+            "meta": [r.meta for r in chunk.items],
+            "priority": [r.priority for r in chunk.items],
+            "gold": [r.gold for r in chunk.items],
+            "status": [_status(r) for r in chunk.items],
+            "answer_count": [r.answer_count for r in chunk.items],
+            "answers": [
+                [{**_answer_obj(a), "value": a.value} for a in chunk.answers.get(r.id, ())]
+                for r in chunk.items
+            ],
+            "consensus": [c.value if c else None for c in cons],
+            "consensus_confidence": [c.confidence if c else None for c in cons],
+            "consensus_method": [c.method if c else None for c in cons],
+        }
+        writer.write_table(pa.Table.from_pydict(columns, schema=schema))
+        yield sink.drain()
+    writer.close()
+    yield sink.drain()
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()

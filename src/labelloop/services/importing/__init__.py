@@ -1,0 +1,1 @@
+"""Importing items from files: readers per format, record checks, and the batched writer."""

@@ -1,0 +1,179 @@
+"""Import a file into a project: check every record, write in short batches, publish at the end.
+
+Rows are written staged (not yet in the queue) in transactions of `batch_size` items, so a
+huge import never holds SQLite's write lock for long. If any record is bad, or an id comes
+back with different content, the staged rows are deleted and nothing from the file remains;
+the error lists the problems (up to `MAX_PROBLEMS`) with their line and field. Re-importing
+the same file changes nothing: items whose id and content are already there are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from labelloop.errors import Invalid, Problem
+from labelloop.services.importing.readers import Source, detect_format
+from labelloop.services.importing.records import ItemRow, RecordReader
+from labelloop.services.policy import Action, Actor, access
+from labelloop.services.projects import schema_of
+from labelloop.store.db import Database
+from labelloop.store.models import items, utcnow
+
+MAX_PROBLEMS = 50
+PUBLISH_BATCH = 20_000
+
+ProgressFn = Callable[..., None]
+
+
+@dataclass
+class ImportStats:
+    created: int = 0
+    unchanged: int = 0
+    records: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_result(self) -> dict[str, Any]:
+        return {"created": self.created, "unchanged": self.unchanged, "records": self.records}
+
+
+def check_import_allowed(conn: Connection, actor: Actor, project_id: int) -> None:
+    access(conn, actor, project_id, Action.import_items)
+
+
+def import_file(
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    path: Path,
+    *,
+    job_id: int,
+    fmt: str | None = None,
+    batch_size: int = 2000,
+    progress: ProgressFn | None = None,
+    display_name: str | None = None,
+) -> dict[str, Any]:
+    with db.read() as conn:
+        acc = access(conn, actor, project_id, Action.import_items)
+    fmt = detect_format(path, fmt)
+    reader = RecordReader(schema_of(acc.project.label_schema), text_cells=fmt in ("csv", "tsv"))
+    source = Source(path, fmt)
+    stats = ImportStats()
+    batch: list[ItemRow] = []
+    overlap = acc.project.overlap
+
+    def report(force: bool = False) -> None:
+        if progress is not None:
+            progress(source.bytes_read, source.total_bytes,
+                     f"{stats.records:,} records read", force=force)
+
+    try:
+        for where, record in source.records():
+            if isinstance(record, Problem):
+                stats.problems.append(record)
+            else:
+                stats.records += 1
+                row = reader.to_row(where, record)
+                if isinstance(row, list):
+                    stats.problems.extend(row)
+                elif not stats.problems:
+                    batch.append(row)
+            if len(stats.problems) >= MAX_PROBLEMS:
+                break
+            if len(batch) >= batch_size:
+                db.run(lambda c: _write_batch(c, project_id, job_id, overlap, batch, stats))
+                batch.clear()
+                report()
+        if batch and not stats.problems:
+            db.run(lambda c: _write_batch(c, project_id, job_id, overlap, batch, stats))
+        if stats.records == 0 and not stats.problems:
+            stats.problems.append(Problem("the file holds no records"))
+        if stats.problems:
+            raise Invalid(
+                f"{display_name or path.name}: nothing was imported", stats.problems[:MAX_PROBLEMS]
+            )
+        _publish(db, job_id)
+    except BaseException:
+        discard_staged(db, job_id)
+        raise
+    report(force=True)
+    return stats.as_result()
+
+
+def _write_batch(
+    conn: Connection, project_id: int, job_id: int, overlap: int, batch: list[ItemRow],
+    stats: ImportStats,
+) -> None:
+    ids = list({r.external_id for r in batch})
+    existing = {
+        r.external_id: (r.content_hash, r.import_job_id)
+        for r in conn.execute(
+            select(items.c.external_id, items.c.content_hash, items.c.import_job_id).where(
+                items.c.project_id == project_id, items.c.external_id.in_(ids)
+            )
+        )
+    }
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    created = unchanged = 0
+    problems: list[Problem] = []
+    for r in batch:
+        seen = existing.get(r.external_id)
+        if seen is not None:
+            if seen[0] == r.content_hash:
+                unchanged += 1
+                continue
+            message = (
+                "appears earlier in this file with different content"
+                if seen[1] == job_id
+                else "already exists in the project with different content"
+            )
+            problems.append(r.where.problem(f"item {r.external_id!r} {message}", "id"))
+            continue
+        existing[r.external_id] = (r.content_hash, job_id)
+        rows.append({
+            "project_id": project_id, "external_id": r.external_id,
+            "content_hash": r.content_hash, "data": r.data, "meta": r.meta,
+            "priority": r.priority, "needed": overlap, "reserved": 0, "answer_count": 0,
+            "is_open": False, "gold": r.gold, "import_job_id": job_id, "created_at": now,
+        })
+        created += 1
+    if rows:
+        conn.execute(items.insert(), rows)
+    # Counted only once the transaction is sure to commit (db.run may retry the whole batch).
+    stats.created += created
+    stats.unchanged += unchanged
+    stats.problems.extend(problems)
+
+
+def _publish(db: Database, job_id: int) -> None:
+    """Put the staged items in the queue, in id ranges so no transaction runs long."""
+    with db.read() as conn:
+        lo, hi = conn.execute(
+            select(func.min(items.c.id), func.max(items.c.id)).where(items.c.import_job_id == job_id)
+        ).one()
+    if lo is None:
+        return
+    for start in range(lo, hi + 1, PUBLISH_BATCH):
+        db.run(lambda c, s=start: c.execute(
+            update(items)
+            .where(items.c.import_job_id == job_id, items.c.id >= s, items.c.id < s + PUBLISH_BATCH)
+            .values(is_open=items.c.reserved < items.c.needed)
+        ))
+
+
+def discard_staged(db: Database, job_id: int) -> int:
+    """Delete what an unfinished import wrote; items already published stay."""
+    def go(conn: Connection) -> int:
+        res = conn.execute(
+            delete(items).where(
+                items.c.import_job_id == job_id, items.c.is_open.is_(False),
+                items.c.reserved == 0, items.c.answer_count == 0,
+            )
+        )
+        return res.rowcount
+    return db.run(go)

@@ -1,0 +1,136 @@
+"""Browsing items, and what managers set on them: gold answers and queue priorities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from labelloop.errors import Invalid, NotFound, Problem
+from labelloop.services.answers import AnswerInfo, list_answers
+from labelloop.services.policy import Action, Actor, access
+from labelloop.services.projects import schema_of
+from labelloop.store.models import items
+
+STATUSES = ("open", "in_progress", "done")
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    id: int
+    external_id: str
+    content_hash: str
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    priority: float
+    needed: int
+    answer_count: int
+    leased: int
+    status: str
+    gold: dict[str, Any] | None  # only for those who may see gold
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    item: ItemInfo
+    answers: list[AnswerInfo]
+
+
+def _status(row: Any) -> str:
+    if row.answer_count >= row.needed:
+        return "done"
+    return "in_progress" if row.reserved > 0 else "open"
+
+
+def _info(row: Any, show_gold: bool) -> ItemInfo:
+    return ItemInfo(
+        row.id, row.external_id, row.content_hash, row.data, row.meta, row.priority, row.needed,
+        row.answer_count, row.reserved - row.answer_count, _status(row),
+        row.gold if show_gold else None, row.created_at,
+    )
+
+
+def list_items(
+    conn: Connection,
+    actor: Actor,
+    project_id: int,
+    *,
+    status: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[ItemInfo]:
+    acc = access(conn, actor, project_id, Action.view_items)
+    stmt = (
+        select(items)
+        .where(items.c.project_id == project_id, items.c.id > after_id)
+        .order_by(items.c.id)
+        .limit(max(1, min(limit, 1000)))
+    )
+    if status is not None:
+        if status not in STATUSES:
+            raise Invalid("unknown status", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
+        done = items.c.answer_count >= items.c.needed
+        stmt = stmt.where(
+            done if status == "done"
+            else (~done & (items.c.reserved > 0)) if status == "in_progress"
+            else items.c.reserved == 0
+        )
+    show_gold = acc.allows(Action.view_gold, actor)
+    return [_info(r, show_gold) for r in conn.execute(stmt)]
+
+
+def get_item(conn: Connection, actor: Actor, project_id: int, item_id: int) -> ItemDetail:
+    acc = access(conn, actor, project_id, Action.view_items)
+    row = conn.execute(
+        select(items).where(items.c.id == item_id, items.c.project_id == project_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"item {item_id} not found in project {project_id}")
+    found = list_answers(conn, actor, project_id, item_id=item_id, limit=1000)
+    return ItemDetail(_info(row, acc.allows(Action.view_gold, actor)), found)
+
+
+def set_gold(
+    conn: Connection, actor: Actor, project_id: int, item_id: int, value: dict[str, Any] | None
+) -> ItemInfo:
+    """Mark an item as gold with its true answer (None removes the mark)."""
+    acc = access(conn, actor, project_id, Action.edit_items)
+    clean = None if value is None else schema_of(acc.project.label_schema).validate_answer(value)
+    result = conn.execute(
+        update(items)
+        .where(items.c.id == item_id, items.c.project_id == project_id)
+        .values(gold=clean)
+    )
+    if result.rowcount != 1:
+        raise NotFound(f"item {item_id} not found in project {project_id}")
+    row = conn.execute(select(items).where(items.c.id == item_id)).one()
+    return _info(row, True)
+
+
+def set_priorities(
+    conn: Connection, actor: Actor, project_id: int, priorities: Sequence[tuple[int, float]]
+) -> int:
+    """Set queue priorities (higher first) by item id; the number of items changed."""
+    access(conn, actor, project_id, Action.edit_items)
+    if not priorities:
+        return 0
+    ids = [i for i, _ in priorities]
+    found = set(
+        conn.execute(
+            select(items.c.id).where(items.c.project_id == project_id, items.c.id.in_(ids))
+        ).scalars()
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise Invalid(
+            "unknown items", [Problem(f"item {i} is not in this project", field="item_id") for i in missing[:20]]
+        )
+    conn.execute(
+        update(items).where(items.c.id == bindparam("iid")).values(priority=bindparam("p")),
+        [{"iid": i, "p": float(p)} for i, p in priorities],
+    )
+    return len(priorities)

@@ -1,0 +1,274 @@
+"""Projects: their label schema, queue settings and members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from labelloop.schema import LabelSchema, parse_schema
+from labelloop.services.policy import Action, Actor, Role, access, may_grant
+from labelloop.store.models import answers, items, memberships, projects, users, utcnow
+
+MAX_OVERLAP = 100
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    id: int
+    name: str
+    description: str
+    label_schema: dict[str, Any]
+    overlap: int
+    lease_seconds: int
+    created_at: datetime
+    role: str | None  # the caller's role; None for an admin who is not a member
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    user_id: int
+    username: str
+    role: str
+
+
+def _info(row: Any, role: Role | str | None) -> ProjectInfo:
+    role_name = role.name if isinstance(role, Role) else role
+    return ProjectInfo(
+        row.id, row.name, row.description, row.label_schema, row.overlap, row.lease_seconds,
+        row.created_at, role_name,
+    )
+
+
+@lru_cache(maxsize=512)
+def _parse_cached(document: bytes) -> LabelSchema:
+    return parse_schema(orjson.loads(document))
+
+
+def schema_of(document: dict[str, Any]) -> LabelSchema:
+    """The parsed schema of a stored document (parsed once per distinct document)."""
+    return _parse_cached(orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+
+
+def _check_settings(overlap: int | None, lease_seconds: int | None) -> None:
+    problems = []
+    if overlap is not None and not 1 <= overlap <= MAX_OVERLAP:
+        problems.append(Problem(f"must be between 1 and {MAX_OVERLAP}", field="overlap"))
+    if lease_seconds is not None and not 1 <= lease_seconds <= 7 * 86400:
+        problems.append(Problem("must be between 1 second and 7 days", field="lease_seconds"))
+    if problems:
+        raise Invalid("invalid project settings", problems)
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise Invalid("invalid project name", [Problem("1 to 200 characters", field="name")])
+    return name
+
+
+def create_project(
+    conn: Connection,
+    actor: Actor,
+    name: str,
+    schema: str | bytes | dict[str, Any],
+    *,
+    description: str = "",
+    overlap: int = 1,
+    lease_seconds: int = 600,
+) -> ProjectInfo:
+    """Any user may create a project; its creator becomes its owner."""
+    name = _check_name(name)
+    parsed = parse_schema(schema)
+    _check_settings(overlap, lease_seconds)
+    try:
+        row = conn.execute(
+            insert(projects)
+            .values(
+                name=name,
+                description=description,
+                label_schema=parsed.document,
+                overlap=overlap,
+                lease_seconds=lease_seconds,
+                created_by=actor.user_id,
+                created_at=utcnow(),
+            )
+            .returning(projects)
+        ).one()
+    except IntegrityError:
+        raise Conflict(f"a project named {name!r} already exists") from None
+    role = None
+    if actor.user_id is not None:
+        conn.execute(
+            insert(memberships).values(
+                project_id=row.id, user_id=actor.user_id, role=Role.owner.name, created_at=utcnow()
+            )
+        )
+        role = Role.owner
+    return _info(row, role)
+
+
+def get_project(conn: Connection, actor: Actor, project_id: int) -> ProjectInfo:
+    acc = access(conn, actor, project_id, Action.view_project)
+    return _info(acc.project, acc.role)
+
+
+def find_project(conn: Connection, actor: Actor, ref: str) -> ProjectInfo:
+    """A project by id or by name (for the CLI)."""
+    if ref.isdigit():
+        return get_project(conn, actor, int(ref))
+    row = conn.execute(select(projects.c.id).where(projects.c.name == ref)).first()
+    if row is None:
+        raise NotFound(f"project {ref!r} not found")
+    return get_project(conn, actor, row.id)
+
+
+def list_projects(conn: Connection, actor: Actor) -> list[ProjectInfo]:
+    if actor.is_admin:
+        stmt = select(projects, memberships.c.role).outerjoin(
+            memberships,
+            (memberships.c.project_id == projects.c.id) & (memberships.c.user_id == actor.user_id),
+        )
+    else:
+        stmt = select(projects, memberships.c.role).join(
+            memberships,
+            (memberships.c.project_id == projects.c.id) & (memberships.c.user_id == actor.user_id),
+        )
+    return [_info(r, r.role) for r in conn.execute(stmt.order_by(projects.c.id))]
+
+
+def update_project(
+    conn: Connection,
+    actor: Actor,
+    project_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    overlap: int | None = None,
+    lease_seconds: int | None = None,
+    schema: str | bytes | dict[str, Any] | None = None,
+) -> ProjectInfo:
+    acc = access(conn, actor, project_id, Action.edit_project)
+    _check_settings(overlap, lease_seconds)
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = _check_name(name)
+    if description is not None:
+        values["description"] = description
+    if lease_seconds is not None:
+        values["lease_seconds"] = lease_seconds
+    if schema is not None:
+        answered = conn.execute(
+            select(exists().where(answers.c.project_id == project_id))
+        ).scalar_one()
+        if answered:
+            raise Conflict("the schema cannot change once answers exist; create a new project")
+        values["label_schema"] = parse_schema(schema).document
+    if overlap is not None and overlap != acc.project.overlap:
+        values["overlap"] = overlap
+        _set_needed(conn, project_id, overlap)
+    if values:
+        try:
+            conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
+        except IntegrityError:
+            raise Conflict(f"a project named {values.get('name')!r} already exists") from None
+    return get_project(conn, actor, project_id)
+
+
+def _set_needed(conn: Connection, project_id: int, overlap: int) -> None:
+    """A new overlap applies to every item; one that already has more answers keeps them."""
+    needed = func.max(overlap, items.c.reserved) if conn.dialect.name == "sqlite" else func.greatest(
+        overlap, items.c.reserved
+    )
+    conn.execute(update(items).where(items.c.project_id == project_id).values(needed=needed))
+    conn.execute(
+        update(items)
+        .where(items.c.project_id == project_id)
+        .values(is_open=items.c.reserved < items.c.needed)
+    )
+
+
+def delete_project(conn: Connection, actor: Actor, project_id: int) -> None:
+    access(conn, actor, project_id, Action.delete_project)
+    conn.execute(delete(projects).where(projects.c.id == project_id))
+
+
+def list_members(conn: Connection, actor: Actor, project_id: int) -> list[MemberInfo]:
+    access(conn, actor, project_id, Action.view_members)
+    rows = conn.execute(
+        select(memberships.c.user_id, users.c.username, memberships.c.role)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.project_id == project_id)
+        .order_by(users.c.username)
+    )
+    return [MemberInfo(r.user_id, r.username, r.role) for r in rows]
+
+
+def set_member(conn: Connection, actor: Actor, project_id: int, user_id: int, role: str) -> MemberInfo:
+    acc = access(conn, actor, project_id, Action.edit_members)
+    try:
+        new_role = Role.parse(role)
+    except ValueError as e:
+        raise Invalid("invalid role", [Problem(str(e), field="role")]) from None
+    user = conn.execute(select(users.c.username).where(users.c.id == user_id)).first()
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    current = conn.execute(
+        select(memberships.c.role).where(
+            memberships.c.project_id == project_id, memberships.c.user_id == user_id
+        )
+    ).scalar_one_or_none()
+    for changed in (new_role, Role[current] if current else None):
+        if changed is not None and not may_grant(actor, acc.role, changed):
+            raise Forbidden("only owners may grant or take away the owner role")
+    if current == Role.owner.name and new_role != Role.owner:
+        _keep_an_owner(conn, project_id)
+    if current is None:
+        conn.execute(
+            insert(memberships).values(
+                project_id=project_id, user_id=user_id, role=new_role.name, created_at=utcnow()
+            )
+        )
+    else:
+        conn.execute(
+            update(memberships)
+            .where(memberships.c.project_id == project_id, memberships.c.user_id == user_id)
+            .values(role=new_role.name)
+        )
+    return MemberInfo(user_id, user.username, new_role.name)
+
+
+def remove_member(conn: Connection, actor: Actor, project_id: int, user_id: int) -> None:
+    acc = access(conn, actor, project_id, Action.edit_members)
+    current = conn.execute(
+        select(memberships.c.role).where(
+            memberships.c.project_id == project_id, memberships.c.user_id == user_id
+        )
+    ).scalar_one_or_none()
+    if current is None:
+        raise NotFound(f"user {user_id} is not a member of project {project_id}")
+    if not may_grant(actor, acc.role, Role[current]):
+        raise Forbidden("only owners may remove an owner")
+    if current == Role.owner.name:
+        _keep_an_owner(conn, project_id)
+    conn.execute(
+        delete(memberships).where(
+            memberships.c.project_id == project_id, memberships.c.user_id == user_id
+        )
+    )
+
+
+def _keep_an_owner(conn: Connection, project_id: int) -> None:
+    owners = conn.execute(
+        select(func.count()).where(
+            memberships.c.project_id == project_id, memberships.c.role == Role.owner.name
+        )
+    ).scalar_one()
+    if owners <= 1:
+        raise Conflict("a project keeps at least one owner")

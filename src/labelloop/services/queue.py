@@ -1,0 +1,247 @@
+"""The task queue: hand out items, hold leases, take answers and skips.
+
+Invariants, kept inside one short transaction per call:
+- `items.reserved` = answers given + live leases, and never exceeds `items.needed`;
+- one assignment row per (item, annotator), so nobody gets an item twice;
+- an answer is stored only against a live lease or a free slot, so an item never ends with
+  more answers than it needs.
+SQLite runs each call under BEGIN IMMEDIATE (one writer at a time); PostgreSQL picks items
+with FOR UPDATE SKIP LOCKED so concurrent annotators never wait on each other's item.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from labelloop.errors import Conflict, NotFound
+from labelloop.services.policy import Action, Actor, access
+from labelloop.store.models import assignments, items, utcnow
+
+LEASED, SUBMITTED, SKIPPED, EXPIRED = "leased", "submitted", "skipped", "expired"
+RECLAIM_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Task:
+    item_id: int
+    external_id: str
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    leased_at: datetime
+    lease_expires_at: datetime
+
+
+def _is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def reclaim_expired(conn: Connection, project_id: int, now: datetime) -> int:
+    """Return the slots of expired leases to the pool; the number reclaimed."""
+    stmt = (
+        select(assignments.c.id, assignments.c.item_id)
+        .where(
+            assignments.c.project_id == project_id,
+            assignments.c.state == LEASED,
+            assignments.c.expires_at < now,
+        )
+        .limit(RECLAIM_BATCH)
+    )
+    if _is_pg(conn):
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = conn.execute(stmt).all()
+    if not rows:
+        return 0
+    conn.execute(
+        update(assignments)
+        .where(assignments.c.id.in_([r.id for r in rows]))
+        .values(state=EXPIRED, finished_at=now)
+    )
+    # Items in id order, so that two transactions reclaiming at once cannot deadlock.
+    for item_id, n in sorted(Counter(r.item_id for r in rows).items()):
+        _release_slots(conn, item_id, n)
+    return len(rows)
+
+
+def _release_slots(conn: Connection, item_id: int, n: int = 1) -> None:
+    conn.execute(
+        update(items)
+        .where(items.c.id == item_id)
+        .values(reserved=items.c.reserved - n, is_open=(items.c.reserved - n) < items.c.needed)
+    )
+
+
+def _take_slot(conn: Connection, item_id: int) -> bool:
+    """Reserve one answer slot on the item if it still has one."""
+    result = conn.execute(
+        update(items)
+        .where(items.c.id == item_id, items.c.reserved < items.c.needed)
+        .values(reserved=items.c.reserved + 1, is_open=(items.c.reserved + 1) < items.c.needed)
+    )
+    return result.rowcount == 1
+
+
+def _task(conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime) -> Task:
+    row = conn.execute(
+        select(items.c.external_id, items.c.data, items.c.meta).where(items.c.id == item_id)
+    ).one()
+    return Task(item_id, row.external_id, row.data, row.meta, leased_at, expires_at)
+
+
+def next_task(
+    conn: Connection,
+    actor: Actor,
+    project_id: int,
+    *,
+    exclude: frozenset[int] = frozenset(),
+    max_held: int = 3,
+) -> Task | None:
+    """The annotator's next task, or None when nothing is left for them.
+
+    A lease the annotator already holds comes back first (a reload resumes where it was);
+    `exclude` lists items the client already shows, so a prefetch gets a different one.
+    """
+    acc = access(conn, actor, project_id, Action.work_tasks)
+    uid = actor.user_id
+    if uid is None:
+        raise Conflict("the operator account does not take tasks")
+    now = utcnow()
+    reclaim_expired(conn, project_id, now)
+
+    held = conn.execute(
+        select(assignments.c.item_id, assignments.c.leased_at, assignments.c.expires_at)
+        .where(
+            assignments.c.user_id == uid,
+            assignments.c.project_id == project_id,
+            assignments.c.state == LEASED,
+        )
+        .order_by(assignments.c.leased_at, assignments.c.id)
+    ).all()
+    for h in held:
+        if h.item_id not in exclude:
+            return _task(conn, h.item_id, h.leased_at, h.expires_at)
+    if len(held) >= max_held:
+        raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
+
+    touched = exists().where(
+        assignments.c.item_id == items.c.id,
+        assignments.c.user_id == uid,
+        assignments.c.state != EXPIRED,
+    )
+    pick = (
+        select(items.c.id)
+        .where(items.c.project_id == project_id, items.c.is_open, ~touched)
+        .order_by(items.c.priority.desc(), items.c.id)
+        .limit(1)
+    )
+    if _is_pg(conn):
+        pick = pick.with_for_update(of=items, skip_locked=True)
+    item_id = conn.execute(pick).scalar()
+    if item_id is None or not _take_slot(conn, item_id):
+        return None
+    expires = now + timedelta(seconds=acc.project.lease_seconds)
+    insert = pg_insert if _is_pg(conn) else sqlite_insert
+    stmt = insert(assignments).values(
+        project_id=project_id, item_id=item_id, user_id=uid, state=LEASED,
+        leased_at=now, expires_at=expires,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["item_id", "user_id"],
+            set_={"state": LEASED, "leased_at": now, "expires_at": expires, "finished_at": None},
+            where=assignments.c.state == EXPIRED,
+        )
+    )
+    return _task(conn, item_id, now, expires)
+
+
+@dataclass(frozen=True)
+class Lease:
+    item_id: int
+    state: str
+    leased_at: datetime
+    expires_at: datetime
+
+
+def lock_assignment(conn: Connection, project_id: int, item_id: int, user_id: int) -> Lease:
+    """The caller's assignment of this item, row-locked on PostgreSQL until commit."""
+    stmt = select(
+        assignments.c.state, assignments.c.leased_at, assignments.c.expires_at
+    ).where(
+        and_(
+            assignments.c.item_id == item_id,
+            assignments.c.user_id == user_id,
+            assignments.c.project_id == project_id,
+        )
+    )
+    if _is_pg(conn):
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        if conn.execute(
+            select(items.c.id).where(items.c.id == item_id, items.c.project_id == project_id)
+        ).first() is None:
+            raise NotFound(f"item {item_id} not found in project {project_id}")
+        raise Conflict(f"item {item_id} was not handed to you; ask for your next task")
+    return Lease(item_id, row.state, row.leased_at, row.expires_at)
+
+
+def reacquire(conn: Connection, lease: Lease, user_id: int, now: datetime, lease_seconds: int) -> Lease:
+    """Turn an expired or skipped assignment back into a lease, if the item still has a slot."""
+    if not _take_slot(conn, lease.item_id):
+        raise Conflict(
+            f"your lease on item {lease.item_id} ended and the item has all the answers it needs"
+        )
+    expires = now + timedelta(seconds=lease_seconds)
+    conn.execute(
+        update(assignments)
+        .where(assignments.c.item_id == lease.item_id, assignments.c.user_id == user_id)
+        .values(state=LEASED, leased_at=now, expires_at=expires, finished_at=None)
+    )
+    return Lease(lease.item_id, LEASED, now, expires)
+
+
+def renew_lease(conn: Connection, actor: Actor, project_id: int, item_id: int) -> Lease:
+    """Extend the caller's lease by the project's lease time (the page calls this while open)."""
+    acc = access(conn, actor, project_id, Action.work_tasks)
+    assert actor.user_id is not None
+    lease = lock_assignment(conn, project_id, item_id, actor.user_id)
+    now = utcnow()
+    if lease.state == SUBMITTED:
+        raise Conflict(f"item {item_id} is already answered")
+    if lease.state != LEASED:
+        return reacquire(conn, lease, actor.user_id, now, acc.project.lease_seconds)
+    expires = now + timedelta(seconds=acc.project.lease_seconds)
+    conn.execute(
+        update(assignments)
+        .where(assignments.c.item_id == item_id, assignments.c.user_id == actor.user_id)
+        .values(expires_at=expires)
+    )
+    return Lease(item_id, LEASED, lease.leased_at, expires)
+
+
+def skip_task(
+    conn: Connection, actor: Actor, project_id: int, item_id: int, reason: str | None = None
+) -> None:
+    """Give the item back and never hand it to this annotator again; the skip is recorded."""
+    access(conn, actor, project_id, Action.work_tasks)
+    assert actor.user_id is not None
+    lease = lock_assignment(conn, project_id, item_id, actor.user_id)
+    if lease.state == SKIPPED:
+        return
+    if lease.state == SUBMITTED:
+        raise Conflict(f"item {item_id} is already answered")
+    now = utcnow()
+    conn.execute(
+        update(assignments)
+        .where(assignments.c.item_id == item_id, assignments.c.user_id == actor.user_id)
+        .values(state=SKIPPED, finished_at=now, skip_reason=(reason or None) and reason[:500])
+    )
+    if lease.state == LEASED:
+        _release_slots(conn, item_id)

@@ -1,0 +1,74 @@
+"""What a running labelloop holds: settings, the database, and the background job runner."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from labelloop.config import Settings
+from labelloop.services.importing.readers import detect_format
+from labelloop.services.importing.writer import check_import_allowed, discard_staged, import_file
+from labelloop.services.jobs import JobInfo, JobRunner, Progress, create_job, fail_interrupted
+from labelloop.services.policy import Actor
+from labelloop.store.db import Database
+from labelloop.store.migrate import upgrade
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        self.jobs = JobRunner(self.db, settings.job_workers)
+
+    def migrate(self) -> None:
+        upgrade(self.db.engine)
+
+    def recover(self) -> list[JobInfo]:
+        """After a restart: fail the jobs that were cut off and remove half-imported items."""
+        with self.db.write() as conn:
+            interrupted = fail_interrupted(conn)
+        for job in interrupted:
+            if job.kind == "import":
+                discard_staged(self.db, job.id)
+        return interrupted
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        self.db.dispose()
+
+    def spool_path(self, filename: str) -> Path:
+        """A fresh file in the upload folder to stream an upload into."""
+        upload_dir = self.settings.upload_dir
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        suffix = "".join(c for c in Path(filename).suffix[:10] if c.isalnum() or c == ".")
+        fd, name = tempfile.mkstemp(dir=upload_dir, suffix=suffix)
+        os.close(fd)
+        return Path(name)
+
+    def start_import(
+        self, actor: Actor, project_id: int, path: Path, *, filename: str, fmt: str | None = None
+    ) -> tuple[JobInfo, Future[JobInfo]]:
+        """Import a spooled upload in the background (the file is removed afterwards)."""
+        try:
+            with self.db.write() as conn:
+                check_import_allowed(conn, actor, project_id)
+                fmt = detect_format(path, fmt)
+                job = create_job(conn, actor, project_id, "import", {"file": filename, "format": fmt})
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+        def body(progress: Progress) -> dict[str, Any]:
+            try:
+                return import_file(
+                    self.db, actor, project_id, path, job_id=job.id, fmt=fmt,
+                    batch_size=self.settings.import_batch_size, progress=progress,
+                    display_name=filename,
+                )
+            finally:
+                path.unlink(missing_ok=True)
+
+        return job, self.jobs.submit(job.id, body)

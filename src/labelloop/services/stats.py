@@ -1,0 +1,53 @@
+"""Project progress: how many items are done, in progress and untouched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, case, func, select
+
+from labelloop.services.policy import Action, Actor, access
+from labelloop.store.models import answers, assignments, items
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    project_id: int
+    items: int
+    done: int
+    in_progress: int
+    untouched: int
+    answers: int
+    answers_needed: int
+    leased: int
+    skipped: int
+    annotators: int
+
+    @property
+    def percent_done(self) -> float:
+        return 100.0 * self.answers / self.answers_needed if self.answers_needed else 100.0
+
+
+def project_status(conn: Connection, actor: Actor, project_id: int) -> ProjectStatus:
+    access(conn, actor, project_id, Action.view_status)
+    done = items.c.answer_count >= items.c.needed
+    row = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((done, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((~done & (items.c.reserved > 0), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((items.c.reserved == 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(items.c.answer_count), 0),
+            func.coalesce(func.sum(items.c.needed), 0),
+            func.coalesce(func.sum(items.c.reserved - items.c.answer_count), 0),
+        ).where(items.c.project_id == project_id)
+    ).one()
+    skipped = conn.execute(
+        select(func.count()).where(
+            assignments.c.project_id == project_id, assignments.c.state == "skipped"
+        )
+    ).scalar_one()
+    annotators = conn.execute(
+        select(func.count(func.distinct(answers.c.user_id))).where(answers.c.project_id == project_id)
+    ).scalar_one()
+    return ProjectStatus(project_id, *(int(v) for v in row), int(skipped), int(annotators))

@@ -1,0 +1,98 @@
+"""API tokens: created for a user, shown once, stored only as a hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, insert, or_, select, update
+
+from labelloop.errors import Forbidden, NotFound, Unauthenticated
+from labelloop.services.policy import Actor
+from labelloop.services.security import new_token, token_hash
+from labelloop.store.models import api_tokens, users, utcnow
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class NewToken:
+    info: TokenInfo
+    secret: str  # shown to the user once; only its hash is kept
+
+
+def _info(row: object) -> TokenInfo:
+    r = row
+    return TokenInfo(
+        r.id, r.user_id, r.name, r.prefix, r.created_at, r.expires_at, r.revoked_at is not None  # type: ignore[attr-defined]
+    )
+
+
+def create_token(
+    conn: Connection, actor: Actor, user_id: int, name: str, *, expires_in_days: int | None = None
+) -> NewToken:
+    if not actor.is_admin and actor.user_id != user_id:
+        raise Forbidden("you may create tokens only for yourself")
+    if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+        raise NotFound(f"user {user_id} not found")
+    secret, hashed, prefix = new_token()
+    now = utcnow()
+    row = conn.execute(
+        insert(api_tokens)
+        .values(
+            user_id=user_id,
+            name=name,
+            token_hash=hashed,
+            prefix=prefix,
+            created_at=now,
+            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+        .returning(api_tokens)
+    ).one()
+    return NewToken(_info(row), secret)
+
+
+def list_tokens(conn: Connection, actor: Actor, user_id: int) -> list[TokenInfo]:
+    if not actor.is_admin and actor.user_id != user_id:
+        raise Forbidden("you may list only your own tokens")
+    rows = conn.execute(
+        select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id)
+    )
+    return [_info(r) for r in rows]
+
+
+def revoke_token(conn: Connection, actor: Actor, token_id: int) -> None:
+    row = conn.execute(select(api_tokens.c.user_id).where(api_tokens.c.id == token_id)).first()
+    if row is None or (not actor.is_admin and row.user_id != actor.user_id):
+        raise NotFound(f"token {token_id} not found")
+    conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def actor_for_token(conn: Connection, secret: str) -> Actor:
+    """The active user a live token belongs to (on every request: one indexed lookup)."""
+    row = conn.execute(
+        select(users.c.id, users.c.username, users.c.is_admin)
+        .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
+        .where(
+            api_tokens.c.token_hash == token_hash(secret),
+            api_tokens.c.revoked_at.is_(None),
+            or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > utcnow()),
+            users.c.is_active.is_(True),
+        )
+    ).first()
+    if row is None:
+        raise Unauthenticated("invalid, expired or revoked token")
+    return Actor(row.id, row.username, row.is_admin)

@@ -1,0 +1,1 @@
+"""Persistence: the relational model, migrations, and database access."""
