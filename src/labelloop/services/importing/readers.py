@@ -8,7 +8,6 @@ line) for a folder or zip archive of .txt files. `Source.bytes_read` reports pro
 from __future__ import annotations
 
 import csv
-import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -212,13 +211,12 @@ class Source:
                 yield _txt_record(m.filename, archive.read(m))
 
 
-class _CountingReader(io.RawIOBase):
+class _CountingReader:
+    """A file wrapper that counts the bytes ijson pulls through it."""
+
     def __init__(self, f: BinaryIO, source: Source) -> None:
         self.f = f
         self.source = source
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int = -1) -> bytes:
         data = self.f.read(size)

@@ -1,0 +1,101 @@
+"""The label schema document: valid documents parse, invalid ones name the offending path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from labelloop.errors import Invalid
+from labelloop.schema import parse_schema
+
+GOOD = """
+title: Reviews
+fields:
+  - {name: text, type: text, label: Review}
+questions:
+  - name: sentiment
+    type: choice
+    options: [positive, {value: negative, label: Negative, key: n}]
+  - {name: topics, type: multi_choice, options: [plot, acting], max_selected: 1, required: false}
+  - {name: stars, type: rating, min: 1, max: 5, labels: {1: bad, 5: great}}
+  - {name: note, type: text, required: false, max_length: 20}
+"""
+
+
+def problems(source: Any) -> list[tuple[str | None, str]]:
+    with pytest.raises(Invalid) as e:
+        parse_schema(source)
+    return [(p.field, p.message) for p in e.value.problems]
+
+
+def test_yaml_and_json_documents_parse_to_the_same_schema() -> None:
+    from_yaml = parse_schema(GOOD)
+    from_json = parse_schema(from_yaml.document)
+    assert from_yaml.document == from_json.document
+    assert [q.name for q in from_yaml.questions] == ["sentiment", "topics", "stars", "note"]
+    assert from_yaml.question("sentiment").spec.options[1].key == "n"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "fragment"),
+    [
+        ({"questions": [{"name": "q", "type": "choice", "options": ["a"]}]}, "fields", "Field required"),
+        ({"fields": [{"name": "t"}], "questions": []}, "questions", "at least 1"),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "choice", "options": []}]},
+         "questions[0].options", "at least 1"),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "polygonz"}]},
+         "questions[0].type", "unknown question type 'polygonz'"),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "choice", "options": ["a", "a"]}]},
+         "questions[0]", "listed twice"),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "rating", "min": 5, "max": 1}]},
+         "questions[0]", "max must be larger"),
+        ({"fields": [{"name": "t"}, {"name": "t"}], "questions": [{"name": "q", "type": "text"}]},
+         "fields[1].name", "used twice"),
+        ({"fields": [{"name": "id"}], "questions": [{"name": "q", "type": "text"}]},
+         "fields[0].name", "reserved"),
+        ({"fields": [{"name": "t", "type": "pdf"}], "questions": [{"name": "q", "type": "text"}]},
+         "fields[0].type", "Input should be"),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "text", "target": "t"}]},
+         "questions[0].target", "takes no 'target'"),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "choice", "options": ["a"],
+                                                     "colour": "red"}]},
+         "questions[0].colour", "Extra inputs"),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "1q", "type": "text"}]},
+         "questions[0].name", "should match pattern"),
+    ],
+)
+def test_invalid_schema_names_the_offending_path(doc: dict[str, Any], path: str, fragment: str) -> None:
+    found = problems(doc)
+    assert any(field == path and fragment in message for field, message in found), found
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    with pytest.raises(Invalid) as e:
+        parse_schema("fields:\n  - name: t\n questions: [\n")
+    assert e.value.problems[0].line is not None
+
+
+def test_answers_are_validated_and_canonicalised() -> None:
+    s = parse_schema(GOOD)
+    assert s.validate_answer({"sentiment": "negative", "stars": 4, "topics": ["plot"]}) == {
+        "sentiment": "negative", "stars": 4, "topics": ["plot"]
+    }
+    with pytest.raises(Invalid) as e:
+        s.validate_answer({"sentiment": "meh", "stars": 9, "topics": ["plot", "acting"],
+                           "note": "x" * 21, "extra": 1})
+    fields = {p.field: p.message for p in e.value.problems}
+    assert set(fields) == {"sentiment", "stars", "topics", "note", "extra"}
+    assert "not an option" in fields["sentiment"]
+    assert "outside the scale 1..5" in fields["stars"]
+    assert "at most 1" in fields["topics"]
+    assert fields["extra"] == "no such question in the schema"
+    with pytest.raises(Invalid) as e:
+        s.validate_answer({"topics": ["plot"]})
+    assert {p.field for p in e.value.problems} == {"sentiment", "stars"}
+
+
+def test_bool_is_not_a_rating() -> None:
+    s = parse_schema(GOOD)
+    with pytest.raises(Invalid):
+        s.validate_answer({"sentiment": "positive", "stars": True})
