@@ -133,7 +133,9 @@ def stream_export(db: Database, plan: ExportPlan) -> Iterator[bytes]:
 
 
 def _jsonl(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
-    dumps = orjson.dumps
+    def dumps(obj: Any) -> bytes:
+        return orjson.dumps(obj, option=orjson.OPT_UTC_Z)
+
     for chunk in chunks:
         out = bytearray()
         for r in chunk.items:
@@ -166,7 +168,8 @@ def _csv(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
                 r.external_id,
                 *[_cell(data.get(f)) for f in fields],
                 r.meta, r.priority, r.gold or "", _status(r), r.answer_count,
-                orjson.dumps([_answer_obj(a) for a in chunk.answers.get(r.id, ())]).decode(),
+                orjson.dumps([_answer_obj(a) for a in chunk.answers.get(r.id, ())],
+                             option=orjson.OPT_UTC_Z).decode(),
                 *[_cell(q.kind.export_cell(q.spec, cons_value.get(q.name))) for q in questions],
                 "" if cons is None or cons.confidence is None else cons.confidence,
                 "" if cons is None else cons.value,

@@ -1,0 +1,1 @@
+"""Quality algorithms (temporary init during development)."""

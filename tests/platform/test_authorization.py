@@ -1,0 +1,166 @@
+"""Every endpoint, called with no token and as every role: who is allowed and who is not.
+
+The table below is the expected policy. The test fails when the API gains an endpoint
+that the table does not list, so a new endpoint cannot ship without a decision here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from labelloop.services.jobs import create_job
+from labelloop.services.policy import Actor
+from tests.platform.world import User, World
+
+ROLES = ("outsider", "annotator", "reviewer", "manager", "owner", "admin")
+RANK = {r: i for i, r in enumerate(ROLES)}
+
+# endpoint -> the least role allowed ("public", "user" = any signed-in user, "admin", or a role)
+POLICY: dict[tuple[str, str], str] = {
+    ("GET", "/api/health"): "public",
+    ("POST", "/api/auth/login"): "public",
+    ("GET", "/api/me"): "user",
+    ("GET", "/api/users"): "admin",
+    ("POST", "/api/users"): "admin",
+    ("PATCH", "/api/users/{user_id}"): "admin",
+    ("GET", "/api/tokens"): "user",
+    ("POST", "/api/tokens"): "user",
+    ("DELETE", "/api/tokens/{token_id}"): "user",
+    ("GET", "/api/projects"): "user",
+    ("POST", "/api/projects"): "user",
+    ("GET", "/api/projects/{project_id}"): "annotator",
+    ("PATCH", "/api/projects/{project_id}"): "manager",
+    ("DELETE", "/api/projects/{project_id}"): "owner",
+    ("GET", "/api/projects/{project_id}/members"): "manager",
+    ("PUT", "/api/projects/{project_id}/members/{user_id}"): "manager",
+    ("DELETE", "/api/projects/{project_id}/members/{user_id}"): "manager",
+    ("GET", "/api/projects/{project_id}/status"): "reviewer",
+    ("GET", "/api/projects/{project_id}/jobs"): "manager",
+    ("GET", "/api/jobs/{job_id}"): "manager",
+    ("POST", "/api/projects/{project_id}/imports"): "manager",
+    ("GET", "/api/projects/{project_id}/items"): "reviewer",
+    ("GET", "/api/projects/{project_id}/items/{item_id}"): "reviewer",
+    ("PUT", "/api/projects/{project_id}/items/{item_id}/gold"): "manager",
+    ("DELETE", "/api/projects/{project_id}/items/{item_id}/gold"): "manager",
+    ("POST", "/api/projects/{project_id}/items/priorities"): "manager",
+    ("GET", "/api/projects/{project_id}/answers"): "annotator",
+    ("GET", "/api/projects/{project_id}/export"): "manager",
+    ("POST", "/api/projects/{project_id}/tasks/next"): "annotator",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): "annotator",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/skip"): "annotator",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/lease"): "annotator",
+}
+
+
+@dataclass
+class Scene:
+    world: World
+    caller: User | None
+    target: User  # another user, for user and member endpoints
+    project_id: int
+    item_id: int
+    job_id: int
+    token_id: int
+
+
+def build(world: World, role: str) -> Scene:
+    owner = world.user()
+    caller: User | None = None
+    if role == "admin":
+        caller = world.user(admin=True)
+    elif role == "owner":
+        caller = owner
+    elif role != "none":
+        caller = world.user()
+    target = world.user()
+    members = {"annotator": (target,)}
+    if caller is not None and role in ("annotator", "reviewer", "manager"):
+        members[role] = (*members.get(role, ()), caller)
+    pid = world.project(owner, members=members)
+    world.import_records(owner, pid, [{"id": "x", "text": "hello"}, {"id": "y", "text": "again"}])
+    item_id = world.client.get(f"/api/projects/{pid}/items", headers=owner.headers).json()[0]["id"]
+    if caller is not None and role != "outsider":  # hold a lease so submit/skip/lease are meaningful
+        world.next(caller, pid)
+    job_id = world.runtime.db.run(lambda c: create_job(c, Actor.operator(), pid, "import", {}).id)
+    who = caller or owner
+    token_id = world.client.get("/api/tokens", headers=who.headers).json()[0]["id"]
+    return Scene(world, caller, target, pid, item_id, job_id, token_id)
+
+
+def call(scene: Scene, method: str, path: str) -> httpx.Response:
+    c: TestClient = scene.world.client
+    url = path.format(project_id=scene.project_id, item_id=scene.item_id, user_id=scene.target.id,
+                      job_id=scene.job_id, token_id=scene.token_id)
+    headers = scene.caller.headers if scene.caller else {}
+    bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
+        ("POST", "/api/auth/login"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
+        ("POST", "/api/users"): lambda: {"json": {"username": "fresh", "password": "longenough"}},
+        ("PATCH", "/api/users/{user_id}"): lambda: {"json": {"display_name": "X"}},
+        ("POST", "/api/tokens"): lambda: {"json": {"name": "n"}},
+        ("POST", "/api/projects"): lambda: {"json": {"name": "new one", "label_schema": {
+            "fields": [{"name": "t"}], "questions": [{"name": "q", "type": "text"}]}}},
+        ("PATCH", "/api/projects/{project_id}"): lambda: {"json": {"description": "d"}},
+        ("PUT", "/api/projects/{project_id}/members/{user_id}"): lambda: {"json": {"role": "reviewer"}},
+        ("POST", "/api/projects/{project_id}/imports"): lambda: {
+            "params": {"filename": "a.jsonl", "wait": "true"}, "content": b'{"text": "z"}\n'},
+        ("PUT", "/api/projects/{project_id}/items/{item_id}/gold"): lambda: {
+            "json": {"value": {"sentiment": "pos"}}},
+        ("POST", "/api/projects/{project_id}/items/priorities"): lambda: {
+            "json": {"priorities": [{"item_id": scene.item_id, "priority": 1}]}},
+        ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): lambda: {
+            "json": {"value": {"sentiment": "pos"}}},
+    }
+    extra = bodies.get((method, path), dict)()
+    return c.request(method, url, headers=headers, **extra)
+
+
+def api_endpoints(client: TestClient) -> set[tuple[str, str]]:
+    spec = client.get("/openapi.json").json()
+    return {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+
+
+def test_the_policy_table_covers_every_endpoint(world: World) -> None:
+    assert api_endpoints(world.client) == set(POLICY)
+
+
+def denied(r: httpx.Response) -> bool:
+    if r.status_code in (401, 403):
+        return True
+    return r.status_code == 404 and "project" in r.json()["error"]["message"] and "item" not in r.json()["error"]["message"]
+
+
+def expected_allowed(least: str, role: str) -> bool:
+    if least == "public":
+        return True
+    if role == "none":
+        return False
+    if least == "user":
+        return True
+    if least == "admin":
+        return role == "admin"
+    return RANK[role] >= RANK[least]
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(POLICY))
+def test_endpoint_allows_exactly_the_expected_roles(world: World, method: str, path: str) -> None:
+    least = POLICY[(method, path)]
+    for role in ("none", *ROLES):
+        r = call(build(world, role), method, path)
+        if least == "public":
+            # login with wrong credentials is a 401 by design; it must never ask for a token
+            assert r.status_code in (200, 401) and "authentication required" not in r.text
+        elif role == "none":
+            assert r.status_code == 401, (role, r.status_code, r.text)
+        elif expected_allowed(least, role):
+            assert not denied(r), (role, r.status_code, r.text)
+            assert r.status_code < 500
+        else:
+            assert denied(r), (role, r.status_code, r.text)
+            if role == "outsider" and "{project_id}" in path:
+                assert r.status_code == 404  # a project you are not in does not exist for you
