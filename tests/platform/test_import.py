@@ -47,7 +47,7 @@ def test_jsonl_keeps_id_metadata_and_hashes_content(setup: tuple[World, Any, int
     got = {i["external_id"]: i for i in all_items(world, owner, pid)}
     assert got["r1"]["meta"] == {"src": "web", "lang": "en"} and got["r1"]["priority"] == 2.0
     assert got["7"]["gold"] == {"sentiment": "neg"}
-    no_id = [i for k, i in got.items() if k not in ("r1", "7")][0]
+    no_id = next(i for k, i in got.items() if k not in ("r1", "7"))
     assert no_id["external_id"] == no_id["content_hash"] and len(no_id["content_hash"]) == 64
     assert all(i["needed"] == 2 and i["status"] == "open" for i in got.values())
 
@@ -67,7 +67,7 @@ def test_json_array_csv_tsv_and_zip_of_txt(setup: tuple[World, Any, int]) -> Non
     assert world.upload(owner, pid, arr, "a.json").json()["result"]["created"] == 2
     csv_body = 'id,text,meta.source,priority,gold\nc1,"quoted, with comma",crawl,1.5,"{""sentiment"": ""pos""}"\nc2,"multi\nline",,,\n'
     assert world.upload(owner, pid, csv_body.encode(), "a.csv").json()["result"]["created"] == 2
-    tsv = "id\ttext\tlang\nt1\ttab separated\tfr\n".encode()
+    tsv = b"id\ttext\tlang\nt1\ttab separated\tfr\n"
     assert world.upload(owner, pid, tsv, "a.tsv").json()["result"]["created"] == 1
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

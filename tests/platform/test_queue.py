@@ -37,7 +37,7 @@ def item_row(world: World, item_id: int) -> Any:
 
 
 def test_each_item_goes_to_overlap_distinct_annotators_in_priority_order(crew: tuple[World, User, list[User], int]) -> None:
-    world, owner, (a, b, c, _), pid = crew
+    world, _owner, (a, b, c, _), pid = crew
     first = world.next(a, pid).json()
     assert first["external_id"] == "i0"
     assert world.next(b, pid).json()["external_id"] == "i0"
@@ -98,7 +98,7 @@ def test_late_answer_is_kept_when_a_slot_is_still_free(crew: tuple[World, User, 
 
 
 def test_skip_is_recorded_and_frees_the_slot(crew: tuple[World, User, list[User], int]) -> None:
-    world, owner, (a, b, *_), pid = crew
+    world, owner, (a, _b, *_), pid = crew
     t = world.next(a, pid).json()
     r = world.client.post(f"/api/projects/{pid}/items/{t['item_id']}/skip", json={"reason": "unclear"},
                           headers=a.headers)

@@ -13,7 +13,7 @@ from labelloop.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
-STATUS = {
+STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     Invalid: (422, "invalid"),

@@ -118,7 +118,8 @@ def project_remove_member(
 def import_command(
     project: str = typer.Argument(..., help="Project id or name."),
     path: Path = typer.Argument(..., exists=True,
-                                help="A .jsonl, .json (array), .csv, .tsv or .zip file, or a folder of .txt files."),
+                                help="A .jsonl, .json (array), .csv, .tsv or .zip file, "
+                                "or a folder of .txt files."),
     format: str | None = typer.Option(None, help="Override the format the name suggests."),
 ) -> None:
     """Import items into a project, with a progress bar. Bad input imports nothing."""

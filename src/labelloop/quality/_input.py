@@ -21,6 +21,7 @@ always means the smallest in sorted order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -183,10 +184,8 @@ def _extend_labels(label: Codes, labels: pd.Index, more: pd.Index) -> tuple[Code
     if len(new) == 0:
         return label, labels
     union = labels.append(new).unique()
-    try:
+    with contextlib.suppress(TypeError):
         union = union.sort_values()
-    except TypeError:
-        pass
     remap = union.get_indexer(labels).astype(np.intp)
     return remap[label], union
 

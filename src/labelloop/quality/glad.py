@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from labelloop.quality._base import CategoricalAggregator, clamp_gold, log_normalize, normalize_rows, worker_series
+from labelloop.quality._base import (
+    CategoricalAggregator,
+    clamp_gold,
+    log_normalize,
+    normalize_rows,
+    worker_series,
+)
 from labelloop.quality._input import Codes, Encoded, Floats
 
 

@@ -29,7 +29,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labelloop.quality._base import CategoricalAggregator, clamp_gold, log_normalize, normalize_rows, worker_series
+from labelloop.quality._base import (
+    CategoricalAggregator,
+    clamp_gold,
+    log_normalize,
+    normalize_rows,
+    worker_series,
+)
 from labelloop.quality._input import Codes, Encoded, Floats
 
 _FLOOR = 1e-12

@@ -23,7 +23,6 @@ from labelloop.errors import Invalid, Problem
 from labelloop.schema.fields import FieldSpec
 from labelloop.schema.label_type import LabelType, QuestionBase, ValueProblem, get_type, type_names
 
-
 # Keys an imported record uses for the item itself rather than for a field.
 RESERVED_FIELD_NAMES = frozenset({"id", "meta", "priority", "gold"})
 

@@ -38,7 +38,9 @@ def _info(row: Any, username: str | None = None) -> AnswerInfo:
     )
 
 
-def _replay(conn: Connection, user_id: int, key: str, item_id: int, value: dict[str, Any]) -> AnswerInfo | None:
+def _replay(
+    conn: Connection, user_id: int, key: str, item_id: int, value: dict[str, Any]
+) -> AnswerInfo | None:
     row = conn.execute(
         select(answers).where(answers.c.user_id == user_id, answers.c.idempotency_key == key)
     ).first()
@@ -69,7 +71,9 @@ def submit_answer(
     if uid is None:
         raise Conflict("the operator account does not answer tasks")
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
-        raise Invalid("invalid idempotency key", [Problem(f"1 to {MAX_KEY} characters", field="Idempotency-Key")])
+        raise Invalid(
+            "invalid idempotency key", [Problem(f"1 to {MAX_KEY} characters", field="Idempotency-Key")]
+        )
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
         raise Invalid("invalid duration", [Problem("0 to 86400000 milliseconds", field="duration_ms")])
     clean = schema_of(acc.project.label_schema).validate_answer(value)

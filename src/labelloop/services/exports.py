@@ -50,7 +50,8 @@ def plan_export(conn: Connection, actor: Actor, project_id: int, fmt: str) -> Ex
     """Check permission and format before the first byte is sent."""
     acc = access(conn, actor, project_id, Action.export)
     if fmt not in FORMATS:
-        raise Invalid("unknown export format", [Problem(f"{fmt!r}; known: {', '.join(FORMATS)}", field="format")])
+        known = ", ".join(FORMATS)
+        raise Invalid("unknown export format", [Problem(f"{fmt!r}; known: {known}", field="format")])
     return ExportPlan(project_id, acc.project.name, fmt, schema_of(acc.project.label_schema))
 
 
@@ -101,7 +102,7 @@ def _chunks(conn: Connection, project_id: int) -> Iterator[_Chunk]:
                        consensus.c.project_id == project_id)
             )
         }
-        yield _Chunk(rows, by_item, cons)
+        yield _Chunk(list(rows), by_item, cons)
 
 
 def _status(row: Any) -> str:

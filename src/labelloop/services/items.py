@@ -127,7 +127,8 @@ def set_priorities(
     missing = [i for i in ids if i not in found]
     if missing:
         raise Invalid(
-            "unknown items", [Problem(f"item {i} is not in this project", field="item_id") for i in missing[:20]]
+            "unknown items",
+            [Problem(f"item {i} is not in this project", field="item_id") for i in missing[:20]],
         )
     conn.execute(
         update(items).where(items.c.id == bindparam("iid")).values(priority=bindparam("p")),

@@ -50,4 +50,6 @@ def project_status(conn: Connection, actor: Actor, project_id: int) -> ProjectSt
     annotators = conn.execute(
         select(func.count(func.distinct(answers.c.user_id))).where(answers.c.project_id == project_id)
     ).scalar_one()
-    return ProjectStatus(project_id, *(int(v) for v in row), int(skipped), int(annotators))
+    total, n_done, in_progress, untouched, n_answers, needed, leased = (int(v) for v in row)
+    return ProjectStatus(project_id, total, n_done, in_progress, untouched, n_answers, needed, leased,
+                         int(skipped), int(annotators))

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -231,12 +232,19 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
 
-users = User.__table__
-api_tokens = ApiToken.__table__
-projects = Project.__table__
-memberships = Membership.__table__
-items = Item.__table__
-assignments = Assignment.__table__
-answers = Answer.__table__
-consensus = Consensus.__table__
-jobs = Job.__table__
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# Core tables, for the services' SQL (the hot paths use Core, not ORM objects).
+users = _table(User)
+api_tokens = _table(ApiToken)
+projects = _table(Project)
+memberships = _table(Membership)
+items = _table(Item)
+assignments = _table(Assignment)
+answers = _table(Answer)
+consensus = _table(Consensus)
+jobs = _table(Job)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response, status
+from sqlalchemy import Connection
 
 from labelloop.api.deps import Ctx, CtxDep, get_runtime
 from labelloop.api.models import (
@@ -27,7 +28,7 @@ LOGIN_TOKEN_DAYS = 30
 def login(body: LoginIn, runtime: Runtime = Depends(get_runtime)) -> LoginOut:
     """Exchange a username and password for a new API token (valid 30 days)."""
 
-    def go(conn):  # type: ignore[no-untyped-def]
+    def go(conn: Connection) -> LoginOut:
         user = users.authenticate(conn, body.username, body.password)
         actor = Actor(user.id, user.username, user.is_admin)
         new = tokens.create_token(conn, actor, user.id, "login", expires_in_days=LOGIN_TOKEN_DAYS)
@@ -58,7 +59,8 @@ def create_user(body: UserIn, ctx: Ctx = CtxDep) -> UserOut:
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(user_id: int, body: UserPatch, ctx: Ctx = CtxDep) -> UserOut:
-    return UserOut.model_validate(ctx.write(users.update_user, user_id, **body.model_dump(exclude_unset=True)))
+    changes = body.model_dump(exclude_unset=True)
+    return UserOut.model_validate(ctx.write(users.update_user, user_id, **changes))
 
 
 @router.get("/tokens", response_model=list[TokenOut])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -51,16 +50,17 @@ class FreeText(LabelType[FreeTextQuestion]):
     ) -> Aggregate:
         """The most supported text, compared after folding case and whitespace."""
         w = weights_or_ones(values, weights)
-        support: Counter[str] = Counter()
+        support: dict[str, float] = {}
         first: dict[str, str] = {}
         for v, wi in zip(values, w, strict=True):
             key = _normal(v)
-            support[key] += wi
+            support[key] = support.get(key, 0.0) + wi
             first.setdefault(key, v)
         total = sum(support.values())
         if total <= 0:
             return Aggregate(None, 0.0)
-        key, score = support.most_common(1)[0]
+        key = max(support, key=support.__getitem__)  # the first of equals wins
+        score = support[key]
         return Aggregate(first[key], score / total)
 
     def agreement(

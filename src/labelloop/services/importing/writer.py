@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -158,12 +159,16 @@ def _publish(db: Database, job_id: int) -> None:
         ).one()
     if lo is None:
         return
-    for start in range(lo, hi + 1, PUBLISH_BATCH):
-        db.run(lambda c, s=start: c.execute(
+    def publish_range(conn: Connection, start: int) -> None:
+        conn.execute(
             update(items)
-            .where(items.c.import_job_id == job_id, items.c.id >= s, items.c.id < s + PUBLISH_BATCH)
+            .where(items.c.import_job_id == job_id, items.c.id >= start,
+                   items.c.id < start + PUBLISH_BATCH)
             .values(is_open=items.c.reserved < items.c.needed)
-        ))
+        )
+
+    for start in range(lo, hi + 1, PUBLISH_BATCH):
+        db.run(partial(publish_range, start=start))
 
 
 def discard_staged(db: Database, job_id: int) -> int:
