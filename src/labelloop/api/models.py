@@ -91,7 +91,9 @@ class ProjectIn(BaseModel):
         description="The label schema, as an object or as YAML/JSON text (see docs/schema.md)."
     )
     overlap: int = Field(1, description="Answers each item needs, from distinct annotators.")
-    lease_seconds: int = Field(600, description="How long a handed-out task stays reserved.")
+    lease_seconds: int | None = Field(
+        None, description="How long a handed-out task stays reserved (default: the server's setting)."
+    )
 
 
 class ProjectPatch(BaseModel):

@@ -35,7 +35,9 @@ def project_create(
     schema: Path = typer.Option(..., exists=True, dir_okay=False,
                                 help="Label schema file (YAML or JSON); see docs/schema.md."),
     overlap: int = typer.Option(1, help="Answers each item needs, from distinct annotators."),
-    lease_seconds: int = typer.Option(600, help="How long a handed-out task stays reserved."),
+    lease_seconds: int | None = typer.Option(
+        None, help="How long a handed-out task stays reserved (default: LABELLOOP_DEFAULT_LEASE_SECONDS)."
+    ),
     description: str = typer.Option("", help="Shown to members."),
     owner: str | None = typer.Option(None, help="Username that becomes the project's owner."),
 ) -> None:
@@ -44,7 +46,7 @@ def project_create(
         def go(conn):  # type: ignore[no-untyped-def]
             p = projects.create_project(conn, OPERATOR, name, schema.read_text(encoding="utf-8"),
                                         description=description, overlap=overlap,
-                                        lease_seconds=lease_seconds)
+                                        lease_seconds=lease_seconds or rt.settings.default_lease_seconds)
             if owner:
                 projects.set_member(conn, OPERATOR, p.id, user_id(conn, owner), "owner")
             return p

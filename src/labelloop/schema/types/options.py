@@ -23,7 +23,7 @@ class Option(BaseModel):
 
 
 class OptionsQuestion(QuestionBase):
-    options: tuple[Option, ...] = Field(min_length=1, max_length=1000)
+    options: list[Option] = Field(min_length=1, max_length=1000)
 
     @field_validator("options", mode="before")
     @classmethod

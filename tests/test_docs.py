@@ -1,0 +1,57 @@
+"""Docs that drift from the code fail the build."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from labelloop.config import Settings
+from labelloop.schema import parse_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_starts_with_the_two_setup_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["make run", "make test"]
+
+
+def test_every_setting_is_documented_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(LABELLOOP_[A-Z_]+)` \| ([^|]+) \|", readme, re.M))
+    expected = {f"LABELLOOP_{name.upper()}" for name in Settings.model_fields}
+    assert set(rows) == expected
+    for name, field in Settings.model_fields.items():
+        if field.default is not None:
+            shown = rows[f"LABELLOOP_{name.upper()}"].strip().strip("`")
+            assert shown == str(field.default).lower() if isinstance(field.default, bool) else shown == str(field.default)
+
+
+def test_schema_examples_parse() -> None:
+    text = (ROOT / "docs" / "schema.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        doc = yaml.safe_load(block)
+        doc.setdefault("fields", [{"name": "text"}])
+        parse_schema(doc)
+
+
+def test_api_examples_cover_every_endpoint(tmp_path: Path) -> None:
+    from labelloop.api.app import create_app
+    from labelloop.services.runtime import Runtime
+
+    spec = create_app(Runtime(Settings(_env_file=None, data_dir=tmp_path))).openapi()  # type: ignore[call-arg]
+    text = (ROOT / "docs" / "api.md").read_text()
+    for path, ops in spec["paths"].items():
+        pattern = re.escape(path)
+        for name in re.findall(r"\{(\w+)\}", path):
+            pattern = pattern.replace(re.escape("{" + name + "}"), r"\d+")
+        for method in ops:
+            m = method.upper()
+            found = re.search(rf"(-X {m} )?\$API{pattern}(\?|\"|\s|$)", text)
+            assert found and (m == "GET" or f"-X {m} $API" in text), f"{m} {path} has no example in docs/api.md"
