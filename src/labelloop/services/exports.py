@@ -67,7 +67,7 @@ def _chunks(conn: Connection, project_id: int) -> Iterator[_Chunk]:
     item_cols = select(
         items.c.id, items.c.external_id, items.c.content_hash, cast(items.c.data, Text).label("data"),
         cast(items.c.meta, Text).label("meta"), items.c.priority, items.c.needed,
-        items.c.answer_count, cast(items.c.gold, Text).label("gold"), items.c.created_at,
+        items.c.answer_count, cast(items.c.gold, Text).label("gold"),
     )
     while True:
         rows = conn.execute(

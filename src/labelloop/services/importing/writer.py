@@ -22,6 +22,7 @@ from labelloop.services.importing.readers import Source, detect_format
 from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.store.bulk import insert_items
 from labelloop.store.db import Database
 from labelloop.store.models import items, utcnow
 
@@ -143,8 +144,7 @@ def _write_batch(
             "is_open": False, "gold": r.gold, "import_job_id": job_id, "created_at": now,
         })
         created += 1
-    if rows:
-        conn.execute(items.insert(), rows)
+    insert_items(conn, rows)
     # Counted only once the transaction is sure to commit (db.run may retry the whole batch).
     stats.created += created
     stats.unchanged += unchanged
