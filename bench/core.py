@@ -1,0 +1,538 @@
+"""Core benchmark: import, the annotator loop (alone, under open-loop load, at saturation), export.
+
+    .venv/bin/python bench/core.py [--workers N] [--database-url URL] [--quick] [--profile]
+
+Starts a real `labelloop serve` on loopback over a fresh database (SQLite in a temporary
+folder unless --database-url names an empty PostgreSQL database), drives it from a separate
+load-generator process (bench/loadgen.py, one run per phase), prints a table and, as the
+last line, one JSON object, also written to bench/results/core.json. Nothing here asserts on
+timing: the targets are shown next to the numbers for the reader.
+
+How to read the numbers:
+- import items/s: from the first byte of the upload to the job reported "succeeded"
+  (polled every 50 ms).
+- open loop: cycles (next + submit) arrive as a Poisson stream; a next-task latency counts
+  from the cycle's scheduled start, so time spent queued behind a slow response counts too.
+- CPU share: CPU seconds / wall seconds over the measured window (1.0 = one core busy), for
+  the load generator and for the server process(es). On PostgreSQL the database's own
+  processes are not counted.
+- export peak RSS: the server's VmHWM (reset before each export through clear_refs), or else
+  VmRSS sampled every 50 ms; "growth" is that peak minus the RSS just before the export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil  # type: ignore[import-untyped, unused-ignore]
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import proc_status_kb
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+BIN = Path(sys.executable).parent
+SCHEMA = {
+    "fields": [{"name": "text", "type": "text"}],
+    "questions": [{"name": "sentiment", "type": "choice", "options": ["pos", "neg", "neu"]}],
+}
+TARGETS = {
+    "import_items_per_s": (">=", 20_000),
+    "next_p95_ms_load": ("<=", 15), "submit_p95_ms_load": ("<=", 15),
+    "cycles_per_s_16": (">=", 400), "export_items_per_s": (">=", 50_000),
+}
+console = Console(stderr=False)
+
+
+# --- test data -------------------------------------------------------------------------------
+
+_OPEN = ["I bought this", "We ordered the", "My partner picked up the", "After two weeks with the",
+         "I returned the", "Honestly, the", "For the price, the", "Compared to my old one, the",
+         "Out of the box, the", "Three months in, the", "Our team switched to the", "I gifted the"]
+_THING = ["blender", "headphones", "desk lamp", "hiking boots", "coffee grinder", "backpack",
+          "phone case", "air fryer", "office chair", "e-reader", "rain jacket", "router",
+          "electric kettle", "yoga mat", "vacuum", "monitor arm", "water bottle", "keyboard"]
+_VERB = ["works exactly as described", "stopped working after a week", "feels cheap but does the job",
+         "exceeded what I expected", "arrived with a cracked lid", "is quieter than the reviews said",
+         "took forever to set up", "is worth every cent", "broke on the second day",
+         "looks great on the shelf", "runs hotter than I would like", "is fine, nothing special"]
+_DETAIL = ["the battery lasts about two days", "customer support never answered my emails",
+           "the instructions were missing a page", "shipping was faster than promised",
+           "the color is a bit darker than in the photos", "it is lighter than it looks",
+           "the buttons are stiff and hard to press", "my kids use it every single morning",
+           "the cord is far too short for our kitchen", "it fits perfectly in a carry-on",
+           "the app keeps asking me to log in again", "cleaning it takes under a minute",
+           "the smell of plastic went away after a day", "it replaced two other gadgets for me"]
+_LINK = ["and", "but", "although", "because", "even though", "and honestly", "so"]
+_CLOSE = ["Would buy again.", "I would not recommend it.", "Three stars from me.",
+          "Still deciding whether to keep it.", "Five stars, no hesitation.", "Meh.",
+          "Returning it tomorrow.", "Pleasantly surprised overall."]
+
+
+def sentence(rng: random.Random) -> str:
+    """A product-review-like text of 100 to 300 characters."""
+    while True:
+        s = f"{rng.choice(_OPEN)} {rng.choice(_THING)} and it {rng.choice(_VERB)}, "
+        s += f"{rng.choice(_LINK)} {rng.choice(_DETAIL)}."
+        while len(s) < 100 or (len(s) < 220 and rng.random() < 0.5):
+            s += f" Also, {rng.choice(_DETAIL)}, {rng.choice(_LINK)} {rng.choice(_DETAIL)}."
+        s += f" {rng.choice(_CLOSE)}"
+        if 100 <= len(s) <= 300:
+            return s
+
+
+def write_jsonl(path: Path, n: int, seed: int, prefix: str = "i") -> None:
+    rng = random.Random(seed)
+    with path.open("wb") as f:
+        for i in range(1, n + 1):
+            f.write(orjson.dumps({"id": f"{prefix}{i:06d}", "text": sentence(rng), "meta": {"n": i}}))
+            f.write(b"\n")
+
+
+# --- the server ------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`labelloop serve` in a subprocess over a fresh data folder."""
+
+    def __init__(self, data_dir: Path, workers: int, database_url: str | None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "LABELLOOP_DATA_DIR": str(data_dir), "LABELLOOP_ACCESS_LOG": "false",
+                    "LABELLOOP_LOG_LEVEL": "warning", "LABELLOOP_PORT": str(self.port),
+                    "LABELLOOP_HOST": "127.0.0.1"}
+        if database_url:
+            self.env["LABELLOOP_DATABASE_URL"] = database_url
+        self.workers = workers
+        self.log = data_dir / "server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> float:
+        cmd = [str(BIN / "labelloop"), "serve", "--workers", str(self.workers)]
+        t0 = time.perf_counter()
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.data_dir)
+        while time.perf_counter() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.base + "/api/health", timeout=1).status_code == 200:
+                    return time.perf_counter() - t0
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise SystemExit(f"the server did not answer /api/health in {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def admin_password(self) -> str | None:
+        m = re.search(r"password:\s*(\S+)", self.log.read_text(errors="replace"))
+        return m.group(1) if m else None
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run([str(BIN / "labelloop"), *args], env=self.env, input=stdin,
+                              capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def pids(self) -> list[int]:
+        """The server process and its children (uvicorn's worker processes, if any)."""
+        assert self.proc is not None
+        main = psutil.Process(self.proc.pid)
+        return [main.pid, *(c.pid for c in main.children(recursive=True))]
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+class Api:
+    """Set-up calls (not measured): a plain httpx client with the admin's token."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+    def call(self, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        r = self.http.request(method, path, **kw)
+        if r.status_code != expect:
+            raise SystemExit(f"{method} {path}: {r.status_code} {r.text[:500]}")
+        return r.json() if r.content else None
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+def loadgen(phase: str, server: Server, timeout: float = 600, **cfg: Any) -> dict[str, Any]:
+    """Run one phase in a fresh load-generator process; its JSON result."""
+    config = {"phase": phase, "host": "127.0.0.1", "port": server.port, "server_pids": server.pids(), **cfg}
+    try:
+        done = subprocess.run([sys.executable, str(HERE / "loadgen.py")], input=orjson.dumps(config),
+                              capture_output=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"loadgen {phase} ran past {timeout:g}s; server log:\n{server.log_tail()}") from None
+    if done.returncode != 0:
+        raise SystemExit(f"loadgen {phase} failed ({done.returncode}):\n{done.stderr.decode()[-3000:]}"
+                         f"\nserver log:\n{server.log_tail()}")
+    result: dict[str, Any] = orjson.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+@contextmanager
+def rss_peak(pids: list[int], every: float = 0.05) -> Iterator[dict[str, float]]:
+    """Peak resident memory (MB) of the busiest server process while the block runs.
+
+    Samples VmRSS every `every` seconds and, where the kernel allows resetting it (writing 5
+    to /proc/<pid>/clear_refs), also reads the exact high-water mark VmHWM afterwards."""
+    out: dict[str, float] = {}
+    base = {p: proc_status_kb(p, "VmRSS") or 0 for p in pids}
+    hwm_reset = True
+    for p in pids:
+        try:
+            Path(f"/proc/{p}/clear_refs").write_text("5")
+        except OSError:
+            hwm_reset = False
+    peak = dict(base)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for p in pids:
+                peak[p] = max(peak[p], proc_status_kb(p, "VmRSS") or 0)
+            stop.wait(every)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        thread.join()
+        if hwm_reset:
+            for p in pids:
+                peak[p] = max(peak[p], proc_status_kb(p, "VmHWM") or 0)
+        top = max(pids, key=lambda p: peak[p] - base[p])
+        out.update(peak_mb=round(peak[top] / 1024, 1), before_mb=round(base[top] / 1024, 1),
+                   growth_mb=round((peak[top] - base[top]) / 1024, 1), exact_hwm=float(hwm_reset))
+
+
+@contextmanager
+def profiled(server: Server, enabled: bool, seconds: float) -> Iterator[dict[str, Any]]:
+    """py-spy on the server for `seconds` (if enabled and installed); fills in its hot spots."""
+    out: dict[str, Any] = {}
+    spy = shutil.which("py-spy", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not enabled or spy is None:
+        if enabled:
+            out["error"] = "py-spy not found (pip install py-spy)"
+        yield out
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    raw = RESULTS / "core-profile.txt"
+    assert server.proc is not None
+    proc = subprocess.Popen(
+        [spy, "record", "--pid", str(server.proc.pid), "--duration", str(int(seconds)), "--rate", "100",
+         "--format", "raw", "--output", str(raw), "--subprocesses"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.5)  # let it attach
+    try:
+        yield out
+    finally:
+        try:
+            _, err = proc.communicate(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        if raw.exists():
+            out.update(file=str(raw.relative_to(ROOT)), **hot_spots(raw))
+        else:
+            out["error"] = err.decode(errors="replace")[-500:]
+
+
+def hot_spots(raw: Path, top: int = 15) -> dict[str, Any]:
+    """From py-spy's collapsed stacks: the functions the server spends its samples in,
+    by self time (the innermost frame) and by labelloop frame (the innermost labelloop one)."""
+    self_t: dict[str, int] = {}
+    ours: dict[str, int] = {}
+    total = 0
+    frame_re = re.compile(r"^(.*) \((.*?)(?::\d+)?\)$")
+
+    def short(frame: str) -> str:
+        m = frame_re.match(frame)
+        if not m:
+            return frame
+        fn, path = m.groups()
+        path = re.sub(r"^.*/(site-packages|lib/python3\.\d+|src)/", "", path)
+        return f"{fn} ({path})"
+
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        count = int(n)
+        total += count
+        frames = stack.split(";")
+        leaf = short(frames[-1])
+        self_t[leaf] = self_t.get(leaf, 0) + count
+        mine = next((short(f) for f in reversed(frames) if "labelloop/" in f), "(outside labelloop)")
+        ours[mine] = ours.get(mine, 0) + count
+
+    def rank(d: dict[str, int]) -> list[list[Any]]:
+        best = sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        return [[k, round(100 * v / max(total, 1), 1)] for k, v in best]
+
+    return {"samples": total, "self_pct": rank(self_t), "innermost_labelloop_pct": rank(ours)}
+
+
+def machine(args: argparse.Namespace, db_url: str | None) -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(), "python": platform.python_version(),
+        "platform": platform.platform(), "machine": platform.machine(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "database": "sqlite" if not db_url else re.sub(r"//[^@/]*@", "//***@", db_url),
+        "workers": args.workers,
+    }
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
+    ap.add_argument("--database-url", default=None,
+                    help="LABELLOOP_DATABASE_URL for the server (an empty PostgreSQL database); "
+                         "default: SQLite in a temporary folder")
+    ap.add_argument("--items", type=int, default=100_000, help="items in the big import/export")
+    ap.add_argument("--small-items", type=int, default=10_000, help="items in the small export")
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--rate", type=float, default=100.0, help="open-loop cycles per second")
+    ap.add_argument("--duration", type=float, default=20.0, help="seconds of open and closed loop")
+    ap.add_argument("--seq-cycles", type=int, default=500)
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 10k items, 5 s phases")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    ap.add_argument("--out", type=Path, default=RESULTS / "core.json")
+    ap.add_argument("--profile", action="store_true",
+                    help="sample the server with py-spy during the saturation phase (slows it a little); "
+                         "writes bench/results/core-profile.txt (collapsed stacks) and prints the hot spots")
+    args = ap.parse_args()
+    if args.quick:
+        args.items, args.small_items, args.duration, args.seq_cycles = 10_000, 2_000, 5.0, 200
+
+    t_begin = time.perf_counter()
+    load_start = os.getloadavg()
+    tmp = Path(tempfile.mkdtemp(prefix="labelloop-bench-"))
+    server = Server(tmp / "data", args.workers, args.database_url)
+    server.data_dir.mkdir()
+    res: dict[str, Any] = {}
+    try:
+        big, small = tmp / "items.jsonl", tmp / "small.jsonl"
+        write_jsonl(big, args.items, seed=1)
+        write_jsonl(small, args.small_items, seed=2, prefix="s")
+        console.print(f"[dim]data: {args.items:,} items ({big.stat().st_size / 1e6:.1f} MB); "
+                      f"starting the server ({args.workers} worker(s))...[/dim]")
+        res["server_start_s"] = round(server.start(), 2)
+        res.update(run(server, args, big, small))
+    finally:
+        server.stop()
+        if args.keep:
+            console.print(f"[dim]kept {tmp}[/dim]")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    res["loadavg_start"] = [round(x, 2) for x in load_start]
+    res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    res["bench_wall_s"] = round(time.perf_counter() - t_begin, 1)
+    res["machine"] = machine(args, args.database_url)
+    res["config"] = {"items": args.items, "small_items": args.small_items, "clients": args.clients,
+                     "rate": args.rate, "duration_s": args.duration, "seq_cycles": args.seq_cycles}
+    show(res)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    line = orjson.dumps(res).decode()
+    args.out.write_text(line + "\n")
+    print(line, flush=True)
+
+
+def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dict[str, Any]:
+    password = server.admin_password()
+    if password is None:  # an existing database (PostgreSQL): make our own administrator
+        password = f"bench-{random.randrange(10**12)}"
+        name = f"bench-admin-{random.randrange(10**6)}"
+        server.cli("user", "create", name, "--admin", "--password-stdin", stdin=password + "\n")
+    else:
+        name = "admin"
+    login = httpx.post(server.base + "/api/auth/login", json={"username": name, "password": password})
+    login.raise_for_status()
+    admin_token = login.json()["token"]
+    api = Api(server.base, admin_token)
+
+    def project(label: str) -> int:
+        p = api.call("POST", "/api/projects", 201, json={
+            "name": f"bench {label}", "label_schema": SCHEMA, "overlap": 1, "lease_seconds": 600})
+        return int(p["id"])
+
+    pid_big, pid_small = project("big"), project("small")
+    tokens = []
+    for i in range(args.clients):
+        u = api.call("POST", "/api/users", 201, json={"username": f"annotator{i:02d}", "password": None})
+        tok = api.call("POST", "/api/tokens", 201, json={"name": "bench", "user_id": u["id"]})
+        tokens.append(tok["token"])
+        api.call("PUT", f"/api/projects/{pid_big}/members/{u['id']}", json={"role": "annotator"})
+
+    phases: dict[str, dict[str, Any]] = {}
+
+    def phase(key: str, title: str, name: str, **cfg: Any) -> dict[str, Any]:
+        console.print(f"[dim]{time.strftime('%H:%M:%S')} {title}...[/dim]")
+        phases[key] = loadgen(name, server, **cfg)
+        return phases[key]
+
+    imp = phase("import", f"import {args.items:,} items", "import", token=admin_token,
+                project_id=pid_big, file=str(big), items=args.items)
+    phase("import_small", f"import {args.small_items:,} items", "import", token=admin_token,
+          project_id=pid_small, file=str(small), items=args.small_items)
+    seq = phase("seq", f"1 annotator, {args.seq_cycles} cycles", "seq", tokens=tokens[:1],
+                project_id=pid_big, cycles=args.seq_cycles, warmup=50)
+    opn = phase("open", f"open loop {args.rate:g} cycles/s, {args.clients} clients, {args.duration:g}s",
+                "open", tokens=tokens, project_id=pid_big, rate=args.rate, duration=args.duration)
+    with profiled(server, args.profile, seconds=args.duration + 2) as profile:
+        closed = phase("closed", f"closed loop, {args.clients} clients, {args.duration:g}s", "closed",
+                       tokens=tokens, project_id=pid_big, duration=args.duration)
+    with rss_peak(server.pids()) as mem_small:
+        exp_small = phase("export_small", f"export {args.small_items:,} items", "export",
+                          token=admin_token, project_id=pid_small)
+    with rss_peak(server.pids()) as mem_big:
+        exp = phase("export", f"export {args.items:,} items", "export", token=admin_token,
+                    project_id=pid_big)
+    status = api.call("GET", f"/api/projects/{pid_big}/status")
+
+    def ms(p: dict[str, Any], which: str, q: str) -> float | None:
+        value: float | None = p[f"{which}_ms"][q]
+        return value
+
+    errors = sum(int(p.get("errors", 0)) + int(p.get("warmup_errors", 0)) for p in phases.values())
+    if exp["lines"] != args.items or exp_small["lines"] != args.small_items:
+        errors += 1
+    return {
+        "import_items_per_s": imp["items_per_s"],
+        "next_p50_ms_1": ms(seq, "next", "p50"), "next_p95_ms_1": ms(seq, "next", "p95"),
+        "submit_p50_ms_1": ms(seq, "submit", "p50"), "submit_p95_ms_1": ms(seq, "submit", "p95"),
+        "next_p50_ms_load": ms(opn, "next", "p50"), "next_p95_ms_load": ms(opn, "next", "p95"),
+        "submit_p50_ms_load": ms(opn, "submit", "p50"), "submit_p95_ms_load": ms(opn, "submit", "p95"),
+        "cycle_p95_ms_load": ms(opn, "cycle", "p95"),
+        "achieved_cycles_per_s_load": opn["achieved_cycles_per_s"],
+        "cycles_per_s_16": closed["cycles_per_s"],
+        "next_p95_ms_16": ms(closed, "next", "p95"), "submit_p95_ms_16": ms(closed, "submit", "p95"),
+        "export_items_per_s": exp["items_per_s"],
+        "export_items_per_s_10k": exp_small["items_per_s"],
+        "export_first_byte_ms": exp["first_byte_ms"],
+        "export_peak_rss_mb": mem_big["peak_mb"], "export_peak_rss_mb_10k": mem_small["peak_mb"],
+        "export_rss_growth_mb": mem_big["growth_mb"], "export_rss_growth_mb_10k": mem_small["growth_mb"],
+        "export_rss_exact_hwm": bool(mem_big["exact_hwm"]),
+        # The saturation phase is where "who was the bottleneck" matters; every phase is below.
+        "loadgen_cpu_share": closed["loadgen_cpu_share"], "server_cpu_share": closed["server_cpu_share"],
+        "cpu_share_by_phase": {k: {"loadgen": p["loadgen_cpu_share"], "server": p["server_cpu_share"]}
+                               for k, p in phases.items()},
+        "errors": errors,
+        "next_empty_204": sum(int(p.get("next_empty_204", 0)) for p in phases.values()),
+        "project_status": status,
+        "phases": phases,
+        **({"profile": profile} if args.profile else {}),
+    }
+
+
+def show(res: dict[str, Any]) -> None:
+    t = Table(title=f"labelloop core benchmark ({res['machine']['database']}, "
+                    f"{res['machine']['workers']} worker(s), {res['machine']['cpu_count']} CPUs)")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column("target", justify="right")
+
+    def row(label: str, key: str, unit: str = "", fmt: str = "{:,.1f}") -> None:
+        v = res.get(key)
+        text = "-" if v is None else fmt.format(v) + unit
+        target = ""
+        if key in TARGETS:
+            op, goal = TARGETS[key]
+            met = v is not None and (v >= goal if op == ">=" else v <= goal)
+            target = f"[{'green' if met else 'red'}]{op} {goal:,}[/]"
+        t.add_row(label, text, target)
+
+    row("import (items/s)", "import_items_per_s", fmt="{:,.0f}")
+    row("1 annotator: next p50 / p95", "next_p50_ms_1", " ms")
+    row("", "next_p95_ms_1", " ms")
+    row("1 annotator: submit p50 / p95", "submit_p50_ms_1", " ms")
+    row("", "submit_p95_ms_1", " ms")
+    row("open loop: achieved cycles/s", "achieved_cycles_per_s_load")
+    row("open loop: next p50 / p95", "next_p50_ms_load", " ms")
+    row("", "next_p95_ms_load", " ms")
+    row("open loop: submit p50 / p95", "submit_p50_ms_load", " ms")
+    row("", "submit_p95_ms_load", " ms")
+    row("saturation: cycles/s (16 clients)", "cycles_per_s_16")
+    row("saturation: next / submit p95", "next_p95_ms_16", " ms")
+    row("", "submit_p95_ms_16", " ms")
+    row("export (items/s)", "export_items_per_s", fmt="{:,.0f}")
+    row("export 10k (items/s)", "export_items_per_s_10k", fmt="{:,.0f}")
+    row("export peak RSS, big / 10k", "export_peak_rss_mb", " MB")
+    row("", "export_peak_rss_mb_10k", " MB")
+    row("export RSS growth, big / 10k", "export_rss_growth_mb", " MB")
+    row("", "export_rss_growth_mb_10k", " MB")
+    row("errors (non-2xx)", "errors", fmt="{:d}")
+    console.print(t)
+
+    c = Table(title="CPU share (CPU seconds / wall seconds; 1.0 = one core busy)")
+    for col in ("phase", "wall s", "loadgen", "server"):
+        c.add_column(col, justify="right" if col != "phase" else "left")
+    for k, p in res["phases"].items():
+        c.add_row(k, f"{p['wall_s']:.1f}", f"{p['loadgen_cpu_share']:.2f}", f"{p['server_cpu_share']:.2f}")
+    console.print(c)
+    prof = res.get("profile") or {}
+    for key, title in (("self_pct", "self time"), ("innermost_labelloop_pct", "innermost labelloop frame")):
+        if prof.get(key):
+            h = Table(title=f"server profile during saturation: {title} ({prof['samples']} samples)")
+            h.add_column("function")
+            h.add_column("%", justify="right")
+            for name, pct in prof[key]:
+                h.add_row(name, f"{pct:.1f}")
+            console.print(h)
+    if prof.get("error"):
+        console.print(f"[red]profile: {prof['error']}[/red]")
+    console.print(f"[dim]load average {res['loadavg_start']} -> {res['loadavg_end']}; "
+                  f"bench took {res['bench_wall_s']} s[/dim]")
+
+
+if __name__ == "__main__":
+    main()
