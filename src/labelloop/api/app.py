@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from labelloop import __version__
 from labelloop.api import errors
@@ -32,7 +33,10 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         if owned:
             rt.close()
 
-    app = FastAPI(title="labelloop", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # The docs pages load Swagger UI from the package, not from a CDN: nothing leaves the network.
+    app = FastAPIOffline(
+        title="labelloop", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.runtime = rt
     errors.install(app)
     for module in (accounts, projects, items, tasks):
