@@ -1,1 +1,61 @@
-"""Quality algorithms (temporary init during development)."""
+"""labelloop.quality: crowd-label aggregation, agreement and annotator scoring as plain algorithms.
+
+Pure numpy/pandas/scipy, no server: ``DawidSkene().fit_predict(df)`` on a long table with columns
+``task, worker, label``. Estimators follow the crowd-kit contract (``fit``, ``fit_predict``,
+``fit_predict_proba``; learned attributes end in ``_``); options are keyword-only; inputs are checked
+once at the boundary (see :mod:`labelloop.quality._input` for the rules on missing answers and
+duplicate (task, worker) rows: the last row wins).
+"""
+
+from labelloop.quality._base import CategoricalAggregator
+from labelloop.quality.agreement import (
+    category_counts,
+    cohen_kappa,
+    fleiss_kappa,
+    pairwise_agreement_matrix,
+    percent_agreement,
+)
+from labelloop.quality.bootstrap import ConfidenceInterval, bootstrap_ci
+from labelloop.quality.dawid_skene import DawidSkene, OneCoinDawidSkene
+from labelloop.quality.decision import answer_decisions, needs_more_answers, posterior_confidence
+from labelloop.quality.defaults import default_aggregator
+from labelloop.quality.glad import GLAD
+from labelloop.quality.krippendorff import krippendorff_alpha, reliability_to_long
+from labelloop.quality.mace import MACE
+from labelloop.quality.majority import MajorityVote, WeightedMajorityVote
+from labelloop.quality.numeric import RobustMean, RobustMedian
+from labelloop.quality.scoring import (
+    confusion_matrices,
+    consensus_agreement,
+    gold_accuracy,
+    suspicious_workers,
+)
+
+__all__ = [
+    "GLAD",
+    "MACE",
+    "CategoricalAggregator",
+    "ConfidenceInterval",
+    "DawidSkene",
+    "MajorityVote",
+    "OneCoinDawidSkene",
+    "RobustMean",
+    "RobustMedian",
+    "WeightedMajorityVote",
+    "answer_decisions",
+    "bootstrap_ci",
+    "category_counts",
+    "cohen_kappa",
+    "confusion_matrices",
+    "consensus_agreement",
+    "default_aggregator",
+    "fleiss_kappa",
+    "gold_accuracy",
+    "krippendorff_alpha",
+    "needs_more_answers",
+    "pairwise_agreement_matrix",
+    "percent_agreement",
+    "posterior_confidence",
+    "reliability_to_long",
+    "suspicious_workers",
+]

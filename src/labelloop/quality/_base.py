@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
-from typing import Self
+from typing import Self, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from labelloop.quality._input import AnswersLike, Codes, Encoded, Floats, encode, gold_codes, gold_series
 
-Gold = pd.Series | Mapping[Hashable, Hashable] | None
+Gold: TypeAlias = "pd.Series | Mapping[Hashable, Hashable] | None"
 
 
 def normalize_rows(matrix: Floats) -> Floats:
@@ -38,6 +38,15 @@ def clamp_gold(probas: Floats, gold: Codes) -> Floats:
     return probas
 
 
+def class_prior(probas: Floats, smoothing: float, *, learn: bool) -> Floats:
+    """Class prior: posterior mass per label plus *smoothing* pseudo-counts, or uniform when not learned."""
+    k = probas.shape[1]
+    if not learn:
+        return np.full(k, 1.0 / k)
+    prior = probas.sum(axis=0) + smoothing
+    return np.asarray(prior / prior.sum(), dtype=np.float64)
+
+
 def log_normalize(logits: Floats) -> tuple[Floats, Floats]:
     """Row-wise softmax of *logits*; also returns each row's log-sum-exp."""
     top = logits.max(axis=1, keepdims=True)
@@ -53,7 +62,7 @@ class CategoricalAggregator(ABC):
     probas_: pd.DataFrame
 
     def fit(self, answers: AnswersLike, *, gold: Gold = None) -> Self:
-        """Learn from *answers*; *gold* (task -> label) clamps those tasks to their known label while fitting."""
+        """Learn from *answers*; *gold* (task -> label) clamps those tasks to their label while fitting."""
         known = gold_series(gold)
         data = encode(answers, extra_labels=None if known is None else pd.Index(known.unique()))
         clamp = gold_codes(known, data)
@@ -67,7 +76,7 @@ class CategoricalAggregator(ABC):
         return self.fit(answers, gold=gold).labels_
 
     def fit_predict_proba(self, answers: AnswersLike, *, gold: Gold = None) -> pd.DataFrame:
-        """Fit, then return each task's posterior over labels (rows are tasks, columns labels, rows sum to 1)."""
+        """Fit, then return each task's posterior over labels (rows: tasks, columns: labels, sum 1)."""
         return self.fit(answers, gold=gold).probas_
 
     @abstractmethod

@@ -76,7 +76,7 @@ class Encoded:
         return np.bincount(self.task, minlength=self.n_tasks)
 
     def worker_label_matrix(self) -> sp.csr_matrix:
-        """Sparse ``(n_tasks, n_workers * n_labels)`` indicator: column ``w * K + l`` says worker w answered l."""
+        """Sparse ``(n_tasks, n_workers * n_labels)`` indicator; column ``w * K + l``: worker w answered l."""
         k = self.n_labels
         cols = self.worker * k + self.label
         data = np.ones(self.n_answers, dtype=np.float64)
@@ -111,7 +111,9 @@ def to_frame(answers: AnswersLike, *, extra: Sequence[str] = ()) -> pd.DataFrame
     elif isinstance(answers, tuple) and len(answers) == len(COLUMNS):
         lengths = {len(col) for col in answers}
         if len(lengths) != 1:
-            raise ValueError(f"task, worker and label arrays must have the same length, got {sorted(lengths)}")
+            raise ValueError(
+                f"task, worker and label arrays must have the same length, got {sorted(lengths)}"
+            )
         frame = pd.DataFrame(dict(zip(COLUMNS, answers, strict=True)))
     else:
         raise TypeError(
@@ -147,6 +149,11 @@ def _ids(frame: pd.DataFrame, name: str, keep: NDArray[np.bool_] | None) -> pd.S
     if col.isna().any():
         raise ValueError(f"column {name!r} has missing ids")
     return col
+
+
+def wsum(index: Codes, weights: Floats, size: int) -> Floats:
+    """``np.bincount`` with weights, typed: the sum of *weights* per *index* value."""
+    return np.asarray(np.bincount(index, weights, size), dtype=np.float64)
 
 
 def encode(

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from labelloop.quality._base import (
     CategoricalAggregator,
     clamp_gold,
+    class_prior,
     confusion_frame,
     log_normalize,
     normalize_rows,
@@ -56,7 +57,7 @@ class _ConfusionEM:
         return np.asarray(self.at @ probas).reshape(self.w, self.k, self.k)
 
     def log_likelihood(self, log_emission: Floats) -> Floats:
-        """``(n_tasks, K)``: sum over a task's answers of log P(answer | true k); ``log_emission[w, l, k]``."""
+        """``(n_tasks, K)``: per task, sum of log P(answer | true k); ``log_emission[w, l, k]``."""
         return np.asarray(self.a @ log_emission.reshape(self.w * self.k, self.k))
 
 
@@ -88,19 +89,25 @@ class DawidSkene(CategoricalAggregator):
     objective_history_: list[float]
 
     def __init__(
-        self, *, n_iter: int = 100, tol: float = 1e-5, smoothing: float = 0.01, prior_smoothing: float = 1.0
+        self,
+        *,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float = 1.0,
+        prior_smoothing: float = 1.0,
+        learn_prior: bool = True,
     ) -> None:
         _check_common(n_iter, tol, smoothing, prior_smoothing)
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing
         self.prior_smoothing = prior_smoothing
+        self.learn_prior = learn_prior
 
     def _m_step(self, em: _ConfusionEM, probas: Floats) -> tuple[Floats, Floats]:
         emission = em.counts(probas) + self.smoothing  # [w, l, k]
         emission /= np.maximum(emission.sum(axis=1, keepdims=True), _FLOOR)
-        prior = probas.sum(axis=0) + self.prior_smoothing
-        return emission, prior / prior.sum()
+        return emission, class_prior(probas, self.prior_smoothing, learn=self.learn_prior)
 
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
         probas = clamp_gold(normalize_rows(data.task_label_counts()), gold)
@@ -145,19 +152,26 @@ class OneCoinDawidSkene(CategoricalAggregator):
     n_iter_: int
 
     def __init__(
-        self, *, n_iter: int = 100, tol: float = 1e-5, smoothing: float = 1.0, prior_smoothing: float = 1.0
+        self,
+        *,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float = 1.0,
+        prior_smoothing: float = 1.0,
+        learn_prior: bool = False,
     ) -> None:
         _check_common(n_iter, tol, smoothing, prior_smoothing)
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing
         self.prior_smoothing = prior_smoothing
+        self.learn_prior = learn_prior
 
     def _m_step(self, em: _ConfusionEM, probas: Floats, n: Floats) -> tuple[Floats, Floats]:
         correct = np.trace(em.counts(probas), axis1=1, axis2=2)
         skill = (correct + self.smoothing) / (n + 2 * self.smoothing)
-        prior = probas.sum(axis=0) + self.prior_smoothing
-        return np.clip(skill, _FLOOR, 1 - _FLOOR), prior / prior.sum()
+        prior = class_prior(probas, self.prior_smoothing, learn=self.learn_prior)
+        return np.clip(skill, _FLOOR, 1 - _FLOOR), prior
 
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
         k = data.n_labels

@@ -34,11 +34,12 @@ from scipy.optimize import minimize
 from labelloop.quality._base import (
     CategoricalAggregator,
     clamp_gold,
+    class_prior,
     log_normalize,
     normalize_rows,
     worker_series,
 )
-from labelloop.quality._input import Codes, Encoded, Floats
+from labelloop.quality._input import Codes, Encoded, Floats, wsum
 
 
 def _log_sigmoid(x: Floats) -> Floats:
@@ -71,6 +72,7 @@ class GLAD(CategoricalAggregator):
         alpha_prior: float = 1.0,
         log_beta_prior: float = 1.0,
         prior_smoothing: float = 1.0,
+        learn_prior: bool = False,
     ) -> None:
         if n_iter < 0 or m_step_iter < 1:
             raise ValueError("n_iter must be >= 0 and m_step_iter >= 1")
@@ -82,6 +84,7 @@ class GLAD(CategoricalAggregator):
         self.alpha_prior = alpha_prior
         self.log_beta_prior = log_beta_prior
         self.prior_smoothing = prior_smoothing
+        self.learn_prior = learn_prior
 
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
         n_w, n_t, k = data.n_workers, data.n_tasks, data.n_labels
@@ -100,8 +103,8 @@ class GLAD(CategoricalAggregator):
             db = b - self.log_beta_prior
             value = q.sum() - 0.5 * (da @ da + db @ db)
             g = right - np.exp(_log_sigmoid(z))
-            grad_a = np.bincount(worker, g * beta[task], n_w) - da
-            grad_b = np.bincount(task, g * z, n_t) - db
+            grad_a = wsum(worker, g * beta[task], n_w) - da
+            grad_b = wsum(task, g * z, n_t) - db
             return -float(value), -np.concatenate([grad_a, grad_b])
 
         prior = np.full(k, 1.0 / k)
@@ -109,16 +112,19 @@ class GLAD(CategoricalAggregator):
         for _ in range(self.n_iter if k > 1 else 0):
             right = probas[task, label]
             result = minimize(
-                negative_q, params, args=(right,), jac=True, method="L-BFGS-B",
+                negative_q,
+                params,
+                args=(right,),
+                jac=True,
+                method="L-BFGS-B",
                 options={"maxiter": self.m_step_iter},
             )
             params = result.x
-            prior = probas.sum(axis=0) + self.prior_smoothing
-            prior /= prior.sum()
+            prior = class_prior(probas, self.prior_smoothing, learn=self.learn_prior)
             z = params[:n_w][worker] * np.exp(params[n_w:])[task]
             log_right, log_wrong = _log_sigmoid(z), _log_sigmoid(-z) - log_other
-            logits = np.bincount(task, log_wrong, n_t)[:, None] + np.log(prior)[None, :]
-            logits += np.bincount(flat, log_right - log_wrong, n_t * k).reshape(n_t, k)
+            logits = wsum(task, log_wrong, n_t)[:, None] + np.log(prior)[None, :]
+            logits += wsum(flat, log_right - log_wrong, n_t * k).reshape(n_t, k)
             probas, lse = log_normalize(logits)
             clamp_gold(probas, gold)
             history.append(float(lse.sum()) / data.n_answers)

@@ -32,11 +32,12 @@ import pandas as pd
 from labelloop.quality._base import (
     CategoricalAggregator,
     clamp_gold,
+    class_prior,
     log_normalize,
     normalize_rows,
     worker_series,
 )
-from labelloop.quality._input import Codes, Encoded, Floats
+from labelloop.quality._input import Codes, Encoded, Floats, wsum
 
 _FLOOR = 1e-12
 
@@ -54,7 +55,13 @@ class MACE(CategoricalAggregator):
     n_iter_: int
 
     def __init__(
-        self, *, n_iter: int = 100, tol: float = 1e-5, smoothing: float = 0.5, prior_smoothing: float = 1.0
+        self,
+        *,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float = 0.5,
+        prior_smoothing: float = 1.0,
+        learn_prior: bool = True,
     ) -> None:
         if n_iter < 0 or tol < 0 or smoothing < 0 or prior_smoothing < 0:
             raise ValueError("n_iter, tol, smoothing and prior_smoothing must be >= 0")
@@ -62,6 +69,7 @@ class MACE(CategoricalAggregator):
         self.tol = tol
         self.smoothing = smoothing
         self.prior_smoothing = prior_smoothing
+        self.learn_prior = learn_prior
 
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
         n_w, n_t, k = data.n_workers, data.n_tasks, data.n_labels
@@ -79,17 +87,16 @@ class MACE(CategoricalAggregator):
             # M-step from the current posteriors (the first one from majority vote).
             spam_given_label = (1 - theta[worker]) * strategy[worker, label]
             knew = probas[task, label] * theta[worker] / np.maximum(theta[worker] + spam_given_label, _FLOOR)
-            theta = (eps + np.bincount(worker, knew, n_w)) / (2 * eps + n)
-            strategy = np.bincount(wl, 1 - knew, n_w * k).reshape(n_w, k) + eps
+            theta = (eps + wsum(worker, knew, n_w)) / (2 * eps + n)
+            strategy = wsum(wl, 1 - knew, n_w * k).reshape(n_w, k) + eps
             strategy /= strategy.sum(axis=1, keepdims=True)
-            prior = probas.sum(axis=0) + self.prior_smoothing
-            prior /= prior.sum()
+            prior = class_prior(probas, self.prior_smoothing, learn=self.learn_prior)
             # E-step.
             spam = np.maximum((1 - theta[worker]) * strategy[worker, label], _FLOOR)
             log_spam = np.log(spam)
             log_hit = np.log(theta[worker] + spam)
-            logits = np.bincount(task, log_spam, n_t)[:, None] + np.log(prior)[None, :]
-            logits += np.bincount(flat, log_hit - log_spam, n_t * k).reshape(n_t, k)
+            logits = wsum(task, log_spam, n_t)[:, None] + np.log(prior)[None, :]
+            logits += wsum(flat, log_hit - log_spam, n_t * k).reshape(n_t, k)
             probas, lse = log_normalize(logits)
             clamp_gold(probas, gold)
             history.append(float(lse.sum()) / data.n_answers)

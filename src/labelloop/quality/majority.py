@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from labelloop.quality._base import CategoricalAggregator, normalize_rows, worker_series
-from labelloop.quality._input import Codes, Encoded, Floats
+from labelloop.quality._input import Codes, Encoded, Floats, wsum
 
 Weighting = Literal["log_odds", "accuracy"]
 
@@ -32,7 +32,7 @@ class MajorityVote(CategoricalAggregator):
         winners = probas.argmax(axis=1)
         hits = (winners[data.task] == data.label).astype(np.float64)
         n = np.bincount(data.worker, minlength=data.n_workers)
-        self.skills_ = worker_series(np.bincount(data.worker, hits, data.n_workers) / n, data, "skill")
+        self.skills_ = worker_series(wsum(data.worker, hits, data.n_workers) / n, data, "skill")
         return probas
 
 
@@ -40,7 +40,7 @@ def _smoothed_accuracy(hits: Floats, worker: Codes, n_workers: int, strength: fl
     """Empirical-Bayes accuracy: Beta prior centred on the pooled rate with *strength* pseudo-answers."""
     pooled = float(hits.mean()) if hits.size else 0.5
     n = np.bincount(worker, minlength=n_workers).astype(np.float64)
-    correct = np.bincount(worker, hits, n_workers)
+    correct = wsum(worker, hits, n_workers)
     return (correct + strength * pooled) / (n + strength)
 
 
@@ -91,8 +91,10 @@ class WeightedMajorityVote(CategoricalAggregator):
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
         counts = data.task_label_counts()
         if self.weights is not None:
-            given = pd.Series(self.weights, dtype=np.float64) if not isinstance(self.weights, pd.Series) else (
-                self.weights.astype(np.float64)
+            given = (
+                pd.Series(self.weights, dtype=np.float64)
+                if not isinstance(self.weights, pd.Series)
+                else (self.weights.astype(np.float64))
             )
             if (given < 0).any() or not np.isfinite(given.to_numpy()).all():
                 raise ValueError("weights must be finite and non-negative")
@@ -110,7 +112,7 @@ class WeightedMajorityVote(CategoricalAggregator):
                 acc = _smoothed_accuracy(hits, data.worker, data.n_workers, self.prior_strength)
             weight = _weights_from_accuracy(acc, data.n_labels, self.weighting)
         flat = data.task * data.n_labels + data.label
-        scores = np.bincount(flat, weight[data.worker], data.n_tasks * data.n_labels)
+        scores = wsum(flat, weight[data.worker], data.n_tasks * data.n_labels)
         scores = scores.reshape(data.n_tasks, data.n_labels)
         # Tasks whose voters all weigh zero fall back to the plain vote rather than a uniform guess.
         empty = scores.sum(axis=1) <= 0
