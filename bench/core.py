@@ -319,13 +319,33 @@ def hot_spots(raw: Path, top: int = 15) -> dict[str, Any]:
     return {"samples": total, "self_pct": rank(self_t), "innermost_labelloop_pct": rank(ours)}
 
 
+def cpu_pressure() -> float | None:
+    """Share of the last 60 s in which some runnable task waited for a CPU (Linux PSI), in %:
+    near 0 on a quiet machine; high values mean other work competed with the benchmark."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    m = re.search(r"avg60=([\d.]+)", first)
+    return float(m.group(1)) if m else None
+
+
+def git_state() -> dict[str, Any]:
+    """The code the numbers belong to: commit, and whether src/ had uncommitted changes."""
+    def git(*a: str) -> str:
+        done = subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "src_dirty": bool(git("status", "--porcelain", "--", "src"))}
+
+
 def machine(args: argparse.Namespace, db_url: str | None) -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "platform": platform.platform(), "machine": platform.machine(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "database": "sqlite" if not db_url else re.sub(r"//[^@/]*@", "//***@", db_url),
-        "workers": args.workers,
+        "workers": args.workers, "git": git_state(),
     }
 
 
@@ -354,7 +374,8 @@ def main() -> None:
         args.items, args.small_items, args.duration, args.seq_cycles = 10_000, 2_000, 5.0, 200
 
     t_begin = time.perf_counter()
-    load_start = os.getloadavg()
+    load_start, pressure_start = os.getloadavg(), cpu_pressure()
+    info = machine(args, args.database_url)
     tmp = Path(tempfile.mkdtemp(prefix="labelloop-bench-"))
     server = Server(tmp / "data", args.workers, args.database_url)
     server.data_dir.mkdir()
@@ -376,8 +397,9 @@ def main() -> None:
 
     res["loadavg_start"] = [round(x, 2) for x in load_start]
     res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    res["cpu_pressure_avg60_start"], res["cpu_pressure_avg60_end"] = pressure_start, cpu_pressure()
     res["bench_wall_s"] = round(time.perf_counter() - t_begin, 1)
-    res["machine"] = machine(args, args.database_url)
+    res["machine"] = info
     res["config"] = {"items": args.items, "small_items": args.small_items, "clients": args.clients,
                      "rate": args.rate, "duration_s": args.duration, "seq_cycles": args.seq_cycles}
     show(res)
@@ -522,7 +544,8 @@ def show(res: dict[str, Any]) -> None:
     prof = res.get("profile") or {}
     for key, title in (("self_pct", "self time"), ("innermost_labelloop_pct", "innermost labelloop frame")):
         if prof.get(key):
-            h = Table(title=f"server profile during saturation: {title} ({prof['samples']} samples)")
+            h = Table(title=f"server profile during saturation: {title} ({prof['samples']} samples of "
+                            "non-idle threads; time blocked in SQLite, e.g. on its write lock, counts)")
             h.add_column("function")
             h.add_column("%", justify="right")
             for name, pct in prof[key]:
@@ -530,7 +553,8 @@ def show(res: dict[str, Any]) -> None:
             console.print(h)
     if prof.get("error"):
         console.print(f"[red]profile: {prof['error']}[/red]")
-    console.print(f"[dim]load average {res['loadavg_start']} -> {res['loadavg_end']}; "
+    console.print(f"[dim]load average {res['loadavg_start']} -> {res['loadavg_end']}; CPU pressure (some, "
+                  f"avg60) {res['cpu_pressure_avg60_start']}% -> {res['cpu_pressure_avg60_end']}%; "
                   f"bench took {res['bench_wall_s']} s[/dim]")
 
 
