@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from labelloop.errors import Conflict, Invalid, Problem
 from labelloop.services.policy import Action, Actor, access
@@ -38,12 +38,27 @@ def _info(row: Any, username: str | None = None) -> AnswerInfo:
     )
 
 
+# Statements of the submit path, built once.
+_BY_KEY = select(answers).where(
+    answers.c.user_id == bindparam("uid"), answers.c.idempotency_key == bindparam("key")
+)
+_MARK_SUBMITTED = (
+    update(assignments)
+    .where(assignments.c.item_id == bindparam("iid"), assignments.c.user_id == bindparam("uid"))
+    .values(state=SUBMITTED, finished_at=bindparam("now"))
+)
+_COUNT_ANSWER = (
+    update(items)
+    .where(items.c.id == bindparam("iid"))
+    .values(answer_count=items.c.answer_count + 1)
+)
+_INSERT = insert(answers).returning(answers)
+
+
 def _replay(
     conn: Connection, user_id: int, key: str, item_id: int, value: dict[str, Any]
 ) -> AnswerInfo | None:
-    row = conn.execute(
-        select(answers).where(answers.c.user_id == user_id, answers.c.idempotency_key == key)
-    ).first()
+    row = conn.execute(_BY_KEY, {"uid": user_id, "key": key}).first()
     if row is None:
         return None
     if row.item_id != item_id or row.value != value:
@@ -89,28 +104,22 @@ def submit_answer(
     if lease.state != LEASED:
         lease = reacquire(conn, lease, uid, now, acc.project.lease_seconds)
 
-    conn.execute(
-        update(assignments)
-        .where(assignments.c.item_id == item_id, assignments.c.user_id == uid)
-        .values(state=SUBMITTED, finished_at=now)
-    )
-    conn.execute(
-        update(items).where(items.c.id == item_id).values(answer_count=items.c.answer_count + 1)
-    )
+    conn.execute(_MARK_SUBMITTED, {"iid": item_id, "uid": uid, "now": now})
+    conn.execute(_COUNT_ANSWER, {"iid": item_id})
     row = conn.execute(
-        insert(answers)
-        .values(
-            project_id=project_id,
-            item_id=item_id,
-            user_id=uid,
-            value=clean,
-            idempotency_key=idempotency_key or f"server:{uuid.uuid4()}",
-            source="human",
-            leased_at=lease.leased_at,
-            created_at=now,
-            duration_ms=duration_ms,
-        )
-        .returning(answers)
+        _INSERT,
+        {
+            "project_id": project_id,
+            "item_id": item_id,
+            "user_id": uid,
+            "value": clean,
+            "idempotency_key": idempotency_key or f"server:{uuid.uuid4()}",
+            "source": "human",
+            "leased_at": lease.leased_at,
+            "created_at": now,
+            "duration_ms": duration_ms,
+            "supersedes_id": None,
+        },
     ).one()
     return _info(row, actor.username), True
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, bindparam, select
 
 from labelloop.errors import Forbidden, NotFound
 from labelloop.store.models import memberships, projects
@@ -75,24 +75,28 @@ class ProjectAccess:
         return actor.is_admin or (self.role is not None and self.role >= action.value)
 
 
+# Built once: this runs on every request that touches a project.
+_PROJECT_AND_ROLE = (
+    select(projects, memberships.c.role)
+    .select_from(
+        projects.outerjoin(
+            memberships,
+            and_(
+                memberships.c.project_id == projects.c.id,
+                memberships.c.user_id == bindparam("uid"),
+            ),
+        )
+    )
+    .where(projects.c.id == bindparam("pid"))
+)
+
+
 def access(conn: Connection, actor: Actor, project_id: int, action: Action) -> ProjectAccess:
     """The project and the actor's role, or NotFound / Forbidden.
 
     Non-members get NotFound rather than Forbidden, so project ids reveal nothing.
     """
-    row = conn.execute(
-        select(projects, memberships.c.role)
-        .select_from(
-            projects.outerjoin(
-                memberships,
-                and_(
-                    memberships.c.project_id == projects.c.id,
-                    memberships.c.user_id == actor.user_id,
-                ),
-            )
-        )
-        .where(projects.c.id == project_id)
-    ).first()
+    row = conn.execute(_PROJECT_AND_ROLE, {"uid": actor.user_id, "pid": project_id}).first()
     if row is None or (row.role is None and not actor.is_admin):
         raise NotFound(f"project {project_id} not found")
     result = ProjectAccess(row, Role[row.role] if row.role else None)

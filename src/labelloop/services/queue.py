@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, select, update
+from sqlalchemy import Connection, bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,27 +42,100 @@ def _is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+# Statements of the hot path are built once (building one costs more than running it).
+_EXPIRED = (
+    select(assignments.c.id, assignments.c.item_id)
+    .where(
+        assignments.c.project_id == bindparam("pid"),
+        assignments.c.state == LEASED,
+        assignments.c.expires_at < bindparam("now"),
+    )
+    .limit(RECLAIM_BATCH)
+)
+_EXPIRED_PG = _EXPIRED.with_for_update(skip_locked=True)
+_MARK_EXPIRED = (
+    update(assignments)
+    .where(assignments.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state=EXPIRED, finished_at=bindparam("now"))
+)
+_RELEASE = (
+    update(items)
+    .where(items.c.id == bindparam("iid"))
+    .values(
+        reserved=items.c.reserved - bindparam("n"),
+        is_open=(items.c.reserved - bindparam("n")) < items.c.needed,
+    )
+)
+_TAKE_SLOT = (
+    update(items)
+    .where(items.c.id == bindparam("iid"), items.c.reserved < items.c.needed)
+    .values(reserved=items.c.reserved + 1, is_open=(items.c.reserved + 1) < items.c.needed)
+)
+_ITEM_CONTENT = select(items.c.external_id, items.c.data, items.c.meta).where(
+    items.c.id == bindparam("iid")
+)
+_HELD = (
+    select(assignments.c.item_id, assignments.c.leased_at, assignments.c.expires_at)
+    .where(
+        assignments.c.user_id == bindparam("uid"),
+        assignments.c.project_id == bindparam("pid"),
+        assignments.c.state == LEASED,
+    )
+    .order_by(assignments.c.leased_at, assignments.c.id)
+)
+_PICK = (
+    select(items.c.id)
+    .where(
+        items.c.project_id == bindparam("pid"),
+        items.c.is_open,
+        ~exists().where(
+            assignments.c.item_id == items.c.id,
+            assignments.c.user_id == bindparam("uid"),
+            assignments.c.state != EXPIRED,
+        ),
+    )
+    .order_by(items.c.priority.desc(), items.c.id)
+    .limit(1)
+)
+_PICK_PG = _PICK.with_for_update(of=items, skip_locked=True)
+
+
+def _upsert_lease(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(assignments).values(
+        project_id=bindparam("pid"), item_id=bindparam("iid"), user_id=bindparam("uid"),
+        state=LEASED, leased_at=bindparam("now"), expires_at=bindparam("expires"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["item_id", "user_id"],
+        set_={"state": LEASED, "leased_at": stmt.excluded.leased_at,
+              "expires_at": stmt.excluded.expires_at, "finished_at": None},
+        where=assignments.c.state == EXPIRED,
+    )
+
+
+_UPSERT_LEASE = {d: _upsert_lease(d) for d in ("sqlite", "postgresql")}
+_SET_ASSIGNMENT = (
+    update(assignments)
+    .where(assignments.c.item_id == bindparam("iid"), assignments.c.user_id == bindparam("uid"))
+)
+_ASSIGNMENT = select(
+    assignments.c.state, assignments.c.leased_at, assignments.c.expires_at
+).where(
+    assignments.c.item_id == bindparam("iid"),
+    assignments.c.user_id == bindparam("uid"),
+    assignments.c.project_id == bindparam("pid"),
+)
+_ASSIGNMENT_PG = _ASSIGNMENT.with_for_update()
+
+
 def reclaim_expired(conn: Connection, project_id: int, now: datetime) -> int:
     """Return the slots of expired leases to the pool; the number reclaimed."""
-    stmt = (
-        select(assignments.c.id, assignments.c.item_id)
-        .where(
-            assignments.c.project_id == project_id,
-            assignments.c.state == LEASED,
-            assignments.c.expires_at < now,
-        )
-        .limit(RECLAIM_BATCH)
-    )
-    if _is_pg(conn):
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = conn.execute(stmt).all()
+    stmt = _EXPIRED_PG if _is_pg(conn) else _EXPIRED
+    rows = conn.execute(stmt, {"pid": project_id, "now": now}).all()
     if not rows:
         return 0
-    conn.execute(
-        update(assignments)
-        .where(assignments.c.id.in_([r.id for r in rows]))
-        .values(state=EXPIRED, finished_at=now)
-    )
+    conn.execute(_MARK_EXPIRED, {"ids": [r.id for r in rows], "now": now})
     # Items in id order, so that two transactions reclaiming at once cannot deadlock.
     for item_id, n in sorted(Counter(r.item_id for r in rows).items()):
         _release_slots(conn, item_id, n)
@@ -70,27 +143,16 @@ def reclaim_expired(conn: Connection, project_id: int, now: datetime) -> int:
 
 
 def _release_slots(conn: Connection, item_id: int, n: int = 1) -> None:
-    conn.execute(
-        update(items)
-        .where(items.c.id == item_id)
-        .values(reserved=items.c.reserved - n, is_open=(items.c.reserved - n) < items.c.needed)
-    )
+    conn.execute(_RELEASE, {"iid": item_id, "n": n})
 
 
 def _take_slot(conn: Connection, item_id: int) -> bool:
     """Reserve one answer slot on the item if it still has one."""
-    result = conn.execute(
-        update(items)
-        .where(items.c.id == item_id, items.c.reserved < items.c.needed)
-        .values(reserved=items.c.reserved + 1, is_open=(items.c.reserved + 1) < items.c.needed)
-    )
-    return result.rowcount == 1
+    return conn.execute(_TAKE_SLOT, {"iid": item_id}).rowcount == 1
 
 
 def _task(conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime) -> Task:
-    row = conn.execute(
-        select(items.c.external_id, items.c.data, items.c.meta).where(items.c.id == item_id)
-    ).one()
+    row = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
     return Task(item_id, row.external_id, row.data, row.meta, leased_at, expires_at)
 
 
@@ -114,49 +176,21 @@ def next_task(
     now = utcnow()
     reclaim_expired(conn, project_id, now)
 
-    held = conn.execute(
-        select(assignments.c.item_id, assignments.c.leased_at, assignments.c.expires_at)
-        .where(
-            assignments.c.user_id == uid,
-            assignments.c.project_id == project_id,
-            assignments.c.state == LEASED,
-        )
-        .order_by(assignments.c.leased_at, assignments.c.id)
-    ).all()
+    held = conn.execute(_HELD, {"uid": uid, "pid": project_id}).all()
     for h in held:
         if h.item_id not in exclude:
             return _task(conn, h.item_id, h.leased_at, h.expires_at)
     if len(held) >= max_held:
         raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
 
-    touched = exists().where(
-        assignments.c.item_id == items.c.id,
-        assignments.c.user_id == uid,
-        assignments.c.state != EXPIRED,
-    )
-    pick = (
-        select(items.c.id)
-        .where(items.c.project_id == project_id, items.c.is_open, ~touched)
-        .order_by(items.c.priority.desc(), items.c.id)
-        .limit(1)
-    )
-    if _is_pg(conn):
-        pick = pick.with_for_update(of=items, skip_locked=True)
-    item_id = conn.execute(pick).scalar()
+    pick = _PICK_PG if _is_pg(conn) else _PICK
+    item_id = conn.execute(pick, {"pid": project_id, "uid": uid}).scalar()
     if item_id is None or not _take_slot(conn, item_id):
         return None
     expires = now + timedelta(seconds=acc.project.lease_seconds)
-    insert = pg_insert if _is_pg(conn) else sqlite_insert
-    stmt = insert(assignments).values(
-        project_id=project_id, item_id=item_id, user_id=uid, state=LEASED,
-        leased_at=now, expires_at=expires,
-    )
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["item_id", "user_id"],
-            set_={"state": LEASED, "leased_at": now, "expires_at": expires, "finished_at": None},
-            where=assignments.c.state == EXPIRED,
-        )
+        _UPSERT_LEASE[conn.dialect.name],
+        {"pid": project_id, "iid": item_id, "uid": uid, "now": now, "expires": expires},
     )
     return _task(conn, item_id, now, expires)
 
@@ -171,18 +205,8 @@ class Lease:
 
 def lock_assignment(conn: Connection, project_id: int, item_id: int, user_id: int) -> Lease:
     """The caller's assignment of this item, row-locked on PostgreSQL until commit."""
-    stmt = select(
-        assignments.c.state, assignments.c.leased_at, assignments.c.expires_at
-    ).where(
-        and_(
-            assignments.c.item_id == item_id,
-            assignments.c.user_id == user_id,
-            assignments.c.project_id == project_id,
-        )
-    )
-    if _is_pg(conn):
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    stmt = _ASSIGNMENT_PG if _is_pg(conn) else _ASSIGNMENT
+    row = conn.execute(stmt, {"iid": item_id, "uid": user_id, "pid": project_id}).first()
     if row is None:
         if conn.execute(
             select(items.c.id).where(items.c.id == item_id, items.c.project_id == project_id)
@@ -200,9 +224,8 @@ def reacquire(conn: Connection, lease: Lease, user_id: int, now: datetime, lease
         )
     expires = now + timedelta(seconds=lease_seconds)
     conn.execute(
-        update(assignments)
-        .where(assignments.c.item_id == lease.item_id, assignments.c.user_id == user_id)
-        .values(state=LEASED, leased_at=now, expires_at=expires, finished_at=None)
+        _SET_ASSIGNMENT.values(state=LEASED, leased_at=now, expires_at=expires, finished_at=None),
+        {"iid": lease.item_id, "uid": user_id},
     )
     return Lease(lease.item_id, LEASED, now, expires)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from labelloop.errors import Forbidden, NotFound, Unauthenticated
 from labelloop.services.policy import Actor
@@ -81,18 +81,21 @@ def revoke_token(conn: Connection, actor: Actor, token_id: int) -> None:
     )
 
 
+_ACTOR_BY_TOKEN = (
+    select(users.c.id, users.c.username, users.c.is_admin)
+    .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
+    .where(
+        api_tokens.c.token_hash == bindparam("hash"),
+        api_tokens.c.revoked_at.is_(None),
+        or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > bindparam("now")),
+        users.c.is_active.is_(True),
+    )
+)
+
+
 def actor_for_token(conn: Connection, secret: str) -> Actor:
     """The active user a live token belongs to (on every request: one indexed lookup)."""
-    row = conn.execute(
-        select(users.c.id, users.c.username, users.c.is_admin)
-        .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
-        .where(
-            api_tokens.c.token_hash == token_hash(secret),
-            api_tokens.c.revoked_at.is_(None),
-            or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > utcnow()),
-            users.c.is_active.is_(True),
-        )
-    ).first()
+    row = conn.execute(_ACTOR_BY_TOKEN, {"hash": token_hash(secret), "now": utcnow()}).first()
     if row is None:
         raise Unauthenticated("invalid, expired or revoked token")
     return Actor(row.id, row.username, row.is_admin)

@@ -9,6 +9,7 @@ deferred BEGIN and see a consistent snapshot without blocking writers.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,7 +63,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
+        # The default 2 MiB page cache per connection: the OS caches the file anyway, and a
+        # larger one makes a long export's memory grow with the project.
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -84,6 +86,11 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
+        # SQLite admits one writer at a time. Threads of this process queue on a lock and wake
+        # the moment it is free, instead of in SQLite's busy handler, which sleeps in growing
+        # steps and lets a writer starve for seconds under load. Other processes still wait
+        # on SQLite's own lock (BEGIN IMMEDIATE).
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,7 +99,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any error."""
-        with self.engine.connect() as conn, conn.begin():
+        if self._write_lock is None:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with self._write_lock, self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
