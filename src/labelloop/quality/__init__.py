@@ -19,6 +19,7 @@ from labelloop.quality.bootstrap import ConfidenceInterval, bootstrap_ci
 from labelloop.quality.dawid_skene import DawidSkene, OneCoinDawidSkene
 from labelloop.quality.decision import answer_decisions, needs_more_answers, posterior_confidence
 from labelloop.quality.defaults import default_aggregator
+from labelloop.quality.ensemble import EnsembleAggregator
 from labelloop.quality.glad import GLAD
 from labelloop.quality.krippendorff import krippendorff_alpha, reliability_to_long
 from labelloop.quality.mace import MACE
@@ -37,6 +38,7 @@ __all__ = [
     "CategoricalAggregator",
     "ConfidenceInterval",
     "DawidSkene",
+    "EnsembleAggregator",
     "MajorityVote",
     "OneCoinDawidSkene",
     "RobustMean",

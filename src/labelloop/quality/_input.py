@@ -15,8 +15,8 @@ Rules applied to every input, in this order:
 4. nothing left is an error.
 
 Tasks and workers are encoded in order of first appearance; labels are encoded in **sorted** order
-(falling back to first appearance when the labels cannot be compared), so "the smallest label"
-always means the smallest in sorted order.
+(pandas' sort: mixed numbers and strings put numbers first; first appearance if even that fails),
+so "the smallest label" always means the first in that order.
 """
 
 from __future__ import annotations

@@ -8,12 +8,18 @@ independently across workers. Given answers, the posterior of a task is
 
 EM alternates the E-step above with the M-step
 
-.. math:: \pi^{w}_{kl} \propto \alpha + \sum_{t:\,y_{tw}=l} q_{tk},\qquad
+.. math:: \pi^{w}_{kl} \propto \alpha + \lambda\,\bar\pi_{kl} + \sum_{t:\,y_{tw}=l} q_{tk},\qquad
           \rho_k \propto \beta + \sum_t q_{tk},
 
-where :math:`\alpha, \beta` are Dirichlet pseudo-counts (``smoothing``, ``prior_smoothing``): they keep a
-worker who never gave label :math:`l` from getting :math:`\pi_{kl}=0` (which would veto that label for
-every task they touch) and make the fit a MAP estimate. EM starts from the majority-vote shares.
+a MAP estimate under Dirichlet priors. :math:`\alpha` (``smoothing``) is a pseudo-count in every cell:
+it keeps a worker who never gave label :math:`l` from getting :math:`\pi_{kl}=0`, which would veto
+that label for every task they touch. :math:`\lambda` (``shrinkage``) adds pseudo-answers per row
+distributed like the crowd's pooled confusion matrix :math:`\bar\pi` (re-estimated each M-step,
+empirical Bayes): a worker with few answers looks like the average worker until their own answers
+say otherwise, instead of looking like a coin. :math:`\beta` (``prior_smoothing``) smooths the class
+prior. EM starts from the majority-vote shares;
+with ``gold=``, gold tasks stay clamped to their label and the workers who answered gold start from
+the confusion matrix of their gold answers alone.
 
 Vectorisation: answers are encoded once; the sparse indicator :math:`A` (tasks x (worker, label)) turns
 the E-step into :math:`\log q = A\,\log\Pi + \log\rho` and the M-step counts into :math:`A^\top q`,
@@ -28,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from labelloop.quality._base import (
     CategoricalAggregator,
@@ -41,6 +48,7 @@ from labelloop.quality._base import (
 from labelloop.quality._input import Codes, Encoded, Floats
 
 _FLOOR = 1e-12
+_GOLD_START = 0.5  # pseudo-count for a confusion matrix started from gold answers only
 
 
 class _ConfusionEM:
@@ -51,6 +59,11 @@ class _ConfusionEM:
         self.w = data.n_workers
         self.a: sp.csr_matrix = data.worker_label_matrix()
         self.at: sp.csr_matrix = self.a.T.tocsr()
+
+    def gold_workers(self, probas: Floats, gold: Codes) -> tuple[Floats, NDArray[np.bool_]]:
+        """Soft counts from gold tasks only, and which workers answered any gold task."""
+        counts = self.counts(np.where((gold >= 0)[:, None], probas, 0.0))
+        return counts, counts.sum(axis=(1, 2)) > 0
 
     def counts(self, probas: Floats) -> Floats:
         """Soft counts ``[w, observed l, true k]`` = sum of q_tk over the tasks where w answered l."""
@@ -75,7 +88,9 @@ class DawidSkene(CategoricalAggregator):
 
     Options: ``n_iter`` EM iterations at most; stop early when the MAP objective per answer improves by
     less than ``tol`` (``tol=0`` runs all iterations); ``smoothing`` Dirichlet pseudo-count added to every
-    confusion cell; ``prior_smoothing`` pseudo-count for the class prior.
+    confusion cell; ``shrinkage`` pseudo-answers per row drawn towards the pooled confusion matrix;
+    ``prior_smoothing`` pseudo-count for the class prior; ``learn_prior=False`` keeps it uniform.
+    ``smoothing=0, shrinkage=0, prior_smoothing=0`` is the original maximum-likelihood EM.
 
     Learned: ``labels_``, ``probas_``, ``confusions_`` (DataFrame indexed by (worker, true_label), columns
     the answered label, rows sum to one), ``priors_`` (Series label -> prior), ``skills_`` (each worker's
@@ -93,36 +108,53 @@ class DawidSkene(CategoricalAggregator):
         *,
         n_iter: int = 100,
         tol: float = 1e-5,
-        smoothing: float = 1.0,
+        smoothing: float = 0.3,
+        shrinkage: float = 2.0,
         prior_smoothing: float = 1.0,
         learn_prior: bool = True,
     ) -> None:
         _check_common(n_iter, tol, smoothing, prior_smoothing)
+        if shrinkage < 0:
+            raise ValueError("shrinkage must be >= 0")
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing
+        self.shrinkage = shrinkage
         self.prior_smoothing = prior_smoothing
         self.learn_prior = learn_prior
 
-    def _m_step(self, em: _ConfusionEM, probas: Floats) -> tuple[Floats, Floats]:
-        emission = em.counts(probas) + self.smoothing  # [w, l, k]
+    def _m_step(self, em: _ConfusionEM, probas: Floats) -> tuple[Floats, Floats, Floats]:
+        """New emissions ``[w, l, k]``, class prior, and the Dirichlet pseudo-counts used."""
+        counts = em.counts(probas)  # [w, observed l, true k]
+        pseudo = np.full((1, em.k, em.k), self.smoothing)
+        if self.shrinkage > 0:
+            pooled = counts.sum(axis=0)
+            pooled /= np.maximum(pooled.sum(axis=0, keepdims=True), _FLOOR)
+            pseudo = pseudo + self.shrinkage * pooled[None]
+        emission = counts + pseudo
         emission /= np.maximum(emission.sum(axis=1, keepdims=True), _FLOOR)
-        return emission, class_prior(probas, self.prior_smoothing, learn=self.learn_prior)
+        return emission, class_prior(probas, self.prior_smoothing, learn=self.learn_prior), pseudo
 
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
         probas = clamp_gold(normalize_rows(data.task_label_counts()), gold)
         em = _ConfusionEM(data)
         history: list[float] = []
-        emission, prior = self._m_step(em, probas)
+        emission, prior, pseudo = self._m_step(em, probas)
+        if (gold >= 0).any():
+            # Workers seen on gold start from their gold answers alone: the majority vote may sit in
+            # the wrong basin (e.g. most workers swap two labels) and EM would stay there.
+            counts, seen = em.gold_workers(probas, gold)
+            start = counts + self.smoothing + _GOLD_START
+            emission[seen] = (start / start.sum(axis=1, keepdims=True))[seen]
         for _ in range(self.n_iter):
             log_emission = np.log(np.maximum(emission, _FLOOR))
             log_prior = np.log(np.maximum(prior, _FLOOR))
             probas, lse = log_normalize(em.log_likelihood(log_emission) + log_prior)
             clamp_gold(probas, gold)
-            objective = float(lse.sum() + self.smoothing * log_emission.sum())
+            objective = float(lse.sum() + (pseudo * log_emission).sum())
             objective += float(self.prior_smoothing * log_prior.sum())
             history.append(objective / data.n_answers)
-            emission, prior = self._m_step(em, probas)
+            emission, prior, pseudo = self._m_step(em, probas)
             if len(history) > 1 and history[-1] - history[-2] < self.tol:
                 break
         confusion = emission.transpose(0, 2, 1)  # [w, true k, observed l]
@@ -179,6 +211,11 @@ class OneCoinDawidSkene(CategoricalAggregator):
         n = np.bincount(data.worker, minlength=data.n_workers).astype(np.float64)
         em = _ConfusionEM(data)
         skill, prior = self._m_step(em, probas, n)
+        if (gold >= 0).any():  # as in DawidSkene: workers seen on gold start from their gold accuracy
+            counts, seen = em.gold_workers(probas, gold)
+            n_gold = counts.sum(axis=(1, 2))
+            start = (np.trace(counts, axis1=1, axis2=2) + 1.0) / (n_gold + 2.0)
+            skill[seen] = np.clip(start[seen], _FLOOR, 1 - _FLOOR)
         history: list[float] = []
         eye = np.eye(k, dtype=bool)
         for _ in range(self.n_iter if k > 1 else 0):

@@ -18,8 +18,9 @@ the expected complete log-likelihood plus Gaussian log-priors
 
 with :math:`x_{tw}=\alpha_w e^{b_t}` and :math:`p_{tw} = q_{t\,y_{tw}}` the posterior that the answer is
 right. Its gradient is :math:`\partial Q/\partial x_{tw} = p_{tw} - \sigma(x_{tw})`, summed per worker
-and per task with ``np.bincount``; a few L-BFGS steps per M-step. The class prior is re-estimated
-with a ``prior_smoothing`` Dirichlet pseudo-count.
+and per task with ``np.bincount``; the M-step takes a few block Fisher-scoring steps. The class
+prior is uniform (as in the paper) unless ``learn_prior=True``, then re-estimated with a
+``prior_smoothing`` Dirichlet pseudo-count.
 
 Reference: J. Whitehill, P. Ruvolo, T. Wu, J. Bergsma, J. Movellan, "Whose Vote Should Count More:
 Optimal Integration of Labels from Labelers of Unknown Expertise", NIPS 2009.
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from labelloop.quality._base import (
     CategoricalAggregator,
@@ -43,14 +43,18 @@ from labelloop.quality._input import Codes, Encoded, Floats, wsum
 
 
 def _log_sigmoid(x: Floats) -> Floats:
-    return -np.logaddexp(0.0, -x)
+    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def _sigmoid(x: Floats) -> Floats:
+    return np.exp(_log_sigmoid(x))
 
 
 class GLAD(CategoricalAggregator):
     """GLAD (see the module docstring for the model and the maths).
 
     Options: ``n_iter`` EM iterations at most, ``tol`` on the per-answer objective change,
-    ``m_step_iter`` L-BFGS iterations per M-step, prior means ``alpha_prior`` and ``log_beta_prior``,
+    ``m_step_iter`` Fisher-scoring rounds per M-step, prior means ``alpha_prior`` and ``log_beta_prior``,
     ``prior_smoothing`` for the class prior.
 
     Learned: ``labels_``, ``probas_``, ``alphas_`` (worker ability, also ``skills_``), ``betas_`` (task
@@ -68,7 +72,7 @@ class GLAD(CategoricalAggregator):
         *,
         n_iter: int = 100,
         tol: float = 1e-5,
-        m_step_iter: int = 25,
+        m_step_iter: int = 5,
         alpha_prior: float = 1.0,
         log_beta_prior: float = 1.0,
         prior_smoothing: float = 1.0,
@@ -86,42 +90,43 @@ class GLAD(CategoricalAggregator):
         self.prior_smoothing = prior_smoothing
         self.learn_prior = learn_prior
 
+    def _m_step(self, data: Encoded, right: Floats, alpha: Floats, b: Floats) -> tuple[Floats, Floats]:
+        """Maximise Q by block Fisher scoring: all abilities at once, then all difficulties.
+
+        Within a block the parameters do not interact, so the Hessian is diagonal and one step costs
+        two ``bincount`` passes over the answers. The expected information (Fisher scoring) keeps
+        the curvature negative; steps are capped at 1 for stability.
+        """
+        task, worker = data.task, data.worker
+        for _ in range(self.m_step_iter):
+            beta = np.exp(b)[task]
+            sig = _sigmoid(alpha[worker] * beta)
+            resid, curv = right - sig, sig * (1.0 - sig)
+            grad = wsum(worker, resid * beta, data.n_workers) - (alpha - self.alpha_prior)
+            info = wsum(worker, curv * beta * beta, data.n_workers) + 1.0
+            alpha = alpha + np.clip(grad / info, -1.0, 1.0)
+            z = alpha[worker] * beta
+            sig = _sigmoid(z)
+            resid, curv = right - sig, sig * (1.0 - sig)
+            grad = wsum(task, resid * z, data.n_tasks) - (b - self.log_beta_prior)
+            info = wsum(task, curv * z * z, data.n_tasks) + 1.0
+            b = b + np.clip(grad / info, -1.0, 1.0)
+        return alpha, b
+
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
         n_w, n_t, k = data.n_workers, data.n_tasks, data.n_labels
         task, worker, label = data.task, data.worker, data.label
         probas = clamp_gold(normalize_rows(data.task_label_counts()), gold)
-        params = np.concatenate([np.full(n_w, self.alpha_prior), np.full(n_t, self.log_beta_prior)])
+        alpha = np.full(n_w, self.alpha_prior)
+        b = np.full(n_t, self.log_beta_prior)
         log_other = np.log(k - 1) if k > 1 else 0.0
         flat = task * k + label
-
-        def negative_q(x: Floats, right: Floats) -> tuple[float, Floats]:
-            alpha, b = x[:n_w], x[n_w:]
-            beta = np.exp(b)
-            z = alpha[worker] * beta[task]
-            q = right * _log_sigmoid(z) + (1 - right) * _log_sigmoid(-z)
-            da = alpha - self.alpha_prior
-            db = b - self.log_beta_prior
-            value = q.sum() - 0.5 * (da @ da + db @ db)
-            g = right - np.exp(_log_sigmoid(z))
-            grad_a = wsum(worker, g * beta[task], n_w) - da
-            grad_b = wsum(task, g * z, n_t) - db
-            return -float(value), -np.concatenate([grad_a, grad_b])
-
         prior = np.full(k, 1.0 / k)
         history: list[float] = []
         for _ in range(self.n_iter if k > 1 else 0):
-            right = probas[task, label]
-            result = minimize(
-                negative_q,
-                params,
-                args=(right,),
-                jac=True,
-                method="L-BFGS-B",
-                options={"maxiter": self.m_step_iter},
-            )
-            params = result.x
+            alpha, b = self._m_step(data, probas[task, label], alpha, b)
             prior = class_prior(probas, self.prior_smoothing, learn=self.learn_prior)
-            z = params[:n_w][worker] * np.exp(params[n_w:])[task]
+            z = alpha[worker] * np.exp(b)[task]
             log_right, log_wrong = _log_sigmoid(z), _log_sigmoid(-z) - log_other
             logits = wsum(task, log_wrong, n_t)[:, None] + np.log(prior)[None, :]
             logits += wsum(flat, log_right - log_wrong, n_t * k).reshape(n_t, k)
@@ -130,9 +135,9 @@ class GLAD(CategoricalAggregator):
             history.append(float(lse.sum()) / data.n_answers)
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:
                 break
-        self.alphas_ = worker_series(params[:n_w], data, "alpha")
+        self.alphas_ = worker_series(alpha, data, "alpha")
         self.skills_ = self.alphas_.rename("skill")
-        self.betas_ = pd.Series(np.exp(params[n_w:]), index=data.tasks.rename("task"), name="beta")
+        self.betas_ = pd.Series(np.exp(b), index=data.tasks.rename("task"), name="beta")
         self.priors_ = pd.Series(prior, index=data.labels.rename("label"), name="prior")
         self.n_iter_ = len(history)
         return probas

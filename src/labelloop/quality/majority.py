@@ -45,7 +45,7 @@ def _smoothed_accuracy(hits: Floats, worker: Codes, n_workers: int, strength: fl
 
 
 def _weights_from_accuracy(acc: Floats, n_labels: int, weighting: Weighting) -> Floats:
-    if weighting == "accuracy":
+    if weighting == "accuracy" or n_labels < 2:
         return acc
     acc = np.clip(acc, 1e-6, 1 - 1e-6)
     # Log-odds of a one-coin worker: the Bayes-optimal vote weight (Nitzan & Paroush 1982); below chance = 0.
