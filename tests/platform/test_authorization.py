@@ -25,6 +25,8 @@ RANK = {r: i for i, r in enumerate(ROLES)}
 POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/health"): "public",
     ("POST", "/api/auth/login"): "public",
+    ("POST", "/api/auth/session"): "public",
+    ("DELETE", "/api/auth/session"): "user",
     ("GET", "/api/me"): "user",
     ("GET", "/api/users"): "admin",
     ("POST", "/api/users"): "admin",
@@ -100,6 +102,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
     headers = scene.caller.headers if scene.caller else {}
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
         ("POST", "/api/auth/login"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
+        ("POST", "/api/auth/session"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
         ("POST", "/api/users"): lambda: {"json": {"username": "fresh", "password": "longenough"}},
         ("PATCH", "/api/users/{user_id}"): lambda: {"json": {"display_name": "X"}},
         ("POST", "/api/tokens"): lambda: {"json": {"name": "n"}},

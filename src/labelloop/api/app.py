@@ -11,9 +11,10 @@ from fastapi_offline import FastAPIOffline
 
 from labelloop import __version__
 from labelloop.api import errors
-from labelloop.api.routes import accounts, items, projects, tasks
+from labelloop.api.routes import accounts, items, projects, session, tasks
 from labelloop.config import Settings, get_settings
 from labelloop.services.runtime import Runtime
+from labelloop.web import WEB_PREFIX, mount_web
 
 DESCRIPTION = """
 The labelloop HTTP API. Authenticate with `Authorization: Bearer <token>`: get a token with
@@ -39,7 +40,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (accounts, projects, items, tasks):
+    for module in (accounts, session, projects, items, tasks):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])
@@ -47,9 +48,11 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         """Liveness probe; needs no token and says nothing about the data."""
         return {"status": "ok", "version": __version__}
 
+    mount_web(app)
+
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse(WEB_PREFIX + "/")
 
     return app
 

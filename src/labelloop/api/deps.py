@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 
+from labelloop.api.browser import session_secret
 from labelloop.errors import Unauthenticated
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
@@ -46,6 +47,9 @@ class Ctx:
 async def get_ctx(request: Request) -> Ctx:
     header = request.headers.get("authorization")
     if not header:
+        session = session_secret(request)  # a browser: the session cookie, CSRF-checked
+        if session is not None:
+            return Ctx(request.app.state.runtime, session)
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>'")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
