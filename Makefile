@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST := $(PY) -m pytest
 
-.PHONY: run install test lint test-sqlite test-postgres bench-core clean
+.PHONY: run install test lint test-sqlite test-postgres bench-core bench-web web clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,12 +17,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The web app (frontend/, TypeScript + Preact, built by Vite into the Python package).
+WEB_DIST := src/labelloop/web/dist/index.html
+WEB_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
+	frontend/tsconfig.json frontend/package.json
+WEB_DEPS := frontend/node_modules/.package-lock.json
+
+$(WEB_DEPS): frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+$(WEB_DIST): $(WEB_DEPS) $(WEB_SRC)
+	cd frontend && npm run build
+
+web: $(WEB_DIST)
+
 ## Start labelloop on http://127.0.0.1:8000 with a demo project (SQLite in ./labelloop-data).
-run: $(STAMP)
+run: $(STAMP) $(WEB_DIST)
 	$(VENV)/bin/labelloop serve --demo
 
 ## Install what the tests need and run every test, on SQLite and on PostgreSQL.
-test: $(STAMP)
+test: $(STAMP) $(WEB_DIST)
 	bash scripts/test-deps.sh
 	$(MAKE) lint
 	$(MAKE) test-sqlite
@@ -33,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(WEB_DIST)
 	$(PYTEST) -q tests
 
 test-postgres: $(STAMP)
@@ -43,7 +57,11 @@ test-postgres: $(STAMP)
 bench-core: $(STAMP)
 	$(PY) bench/core.py
 
+bench-web: $(STAMP) $(WEB_DIST)
+	bash scripts/test-deps.sh
+	$(PY) bench/web.py
+
 clean:
-	rm -rf $(VENV) labelloop-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) labelloop-data .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/labelloop/web/dist
 
 -include bench/*.mk

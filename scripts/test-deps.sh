@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# System packages the tests need: a PostgreSQL server (the tests start their own cluster).
+# System packages the tests need: a PostgreSQL server (the tests start their own cluster) and
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+test -x /usr/bin/chromium || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}" >&2
   sudo_cmd=()
