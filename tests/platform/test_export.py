@@ -30,7 +30,7 @@ def labelled(world: World) -> tuple[World, User, int]:
         for _ in range(2):
             t = world.next(u, pid).json()
             world.submit(u, pid, t["item_id"], value, duration_ms=1500)
-    with world.runtime.db.write() as conn:  # what the quality layer will write
+    with world.runtime.db.write() as conn:  # a consensus as a reviewer or a recompute would set it
         conn.execute(insert(consensus).values(item_id=1, project_id=pid, value={"sentiment": "pos", "topics": ["a"]},
                                               confidence=0.9, method="test", updated_at=utcnow()))
     return world, owner, pid
@@ -65,7 +65,9 @@ def test_csv_export(labelled: tuple[World, User, int]) -> None:
     assert [r["id"] for r in rows] == ["r1", "r2", "r3"]
     assert rows[0]["text"] == 'great, "really"' and rows[1]["text"] == "line\nbreak"
     assert rows[0]["consensus.sentiment"] == "pos" and rows[0]["consensus.topics"] == "a"
-    assert rows[0]["consensus_confidence"] == "0.9" and rows[1]["consensus.sentiment"] == ""
+    assert rows[0]["consensus_confidence"] == "0.9"
+    assert rows[1]["consensus.sentiment"] == "pos"  # a said pos, b said neg: the tie goes to the first option
+    assert rows[2]["consensus.sentiment"] == "" and rows[2]["consensus"] == ""
     assert len(json.loads(rows[0]["answers"])) == 2 and json.loads(rows[0]["gold"]) == {"sentiment": "pos"}
     assert rows[2]["gold"] == ""
 

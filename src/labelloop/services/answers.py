@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from labelloop.errors import Conflict, Invalid, Problem
+from labelloop.services.consensus import on_answer
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.services.quality_settings import quality_settings
 from labelloop.services.queue import LEASED, SUBMITTED, lock_assignment, reacquire
+from labelloop.services.trust import gold_correct, record_gold_answer, require_not_paused
 from labelloop.store.models import answers, assignments, items, users, utcnow
 
 MAX_KEY = 100
@@ -85,13 +88,15 @@ def submit_answer(
     uid = actor.user_id
     if uid is None:
         raise Conflict("the operator account does not answer tasks")
+    require_not_paused(conn, project_id, uid)
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
         raise Invalid(
             "invalid idempotency key", [Problem(f"1 to {MAX_KEY} characters", field="Idempotency-Key")]
         )
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
         raise Invalid("invalid duration", [Problem("0 to 86400000 milliseconds", field="duration_ms")])
-    clean = schema_of(acc.project.label_schema).validate_answer(value)
+    schema = schema_of(acc.project.label_schema)
+    clean = schema.validate_answer(value)
 
     lease = lock_assignment(conn, project_id, item_id, uid)
     if idempotency_key is not None:
@@ -121,6 +126,11 @@ def submit_answer(
             "supersedes_id": None,
         },
     ).one()
+    settings = quality_settings(acc.project.quality_settings)
+    if lease.gold is not None:
+        record_gold_answer(conn, project_id, uid, gold_correct(lease.gold, clean), settings)
+    else:
+        on_answer(conn, acc.project, schema, settings, item_id)
     return _info(row, actor.username), True
 
 

@@ -13,7 +13,7 @@ from labelloop.errors import Invalid, NotFound, Problem
 from labelloop.services.answers import AnswerInfo, list_answers
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.store.models import items
+from labelloop.store.models import items, open_when
 
 STATUSES = ("open", "in_progress", "done")
 
@@ -107,6 +107,8 @@ def set_gold(
     )
     if result.rowcount != 1:
         raise NotFound(f"item {item_id} not found in project {project_id}")
+    # Gold leaves the normal queue (it is mixed in apart); an item no longer gold comes back.
+    conn.execute(update(items).where(items.c.id == item_id).values(is_open=open_when(items.c.reserved)))
     row = conn.execute(select(items).where(items.c.id == item_id)).one()
     return _info(row, True)
 

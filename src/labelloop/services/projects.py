@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from labelloop.schema import LabelSchema, parse_schema
 from labelloop.services.policy import Action, Actor, Role, access, may_grant
-from labelloop.store.models import answers, items, memberships, projects, users, utcnow
+from labelloop.store.models import answers, items, memberships, open_when, projects, users, utcnow
 
 MAX_OVERLAP = 100
 
@@ -190,7 +190,7 @@ def _set_needed(conn: Connection, project_id: int, overlap: int) -> None:
     conn.execute(
         update(items)
         .where(items.c.project_id == project_id)
-        .values(is_open=items.c.reserved < items.c.needed)
+        .values(is_open=open_when(items.c.reserved))
     )
 
 

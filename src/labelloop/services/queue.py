@@ -11,6 +11,7 @@ with FOR UPDATE SKIP LOCKED so concurrent annotators never wait on each other's 
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,10 +23,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Conflict, NotFound
 from labelloop.services.policy import Action, Actor, access
-from labelloop.store.models import assignments, items, utcnow
+from labelloop.services.quality_settings import quality_settings
+from labelloop.services.trust import require_not_paused
+from labelloop.store.models import assignments, items, open_when, utcnow
 
 LEASED, SUBMITTED, SKIPPED, EXPIRED = "leased", "submitted", "skipped", "expired"
 RECLAIM_BATCH = 500
+# Which tasks are gold is drawn at random; SystemRandom so no annotator can predict it.
+_rng = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,13 @@ _RELEASE = (
     .where(items.c.id == bindparam("iid"))
     .values(
         reserved=items.c.reserved - bindparam("n"),
-        is_open=(items.c.reserved - bindparam("n")) < items.c.needed,
+        is_open=open_when(items.c.reserved - bindparam("n")),
     )
 )
 _TAKE_SLOT = (
     update(items)
     .where(items.c.id == bindparam("iid"), items.c.reserved < items.c.needed)
-    .values(reserved=items.c.reserved + 1, is_open=(items.c.reserved + 1) < items.c.needed)
+    .values(reserved=items.c.reserved + 1, is_open=open_when(items.c.reserved + 1))
 )
 _ITEM_CONTENT = select(items.c.external_id, items.c.data, items.c.meta).where(
     items.c.id == bindparam("iid")
@@ -98,6 +103,25 @@ _PICK = (
     .limit(1)
 )
 _PICK_PG = _PICK.with_for_update(of=items, skip_locked=True)
+# Gold items the annotator has not seen, in an order of their own (so colleagues comparing
+# notes do not find the same gold in the same place).
+_PICK_GOLD = (
+    select(items.c.id)
+    .where(
+        items.c.project_id == bindparam("pid"),
+        items.c.gold.is_not(None),
+        ~exists().where(
+            assignments.c.item_id == items.c.id,
+            assignments.c.user_id == bindparam("uid"),
+            assignments.c.state != EXPIRED,
+        ),
+    )
+    .order_by((items.c.id * 2654435761 + bindparam("uid")) % 4294967291)
+    .limit(1)
+)
+_TAKE_GOLD_SLOT = (
+    update(items).where(items.c.id == bindparam("iid")).values(reserved=items.c.reserved + 1)
+)
 
 
 def _upsert_lease(dialect: str) -> Any:
@@ -119,14 +143,16 @@ _SET_ASSIGNMENT = (
     update(assignments)
     .where(assignments.c.item_id == bindparam("iid"), assignments.c.user_id == bindparam("uid"))
 )
-_ASSIGNMENT = select(
-    assignments.c.state, assignments.c.leased_at, assignments.c.expires_at
-).where(
-    assignments.c.item_id == bindparam("iid"),
-    assignments.c.user_id == bindparam("uid"),
-    assignments.c.project_id == bindparam("pid"),
+_ASSIGNMENT = (
+    select(assignments.c.state, assignments.c.leased_at, assignments.c.expires_at, items.c.gold)
+    .join(items, items.c.id == assignments.c.item_id)
+    .where(
+        assignments.c.item_id == bindparam("iid"),
+        assignments.c.user_id == bindparam("uid"),
+        assignments.c.project_id == bindparam("pid"),
+    )
 )
-_ASSIGNMENT_PG = _ASSIGNMENT.with_for_update()
+_ASSIGNMENT_PG = _ASSIGNMENT.with_for_update(of=assignments)
 
 
 def reclaim_expired(conn: Connection, project_id: int, now: datetime) -> int:
@@ -146,9 +172,9 @@ def _release_slots(conn: Connection, item_id: int, n: int = 1) -> None:
     conn.execute(_RELEASE, {"iid": item_id, "n": n})
 
 
-def _take_slot(conn: Connection, item_id: int) -> bool:
-    """Reserve one answer slot on the item if it still has one."""
-    return conn.execute(_TAKE_SLOT, {"iid": item_id}).rowcount == 1
+def _take_slot(conn: Connection, item_id: int, *, gold: bool = False) -> bool:
+    """Reserve one answer slot on the item if it still has one (gold items always have one)."""
+    return conn.execute(_TAKE_GOLD_SLOT if gold else _TAKE_SLOT, {"iid": item_id}).rowcount == 1
 
 
 def _task(conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime) -> Task:
@@ -173,6 +199,7 @@ def next_task(
     uid = actor.user_id
     if uid is None:
         raise Conflict("the operator account does not take tasks")
+    me = require_not_paused(conn, project_id, uid)
     now = utcnow()
     reclaim_expired(conn, project_id, now)
 
@@ -185,7 +212,15 @@ def next_task(
 
     pick = _PICK_PG if _is_pg(conn) else _PICK
     item_id = conn.execute(pick, {"pid": project_id, "uid": uid}).scalar()
-    if item_id is None or not _take_slot(conn, item_id):
+    if item_id is None:
+        return None  # no gold either: it is mixed into work, not handed out on its own
+    settings = quality_settings(acc.project.quality_settings)
+    gold = False
+    if me.gold_answered < settings.gold_first or _rng.random() < settings.gold_rate:
+        gold_id = conn.execute(_PICK_GOLD, {"pid": project_id, "uid": uid}).scalar()
+        if gold_id is not None:
+            item_id, gold = gold_id, True
+    if not _take_slot(conn, item_id, gold=gold):
         return None
     expires = now + timedelta(seconds=acc.project.lease_seconds)
     conn.execute(
@@ -201,6 +236,7 @@ class Lease:
     state: str
     leased_at: datetime
     expires_at: datetime
+    gold: dict[str, Any] | None = None  # the item's gold answer, for scoring (never shown)
 
 
 def lock_assignment(conn: Connection, project_id: int, item_id: int, user_id: int) -> Lease:
@@ -213,12 +249,12 @@ def lock_assignment(conn: Connection, project_id: int, item_id: int, user_id: in
         ).first() is None:
             raise NotFound(f"item {item_id} not found in project {project_id}")
         raise Conflict(f"item {item_id} was not handed to you; ask for your next task")
-    return Lease(item_id, row.state, row.leased_at, row.expires_at)
+    return Lease(item_id, row.state, row.leased_at, row.expires_at, row.gold)
 
 
 def reacquire(conn: Connection, lease: Lease, user_id: int, now: datetime, lease_seconds: int) -> Lease:
     """Turn an expired or skipped assignment back into a lease, if the item still has a slot."""
-    if not _take_slot(conn, lease.item_id):
+    if not _take_slot(conn, lease.item_id, gold=lease.gold is not None):
         raise Conflict(
             f"your lease on item {lease.item_id} ended and the item has all the answers it needs"
         )
@@ -227,7 +263,7 @@ def reacquire(conn: Connection, lease: Lease, user_id: int, now: datetime, lease
         _SET_ASSIGNMENT.values(state=LEASED, leased_at=now, expires_at=expires, finished_at=None),
         {"iid": lease.item_id, "uid": user_id},
     )
-    return Lease(lease.item_id, LEASED, now, expires)
+    return Lease(lease.item_id, LEASED, now, expires, lease.gold)
 
 
 def renew_lease(conn: Connection, actor: Actor, project_id: int, item_id: int) -> Lease:
@@ -246,7 +282,7 @@ def renew_lease(conn: Connection, actor: Actor, project_id: int, item_id: int) -
         .where(assignments.c.item_id == item_id, assignments.c.user_id == actor.user_id)
         .values(expires_at=expires)
     )
-    return Lease(item_id, LEASED, lease.leased_at, expires)
+    return Lease(item_id, LEASED, lease.leased_at, expires, lease.gold)
 
 
 def skip_task(

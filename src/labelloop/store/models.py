@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -105,6 +106,10 @@ class Project(Base):
     label_schema: Mapped[dict[str, Any]] = mapped_column(JSONType)
     overlap: Mapped[int] = mapped_column(Integer, default=1)
     lease_seconds: Mapped[int] = mapped_column(Integer, default=600)
+    # Gold mixing, adaptive overlap, trust rules and review: see services/quality_settings.py.
+    quality_settings: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default="{}"
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -135,6 +140,11 @@ class Item(Base):
             postgresql_where=text("is_open"),
         ),
         Index("ix_items_import_job", "import_job_id"),
+        Index(
+            "ix_items_gold", "project_id", "id",
+            sqlite_where=text("gold IS NOT NULL"), postgresql_where=text("gold IS NOT NULL"),
+        ),
+        Index("ix_items_review", "project_id", "review_state", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -149,6 +159,8 @@ class Item(Base):
     answer_count: Mapped[int] = mapped_column(Integer, default=0)
     is_open: Mapped[bool] = mapped_column(Boolean)
     gold: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    # None, or "pending" while the item waits for a reviewer, "done" once one decided.
+    review_state: Mapped[str | None] = mapped_column(String(10))
     import_job_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -208,7 +220,31 @@ class Consensus(Base):
     )
     value: Mapped[dict[str, Any]] = mapped_column(JSONType)
     confidence: Mapped[float | None] = mapped_column(Float)
+    # Per question: how sure each settled value is.
+    confidences: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     method: Mapped[str] = mapped_column(String(50))
+    # A reviewer's decision: final, never recomputed from answers again.
+    final: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnnotatorQuality(Base):
+    """What the project knows of one annotator: gold record, estimated skill, pause."""
+
+    __tablename__ = "annotator_quality"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    gold_answered: Mapped[int] = mapped_column(Integer, default=0)
+    gold_correct: Mapped[int] = mapped_column(Integer, default=0)
+    # Probability of answering correctly, from the last whole-project estimate (None: unknown).
+    skill: Mapped[float | None] = mapped_column(Float)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -232,6 +268,14 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
 
+def open_when(reserved: Any) -> Any:
+    """The `is_open` rule for an item with `reserved` slots taken: a slot left, and not gold.
+
+    Gold items never enter the normal queue; they are mixed into each annotator's tasks apart.
+    """
+    return (reserved < Item.__table__.c.needed) & Item.__table__.c.gold.is_(None)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -247,4 +291,5 @@ items = _table(Item)
 assignments = _table(Assignment)
 answers = _table(Answer)
 consensus = _table(Consensus)
+annotator_quality = _table(AnnotatorQuality)
 jobs = _table(Job)

@@ -24,7 +24,7 @@ from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.store.bulk import insert_items
 from labelloop.store.db import Database
-from labelloop.store.models import items, utcnow
+from labelloop.store.models import items, open_when, utcnow
 
 MAX_PROBLEMS = 50
 PUBLISH_BATCH = 20_000
@@ -164,7 +164,7 @@ def _publish(db: Database, job_id: int) -> None:
             update(items)
             .where(items.c.import_job_id == job_id, items.c.id >= start,
                    items.c.id < start + PUBLISH_BATCH)
-            .values(is_open=items.c.reserved < items.c.needed)
+            .values(is_open=open_when(items.c.reserved))
         )
 
     for start in range(lo, hi + 1, PUBLISH_BATCH):

@@ -1,0 +1,145 @@
+"""Annotators' standing in a project: gold record, skill estimate, automatic pause.
+
+Answers on gold items are scored the moment they are submitted. Once an annotator has answered
+`trust_min_gold` gold items and the upper credible bound of their accuracy falls below
+`trust_min_accuracy`, they are paused: they get no more tasks, and (by default) their answers
+stop counting towards consensus. Managers can lift a pause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from labelloop.errors import Forbidden, NotFound
+from labelloop.quality.posterior import accuracy_upper_bound
+from labelloop.services.policy import Action, Actor, access
+from labelloop.services.quality_settings import QualitySettings, quality_settings
+from labelloop.store.models import annotator_quality, memberships, utcnow
+
+# Skill assumed for an annotator the project knows nothing about yet: the mean of a Beta(7, 3)
+# prior, which gold answers then move (a fresh annotator counts, but less than a proven one).
+SKILL_PRIOR = (7.0, 3.0)
+
+
+@dataclass(frozen=True)
+class Standing:
+    gold_answered: int = 0
+    gold_correct: int = 0
+    skill: float | None = None
+    paused: bool = False
+    paused_reason: str | None = None
+
+    @property
+    def skill_estimate(self) -> float:
+        """The project-wide estimate if there is one, else the gold record under the prior."""
+        if self.skill is not None:
+            return self.skill
+        a, b = SKILL_PRIOR
+        return (a + self.gold_correct) / (a + b + self.gold_answered)
+
+
+_STANDING = select(annotator_quality).where(
+    annotator_quality.c.project_id == bindparam("pid"), annotator_quality.c.user_id == bindparam("uid")
+)
+
+
+def standing(conn: Connection, project_id: int, user_id: int) -> Standing:
+    row = conn.execute(_STANDING, {"pid": project_id, "uid": user_id}).first()
+    if row is None:
+        return Standing()
+    return Standing(row.gold_answered, row.gold_correct, row.skill, row.paused, row.paused_reason)
+
+
+_STANDINGS_OF = select(annotator_quality).where(
+    annotator_quality.c.project_id == bindparam("pid"),
+    annotator_quality.c.user_id.in_(bindparam("uids", expanding=True)),
+)
+
+
+def standings(
+    conn: Connection, project_id: int, user_ids: list[int] | None = None
+) -> dict[int, Standing]:
+    """Standing of the project's annotators (of `user_ids` only, when given)."""
+    if user_ids is None:
+        rows = conn.execute(
+            select(annotator_quality).where(annotator_quality.c.project_id == project_id)
+        )
+    elif not user_ids:
+        return {}
+    else:
+        rows = conn.execute(_STANDINGS_OF, {"pid": project_id, "uids": user_ids})
+    return {r.user_id: Standing(r.gold_answered, r.gold_correct, r.skill, r.paused, r.paused_reason)
+            for r in rows}
+
+
+def require_not_paused(conn: Connection, project_id: int, user_id: int) -> Standing:
+    s = standing(conn, project_id, user_id)
+    if s.paused:
+        raise Forbidden(f"you are paused in this project: {s.paused_reason or 'ask a manager'}")
+    return s
+
+
+def _upsert(conn: Connection, project_id: int, user_id: int, values: dict[str, Any]) -> None:
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    row = {"project_id": project_id, "user_id": user_id, "gold_answered": 0, "gold_correct": 0,
+           "paused": False, "updated_at": utcnow(), **values}
+    stmt = insert(annotator_quality).values(**row)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["project_id", "user_id"], set_={**values, "updated_at": row["updated_at"]}
+    ))
+
+
+def gold_correct(gold: dict[str, Any], answer: dict[str, Any]) -> bool:
+    """An answer is right on gold when it matches every question the gold answer settles."""
+    return all(answer.get(name) == value for name, value in gold.items())
+
+
+def record_gold_answer(
+    conn: Connection, project_id: int, user_id: int, correct: bool, settings: QualitySettings
+) -> Standing:
+    """Count a gold answer and pause the annotator if they are now credibly below the bar."""
+    before = standing(conn, project_id, user_id)
+    answered, right = before.gold_answered + 1, before.gold_correct + int(correct)
+    values: dict[str, Any] = {"gold_answered": answered, "gold_correct": right}
+    bar = settings.trust_min_accuracy
+    if (
+        bar is not None and not before.paused and answered >= settings.trust_min_gold
+        and accuracy_upper_bound(right, answered, credibility=settings.trust_credibility) < bar
+    ):
+        values["paused"] = True
+        values["paused_reason"] = (
+            f"gold accuracy {right}/{answered} is credibly below {bar:.0%}"
+        )
+    _upsert(conn, project_id, user_id, values)
+    return Standing(answered, right, before.skill, values.get("paused", before.paused),
+                    values.get("paused_reason", before.paused_reason))
+
+
+def set_skills(conn: Connection, project_id: int, skills: dict[int, float]) -> None:
+    for user_id, skill in skills.items():
+        _upsert(conn, project_id, user_id, {"skill": float(skill)})
+
+
+def set_paused(
+    conn: Connection, actor: Actor, project_id: int, user_id: int, paused: bool, reason: str | None = None
+) -> Standing:
+    """A manager pauses an annotator, or lifts a pause."""
+    access(conn, actor, project_id, Action.edit_members)
+    member = conn.execute(select(memberships.c.user_id).where(
+        memberships.c.project_id == project_id, memberships.c.user_id == user_id)).first()
+    if member is None:
+        raise NotFound(f"user {user_id} is not a member of project {project_id}")
+    _upsert(conn, project_id, user_id, {
+        "paused": paused,
+        "paused_reason": (reason or f"paused by {actor.username}") if paused else None,
+    })
+    return standing(conn, project_id, user_id)
+
+
+def project_settings(project_row: Any) -> QualitySettings:
+    return quality_settings(project_row.quality_settings)
