@@ -57,6 +57,13 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/skip"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/lease"): "annotator",
+    ("GET", "/api/projects/{project_id}/quality"): "manager",
+    ("GET", "/api/projects/{project_id}/quality/annotators"): "manager",
+    ("POST", "/api/projects/{project_id}/quality/recompute"): "manager",
+    ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): "manager",
+    ("GET", "/api/projects/{project_id}/review/next"): "reviewer",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/review"): "reviewer",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/flag"): "reviewer",
 }
 
 
@@ -118,6 +125,11 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
             "json": {"priorities": [{"item_id": scene.item_id, "priority": 1}]}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): lambda: {
             "json": {"value": {"sentiment": "pos"}}},
+        ("POST", "/api/projects/{project_id}/quality/recompute"): lambda: {"params": {"wait": "true"}},
+        ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {
+            "json": {"paused": True, "reason": "test"}},
+        ("POST", "/api/projects/{project_id}/items/{item_id}/review"): lambda: {
+            "json": {"value": {"sentiment": "neg"}}},
     }
     extra = bodies.get((method, path), dict)()
     return c.request(method, url, headers=headers, **extra)

@@ -94,6 +94,10 @@ class ProjectIn(BaseModel):
     lease_seconds: int | None = Field(
         None, description="How long a handed-out task stays reserved (default: the server's setting)."
     )
+    quality: dict[str, Any] | None = Field(
+        None, description="Quality-control settings (gold mixing, adaptive overlap, trust, review); "
+        "see docs/quality.md.",
+    )
 
 
 class ProjectPatch(BaseModel):
@@ -102,6 +106,7 @@ class ProjectPatch(BaseModel):
     label_schema: dict[str, Any] | str | None = None
     overlap: int | None = None
     lease_seconds: int | None = None
+    quality: dict[str, Any] | None = Field(None, description="Only the keys to change.")
 
 
 class ProjectOut(Out):
@@ -111,6 +116,7 @@ class ProjectOut(Out):
     label_schema: dict[str, Any]
     overlap: int
     lease_seconds: int
+    quality: dict[str, Any]
     created_at: datetime
     role: str | None = Field(description="Your role in the project.")
 

@@ -40,6 +40,8 @@ class Action(Enum):
     view_items = Role.reviewer  # item contents with everyone's answers, but no gold
     view_all_answers = Role.reviewer
     view_status = Role.reviewer
+    review = Role.reviewer  # the review queue: flag items, decide them for good
+    view_quality = Role.manager  # agreement and annotator reports
     edit_project = Role.manager
     import_items = Role.manager
     edit_items = Role.manager  # gold answers, priorities

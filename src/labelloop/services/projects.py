@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from labelloop.schema import LabelSchema, parse_schema
 from labelloop.services.policy import Action, Actor, Role, access, may_grant
+from labelloop.services.quality_settings import check_quality_settings, initial_needed, quality_settings
 from labelloop.store.models import answers, items, memberships, open_when, projects, users, utcnow
 
 MAX_OVERLAP = 100
@@ -27,6 +28,7 @@ class ProjectInfo:
     label_schema: dict[str, Any]
     overlap: int
     lease_seconds: int
+    quality: dict[str, Any]  # the quality settings, defaults filled in
     created_at: datetime
     role: str | None  # the caller's role; None for an admin who is not a member
 
@@ -42,7 +44,7 @@ def _info(row: Any, role: Role | str | None) -> ProjectInfo:
     role_name = role.name if isinstance(role, Role) else role
     return ProjectInfo(
         row.id, row.name, row.description, row.label_schema, row.overlap, row.lease_seconds,
-        row.created_at, role_name,
+        quality_settings(row.quality_settings).model_dump(), row.created_at, role_name,
     )
 
 
@@ -82,11 +84,13 @@ def create_project(
     description: str = "",
     overlap: int = 1,
     lease_seconds: int = 600,
+    quality: dict[str, Any] | None = None,
 ) -> ProjectInfo:
     """Any user may create a project; its creator becomes its owner."""
     name = _check_name(name)
     parsed = parse_schema(schema)
     _check_settings(overlap, lease_seconds)
+    settings = check_quality_settings(quality or {}, overlap)
     try:
         row = conn.execute(
             insert(projects)
@@ -96,6 +100,7 @@ def create_project(
                 label_schema=parsed.document,
                 overlap=overlap,
                 lease_seconds=lease_seconds,
+                quality_settings=settings.model_dump(exclude_defaults=True),
                 created_by=actor.user_id,
                 created_at=utcnow(),
             )
@@ -153,9 +158,16 @@ def update_project(
     overlap: int | None = None,
     lease_seconds: int | None = None,
     schema: str | bytes | dict[str, Any] | None = None,
+    quality: dict[str, Any] | None = None,
 ) -> ProjectInfo:
+    """Change settings; `quality` keys not given keep their current values."""
     acc = access(conn, actor, project_id, Action.edit_project)
     _check_settings(overlap, lease_seconds)
+    old_quality = quality_settings(acc.project.quality_settings)
+    new_overlap = overlap if overlap is not None else acc.project.overlap
+    new_quality = check_quality_settings(
+        {**old_quality.model_dump(exclude_defaults=True), **(quality or {})}, new_overlap
+    )
     values: dict[str, Any] = {}
     if name is not None:
         values["name"] = _check_name(name)
@@ -170,9 +182,14 @@ def update_project(
         if answered:
             raise Conflict("the schema cannot change once answers exist; create a new project")
         values["label_schema"] = parse_schema(schema).document
-    if overlap is not None and overlap != acc.project.overlap:
+    if quality is not None:
+        values["quality_settings"] = new_quality.model_dump(exclude_defaults=True)
+    if overlap is not None:
         values["overlap"] = overlap
-        _set_needed(conn, project_id, overlap)
+    needed_before = initial_needed(acc.project.overlap, old_quality)
+    needed_now = initial_needed(new_overlap, new_quality)
+    if needed_now != needed_before or new_quality.adaptive != old_quality.adaptive:
+        _set_needed(conn, project_id, needed_now)
     if values:
         try:
             conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
@@ -182,7 +199,7 @@ def update_project(
 
 
 def _set_needed(conn: Connection, project_id: int, overlap: int) -> None:
-    """A new overlap applies to every item; one that already has more answers keeps them."""
+    """A new number of answers per item applies to every item; one with more answers keeps them."""
     needed = func.max(overlap, items.c.reserved) if conn.dialect.name == "sqlite" else func.greatest(
         overlap, items.c.reserved
     )

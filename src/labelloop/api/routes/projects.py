@@ -29,7 +29,8 @@ def create_project(body: ProjectIn, ctx: Ctx = CtxDep) -> ProjectOut:
     return ProjectOut.model_validate(
         ctx.write(projects.create_project, body.name, body.label_schema,
                   description=body.description, overlap=body.overlap,
-                  lease_seconds=body.lease_seconds or ctx.runtime.settings.default_lease_seconds)
+                  lease_seconds=body.lease_seconds or ctx.runtime.settings.default_lease_seconds,
+                  quality=body.quality)
     )
 
 

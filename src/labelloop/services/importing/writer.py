@@ -22,6 +22,7 @@ from labelloop.services.importing.readers import Source, detect_format
 from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.services.quality_settings import initial_needed, quality_settings
 from labelloop.store.bulk import insert_items
 from labelloop.store.db import Database
 from labelloop.store.models import items, open_when, utcnow
@@ -66,7 +67,7 @@ def import_file(
     source = Source(path, fmt)
     stats = ImportStats()
     batch: list[ItemRow] = []
-    overlap = acc.project.overlap
+    overlap = initial_needed(acc.project.overlap, quality_settings(acc.project.quality_settings))
 
     def report(force: bool = False) -> None:
         if progress is not None:

@@ -1,0 +1,109 @@
+"""Quality control: reports, consensus recompute, pauses, and the review queue."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from labelloop.api.deps import Ctx, CtxDep
+from labelloop.api.models import AnswerOut, ItemDetailOut, ItemOut, JobOut
+from labelloop.services import consensus, quality_reports, review, trust
+from labelloop.services.jobs import Progress, create_job
+from labelloop.services.policy import Action, Actor, access
+
+router = APIRouter(prefix="/api/projects/{project_id}", tags=["quality"])
+
+
+class PauseIn(BaseModel):
+    paused: bool
+    reason: str | None = Field(None, max_length=500)
+
+
+class StandingOut(BaseModel):
+    gold_answered: int
+    gold_correct: int
+    skill: float | None
+    paused: bool
+    paused_reason: str | None
+
+
+class ReviewIn(BaseModel):
+    value: dict[str, Any] = Field(description="The final answer, which becomes the consensus.")
+
+
+@router.get("/quality")
+def agreement(project_id: int, ctx: Ctx = CtxDep) -> dict[str, Any]:
+    """Agreement per question (with a bootstrap interval), consensus confidence, review, pauses."""
+    return ctx.read(quality_reports.agreement_report, project_id)
+
+
+@router.get("/quality/annotators")
+def annotators(project_id: int, ctx: Ctx = CtxDep) -> list[dict[str, Any]]:
+    """Each annotator's volume, speed, gold accuracy (with interval), agreement and flags."""
+    return ctx.read(quality_reports.annotator_report, project_id)
+
+
+def _start_recompute(conn: Any, actor: Actor, project_id: int) -> Any:
+    access(conn, actor, project_id, Action.edit_project)
+    return create_job(conn, actor, project_id, "recompute", {})
+
+
+@router.post("/quality/recompute", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
+async def recompute(
+    project_id: int, wait: bool = Query(False, description="Answer when the job has finished."),
+    ctx: Ctx = CtxDep,
+) -> Response:
+    """Re-fit consensus and annotator skills over every answer (a background job)."""
+    runtime = ctx.runtime
+    actor = await run_in_threadpool(ctx.read, lambda conn, a: a)
+    job = await run_in_threadpool(ctx.write, _start_recompute, project_id)
+
+    def body(_progress: Progress) -> dict[str, Any]:
+        return consensus.recompute_project(runtime.db, actor, project_id)
+
+    future = runtime.jobs.submit(job.id, body)
+    if wait:
+        job = await asyncio.wrap_future(future)
+    return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"),
+                        status_code=200 if wait else 202)
+
+
+@router.put("/annotators/{user_id}/pause", response_model=StandingOut)
+def pause(project_id: int, user_id: int, body: PauseIn, ctx: Ctx = CtxDep) -> StandingOut:
+    """Pause an annotator (no more tasks; answers left out of consensus) or lift a pause."""
+    s = ctx.write(trust.set_paused, project_id, user_id, body.paused, body.reason)
+    return StandingOut(**vars(s))
+
+
+@router.get("/review/next", response_model=ItemDetailOut,
+            responses={204: {"description": "Nothing waits for review."}})
+def next_review(project_id: int, ctx: Ctx = CtxDep) -> Response:
+    """The oldest item waiting for review, with every answer."""
+    d = ctx.read(review.next_review, project_id)
+    if d is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    out = ItemDetailOut(item=ItemOut.model_validate(d.item),
+                        answers=[AnswerOut.model_validate(a) for a in d.answers])
+    return JSONResponse(out.model_dump(mode="json"))
+
+
+@router.post("/items/{item_id}/review")
+def decide(
+    project_id: int, item_id: int, body: ReviewIn,
+    idempotency_key: str | None = Header(None), ctx: Ctx = CtxDep,
+) -> dict[str, Any]:
+    """Decide an item waiting for review; the answer becomes its final consensus."""
+    value = ctx.write(review.decide, project_id, item_id, body.value, idempotency_key=idempotency_key)
+    return {"item_id": item_id, "value": value, "final": True}
+
+
+@router.post("/items/{item_id}/flag", status_code=status.HTTP_204_NO_CONTENT)
+def flag(project_id: int, item_id: int, ctx: Ctx = CtxDep) -> Response:
+    """Send an item to review."""
+    ctx.write(review.flag, project_id, item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

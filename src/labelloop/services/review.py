@@ -1,0 +1,71 @@
+"""The review queue: items whose consensus stays unsure, or that someone flagged, wait for a
+reviewer, whose decision is final and recorded (as an answer with source "review")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from labelloop.errors import Conflict, NotFound
+from labelloop.services.consensus import REVIEW, Settled, store
+from labelloop.services.items import ItemDetail, get_item
+from labelloop.services.policy import Action, Actor, access
+from labelloop.services.projects import schema_of
+from labelloop.store.models import answers, consensus, items, utcnow
+
+PENDING, DONE = "pending", "done"
+
+
+def _pending_item(conn: Connection, project_id: int, item_id: int) -> Any:
+    row = conn.execute(
+        select(items.c.id, items.c.review_state)
+        .where(items.c.id == item_id, items.c.project_id == project_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"item {item_id} not found in project {project_id}")
+    return row
+
+
+def next_review(conn: Connection, actor: Actor, project_id: int) -> ItemDetail | None:
+    """The oldest item waiting for review, with every answer (None when the queue is empty)."""
+    access(conn, actor, project_id, Action.review)
+    item_id = conn.execute(
+        select(items.c.id)
+        .where(items.c.project_id == project_id, items.c.review_state == PENDING)
+        .order_by(items.c.id)
+        .limit(1)
+    ).scalar()
+    return None if item_id is None else get_item(conn, actor, project_id, item_id)
+
+
+def flag(conn: Connection, actor: Actor, project_id: int, item_id: int) -> None:
+    """Send an item to review (again), whatever its consensus says."""
+    access(conn, actor, project_id, Action.review)
+    _pending_item(conn, project_id, item_id)
+    conn.execute(update(items).where(items.c.id == item_id).values(review_state=PENDING))
+
+
+def decide(
+    conn: Connection, actor: Actor, project_id: int, item_id: int, value: Any,
+    *, idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Record a reviewer's answer as the item's final consensus."""
+    acc = access(conn, actor, project_id, Action.review)
+    assert actor.user_id is not None or actor.is_admin
+    clean = schema_of(acc.project.label_schema).validate_answer(value)
+    row = _pending_item(conn, project_id, item_id)
+    if row.review_state != PENDING:
+        raise Conflict(f"item {item_id} is not waiting for review")
+    now = utcnow()
+    conn.execute(insert(answers).values(
+        project_id=project_id, item_id=item_id, user_id=actor.user_id, value=clean,
+        idempotency_key=idempotency_key or f"review:{uuid.uuid4()}", source=REVIEW,
+        leased_at=None, created_at=now, duration_ms=None,
+    ))
+    store(conn, project_id, [(item_id, Settled(clean, dict.fromkeys(clean, 1.0)))], REVIEW)
+    conn.execute(update(consensus).where(consensus.c.item_id == item_id)
+                 .values(value=clean, confidence=1.0, method=REVIEW, final=True, updated_at=now))
+    conn.execute(update(items).where(items.c.id == item_id).values(review_state=DONE))
+    return clean
