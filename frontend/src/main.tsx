@@ -1,8 +1,5 @@
 import { render } from "preact";
-import { useState } from "preact/hooks";
+import { App } from "./App";
+import "./styles.css";
 
-function App() {
-  const [n, setN] = useState(0);
-  return <button onClick={() => setN(n + 1)}>{`<b>${n}</b>`}</button>;
-}
 render(<App />, document.getElementById("root")!);

@@ -1,0 +1,84 @@
+/**
+ * The one way the app talks to the server: the same public API as the SDK, authenticated by
+ * the session cookie, with the CSRF token repeated in a header on unsafe methods.
+ */
+
+import type { Problem } from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly problems: Problem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The request never got an answer (server down, network gone, request aborted). */
+export class NetworkError extends Error {}
+
+const CSRF_COOKIE = "labelloop_csrf";
+const SAFE = new Set(["GET", "HEAD"]);
+
+export function csrfToken(): string {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join("="));
+  }
+  return "";
+}
+
+export function requestHeaders(method: string, extra: Record<string, string> = {}): Record<string, string> {
+  const headers: Record<string, string> = { Accept: "application/json", ...extra };
+  if (!SAFE.has(method)) headers["X-CSRF-Token"] = csrfToken();
+  return headers;
+}
+
+/** Called when the session has ended, so the app can show the login page. */
+let onUnauthenticated: () => void = () => {};
+export function setUnauthenticatedHandler(fn: () => void): void {
+  onUnauthenticated = fn;
+}
+
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<T> {
+  const headers = requestHeaders(method, extraHeaders);
+  let payload: BodyInit | undefined;
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+  } catch (e) {
+    throw new NetworkError(e instanceof Error ? e.message : String(e));
+  }
+  if (response.status === 204) return null as T;
+  let data: unknown = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const err = (data as { error?: { message?: string; problems?: Problem[] } } | null)?.error;
+    if (response.status === 401 && path !== "/api/auth/session") onUnauthenticated();
+    throw new ApiError(response.status, err?.message ?? `HTTP ${response.status}`, err?.problems ?? []);
+  }
+  return data as T;
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) {
+    const details = e.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message));
+    return [e.message, ...details.slice(0, 5)].join(" — ");
+  }
+  if (e instanceof NetworkError) return "The server cannot be reached.";
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,60 @@
+/**
+ * An item's content. Item data is untrusted: it is only ever put into the page as text
+ * (Preact creates text nodes), never as HTML, and the page's CSP forbids HTML sinks anyway.
+ */
+
+import type { FieldSpec } from "./types";
+
+function asText(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function Field({ field, value }: { field: FieldSpec; value: unknown }) {
+  if (field.type === "conversation" && Array.isArray(value)) {
+    return (
+      <ol class="conversation">
+        {value.map((m) => {
+          const msg = (m ?? {}) as { role?: unknown; content?: unknown };
+          return (
+            <li class="message">
+              <span class="role">{asText(msg.role)}</span>
+              <span class="content">{asText(msg.content)}</span>
+            </li>
+          );
+        })}
+      </ol>
+    );
+  }
+  if (field.type !== "text") {
+    // Media are references (URL, path or blob id); shown as such until media viewers land.
+    return <p class="media-ref">{`${field.type}: ${asText(value)}`}</p>;
+  }
+  return <div class="field-text">{asText(value)}</div>;
+}
+
+const HIDDEN_META = new Set(["prelabel"]);
+
+export function ItemView(p: { fields: FieldSpec[]; data: Record<string, unknown>; meta?: Record<string, unknown> | undefined }) {
+  const meta = Object.entries(p.meta ?? {}).filter(([k]) => !HIDDEN_META.has(k));
+  return (
+    <section class="item" aria-label="item">
+      {p.fields.map((f) => (
+        <div class="field">
+          {p.fields.length > 1 || f.label ? <h3 class="field-label">{f.label || f.name}</h3> : null}
+          <Field field={f} value={p.data[f.name]} />
+        </div>
+      ))}
+      {meta.length > 0 && (
+        <dl class="meta">
+          {meta.map(([k, v]) => (
+            <div>
+              <dt>{k}</dt>
+              <dd>{asText(v)}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+    </section>
+  );
+}

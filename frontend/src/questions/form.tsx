@@ -1,0 +1,103 @@
+/**
+ * An item and its questions, rendered from the project's schema: the workbench and the
+ * schema editor's live preview use this same component.
+ */
+
+import type { Answer, LabelSchema, Question } from "../types";
+import { ItemView } from "../itemView";
+import { title, type QuestionUi } from "./kind";
+import { kindOf } from "./registry";
+
+export interface FormProps {
+  schema: LabelSchema;
+  data: Record<string, unknown>;
+  meta?: Record<string, unknown>;
+  answer: Answer;
+  setAnswer: (question: string, value: unknown) => void;
+  active: number;
+  /** Whether the active question was moved to on purpose (so a text field may take the focus). */
+  focusActive?: boolean;
+  setActive: (i: number) => void;
+  ui: Record<string, QuestionUi>;
+  setUi: (question: string, ui: QuestionUi) => void;
+  suggested: ReadonlySet<string>;
+}
+
+/** Fields that a spans question shows itself (interactively) are not shown twice. */
+function shownElsewhere(questions: Question[]): Set<string> {
+  return new Set(questions.filter((q) => q.type === "spans" && q.target).map((q) => q.target!));
+}
+
+export function QuestionsForm(p: FormProps) {
+  const hidden = shownElsewhere(p.schema.questions);
+  return (
+    <div class="form">
+      {p.schema.title && <h2 class="schema-title">{p.schema.title}</h2>}
+      {p.schema.instructions && (
+        <details class="instructions">
+          <summary>Instructions</summary>
+          <p>{p.schema.instructions}</p>
+        </details>
+      )}
+      <ItemView fields={p.schema.fields.filter((f) => !hidden.has(f.name))} data={p.data} meta={p.meta} />
+      {p.schema.questions.map((q, i) => {
+        const kind = kindOf(q);
+        const id = `q-${q.name}`;
+        const suggested = p.suggested.has(q.name);
+        const cls = ["question", i === p.active ? "active" : "", suggested ? "suggested" : ""].join(" ");
+        return (
+          <fieldset class={cls} aria-labelledby={id} onFocusIn={() => p.setActive(i)} data-question={q.name}>
+            <legend id={id}>
+              {title(q)}
+              {q.required === false && <span class="optional"> (optional)</span>}
+              {suggested && <span class="badge model" title="A model's suggestion: change it or accept it">model suggestion</span>}
+            </legend>
+            {q.help && <p class="help">{q.help}</p>}
+            {kind ? (
+              <kind.View
+                q={q}
+                value={p.answer[q.name]}
+                set={(v) => p.setAnswer(q.name, v)}
+                active={i === p.active}
+                focus={i === p.active && !!p.focusActive}
+                activate={() => p.setActive(i)}
+                data={p.data}
+                ui={p.ui[q.name] ?? {}}
+                setUi={(u) => p.setUi(q.name, u)}
+                suggested={suggested}
+              />
+            ) : (
+              <p class="notice">This page cannot show questions of type “{q.type}” yet.</p>
+            )}
+          </fieldset>
+        );
+      })}
+    </div>
+  );
+}
+
+/** Why the answer cannot be submitted yet, or null. */
+export function answerProblem(schema: LabelSchema, answer: Answer): string | null {
+  for (const q of schema.questions) {
+    const kind = kindOf(q);
+    const v = answer[q.name];
+    const given = kind?.given ? kind.given(v) : v !== undefined && v !== null;
+    if (!given) {
+      if (q.required !== false) return `“${title(q)}” needs an answer`;
+      continue;
+    }
+    const problem = kind?.problem(q, v);
+    if (problem) return `“${title(q)}”: ${problem}`;
+  }
+  return null;
+}
+
+/** The answer to submit: only the questions that were answered. */
+export function cleanAnswer(schema: LabelSchema, answer: Answer): Answer {
+  const out: Answer = {};
+  for (const q of schema.questions) {
+    const v = answer[q.name];
+    if (v !== undefined && v !== null) out[q.name] = v;
+  }
+  return out;
+}

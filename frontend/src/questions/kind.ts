@@ -1,0 +1,63 @@
+/**
+ * The contract every question type implements in the browser, mirroring the server's label
+ * types (src/labelloop/schema/types): one module per type, found by name in `registry.ts`.
+ */
+
+import type { FunctionComponent } from "preact";
+import type { Question } from "../types";
+
+/** Per-question state that is not part of the answer (e.g. the current span label). */
+export interface QuestionUi {
+  /** Spans: the label that the next selection gets. */
+  label?: number;
+  /** Spans: the keyboard caret and the other end of a keyboard selection (token indices). */
+  caret?: number;
+  anchor?: number | null;
+}
+
+export interface ViewProps<Q extends Question = Question> {
+  q: Q;
+  value: unknown;
+  set: (value: unknown) => void;
+  active: boolean;
+  /** The annotator moved here on purpose (↓ ↑ or a click): a text field may take the focus. */
+  focus: boolean;
+  activate: () => void;
+  data: Record<string, unknown>;
+  ui: QuestionUi;
+  setUi: (ui: QuestionUi) => void;
+  /** Shown as a model suggestion until the annotator changes it. */
+  suggested: boolean;
+}
+
+export interface KeyResult {
+  value?: unknown;
+  ui?: QuestionUi;
+  /** Move on to the next question (after a single pick). */
+  advance?: boolean;
+  /** Something to tell the annotator (e.g. why a span was refused). */
+  message?: string;
+}
+
+export interface Kind<Q extends Question = Question> {
+  View: FunctionComponent<ViewProps<Q>>;
+  /**
+   * A key press, when this question is active (`active`) or for keys the schema binds
+   * explicitly (`active` false). null when the key means nothing here.
+   */
+  onKey?: (
+    q: Q, value: unknown, key: string, active: boolean, ui: QuestionUi, data: Record<string, unknown>,
+  ) => KeyResult | null;
+  /** Why the value cannot be submitted yet, or null. */
+  problem: (q: Q, value: unknown) => string | null;
+  /** Whether a value counts as given (a required question needs one). */
+  given?: (value: unknown) => boolean;
+}
+
+export function title(q: { name: string; label?: string | undefined }): string {
+  return q.label || q.name;
+}
+
+export function digit(key: string): number | null {
+  return /^[1-9]$/.test(key) ? Number(key) : null;
+}

@@ -1,0 +1,194 @@
+"""The annotator workbench in a real browser: log in, label by keyboard, never lose work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.conftest import Watch
+from tests.web.site import Person, Site
+
+SCHEMA: dict[str, Any] = {
+    "title": "Reviews",
+    "fields": [{"name": "text", "type": "text"}],
+    "questions": [
+        {"name": "sentiment", "type": "choice", "options": ["pos", "neg", "neu"]},
+        {"name": "topics", "type": "multi_choice", "options": ["plot", "acting", "music"], "required": False},
+        {"name": "stars", "type": "rating", "min": 1, "max": 5},
+        {"name": "note", "type": "text", "required": False},
+    ],
+}
+
+
+def labelling_project(site: Site, n: int) -> tuple[Person, Person, int]:
+    owner = site.person("owner")
+    ann = site.person("ann")
+    pid = site.project(owner, SCHEMA, members={"annotator": [ann]})
+    site.import_records(owner, pid, [{"id": f"r{i}", "text": f"review number {i}"} for i in range(n)])
+    return owner, ann, pid
+
+
+def log_in(page: Any, site: Site, who: Person, route: str = "") -> None:
+    page.goto(f"{site.url}/app/#/{route}")
+    page.get_by_label("Username").fill(who.username)
+    page.get_by_label("Password").fill(who.password)
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="labelloop").wait_for()
+
+
+def shown_item(page: Any) -> str:
+    return str(page.locator("form.task").get_attribute("data-item"))
+
+
+def wait_until_gone(page: Any, item: str) -> None:
+    """Until the item is no longer on screen (the next one, or the end of the queue)."""
+    page.locator(f"form.task[data-item='{item}']").wait_for(state="detached")
+
+
+def test_log_in_and_see_my_projects(page: Any, site: Site, watch: Watch) -> None:
+    _owner, ann, _pid = labelling_project(site, 1)
+    page.goto(f"{site.url}/")
+    page.get_by_label("Username").fill(ann.username)
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").get_by_text("wrong username or password").wait_for()
+    page.get_by_label("Password").fill(ann.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Your projects").wait_for()
+    assert page.get_by_role("link", name="Start labelling").count() == 1
+    assert page.get_by_role("link", name="Manage").count() == 0  # annotators do not manage
+    page.get_by_role("link", name="Start labelling").click()
+    page.locator("form.task").wait_for()
+    assert watch.dialogs == [] and watch.errors == []
+
+
+def test_label_ten_items_by_keyboard_only(page: Any, site: Site, watch: Watch) -> None:
+    owner, ann, pid = labelling_project(site, 10)
+    log_in(page, site, ann, f"p/{pid}/label")
+    seen = []
+    for i in range(10):
+        page.locator("form.task").wait_for()
+        item = shown_item(page)
+        assert item not in seen
+        seen.append(item)
+        k = page.keyboard
+        k.press(str(i % 3 + 1))  # sentiment: pick option n, then the next question is active
+        k.press("1")  # topics: toggle "plot"
+        k.press("3")  # topics: toggle "music"
+        k.press("ArrowDown")
+        k.press(str(i % 5 + 1))  # stars
+        k.press("Enter")
+        wait_until_gone(page, item)
+    page.get_by_text("Nothing left for you in this project").wait_for()
+    page.get_by_text("All answers saved").wait_for()
+    stored = site.answers(owner, pid)
+    assert len(stored) == 10
+    by_item = {str(a["item_id"]): a["value"] for a in stored}
+    for i, item in enumerate(seen):
+        assert by_item[item] == {"sentiment": ["pos", "neg", "neu"][i % 3], "topics": ["plot", "music"],
+                                 "stars": i % 5 + 1}
+    assert all(a["duration_ms"] is not None for a in stored)
+    assert watch.dialogs == [] and watch.errors == []
+
+
+def answer_by_keyboard(page: Any, sentiment: int = 1, stars: int = 3) -> str:
+    """Answer the shown item (sentiment and stars) and submit; the item's id."""
+    page.locator("form.task").wait_for()
+    item = shown_item(page)
+    page.keyboard.press(str(sentiment))
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press(str(stars))
+    page.keyboard.press("Enter")
+    return item
+
+
+def test_answers_survive_an_unreachable_server_and_a_reload_and_are_stored_once(
+    page: Any, site: Site, watch: Watch
+) -> None:
+    owner, ann, pid = labelling_project(site, 6)
+    log_in(page, site, ann, f"p/{pid}/label")
+    first = answer_by_keyboard(page)
+    wait_until_gone(page, first)
+    page.get_by_text("All answers saved").wait_for()
+
+    lost_responses = []
+
+    def unreachable(route: Any) -> None:
+        if not lost_responses:  # the first one reaches the server, but its reply is lost
+            lost_responses.append(route.fetch().status)
+        route.abort("internetdisconnected")
+
+    page.route("**/answers", unreachable)
+    offline = []
+    # The server holds at most three leases per annotator; the first answer did reach it,
+    # so four answers go into the outbox before the page has to wait for them.
+    for n in range(4):
+        item = answer_by_keyboard(page, sentiment=2, stars=n + 1)
+        offline.append(item)
+        wait_until_gone(page, item)
+    page.locator(".pending[data-pending='4']").wait_for()
+    page.get_by_text("4 answers waiting to be sent").wait_for()
+    page.get_by_text("Waiting for your 4 pending answers").wait_for()
+    assert lost_responses == [201]
+
+    page.reload()
+    page.get_by_text("4 answers waiting to be sent").wait_for()  # the outbox survived the reload
+    page.unroute("**/answers")  # the server is back
+    page.get_by_text("All answers saved").wait_for(timeout=20_000)
+    rest = [answer_by_keyboard(page)]
+    page.get_by_text("Nothing left for you in this project").wait_for()
+
+    stored = site.answers(owner, pid)
+    assert sorted(str(a["item_id"]) for a in stored) == sorted([first, *offline, *rest])  # each exactly once
+    by_item = {str(a["item_id"]): a["value"] for a in stored}
+    assert [by_item[i]["stars"] for i in offline] == [1, 2, 3, 4]
+    assert site.status(owner, pid)["done"] == 6
+    assert watch.dialogs == [] and watch.errors == []
+
+
+def test_untrusted_item_content_is_shown_as_inert_text(page: Any, site: Site, watch: Watch) -> None:
+    owner = site.person("owner")
+    ann = site.person("ann")
+    schema = {**SCHEMA, "title": "<b id=t>title</b>", "instructions": "<img src=x onerror=alert(3)>"}
+    pid = site.project(owner, schema, members={"annotator": [ann]})
+    payload = "<img src=x onerror=alert(1)>"
+    site.import_records(owner, pid, [{"id": "x", "text": payload,
+                                      "meta": {"source": "<script>alert(2)</script>", "<i>k</i>": "v"}}])
+    response = site.http.get("/app/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "require-trusted-types-for 'script'" in response.headers["content-security-policy"]
+    log_in(page, site, ann, f"p/{pid}/label")
+    page.locator("form.task").wait_for()
+    assert page.locator(".field-text").inner_text() == payload
+    assert page.get_by_text("<script>alert(2)</script>").count() == 1
+    assert page.get_by_text("<b id=t>title</b>").count() == 1
+    assert page.locator("main img, main script, #t").count() == 0
+    page.wait_for_timeout(300)  # give a planted handler every chance to fire
+    answer_by_keyboard(page)
+    page.get_by_text("Nothing left for you in this project").wait_for()
+    assert watch.dialogs == [] and watch.errors == []
+
+
+def test_a_model_prelabel_is_an_editable_suggestion(page: Any, site: Site, watch: Watch) -> None:
+    owner = site.person("owner")
+    ann = site.person("ann")
+    pid = site.project(owner, SCHEMA, members={"annotator": [ann]})
+    site.import_records(owner, pid, [{"id": "p", "text": "a fine film",
+                                      "meta": {"prelabel": {"sentiment": "neg", "stars": 4}}}])
+    log_in(page, site, ann, f"p/{pid}/label")
+    sentiment = page.locator("fieldset[data-question='sentiment']")
+    stars = page.locator("fieldset[data-question='stars']")
+    for q in (sentiment, stars):
+        q.get_by_text("model suggestion").wait_for()
+    assert sentiment.get_by_role("radio", name="neg").get_attribute("aria-checked") == "true"
+    page.keyboard.press("1")  # the annotator corrects the model
+    assert sentiment.get_by_text("model suggestion").count() == 0
+    assert sentiment.get_by_role("radio", name="pos").get_attribute("aria-checked") == "true"
+    stars.get_by_text("model suggestion").wait_for()  # untouched: still the model's
+    page.keyboard.press("Backspace")  # undo brings the suggestion back
+    sentiment.get_by_text("model suggestion").wait_for()
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.get_by_text("Nothing left for you in this project").wait_for()
+    [stored] = site.answers(owner, pid)
+    assert stored["value"] == {"sentiment": "pos", "stars": 4}
+    assert watch.dialogs == [] and watch.errors == []
