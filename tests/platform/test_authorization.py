@@ -36,6 +36,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("DELETE", "/api/tokens/{token_id}"): "user",
     ("GET", "/api/projects"): "user",
     ("POST", "/api/projects"): "user",
+    ("POST", "/api/schemas/check"): "user",
     ("GET", "/api/projects/{project_id}"): "annotator",
     ("PATCH", "/api/projects/{project_id}"): "manager",
     ("DELETE", "/api/projects/{project_id}"): "owner",
@@ -115,6 +116,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/tokens"): lambda: {"json": {"name": "n"}},
         ("POST", "/api/projects"): lambda: {"json": {"name": "new one", "label_schema": {
             "fields": [{"name": "t"}], "questions": [{"name": "q", "type": "text"}]}}},
+        ("POST", "/api/schemas/check"): lambda: {"json": {"label_schema": "fields: [{name: t}]\nquestions: [{name: q, type: text}]"}},
         ("PATCH", "/api/projects/{project_id}"): lambda: {"json": {"description": "d"}},
         ("PUT", "/api/projects/{project_id}/members/{user_id}"): lambda: {"json": {"role": "reviewer"}},
         ("POST", "/api/projects/{project_id}/imports"): lambda: {
