@@ -11,6 +11,7 @@ from labelloop import __version__
 from labelloop.cli.accounts import token_app, user_app
 from labelloop.cli.common import console, runtime
 from labelloop.cli.projects import export_command, import_command, project_app, status_command
+from labelloop.cli.quality import quality_app
 
 app = typer.Typer(
     help="labelloop: a self-hosted data engine for AI training data. "
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(project_app, name="project")
+app.add_typer(quality_app, name="quality")
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("status")(status_command)

@@ -25,6 +25,7 @@ from labelloop.services.trust import gold_correct, standings
 from labelloop.store.models import answers, consensus, items, users
 
 BOOTSTRAP_RESAMPLES = 200
+FLAGS = ("same_label", "too_fast", "chance_level")
 CONFIDENCE_BINS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0000001]
 
 
@@ -85,8 +86,10 @@ def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[st
                 agree = _finite(percent_agreement(long))
                 alpha = _finite(krippendorff_alpha(long, level=level))  # type: ignore[arg-type]
                 if alpha is not None and pairable >= 5:
-                    ci = bootstrap_ci(lambda df: krippendorff_alpha(df, level=level),  # type: ignore[arg-type]
-                                      long, n_resamples=BOOTSTRAP_RESAMPLES)
+                    ci = bootstrap_ci(
+                        lambda df, lv=level: krippendorff_alpha(df, level=lv),  # type: ignore[misc]
+                        long, n_resamples=BOOTSTRAP_RESAMPLES,
+                    )
                     low, high = _finite(ci.low), _finite(ci.high)
                 kappa = _finite(fleiss_kappa(long)) if q.kind.name == "choice" else None
             else:
@@ -111,8 +114,10 @@ def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[st
             "items": len(rows),
             "mean_confidence": _finite(float(conf.mean())) if conf.size else None,
             "share_confident": _finite(float((conf >= target).mean())) if conf.size else None,
-            "histogram": [{"low": lo, "high": min(hi, 1.0), "items": int(n)}
-                          for lo, hi, n in zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:], histogram, strict=False)],
+            "histogram": [
+                {"low": lo, "high": min(hi, 1.0), "items": int(n)}
+                for lo, hi, n in zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:], histogram, strict=False)
+            ],
         },
         "review": {"pending": int(pending), "decided": reviewed},
         "paused_annotators": paused,
@@ -149,7 +154,8 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
         if len(on_gold):
             mean, low, high = accuracy_interval(right, len(on_gold))
         regular = group[~group.item_id.isin(gold) & group.item_id.isin(settled)]
-        matches = [v == {k: settled[i].get(k) for k in v} for i, v in zip(regular.item_id, regular.value, strict=True)]
+        matches = [v == {k: settled[i].get(k) for k in v}
+                   for i, v in zip(regular.item_id, regular.value, strict=True)]
         row = flags.loc[uid] if uid in flags.index else None
         durations = group.duration_ms.dropna()
         out.append({
@@ -160,6 +166,6 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
             "agreement_with_consensus": float(np.mean(matches)) if matches else None,
             "skill": s.skill if s else None,
             "paused": bool(s and s.paused), "paused_reason": s.paused_reason if s else None,
-            "flags": [] if row is None else [f for f in ("same_label", "too_fast", "chance_level") if bool(row[f])],
+            "flags": [] if row is None else [f for f in FLAGS if bool(row[f])],
         })
     return sorted(out, key=lambda r: r["username"])

@@ -116,7 +116,11 @@ _PICK_GOLD = (
             assignments.c.state != EXPIRED,
         ),
     )
-    .order_by((items.c.id * 2654435761 + bindparam("uid")) % 4294967291)
+    # A multiplicative hash of the id, then a multiplication by a per-annotator factor modulo a
+    # prime: a different permutation for each annotator (all in 64-bit integer arithmetic).
+    .order_by(
+        ((items.c.id * 2654435761) % 4294967291) * (bindparam("uid") + 1000003) % 4294967291
+    )
     .limit(1)
 )
 _TAKE_GOLD_SLOT = (
