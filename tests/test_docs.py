@@ -55,3 +55,15 @@ def test_api_examples_cover_every_endpoint(tmp_path: Path) -> None:
             m = method.upper()
             found = re.search(rf"(-X {m} )?\$API{pattern}(\?|\"|\s|$)", text)
             assert found and (m == "GET" or f"-X {m} $API" in text), f"{m} {path} has no example in docs/api.md"
+
+
+def test_quality_settings_table_matches_the_model() -> None:
+    from labelloop.services.quality_settings import QualitySettings
+
+    text = (ROOT / "docs" / "quality.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|", text, re.M))
+    assert set(rows) == set(QualitySettings.model_fields)
+    for name, field in QualitySettings.model_fields.items():
+        shown = rows[name].strip()
+        expected = "null" if field.default is None else str(field.default).lower()
+        assert shown == expected, name

@@ -104,3 +104,22 @@ def test_demo_project_has_real_snippets_and_some_gold(runtime: Runtime) -> None:
     assert sum(i.gold is not None for i in found) == 4
     assert {i.gold["category"] for i in found if i.gold} <= {"fresh", "rotten", "plot"}
     assert DEMO_NAME
+
+
+def test_quality_commands(cli: CliRunner, tmp_path: Path, world: object) -> None:
+    from tests.platform.world import World
+
+    assert isinstance(world, World)
+    owner, a, b = world.user("qo"), world.user("qa"), world.user("qb")
+    pid = world.project(owner, overlap=2, members={"annotator": (a, b)}, name="Q")
+    world.import_records(owner, pid, [{"id": f"x{i}", "text": f"t{i}"} for i in range(6)]
+                         + [{"id": "g", "text": "gold", "gold": {"sentiment": "pos"}}])
+    for u in (a, b):
+        while (r := world.next(u, pid)).status_code == 200:
+            world.submit(u, pid, r.json()["item_id"], {"sentiment": "pos" if u is a else "neg"})
+    out = run(cli, "quality", "recompute", "Q")
+    assert "consensus for 6 items from 2 annotators" in out
+    report = run(cli, "quality", "report", "Q")
+    assert "sentiment" in report and "review pending" in report
+    people = run(cli, "quality", "annotators", "Q")
+    assert "qa" in people and "1/1" in people and "0/1" in people
