@@ -37,6 +37,7 @@ const HIDDEN_META = new Set(["prelabel"]);
 
 export function ItemView(p: { fields: FieldSpec[]; data: Record<string, unknown>; meta?: Record<string, unknown> | undefined }) {
   const meta = Object.entries(p.meta ?? {}).filter(([k]) => !HIDDEN_META.has(k));
+  if (!p.fields.length && !meta.length) return null;
   return (
     <section class="item" aria-label="item">
       {p.fields.map((f) => (

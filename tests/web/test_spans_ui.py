@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.web.conftest import Watch
+from tests.web.screens import screenshot
 from tests.web.site import Site
 from tests.web.test_workbench import log_in
 
@@ -56,6 +57,12 @@ def test_tag_spans_by_keyboard_and_by_mouse_with_nesting(page: Any, site: Site, 
     drag(page, 6, 6)  # "London"
     page.get_by_role("button", name="remove LOC span London").click()
     assert spans.count() == 3
+    screenshot(page, "workbench-spans")
+    page.keyboard.press("?")
+    page.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
+    screenshot(page, "workbench-shortcuts")
+    page.keyboard.press("Escape")
+    assert page.get_by_role("dialog").count() == 0
 
     page.keyboard.press("Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()

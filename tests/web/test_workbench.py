@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.web.conftest import Watch
+from tests.web.screens import screenshot
 from tests.web.site import Person, Site
 
 SCHEMA: dict[str, Any] = {
@@ -54,6 +55,7 @@ def test_log_in_and_see_my_projects(page: Any, site: Site, watch: Watch) -> None
     page.get_by_label("Password").fill(ann.password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Your projects").wait_for()
+    page.get_by_role("link", name="Start labelling").wait_for()
     assert page.get_by_role("link", name="Start labelling").count() == 1
     assert page.get_by_role("link", name="Manage").count() == 0  # annotators do not manage
     page.get_by_role("link", name="Start labelling").click()
@@ -129,6 +131,7 @@ def test_answers_survive_an_unreachable_server_and_a_reload_and_are_stored_once(
     page.get_by_text("4 answers waiting to be sent").wait_for()
     page.get_by_text("Waiting for your 4 pending answers").wait_for()
     assert lost_responses == [201]
+    screenshot(page, "workbench-offline")
 
     page.reload()
     page.get_by_text("4 answers waiting to be sent").wait_for()  # the outbox survived the reload
@@ -180,6 +183,7 @@ def test_a_model_prelabel_is_an_editable_suggestion(page: Any, site: Site, watch
     for q in (sentiment, stars):
         q.get_by_text("model suggestion").wait_for()
     assert sentiment.get_by_role("radio", name="neg").get_attribute("aria-checked") == "true"
+    screenshot(page, "workbench-prelabel")
     page.keyboard.press("1")  # the annotator corrects the model
     assert sentiment.get_by_text("model suggestion").count() == 0
     assert sentiment.get_by_role("radio", name="pos").get_attribute("aria-checked") == "true"

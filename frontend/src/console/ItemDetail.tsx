@@ -1,3 +1,47 @@
-export function ItemDetail(_p: { projectId: number; itemId: number }) {
-  return <main><h1>Item</h1></main>;
+/** One item with every answer (reviewers and up; gold for managers). */
+
+import { useEffect, useState } from "preact/hooks";
+import { api, errorText } from "../api";
+import { answerText, when } from "../format";
+import { ItemView } from "../itemView";
+import type { Item, Project, StoredAnswer } from "../types";
+
+export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: number }) {
+  const [detail, setDetail] = useState<{ item: Item; answers: StoredAnswer[] } | null>(null);
+  const [project, setProject] = useState<Project | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    api<{ item: Item; answers: StoredAnswer[] }>("GET", `/api/projects/${projectId}/items/${itemId}`)
+      .then(setDetail).catch((e) => setError(errorText(e)));
+    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch(() => undefined);
+  }, [projectId, itemId]);
+  if (error) return <main><p class="error" role="alert">{error}</p></main>;
+  if (!detail || !project) return <main><p>Loading…</p></main>;
+  const { item, answers } = detail;
+  return (
+    <main class="item-detail">
+      <div class="bar">
+        <h1>{`Item ${item.external_id}`}</h1>
+        <a class="button" href={`#/p/${projectId}/items`}>All items</a>
+      </div>
+      <p class="muted">{`${item.status} · ${item.answer_count} of ${item.needed} answers · priority ${item.priority}`}</p>
+      <ItemView fields={project.label_schema.fields} data={item.data} meta={item.meta} />
+      {item.gold && <p><strong>Gold:</strong> {answerText(item.gold)}</p>}
+      <h2>Answers</h2>
+      <table class="data">
+        <thead><tr><th scope="col">Annotator</th><th scope="col">Answer</th><th scope="col">When</th><th scope="col">Time spent</th><th scope="col">Source</th></tr></thead>
+        <tbody>
+          {answers.map((a) => (
+            <tr>
+              <td>{a.username ?? String(a.user_id)}</td>
+              <td>{answerText(a.value)}</td>
+              <td>{when(a.created_at)}</td>
+              <td>{a.duration_ms === null ? "–" : `${(a.duration_ms / 1000).toFixed(1)} s`}</td>
+              <td>{a.source}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </main>
+  );
 }

@@ -1,4 +1,121 @@
-import type { User } from "../types";
-export function Manage(_p: { me: User; projectId: number }) {
-  return <main><h1>Manage</h1></main>;
+/** A manager's console for one project: progress, quality, data, settings, members, export. */
+
+import { useEffect, useState } from "preact/hooks";
+import { api, errorText } from "../api";
+import type { Project, Status, StoredAnswer, User } from "../types";
+import { BarChart, StackedBar } from "./charts";
+import { perHour, projectAnswers } from "./data";
+import { Members } from "./Members";
+import { Quality } from "./Quality";
+import { Upload } from "./Upload";
+
+const FORMATS = ["jsonl", "csv", "parquet"];
+
+function Settings({ project, onSaved }: { project: Project; onSaved: (p: Project) => void }) {
+  const [overlap, setOverlap] = useState(project.overlap);
+  const [lease, setLease] = useState(project.lease_seconds);
+  const [description, setDescription] = useState(project.description);
+  const [note, setNote] = useState("");
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      onSaved(await api<Project>("PATCH", `/api/projects/${project.id}`, { overlap, lease_seconds: lease, description }));
+      setNote("Saved.");
+    } catch (err) {
+      setNote(errorText(err));
+    }
+  };
+  return (
+    <form onSubmit={save} class="filters">
+      <label>Answers per item (overlap)<input type="number" min="1" max="100" value={overlap}
+        onInput={(e) => setOverlap(Number(e.currentTarget.value))} /></label>
+      <label>Lease (seconds)<input type="number" min="1" value={lease}
+        onInput={(e) => setLease(Number(e.currentTarget.value))} /></label>
+      <label>Description<input value={description} onInput={(e) => setDescription(e.currentTarget.value)} /></label>
+      <button type="submit">Save settings</button>
+      <span role="status">{note}</span>
+    </form>
+  );
+}
+
+export function Manage({ me, projectId }: { me: User; projectId: number }) {
+  const [project, setProject] = useState<Project | null>(null);
+  const [status, setStatus] = useState<Status | null>(null);
+  const [answers, setAnswers] = useState<StoredAnswer[]>([]);
+  const [error, setError] = useState("");
+  const refresh = () => {
+    api<Status>("GET", `/api/projects/${projectId}/status`).then(setStatus).catch((e) => setError(errorText(e)));
+    projectAnswers(projectId).then((r) => setAnswers(r.answers)).catch(() => undefined);
+  };
+  useEffect(() => {
+    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch((e) => setError(errorText(e)));
+    refresh();
+    const timer = setInterval(() => {
+      api<Status>("GET", `/api/projects/${projectId}/status`).then(setStatus).catch(() => undefined);
+    }, 3000);
+    return () => clearInterval(timer);
+  }, [projectId]);
+  if (error) return <main><p class="error" role="alert">{error}</p></main>;
+  if (!project) return <main><p>Loading…</p></main>;
+  const throughput = perHour(answers);
+  return (
+    <main class="manage">
+      <div class="bar">
+        <h1>{project.name}</h1>
+        <a class="button" href={`#/p/${projectId}/items`}>Browse items</a>
+        {project.role && <a class="button" href={`#/p/${projectId}/label`}>Label</a>}
+      </div>
+
+      <section class="panel" aria-labelledby="progress-h">
+        <h2 id="progress-h">Progress</h2>
+        {status && (
+          <>
+            <div class="grid" data-testid="progress">
+              <p class="stat"><span class="n" data-stat="done">{status.done}</span>done</p>
+              <p class="stat"><span class="n" data-stat="in_progress">{status.in_progress}</span>in progress</p>
+              <p class="stat"><span class="n" data-stat="untouched">{status.untouched}</span>not started</p>
+              <p class="stat"><span class="n" data-stat="items">{status.items}</span>items</p>
+              <p class="stat"><span class="n">{status.answers}</span>answers of {status.answers_needed}</p>
+              <p class="stat"><span class="n">{status.annotators}</span>annotators</p>
+            </div>
+            <StackedBar title={`${status.percent_done.toFixed(0)}% done`} parts={[
+              { label: "done", value: status.done, cls: "seg-done" },
+              { label: "in progress", value: status.in_progress, cls: "seg-progress" },
+              { label: "not started", value: status.untouched, cls: "seg-open" },
+            ]} />
+          </>
+        )}
+        {throughput.length > 0 && <BarChart title="Answers per hour" bars={throughput} />}
+      </section>
+
+      <section class="panel" aria-labelledby="quality-h">
+        <h2 id="quality-h">Quality</h2>
+        <Quality projectId={projectId} />
+      </section>
+
+      <section class="panel" aria-labelledby="data-h">
+        <h2 id="data-h">Add data</h2>
+        <Upload projectId={projectId} onDone={refresh} />
+      </section>
+
+      <section class="panel" aria-labelledby="export-h">
+        <h2 id="export-h">Export</h2>
+        <p class="buttons">
+          {FORMATS.map((f) => (
+            <a class="button" href={`/api/projects/${projectId}/export?format=${f}`} download>{`Download ${f.toUpperCase()}`}</a>
+          ))}
+        </p>
+      </section>
+
+      <section class="panel" aria-labelledby="settings-h">
+        <h2 id="settings-h">Settings</h2>
+        <Settings project={project} onSaved={setProject} />
+      </section>
+
+      <section class="panel" aria-labelledby="members-h">
+        <h2 id="members-h">Members</h2>
+        <Members me={me} projectId={projectId} />
+      </section>
+    </main>
+  );
 }

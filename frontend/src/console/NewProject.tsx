@@ -1,3 +1,116 @@
+/** Create a project: a schema editor checked by the server as you type, with a live preview. */
+
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, errorText } from "../api";
+import { go } from "../router";
+import { QuestionsForm } from "../questions/form";
+import type { QuestionUi } from "../questions/kind";
+import type { Answer, LabelSchema, Problem, Project } from "../types";
+
+export const EXAMPLE_SCHEMA = `title: Movie reviews
+instructions: Read the snippet, then answer.
+fields:
+  - {name: text, type: text}
+questions:
+  - name: sentiment
+    type: choice
+    options: [positive, negative, neutral]
+  - {name: confidence, type: rating, min: 1, max: 5}
+  - {name: people, type: spans, target: text, labels: [PER, ORG], required: false}
+`;
+
+function sampleData(schema: LabelSchema): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const f of schema.fields) {
+    data[f.name] = f.type === "conversation"
+      ? [{ role: "user", content: "Hello?" }, { role: "assistant", content: "Hi! How can I help?" }]
+      : f.type === "text" ? `Sample ${f.label || f.name}: Ada Lovelace wrote to Charles Babbage in London.` : "https://example.org/sample";
+  }
+  return data;
+}
+
+function Preview({ schema }: { schema: LabelSchema }) {
+  const [answer, setAnswer] = useState<Answer>({});
+  const [active, setActive] = useState(0);
+  const [ui, setUi] = useState<Record<string, QuestionUi>>({});
+  return (
+    <QuestionsForm schema={schema} data={sampleData(schema)} answer={answer} active={active} setActive={setActive}
+      setAnswer={(q, v) => setAnswer({ ...answer, [q]: v })} ui={ui} setUi={(q, u) => setUi({ ...ui, [q]: u })}
+      suggested={new Set()} />
+  );
+}
+
 export function NewProject() {
-  return <main><h1>New project</h1></main>;
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [overlap, setOverlap] = useState(1);
+  const [lease, setLease] = useState(600);
+  const [text, setText] = useState(EXAMPLE_SCHEMA);
+  const [schema, setSchema] = useState<LabelSchema | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [error, setError] = useState("");
+
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      api<{ label_schema: LabelSchema }>("POST", "/api/schemas/check", { label_schema: text })
+        .then((r) => {
+          setSchema(r.label_schema);
+          setProblems([]);
+        })
+        .catch((e) => {
+          setProblems(e instanceof ApiError && e.problems.length ? e.problems : [{ message: errorText(e) }]);
+        });
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [text]);
+
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setError("");
+    try {
+      const p = await api<Project>("POST", "/api/projects", {
+        name, description, overlap, lease_seconds: lease, label_schema: text,
+      });
+      go(`/p/${p.id}/manage`);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  return (
+    <main class="new-project">
+      <h1>New project</h1>
+      <form onSubmit={create}>
+        <div class="filters">
+          <label>Name<input name="name" value={name} required onInput={(e) => setName(e.currentTarget.value)} /></label>
+          <label>Description<input value={description} onInput={(e) => setDescription(e.currentTarget.value)} /></label>
+          <label>Answers per item<input type="number" min="1" max="100" value={overlap}
+            onInput={(e) => setOverlap(Number(e.currentTarget.value))} /></label>
+          <label>Lease (seconds)<input type="number" min="1" value={lease}
+            onInput={(e) => setLease(Number(e.currentTarget.value))} /></label>
+        </div>
+        <div class="editor">
+          <div>
+            <label>
+              Label schema (YAML or JSON; see docs/schema.md)
+              <textarea name="schema" spellcheck={false} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+            </label>
+            {problems.length > 0 ? (
+              <ul class="problems" role="alert" aria-label="schema problems">
+                {problems.map((p) => <li>{[p.line ? `line ${p.line}` : "", p.field ?? "", p.message].filter(Boolean).join(": ")}</li>)}
+              </ul>
+            ) : (
+              <p class="muted" role="status">{schema ? "The schema is valid." : "Checking…"}</p>
+            )}
+          </div>
+          <div class="preview" aria-label="preview of the annotator's view">
+            <h2>Preview</h2>
+            {schema && <Preview schema={schema} />}
+          </div>
+        </div>
+        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit" class="primary" disabled={problems.length > 0}>Create project</button>
+      </form>
+    </main>
+  );
 }
