@@ -54,6 +54,7 @@ _COUNT_ANSWER = (
     update(items)
     .where(items.c.id == bindparam("iid"))
     .values(answer_count=items.c.answer_count + 1)
+    .returning(items.c.needed, items.c.reserved, items.c.answer_count, items.c.review_state)
 )
 _INSERT = insert(answers).returning(answers)
 
@@ -110,7 +111,7 @@ def submit_answer(
         lease = reacquire(conn, lease, uid, now, acc.project.lease_seconds)
 
     conn.execute(_MARK_SUBMITTED, {"iid": item_id, "uid": uid, "now": now})
-    conn.execute(_COUNT_ANSWER, {"iid": item_id})
+    state = conn.execute(_COUNT_ANSWER, {"iid": item_id}).one()
     row = conn.execute(
         _INSERT,
         {
@@ -130,7 +131,7 @@ def submit_answer(
     if lease.gold is not None:
         record_gold_answer(conn, project_id, uid, gold_correct(lease.gold, clean), settings)
     else:
-        on_answer(conn, acc.project, schema, settings, item_id)
+        on_answer(conn, acc.project, schema, settings, item_id, state)
     return _info(row, actor.username), True
 
 

@@ -96,9 +96,6 @@ _VOTES = (
     .where(answers.c.item_id == bindparam("iid"), answers.c.source == "human")
     .order_by(answers.c.id)
 )
-_ITEM_STATE = select(
-    items.c.needed, items.c.reserved, items.c.answer_count, items.c.review_state
-).where(items.c.id == bindparam("iid"))
 
 
 def store(conn: Connection, project_id: int, rows: Iterable[tuple[int, Settled]], method: str) -> None:
@@ -113,15 +110,18 @@ def store(conn: Connection, project_id: int, rows: Iterable[tuple[int, Settled]]
 
 
 def on_answer(
-    conn: Connection, project: Any, schema: LabelSchema, settings: QualitySettings, item_id: int
+    conn: Connection, project: Any, schema: LabelSchema, settings: QualitySettings, item_id: int,
+    state: Any,
 ) -> Settled:
-    """Settle the item again now that it has one more answer; then adaptive overlap and review."""
+    """Settle the item again now that it has one more answer; then adaptive overlap and review.
+
+    `state` is the item's (needed, reserved, answer_count, review_state) after this answer.
+    """
     votes = {r.user_id: r.value for r in conn.execute(_VOTES, {"iid": item_id})}  # last answer per user
     by_user = standings(conn, project.id, list(votes))
     skills = _counted({uid: by_user.get(uid, Standing()) for uid in votes}, settings)
     settled = settle(schema, list(votes.items()), skills)
     store(conn, project.id, [(item_id, settled)], INCREMENTAL)
-    state = conn.execute(_ITEM_STATE, {"iid": item_id}).one()
     decide(conn, project, settings, item_id, state, settled.confidence)
     return settled
 

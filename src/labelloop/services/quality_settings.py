@@ -6,8 +6,10 @@ created before a setting existed behave as documented.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from labelloop.errors import Invalid, Problem
@@ -48,7 +50,13 @@ class QualitySettings(BaseModel):
 
 
 def quality_settings(document: dict[str, Any] | None) -> QualitySettings:
-    return QualitySettings.model_validate(document or {})
+    """The settings of a stored document (parsed once per distinct document: a hot path)."""
+    return _parsed(orjson.dumps(document or {}, option=orjson.OPT_SORT_KEYS))
+
+
+@lru_cache(maxsize=512)
+def _parsed(document: bytes) -> QualitySettings:
+    return QualitySettings.model_validate(orjson.loads(document))
 
 
 def check_quality_settings(document: dict[str, Any], overlap: int) -> QualitySettings:
