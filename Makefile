@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST := $(PY) -m pytest
 
-.PHONY: run install test lint test-sqlite test-postgres bench-core bench-web web clean
+.PHONY: run install test lint test-sqlite test-postgres bench-core bench-web web screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-core: $(STAMP)
 bench-web: $(STAMP) $(WEB_DIST)
 	bash scripts/test-deps.sh
 	$(PY) bench/web.py
+
+## Retake the web app's screenshots in docs/screenshots (the browser tests take them).
+screenshots: $(STAMP) $(WEB_DIST)
+	bash scripts/test-deps.sh
+	LABELLOOP_SCREENSHOTS=docs/screenshots $(PYTEST) -q tests/web
 
 clean:
 	rm -rf $(VENV) labelloop-data .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/labelloop/web/dist
