@@ -53,6 +53,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("DELETE", "/api/projects/{project_id}/items/{item_id}/gold"): "manager",
     ("POST", "/api/projects/{project_id}/items/priorities"): "manager",
     ("GET", "/api/projects/{project_id}/answers"): "annotator",
+    ("GET", "/api/projects/{project_id}/answers/{answer_id}"): "annotator",
+    ("POST", "/api/projects/{project_id}/answers/{answer_id}/revisions"): "annotator",
     ("GET", "/api/projects/{project_id}/export"): "manager",
     ("POST", "/api/projects/{project_id}/tasks/next"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): "annotator",
@@ -106,7 +108,8 @@ def build(world: World, role: str) -> Scene:
 def call(scene: Scene, method: str, path: str) -> httpx.Response:
     c: TestClient = scene.world.client
     url = path.format(project_id=scene.project_id, item_id=scene.item_id, user_id=scene.target.id,
-                      job_id=scene.job_id, token_id=scene.token_id)
+                      job_id=scene.job_id, token_id=scene.token_id,
+                      answer_id=10**6)  # nobody's answer: "not found" for members, 404 project for others
     headers = scene.caller.headers if scene.caller else {}
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
         ("POST", "/api/auth/login"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
@@ -126,6 +129,8 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/items/priorities"): lambda: {
             "json": {"priorities": [{"item_id": scene.item_id, "priority": 1}]}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): lambda: {
+            "json": {"value": {"sentiment": "pos"}}},
+        ("POST", "/api/projects/{project_id}/answers/{answer_id}/revisions"): lambda: {
             "json": {"value": {"sentiment": "pos"}}},
         ("POST", "/api/projects/{project_id}/quality/recompute"): lambda: {"params": {"wait": "true"}},
         ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {
