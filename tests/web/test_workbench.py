@@ -196,3 +196,27 @@ def test_a_model_prelabel_is_an_editable_suggestion(page: Any, site: Site, watch
     [stored] = site.answers(owner, pid)
     assert stored["value"] == {"sentiment": "pos", "stars": 4}
     assert watch.dialogs == [] and watch.errors == []
+
+
+def test_my_recent_answers_can_be_corrected(page: Any, site: Site, watch: Watch) -> None:
+    owner, ann, pid = labelling_project(site, 2)
+    log_in(page, site, ann, f"p/{pid}/label")
+    first = answer_by_keyboard(page, sentiment=2, stars=2)
+    wait_until_gone(page, first)
+    answer_by_keyboard(page, sentiment=1, stars=5)
+    page.get_by_text("Nothing left for you in this project").wait_for()
+    page.get_by_text("All answers saved").wait_for()
+    page.get_by_role("link", name="My answers").click()
+    page.get_by_role("button", name=f"edit answer to item {first}").click()
+    editor = page.get_by_role("form", name="edit your answer to item")
+    editor.get_by_role("radio", name="neg").wait_for()
+    assert editor.get_by_role("radio", name="neg").get_attribute("aria-checked") == "true"
+    editor.get_by_role("radio", name="neu").click()
+    editor.get_by_role("button", name="Save the corrected answer").click()
+    page.locator("tr", has_text="sentiment: neu").wait_for()
+    assert page.locator("tbody tr[data-answer]").count() == 2  # the latest answer per item
+    values = {a["item_id"]: a["value"]["sentiment"] for a in site.answers(owner, pid)}  # last one wins
+    assert values[int(first)] == "neu"
+    assert len(site.answers(owner, pid)) == 3 and site.status(owner, pid)["answers"] == 2
+    screenshot(page, "workbench-history")
+    assert watch.dialogs == [] and watch.errors == []

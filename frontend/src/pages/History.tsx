@@ -1,32 +1,90 @@
-/** The annotator's own recent answers in a project, newest first. */
+/** The annotator's own recent answers in a project, newest first, each editable until final. */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import { answerText, when } from "../format";
-import type { StoredAnswer, User } from "../types";
+import { newKey } from "../ids";
+import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
+import type { QuestionUi } from "../questions/kind";
+import type { Answer, Project, StoredAnswer, User } from "../types";
 
 const PAGE = 1000;
 const SHOWN = 50;
 
-/** The caller's answers, oldest first, walked page by page (the API pages by id). */
+interface InContext {
+  answer: StoredAnswer;
+  item: { id: number; external_id: string; data: Record<string, unknown>; meta: Record<string, unknown> };
+  superseded_by: number | null;
+  editable: boolean;
+}
+
+/** The caller's latest answer per item, newest first (the API pages answers by id). */
 async function ownAnswers(projectId: number, userId: number): Promise<StoredAnswer[]> {
   let after = 0;
-  let out: StoredAnswer[] = [];
+  const latest = new Map<number, StoredAnswer>();
   for (;;) {
     const page = await api<StoredAnswer[]>(
       "GET", `/api/projects/${projectId}/answers?user_id=${userId}&after=${after}&limit=${PAGE}`,
     );
-    out = [...out, ...page].slice(-SHOWN);
-    if (page.length < PAGE) return out;
+    for (const a of page) latest.set(a.item_id, a); // a revision comes after what it replaces
+    if (page.length < PAGE) break;
     after = page[page.length - 1]!.id;
   }
+  return [...latest.values()].sort((a, b) => b.id - a.id).slice(0, SHOWN);
+}
+
+function Editor({ project, answerId, onDone }: { project: Project; answerId: number; onDone: () => void }) {
+  const [ctx, setCtx] = useState<InContext | null>(null);
+  const [answer, setAnswer] = useState<Answer>({});
+  const [active, setActive] = useState(0);
+  const [ui, setUi] = useState<Record<string, QuestionUi>>({});
+  const [message, setMessage] = useState("");
+  const [key] = useState(() => newKey("revision"));
+  useEffect(() => {
+    api<InContext>("GET", `/api/projects/${project.id}/answers/${answerId}`)
+      .then((c) => {
+        setCtx(c);
+        setAnswer(c.answer.value);
+      })
+      .catch((e) => setMessage(errorText(e)));
+  }, [answerId]);
+  if (!ctx) return <p role="status">{message || "Loading…"}</p>;
+  if (!ctx.editable) return <p class="notice" role="status">This answer can no longer be changed (a reviewer has decided the item).</p>;
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const problem = answerProblem(project.label_schema, answer);
+    if (problem) return setMessage(problem);
+    try {
+      await api("POST", `/api/projects/${project.id}/answers/${answerId}/revisions`,
+        { value: cleanAnswer(project.label_schema, answer) }, { "Idempotency-Key": key });
+      onDone();
+    } catch (err) {
+      setMessage(errorText(err));
+    }
+  };
+  return (
+    <form class="card revision" onSubmit={save} aria-label={`edit your answer to item ${ctx.item.external_id}`}>
+      <QuestionsForm schema={project.label_schema} data={ctx.item.data} meta={ctx.item.meta} answer={answer}
+        setAnswer={(q, v) => setAnswer({ ...answer, [q]: v })} active={active} setActive={setActive}
+        ui={ui} setUi={(q, u) => setUi({ ...ui, [q]: u })} suggested={new Set()} />
+      <div class="buttons">
+        <button type="submit" class="primary">Save the corrected answer</button>
+        <button type="button" onClick={onDone}>Cancel</button>
+      </div>
+      <p class="message" role="status">{message}</p>
+    </form>
+  );
 }
 
 export function History({ me, projectId }: { me: User; projectId: number }) {
   const [answers, setAnswers] = useState<StoredAnswer[] | null>(null);
+  const [project, setProject] = useState<Project | null>(null);
+  const [editing, setEditing] = useState<number | null>(null);
   const [error, setError] = useState("");
+  const load = () => ownAnswers(projectId, me.id).then(setAnswers).catch((e) => setError(errorText(e)));
   useEffect(() => {
-    ownAnswers(projectId, me.id).then((a) => setAnswers(a.reverse())).catch((e) => setError(errorText(e)));
+    void load();
+    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch((e) => setError(errorText(e)));
   }, [projectId]);
   return (
     <main class="history">
@@ -39,15 +97,31 @@ export function History({ me, projectId }: { me: User; projectId: number }) {
       {answers && answers.length > 0 && (
         <table class="data">
           <thead>
-            <tr><th scope="col">Item</th><th scope="col">Answer</th><th scope="col">When</th></tr>
+            <tr><th scope="col">Item</th><th scope="col">Answer</th><th scope="col">When</th><th scope="col"><span class="visually-hidden">Edit</span></th></tr>
           </thead>
           <tbody>
             {answers.map((a) => (
-              <tr data-answer={a.id}>
-                <td>{String(a.item_id)}</td>
-                <td>{answerText(a.value)}</td>
-                <td>{when(a.created_at)}</td>
-              </tr>
+              <>
+                <tr data-answer={a.id}>
+                  <td>{String(a.item_id)}</td>
+                  <td>{answerText(a.value)}</td>
+                  <td>{when(a.created_at)}</td>
+                  <td>
+                    <button type="button" class="link" aria-label={`edit answer to item ${a.item_id}`}
+                      onClick={() => setEditing(editing === a.id ? null : a.id)}>edit</button>
+                  </td>
+                </tr>
+                {editing === a.id && project && (
+                  <tr>
+                    <td colSpan={4}>
+                      <Editor project={project} answerId={a.id} onDone={() => {
+                        setEditing(null);
+                        void load();
+                      }} />
+                    </td>
+                  </tr>
+                )}
+              </>
             ))}
           </tbody>
         </table>
