@@ -48,10 +48,11 @@ class Site:
 
         return self.runtime.db.run(go)
 
-    def project(self, owner: Person, schema: dict[str, Any], *, overlap: int = 1,
+    def project(self, owner: Person, schema: dict[str, Any], *, overlap: int = 1, lease_seconds: int = 600,
                 members: dict[str, list[Person]] | None = None) -> int:
         r = self.http.post("/api/projects", headers=owner.headers, json={
-            "name": f"project {next(_names)}", "label_schema": schema, "overlap": overlap})
+            "name": f"project {next(_names)}", "label_schema": schema, "overlap": overlap,
+            "lease_seconds": lease_seconds})
         assert r.status_code == 201, r.text
         pid = int(r.json()["id"])
         for role, people in (members or {}).items():

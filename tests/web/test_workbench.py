@@ -220,3 +220,15 @@ def test_my_recent_answers_can_be_corrected(page: Any, site: Site, watch: Watch)
     assert len(site.answers(owner, pid)) == 3 and site.status(owner, pid)["answers"] == 2
     screenshot(page, "workbench-history")
     assert watch.dialogs == [] and watch.errors == []
+
+
+def test_the_page_keeps_its_leases_alive(page: Any, site: Site, watch: Watch) -> None:
+    owner, ann, other = site.person("owner"), site.person("ann"), site.person("other")
+    pid = site.project(owner, SCHEMA, lease_seconds=2, members={"annotator": [ann, other]})
+    site.import_records(owner, pid, [{"id": f"r{i}", "text": f"review {i}"} for i in range(2)])
+    log_in(page, site, ann, f"p/{pid}/label")
+    page.locator("form.task").wait_for()
+    page.wait_for_timeout(4500)  # more than twice the lease: only renewals keep both items held
+    r = site.http.post(f"/api/projects/{pid}/tasks/next", headers=other.headers)
+    assert r.status_code == 204  # the shown and the prefetched item are still ann's
+    assert watch.errors == []

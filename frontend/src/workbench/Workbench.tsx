@@ -89,7 +89,7 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
   // Keep the leases of the shown and the prefetched item alive while the page is open.
   useEffect(() => {
     if (!project) return;
-    const every = Math.min(120_000, Math.max(5_000, (project.lease_seconds * 1000) / 3));
+    const every = Math.min(120_000, Math.max(1_000, (project.lease_seconds * 1000) / 3));
     const timer = setInterval(() => {
       for (const id of feed.current?.leasedItems() ?? []) {
         api("POST", `/api/projects/${projectId}/items/${id}/lease`).catch(() => undefined);
