@@ -1,7 +1,7 @@
 /** The shell: who is signed in, and which page the URL asks for. */
 
 import { useEffect, useState } from "preact/hooks";
-import { api, setUnauthenticatedHandler } from "./api";
+import { api, retrying, setUnauthenticatedHandler } from "./api";
 import { go, useRoute } from "./router";
 import type { User } from "./types";
 import { Login } from "./pages/Login";
@@ -13,17 +13,48 @@ import { Manage } from "./console/Manage";
 import { ItemDetail } from "./console/ItemDetail";
 import { ItemBrowser } from "./console/ItemBrowser";
 
+const ME_KEY = "labelloop.me";
+
+function rememberedUser(): User | undefined {
+  try {
+    return (JSON.parse(localStorage.getItem(ME_KEY) ?? "null") as User | null) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function App() {
   const [me, setMe] = useState<User | null | undefined>(undefined);
   const route = useRoute();
+  const [offline, setOffline] = useState(false);
   useEffect(() => {
     setUnauthenticatedHandler(() => setMe(null));
-    api<User>("GET", "/api/me").then(setMe).catch(() => setMe(null));
+    // While the server cannot be reached, the last signed-in user carries on (their pending
+    // answers wait in the outbox) instead of being sent to a login form that cannot work.
+    const timer = setTimeout(() => {
+      setOffline(true);
+      setMe((m) => (m === undefined ? rememberedUser() : m));
+    }, 1500);
+    retrying(() => api<User>("GET", "/api/me"))
+      .then((u) => {
+        localStorage.setItem(ME_KEY, JSON.stringify(u));
+        setMe(u);
+      })
+      .catch(() => setMe(null))
+      .finally(() => {
+        clearTimeout(timer);
+        setOffline(false);
+      });
   }, []);
-  if (me === undefined) return <p class="loading">Loading…</p>;
-  if (me === null) return <Login onLogin={setMe} />;
+  const login = (u: User) => {
+    localStorage.setItem(ME_KEY, JSON.stringify(u));
+    setMe(u);
+  };
+  if (me === undefined) return <p class="loading" role="status">{offline ? "The server cannot be reached; trying again…" : "Loading…"}</p>;
+  if (me === null) return <Login onLogin={login} />;
   const logout = async () => {
     await api("DELETE", "/api/auth/session").catch(() => undefined);
+    localStorage.removeItem(ME_KEY);
     setMe(null);
     go("/");
   };

@@ -82,3 +82,20 @@ export function errorText(e: unknown): string {
   if (e instanceof NetworkError) return "The server cannot be reached.";
   return e instanceof Error ? e.message : String(e);
 }
+
+/** Whether a failure means "try again later" (no answer, or the server is in trouble). */
+export function transient(e: unknown): boolean {
+  return e instanceof NetworkError || (e instanceof ApiError && (e.status >= 500 || e.status === 429));
+}
+
+/** Call until it succeeds or fails for good; transient failures are retried every `delayMs`. */
+export async function retrying<T>(fn: () => Promise<T>, delayMs = 2000): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!transient(e)) throw e;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}

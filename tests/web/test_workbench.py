@@ -133,8 +133,12 @@ def test_answers_survive_an_unreachable_server_and_a_reload_and_are_stored_once(
     assert lost_responses == [201]
     screenshot(page, "workbench-offline")
 
+    page.route("**/api/**", lambda route: route.abort("connectionrefused"))  # now the server is down
     page.reload()
     page.get_by_text("4 answers waiting to be sent").wait_for()  # the outbox survived the reload
+    page.get_by_text("The server cannot be reached").wait_for()
+    assert page.get_by_role("button", name="Sign in").count() == 0  # no login form that cannot work
+    page.unroute("**/api/**")
     page.unroute("**/answers")  # the server is back
     page.get_by_text("All answers saved").wait_for(timeout=20_000)
     rest = [answer_by_keyboard(page)]

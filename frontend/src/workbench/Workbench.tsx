@@ -1,7 +1,7 @@
 /** The annotator's page: one item at a time, keyboard first, and no answer ever lost. */
 
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
-import { api, errorText } from "../api";
+import { api, errorText, retrying } from "../api";
 import { newKey } from "../ids";
 import { kindOf } from "../questions/registry";
 import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
@@ -66,7 +66,7 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
       rerender(0);
     });
     feed.current = f;
-    api<Project>("GET", `/api/projects/${projectId}`)
+    retrying(() => api<Project>("GET", `/api/projects/${projectId}`))
       .then((p) => {
         schemaRef.current = p.label_schema;
         setEdit(startEditing(p.label_schema, f.current));
