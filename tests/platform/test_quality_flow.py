@@ -185,3 +185,33 @@ def test_simulated_crowd_spammers_paused_and_consensus_beats_majority(
     assert label_q["items"] > 100 and label_q["alpha"] is not None
     assert label_q["alpha_low"] <= label_q["alpha"] <= label_q["alpha_high"]
     assert sum(h["items"] for h in quality["consensus"]["histogram"]) == quality["consensus"]["items"]
+
+
+def test_reports_handle_every_question_type(world: World) -> None:
+    owner, a, b = world.user("o"), world.user("a"), world.user("b")
+    schema = {
+        "fields": [{"name": "text"}],
+        "questions": [
+            {"name": "c", "type": "choice", "options": ["x", "y"]},
+            {"name": "m", "type": "multi_choice", "options": ["p", "q"], "required": False},
+            {"name": "r", "type": "rating", "min": 1, "max": 5, "required": False},
+            {"name": "t", "type": "text", "required": False},
+            {"name": "s", "type": "spans", "target": "text", "labels": ["PER"], "required": False},
+        ],
+    }
+    pid = world.project(owner, schema=schema, overlap=2, members={"annotator": (a, b)})
+    world.import_records(owner, pid, [{"id": f"i{n}", "text": f"Ada Lovelace {n}"} for n in range(3)])
+    for u in (a, b):
+        while (r := world.next(u, pid)).status_code == 200:
+            value = {"c": "x", "m": ["p"], "r": 4, "t": "ok", "s": [{"start": 0, "end": 3, "label": "PER"}]}
+            assert world.submit(u, pid, r.json()["item_id"], value).status_code == 201
+    report = world.client.get(f"/api/projects/{pid}/quality", headers=owner.headers)
+    assert report.status_code == 200, report.text
+    by_name = {q["question"]: q for q in report.json()["questions"]}
+    assert set(by_name) == {"c", "m", "r", "t", "s"} and all(q["items"] == 3 for q in by_name.values())
+    assert by_name["m"]["percent_agreement"] == 1.0 and by_name["s"]["percent_agreement"] == 1.0
+    people = world.client.get(f"/api/projects/{pid}/quality/annotators", headers=owner.headers)
+    assert people.status_code == 200 and len(people.json()) == 2
+    recompute = world.client.post(f"/api/projects/{pid}/quality/recompute", params={"wait": "true"},
+                                  headers=owner.headers)
+    assert recompute.json()["status"] == "succeeded", recompute.text

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
@@ -45,12 +46,18 @@ def _human_answers(conn: Connection, project_id: int) -> pd.DataFrame:
     return frame.drop_duplicates(["item_id", "user_id"], keep="last")
 
 
+def _hashable(value: Any) -> Any:
+    """A label the algorithms can count: lists and objects (spans, multi-choice) as JSON text."""
+    return value if isinstance(value, str | int | float) else orjson.dumps(
+        value, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def _long(frame: pd.DataFrame, question: str) -> pd.DataFrame:
     values = frame.value.map(lambda v: v.get(question))
     keep = values.notna()
     return pd.DataFrame({
         "task": frame.item_id[keep], "worker": frame.user_id[keep],
-        "label": values[keep].map(lambda v: "|".join(v) if isinstance(v, list) else v),
+        "label": values[keep].map(_hashable),
         "duration": frame.duration_ms[keep],
     })
 
