@@ -65,7 +65,7 @@ def serve(
             if pid is not None:
                 console.print(f"demo project created (id {pid})")
     console.print(f"labelloop {__version__} on http://{settings.host}:{settings.port} "
-                  f"(API docs at /docs), data in {settings.resolved_database_url}")
+                  f"(web app at /app/, API docs at /docs), data in {settings.resolved_database_url}")
     uvicorn.run(
         "labelloop.api.app:create_app_from_env",
         factory=True,
