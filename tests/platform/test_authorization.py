@@ -42,6 +42,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("DELETE", "/api/projects/{project_id}"): "owner",
     ("GET", "/api/projects/{project_id}/members"): "manager",
     ("PUT", "/api/projects/{project_id}/members/{user_id}"): "manager",
+    ("POST", "/api/projects/{project_id}/members"): "manager",
     ("DELETE", "/api/projects/{project_id}/members/{user_id}"): "manager",
     ("GET", "/api/projects/{project_id}/status"): "reviewer",
     ("GET", "/api/projects/{project_id}/jobs"): "manager",
@@ -122,6 +123,8 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/schemas/check"): lambda: {"json": {"label_schema": "fields: [{name: t}]\nquestions: [{name: q, type: text}]"}},
         ("PATCH", "/api/projects/{project_id}"): lambda: {"json": {"description": "d"}},
         ("PUT", "/api/projects/{project_id}/members/{user_id}"): lambda: {"json": {"role": "reviewer"}},
+        ("POST", "/api/projects/{project_id}/members"): lambda: {
+            "json": {"username": scene.target.name, "role": "reviewer"}},
         ("POST", "/api/projects/{project_id}/imports"): lambda: {
             "params": {"filename": "a.jsonl", "wait": "true"}, "content": b'{"text": "z"}\n'},
         ("PUT", "/api/projects/{project_id}/items/{item_id}/gold"): lambda: {

@@ -204,3 +204,38 @@ def test_raising_overlap_reopens_done_items(crew: tuple[World, User, list[User],
     assert r.status_code == 200 and r.json()["overlap"] == 3
     assert item_row(world, t["item_id"]).is_open is True
     assert world.next(c, pid).json()["item_id"] == t["item_id"]
+
+
+def test_item_browser_filters_on_the_server(world: World) -> None:
+    owner, a, b = world.user("o"), world.user("a"), world.user("b")
+    pid = world.project(owner, overlap=1, members={"annotator": (a, b)})
+    world.import_records(owner, pid, [
+        {"id": "1", "text": "A refund was promised", "lang": "en"},
+        {"id": "2", "text": "Remboursement", "lang": "fr"},
+        {"id": "3", "text": "nothing to see"},
+    ])
+    for u, value in ((a, "neg"), (b, "pos"), (a, "neg")):
+        t = world.next(u, pid).json()
+        world.submit(u, pid, t["item_id"], {"sentiment": value})
+
+    def ids(**params: Any) -> list[str]:
+        r = world.client.get(f"/api/projects/{pid}/items", params=params, headers=owner.headers)
+        assert r.status_code == 200, r.text
+        return [i["external_id"] for i in r.json()]
+
+    assert ids(q="REFUND") == ["1"]
+    assert ids(meta="lang:fr") == ["2"]
+    assert ids(annotator=a.id) == ["1", "3"]
+    assert ids(label="sentiment:neg") == ["1", "3"]
+    assert ids(label="sentiment:pos", q="rembours") == ["2"]
+    bad = world.client.get(f"/api/projects/{pid}/items", params={"label": "nocolon"}, headers=owner.headers)
+    assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["field"] == "label"
+    recent = world.client.get(f"/api/projects/{pid}/answers", params={"newest_first": "true", "limit": 1},
+                              headers=a.headers).json()
+    assert len(recent) == 1 and recent[0]["item_id"] == max(x["item_id"] for x in world.client.get(
+        f"/api/projects/{pid}/answers", headers=a.headers).json())
+    r = world.client.post(f"/api/projects/{pid}/members", json={"username": "a", "role": "reviewer"},
+                          headers=owner.headers)
+    assert r.status_code == 200 and r.json()["role"] == "reviewer"
+    assert world.client.post(f"/api/projects/{pid}/members", json={"username": "ghost", "role": "reviewer"},
+                             headers=owner.headers).status_code == 404

@@ -125,6 +125,10 @@ class MemberIn(BaseModel):
     role: str = Field(description="owner, manager, reviewer or annotator")
 
 
+class NewMemberIn(MemberIn):
+    username: str
+
+
 class MemberOut(Out):
     user_id: int
     username: str

@@ -143,9 +143,11 @@ def list_answers(
     user_id: int | None = None,
     item_id: int | None = None,
     after_id: int = 0,
+    before_id: int | None = None,
+    newest_first: bool = False,
     limit: int = 100,
 ) -> list[AnswerInfo]:
-    """Answers in id order. Annotators see only their own, whatever they ask for."""
+    """Answers in id order, or newest first. Annotators see only their own, whatever they ask for."""
     acc = access(conn, actor, project_id, Action.view_own_answers)
     if not acc.allows(Action.view_all_answers, actor):
         user_id = actor.user_id
@@ -153,9 +155,11 @@ def list_answers(
         select(answers, users.c.username)
         .join(users, users.c.id == answers.c.user_id)
         .where(answers.c.project_id == project_id, answers.c.id > after_id)
-        .order_by(answers.c.id)
+        .order_by(answers.c.id.desc() if newest_first else answers.c.id)
         .limit(max(1, min(limit, 1000)))
     )
+    if before_id is not None:
+        stmt = stmt.where(answers.c.id < before_id)
     if user_id is not None:
         stmt = stmt.where(answers.c.user_id == user_id)
     if item_id is not None:

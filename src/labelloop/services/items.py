@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, exists, func, or_, select, update
 
 from labelloop.errors import Invalid, NotFound, Problem
 from labelloop.services.answers import AnswerInfo, list_answers
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.store.models import items, open_when
+from labelloop.store.models import answers, consensus, items, open_when
 
 STATUSES = ("open", "in_progress", "done")
 
@@ -54,6 +54,47 @@ def _info(row: Any, show_gold: bool) -> ItemInfo:
     )
 
 
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the data browser filters by; every part is optional and they combine with AND."""
+
+    status: str | None = None  # open, in_progress, done
+    text: str | None = None  # a substring of the item's fields or metadata (case-insensitive)
+    annotator_id: int | None = None  # items this user answered
+    label: tuple[str, str] | None = None  # (question, value) the consensus settled on
+    meta: tuple[str, str] | None = None  # (key, value) in the item's metadata
+    review: str | None = None  # pending or done
+
+
+def _filtered(stmt: Any, f: ItemFilter) -> Any:
+    if f.status is not None:
+        if f.status not in STATUSES:
+            raise Invalid("unknown status", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
+        done = items.c.answer_count >= items.c.needed
+        stmt = stmt.where(
+            done if f.status == "done"
+            else (~done & (items.c.reserved > 0)) if f.status == "in_progress"
+            else items.c.reserved == 0
+        )
+    if f.text:
+        needle = f"%{f.text.lower()}%"
+        stmt = stmt.where(or_(func.lower(cast(items.c.data, Text)).like(needle),
+                              func.lower(cast(items.c.meta, Text)).like(needle)))
+    if f.annotator_id is not None:
+        stmt = stmt.where(exists().where(answers.c.item_id == items.c.id,
+                                         answers.c.user_id == f.annotator_id))
+    if f.label is not None:
+        question, value = f.label
+        stmt = stmt.where(exists().where(consensus.c.item_id == items.c.id,
+                                         consensus.c.value[question].as_string() == value))
+    if f.meta is not None:
+        key, value = f.meta
+        stmt = stmt.where(items.c.meta[key].as_string() == value)
+    if f.review is not None:
+        stmt = stmt.where(items.c.review_state == f.review)
+    return stmt
+
+
 def list_items(
     conn: Connection,
     actor: Actor,
@@ -62,7 +103,9 @@ def list_items(
     status: str | None = None,
     after_id: int = 0,
     limit: int = 100,
+    where: ItemFilter | None = None,
 ) -> list[ItemInfo]:
+    """Items in id order (keyset pagination with `after_id`), filtered on the server."""
     acc = access(conn, actor, project_id, Action.view_items)
     stmt = (
         select(items)
@@ -70,15 +113,10 @@ def list_items(
         .order_by(items.c.id)
         .limit(max(1, min(limit, 1000)))
     )
+    f = where or ItemFilter()
     if status is not None:
-        if status not in STATUSES:
-            raise Invalid("unknown status", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
-        done = items.c.answer_count >= items.c.needed
-        stmt = stmt.where(
-            done if status == "done"
-            else (~done & (items.c.reserved > 0)) if status == "in_progress"
-            else items.c.reserved == 0
-        )
+        f = ItemFilter(status, f.text, f.annotator_id, f.label, f.meta, f.review)
+    stmt = _filtered(stmt, f)
     show_gold = acc.allows(Action.view_gold, actor)
     return [_info(r, show_gold) for r in conn.execute(stmt)]
 

@@ -261,6 +261,15 @@ def set_member(conn: Connection, actor: Actor, project_id: int, user_id: int, ro
     return MemberInfo(user_id, user.username, new_role.name)
 
 
+def add_member(conn: Connection, actor: Actor, project_id: int, username: str, role: str) -> MemberInfo:
+    """Add (or re-role) a member by username, so managers need not know user ids."""
+    access(conn, actor, project_id, Action.edit_members)
+    user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+    if user_id is None:
+        raise NotFound(f"user {username!r} not found")
+    return set_member(conn, actor, project_id, user_id, role)
+
+
 def remove_member(conn: Connection, actor: Actor, project_id: int, user_id: int) -> None:
     acc = access(conn, actor, project_id, Action.edit_members)
     current = conn.execute(

@@ -83,15 +83,30 @@ async def import_items(
     return JSONResponse(JobOut.model_validate(done).model_dump(mode="json"), status_code=201)
 
 
+def _pair(name: str, raw: str | None) -> tuple[str, str] | None:
+    if raw is None:
+        return None
+    key, sep, value = raw.partition(":")
+    if not sep or not key:
+        raise Invalid("invalid filter", [Problem("write it as name:value", field=name)])
+    return key, value
+
+
 @router.get("/projects/{project_id}/items", response_model=list[ItemOut])
 def list_items(
     project_id: int,
     status: str | None = Query(None, description="open, in_progress or done"),
+    q: str | None = Query(None, description="Text to find in the item's fields or metadata."),
+    annotator: int | None = Query(None, description="Only items this user (id) answered."),
+    label: str | None = Query(None, description="question:value the consensus settled on."),
+    meta: str | None = Query(None, description="key:value in the item's metadata."),
+    review: str | None = Query(None, description="pending or done (the review queue)."),
     after: int = Query(0, description="Return items with a larger id (keyset pagination)."),
     limit: int = Query(100, ge=1, le=1000),
     ctx: Ctx = CtxDep,
 ) -> list[ItemOut]:
-    found = ctx.read(items.list_items, project_id, status=status, after_id=after, limit=limit)
+    where = items.ItemFilter(status, q, annotator, _pair("label", label), _pair("meta", meta), review)
+    found = ctx.read(items.list_items, project_id, after_id=after, limit=limit, where=where)
     return [ItemOut.model_validate(i) for i in found]
 
 
@@ -123,13 +138,15 @@ def list_answers(
     project_id: int,
     user_id: int | None = None,
     item_id: int | None = None,
-    after: int = 0,
+    after: int = Query(0, description="Oldest first: answers with a larger id."),
+    before: int | None = Query(None, description="Newest first: answers with a smaller id."),
+    newest_first: bool = Query(False, description="Newest first (page with `before`)."),
     limit: int = Query(100, ge=1, le=1000),
     ctx: Ctx = CtxDep,
 ) -> list[AnswerOut]:
-    """Answers in id order. Annotators get their own answers only."""
+    """Answers in id order (or newest first). Annotators get their own answers only."""
     found = ctx.read(answers.list_answers, project_id, user_id=user_id, item_id=item_id,
-                     after_id=after, limit=limit)
+                     after_id=after, before_id=before, newest_first=newest_first, limit=limit)
     return [AnswerOut.model_validate(a) for a in found]
 
 

@@ -9,6 +9,7 @@ from labelloop.api.models import (
     JobOut,
     MemberIn,
     MemberOut,
+    NewMemberIn,
     ProjectIn,
     ProjectOut,
     ProjectPatch,
@@ -56,6 +57,12 @@ def delete_project(project_id: int, ctx: Ctx = CtxDep) -> Response:
 @router.get("/projects/{project_id}/members", response_model=list[MemberOut])
 def list_members(project_id: int, ctx: Ctx = CtxDep) -> list[MemberOut]:
     return [MemberOut.model_validate(m) for m in ctx.read(projects.list_members, project_id)]
+
+
+@router.post("/projects/{project_id}/members", response_model=MemberOut)
+def add_member(project_id: int, body: NewMemberIn, ctx: Ctx = CtxDep) -> MemberOut:
+    """Add a member by username (or change their role)."""
+    return MemberOut.model_validate(ctx.write(projects.add_member, project_id, body.username, body.role))
 
 
 @router.put("/projects/{project_id}/members/{user_id}", response_model=MemberOut)
