@@ -34,7 +34,8 @@ class AnswerInfo:
     source: str
 
 
-def _info(row: Any, username: str | None = None) -> AnswerInfo:
+def answer_info(row: Any, username: str | None = None) -> AnswerInfo:
+    """An answers row (with the author's name when known) as an AnswerInfo."""
     return AnswerInfo(
         row.id, row.item_id, row.user_id, username, row.value, row.created_at, row.leased_at,
         row.duration_ms, row.source,
@@ -67,7 +68,7 @@ def _replay(
         return None
     if row.item_id != item_id or row.value != value:
         raise Conflict("this idempotency key was already used for a different answer")
-    return _info(row)
+    return answer_info(row)
 
 
 def submit_answer(
@@ -132,7 +133,7 @@ def submit_answer(
         record_gold_answer(conn, project_id, uid, gold_correct(lease.gold, clean), settings)
     else:
         on_answer(conn, acc.project, schema, settings, item_id, state)
-    return _info(row, actor.username), True
+    return answer_info(row, actor.username), True
 
 
 def list_answers(
@@ -164,4 +165,4 @@ def list_answers(
         stmt = stmt.where(answers.c.user_id == user_id)
     if item_id is not None:
         stmt = stmt.where(answers.c.item_id == item_id)
-    return [_info(r, r.username) for r in conn.execute(stmt)]
+    return [answer_info(r, r.username) for r in conn.execute(stmt)]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, insert, select
 
 from labelloop.errors import Conflict, Invalid, NotFound, Problem
-from labelloop.services.answers import MAX_KEY, AnswerInfo
+from labelloop.services.answers import MAX_KEY, AnswerInfo, answer_info
 from labelloop.services.consensus import on_answer
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
@@ -33,11 +33,6 @@ class AnswerInContext:
     meta: dict[str, Any]
     superseded_by: int | None
     editable: bool
-
-
-def _info(row: Any, username: str | None) -> AnswerInfo:
-    return AnswerInfo(row.id, row.item_id, row.user_id, username, row.value, row.created_at, row.leased_at,
-                      row.duration_ms, row.source)
 
 
 def _superseded_by(conn: Connection, answer_id: int) -> int | None:
@@ -70,7 +65,9 @@ def get_answer(conn: Connection, actor: Actor, project_id: int, answer_id: int) 
     ).one()
     later = _superseded_by(conn, answer_id)
     editable = own and later is None and row.source == "human" and not _final(conn, row.item_id)
-    return AnswerInContext(_info(row, row.username), item.external_id, item.data, item.meta, later, editable)
+    return AnswerInContext(
+        answer_info(row, row.username), item.external_id, item.data, item.meta, later, editable
+    )
 
 
 def revise_answer(
@@ -102,7 +99,7 @@ def revise_answer(
         if done is not None:
             if done.supersedes_id != answer_id or done.value != clean:
                 raise Conflict("this idempotency key was already used for a different answer")
-            return _info(done, actor.username), False
+            return answer_info(done, actor.username), False
     old, own = _answer(conn, actor, project_id, answer_id)
     if not own:
         raise NotFound(f"answer {answer_id} not found")
@@ -127,4 +124,4 @@ def revise_answer(
     if state.gold is None:  # gold answers score the annotator once, on the first answer
         settings = quality_settings(acc.project.quality_settings)
         on_answer(conn, acc.project, schema, settings, old.item_id, state)
-    return _info(row, actor.username), True
+    return answer_info(row, actor.username), True
