@@ -1,10 +1,11 @@
-"""Bootstrap confidence intervals for any agreement or accuracy statistic, resampling items.
+r"""Bootstrap confidence intervals for any agreement or accuracy statistic, resampling items.
 
 Items (tasks), not answers, are the unit of resampling: answers to the same item are dependent, so
 an interval that resamples answers would be too narrow. A task drawn twice enters the resample as two
-distinct tasks. The interval is the percentile interval of the resampled statistic (Efron &
-Tibshirani, *An Introduction to the Bootstrap*, 1993, ch. 13); resamples where the statistic is
-undefined (NaN) are dropped and counted.
+distinct tasks. With :math:`\hat\theta^{*}_1, \dots, \hat\theta^{*}_B` the statistic on :math:`B`
+resamples, the :math:`1-a` interval is the percentile interval
+:math:`[\hat\theta^{*}_{(a/2)}, \hat\theta^{*}_{(1-a/2)}]` (Efron & Tibshirani, *An Introduction to the
+Bootstrap*, 1993, ch. 13); resamples where the statistic is undefined (NaN) are dropped and counted.
 """
 
 from __future__ import annotations
