@@ -68,6 +68,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/review/next"): "reviewer",
     ("POST", "/api/projects/{project_id}/items/{item_id}/review"): "reviewer",
     ("POST", "/api/projects/{project_id}/items/{item_id}/flag"): "reviewer",
+    ("POST", "/api/projects/{project_id}/loop/rounds"): "manager",
+    ("GET", "/api/projects/{project_id}/loop/rounds"): "manager",
 }
 
 
@@ -136,6 +138,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/answers/{answer_id}/revisions"): lambda: {
             "json": {"value": {"sentiment": "pos"}}},
         ("POST", "/api/projects/{project_id}/quality/recompute"): lambda: {"params": {"wait": "true"}},
+        ("POST", "/api/projects/{project_id}/loop/rounds"): lambda: {"params": {"wait": "true"}},
         ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {
             "json": {"paused": True, "reason": "test"}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/review"): lambda: {

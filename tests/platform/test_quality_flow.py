@@ -51,7 +51,7 @@ def test_gold_comes_first_then_at_a_rate_and_looks_like_any_item(world: World) -
     while (r := world.next(a, pid)).status_code == 200:
         t = r.json()
         seen.append(t["external_id"])
-        assert set(t) == {"item_id", "external_id", "data", "meta", "leased_at", "lease_expires_at"}
+        assert set(t) == {"item_id", "external_id", "data", "meta", "leased_at", "lease_expires_at", "prelabel"}
         world.submit(a, pid, t["item_id"], {"label": "a"})
     assert [s[0] for s in seen] == ["g", "g", "n", "n", "n"]  # two gold first, then none at rate 0
     standing = world.client.get(f"/api/projects/{pid}/quality/annotators", headers=owner.headers).json()[0]

@@ -166,7 +166,7 @@ def test_annotators_see_only_their_own_answers_and_never_gold(world: World) -> N
         for _ in range(2):
             t = world.next(u, pid).json()
             assert "gold" not in t and set(t) == {"item_id", "external_id", "data", "meta", "leased_at",
-                                                  "lease_expires_at"}
+                                                  "lease_expires_at", "prelabel"}
             world.submit(u, pid, t["item_id"], {"sentiment": "pos" if u is a else "neu"})
     mine = world.client.get(f"/api/projects/{pid}/answers", headers=a.headers).json()
     assert {x["username"] for x in mine} == {"a"} and len(mine) == 2

@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from labelloop import __version__
 from labelloop.api import errors
-from labelloop.api.routes import accounts, items, projects, quality, revisions, schemas, session, tasks
+from labelloop.api.routes import accounts, items, loop, projects, quality, revisions, schemas, session, tasks
 from labelloop.config import Settings, get_settings
 from labelloop.services.runtime import Runtime
 from labelloop.web import WEB_PREFIX, mount_web
@@ -40,7 +40,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (accounts, session, projects, schemas, items, tasks, quality, revisions):
+    for module in (accounts, session, projects, schemas, items, tasks, quality, revisions, loop):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

@@ -107,6 +107,9 @@ class ProjectPatch(BaseModel):
     overlap: int | None = None
     lease_seconds: int | None = None
     quality: dict[str, Any] | None = Field(None, description="Only the keys to change.")
+    loop: dict[str, Any] | None = Field(
+        None, description="Learning-loop settings, only the keys to change (see docs/loop.md)."
+    )
 
 
 class ProjectOut(Out):
@@ -117,6 +120,7 @@ class ProjectOut(Out):
     overlap: int
     lease_seconds: int
     quality: dict[str, Any]
+    loop: dict[str, Any]
     created_at: datetime
     role: str | None = Field(description="Your role in the project.")
 
@@ -214,6 +218,10 @@ class TaskOut(Out):
     meta: dict[str, Any]
     leased_at: datetime
     lease_expires_at: datetime
+    prelabel: dict[str, Any] | None = Field(
+        None, description="The latest model's answer {value, confidence, model_version}, when the "
+        "project shows pre-labels: a suggestion to accept or edit.",
+    )
 
 
 class SubmitIn(BaseModel):

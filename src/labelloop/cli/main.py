@@ -10,6 +10,7 @@ from rich.panel import Panel
 from labelloop import __version__
 from labelloop.cli.accounts import token_app, user_app
 from labelloop.cli.common import console, runtime
+from labelloop.cli.loop import loop_app
 from labelloop.cli.projects import export_command, import_command, project_app, status_command
 from labelloop.cli.quality import quality_app
 
@@ -23,6 +24,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(project_app, name="project")
 app.add_typer(quality_app, name="quality")
+app.add_typer(loop_app, name="loop")
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("status")(status_command)

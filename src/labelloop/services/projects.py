@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from labelloop.schema import LabelSchema, parse_schema
+from labelloop.services.loop_settings import check_loop_settings, loop_settings
 from labelloop.services.policy import Action, Actor, Role, access, may_grant
 from labelloop.services.quality_settings import check_quality_settings, initial_needed, quality_settings
 from labelloop.store.models import answers, items, memberships, open_when, projects, users, utcnow
@@ -29,6 +30,7 @@ class ProjectInfo:
     overlap: int
     lease_seconds: int
     quality: dict[str, Any]  # the quality settings, defaults filled in
+    loop: dict[str, Any]  # the learning-loop settings, defaults filled in
     created_at: datetime
     role: str | None  # the caller's role; None for an admin who is not a member
 
@@ -44,7 +46,8 @@ def _info(row: Any, role: Role | str | None) -> ProjectInfo:
     role_name = role.name if isinstance(role, Role) else role
     return ProjectInfo(
         row.id, row.name, row.description, row.label_schema, row.overlap, row.lease_seconds,
-        quality_settings(row.quality_settings).model_dump(), row.created_at, role_name,
+        quality_settings(row.quality_settings).model_dump(), loop_settings(row.loop_settings).model_dump(),
+        row.created_at, role_name,
     )
 
 
@@ -159,8 +162,9 @@ def update_project(
     lease_seconds: int | None = None,
     schema: str | bytes | dict[str, Any] | None = None,
     quality: dict[str, Any] | None = None,
+    loop: dict[str, Any] | None = None,
 ) -> ProjectInfo:
-    """Change settings; `quality` keys not given keep their current values."""
+    """Change settings; `quality` and `loop` keys not given keep their current values."""
     acc = access(conn, actor, project_id, Action.edit_project)
     _check_settings(overlap, lease_seconds)
     old_quality = quality_settings(acc.project.quality_settings)
@@ -184,6 +188,9 @@ def update_project(
         values["label_schema"] = parse_schema(schema).document
     if quality is not None:
         values["quality_settings"] = new_quality.model_dump(exclude_defaults=True)
+    if loop is not None:
+        current = loop_settings(acc.project.loop_settings).model_dump(exclude_defaults=True)
+        values["loop_settings"] = check_loop_settings({**current, **loop}).model_dump(exclude_defaults=True)
     if overlap is not None:
         values["overlap"] = overlap
     needed_before = initial_needed(acc.project.overlap, old_quality)

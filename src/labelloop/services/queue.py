@@ -22,10 +22,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Conflict, NotFound
+from labelloop.services.loop_settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.quality_settings import quality_settings
 from labelloop.services.trust import require_not_paused
-from labelloop.store.models import assignments, items, open_when, utcnow
+from labelloop.store.models import assignments, items, open_when, predictions, utcnow
 
 LEASED, SUBMITTED, SKIPPED, EXPIRED = "leased", "submitted", "skipped", "expired"
 RECLAIM_BATCH = 500
@@ -41,6 +42,8 @@ class Task:
     meta: dict[str, Any]
     leased_at: datetime
     lease_expires_at: datetime
+    # The latest model's answer, shown as an editable suggestion: {value, confidence, model_version}.
+    prelabel: dict[str, Any] | None = None
 
 
 def _is_pg(conn: Connection) -> bool:
@@ -181,9 +184,24 @@ def _take_slot(conn: Connection, item_id: int, *, gold: bool = False) -> bool:
     return conn.execute(_TAKE_GOLD_SLOT if gold else _TAKE_SLOT, {"iid": item_id}).rowcount == 1
 
 
-def _task(conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime) -> Task:
+_PRELABEL = (
+    select(predictions.c.value, predictions.c.confidence, predictions.c.model_version_id)
+    .where(predictions.c.item_id == bindparam("iid"))
+    .order_by(predictions.c.model_version_id.desc())
+    .limit(1)
+)
+
+
+def _task(
+    conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, project: Any
+) -> Task:
     row = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
-    return Task(item_id, row.external_id, row.data, row.meta, leased_at, expires_at)
+    prelabel = None
+    if loop_settings(project.loop_settings).prelabels != "off":
+        p = conn.execute(_PRELABEL, {"iid": item_id}).first()
+        if p is not None:
+            prelabel = {"value": p.value, "confidence": p.confidence, "model_version": p.model_version_id}
+    return Task(item_id, row.external_id, row.data, row.meta, leased_at, expires_at, prelabel)
 
 
 def next_task(
@@ -210,7 +228,7 @@ def next_task(
     held = conn.execute(_HELD, {"uid": uid, "pid": project_id}).all()
     for h in held:
         if h.item_id not in exclude:
-            return _task(conn, h.item_id, h.leased_at, h.expires_at)
+            return _task(conn, h.item_id, h.leased_at, h.expires_at, acc.project)
     if len(held) >= max_held:
         raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
 
@@ -231,7 +249,7 @@ def next_task(
         _UPSERT_LEASE[conn.dialect.name],
         {"pid": project_id, "iid": item_id, "uid": uid, "now": now, "expires": expires},
     )
-    return _task(conn, item_id, now, expires)
+    return _task(conn, item_id, now, expires, acc.project)
 
 
 @dataclass(frozen=True)

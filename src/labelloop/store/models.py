@@ -110,6 +110,8 @@ class Project(Base):
     quality_settings: Mapped[dict[str, Any]] = mapped_column(
         JSONType, default=dict, server_default="{}"
     )
+    # Pre-labels, queue strategy, auto-labelling: see services/loop_settings.py.
+    loop_settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -248,6 +250,36 @@ class AnnotatorQuality(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ModelVersion(Base):
+    """One model trained by a round of the loop, with how well it did."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (Index("ix_model_versions_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    question: Mapped[str] = mapped_column(String(64))
+    encoder: Mapped[str] = mapped_column(String(64))
+    classes: Mapped[list[Any]] = mapped_column(JSONType)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Prediction(Base):
+    """A model version's answer for one item: the pre-label annotators may see."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_item", "item_id", "model_version_id"),)
+
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    confidence: Mapped[float] = mapped_column(Float)
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_project", "project_id", "id"),)
@@ -292,4 +324,6 @@ assignments = _table(Assignment)
 answers = _table(Answer)
 consensus = _table(Consensus)
 annotator_quality = _table(AnnotatorQuality)
+model_versions = _table(ModelVersion)
+predictions = _table(Prediction)
 jobs = _table(Job)

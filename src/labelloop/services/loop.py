@@ -1,0 +1,261 @@
+"""A round of the learning loop: aggregate -> train -> evaluate -> predict -> rescore the queue ->
+auto-label what passes the guarantee -> send suspected label errors to review.
+
+The algorithms are `labelloop.learn`'s; this module feeds them the project's items and consensus
+and writes the results back: a model version with its metrics (so a learning curve is one query),
+one prediction per unlabelled item (the pre-label annotators see), new queue priorities, consensus
+for auto-labelled items, and review flags. Each round runs as a background job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from labelloop.errors import Invalid, Problem
+from labelloop.schema import LabelSchema
+from labelloop.services.consensus import INCREMENTAL, PROJECT, REVIEW, Settled, recompute_project, store
+from labelloop.services.loop_settings import LoopSettings, loop_settings
+from labelloop.services.policy import Action, Actor, access
+from labelloop.services.projects import schema_of
+from labelloop.store.db import Database
+from labelloop.store.models import answers, consensus, items, model_versions, predictions, utcnow
+
+AUTO = "model (auto-label)"
+HUMAN_METHODS = (INCREMENTAL, PROJECT, REVIEW)
+ProgressFn = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    model_version: int
+    created_at: Any
+    metrics: dict[str, Any]
+
+
+def _target(schema: LabelSchema, settings: LoopSettings) -> tuple[str, list[str]]:
+    """The single-choice question the model learns, and its options."""
+    for q in schema.questions:
+        if q.kind.name == "choice" and (settings.question in (None, q.name)):
+            return q.name, [o.value for o in q.spec.options]  # type: ignore[attr-defined]
+    raise Invalid("the loop needs a single-choice question", [
+        Problem("name a single-choice question of the schema", field="loop.question")
+    ])
+
+
+def _text(schema: LabelSchema, data: dict[str, Any]) -> str:
+    return "\n".join(str(data.get(f.name, "")) for f in schema.fields if f.type == "text")
+
+
+def list_rounds(conn: Connection, actor: Actor, project_id: int) -> list[RoundInfo]:
+    """Every round's model version and metrics, oldest first: the learning curve."""
+    access(conn, actor, project_id, Action.view_quality)
+    rows = conn.execute(
+        select(model_versions).where(model_versions.c.project_id == project_id).order_by(model_versions.c.id)
+    )
+    return [RoundInfo(r.id, r.created_at, r.metrics) for r in rows]
+
+
+def run_round(
+    db: Database, actor: Actor, project_id: int, *, data_dir: Path, job_id: int | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    from labelloop.learn import (  # heavy (scikit-learn): imported when a round runs
+        EmbeddingCache,
+        EmbeddingClassifier,
+        autolabel,
+        choose_threshold,
+        consensus_disagreements,
+        embed,
+        find_label_issues,
+        get_encoder,
+        rank_items,
+    )
+
+    def step(done: int, message: str) -> None:
+        if progress is not None:
+            progress(done, 7, message, force=True)
+
+    with db.read() as conn:
+        acc = access(conn, actor, project_id, Action.edit_project)
+    schema = schema_of(acc.project.label_schema)
+    settings = loop_settings(acc.project.loop_settings)
+    question, classes = _target(schema, settings)
+    if not any(f.type == "text" for f in schema.fields):
+        raise Invalid("the loop needs a text field",
+                      [Problem("the schema has no text field", field="fields")])
+
+    step(0, "aggregating answers")
+    recompute_project(db, actor, project_id)
+
+    with db.read(snapshot=True) as conn:
+        rows = conn.execute(
+            select(items.c.id, items.c.data, items.c.gold, items.c.answer_count, items.c.reserved,
+                   items.c.needed)
+            .where(items.c.project_id == project_id).order_by(items.c.id)
+        ).all()
+        settled = {
+            r.item_id: r for r in conn.execute(
+                select(consensus.c.item_id, consensus.c.value, consensus.c.confidence, consensus.c.method)
+                .where(consensus.c.project_id == project_id))
+        }
+        human_answers = int(conn.execute(select(func.count()).where(
+            answers.c.project_id == project_id, answers.c.source == "human")).scalar_one())
+    ids = np.array([r.id for r in rows], dtype=np.int64)
+    gold = np.array([r.gold is not None for r in rows])
+    index = {c: k for k, c in enumerate(classes)}
+    y = np.full(len(rows), -1, dtype=np.int64)
+    weight = np.zeros(len(rows))
+    for i, r in enumerate(rows):
+        c = settled.get(r.id)
+        label = None if c is None else c.value.get(question)
+        if c is not None and c.method in HUMAN_METHODS and label in index:
+            y[i], weight[i] = index[label], max(float(c.confidence or 0.0), 0.05)
+    labelled = (y >= 0) & ~gold
+
+    step(1, f"embedding {len(rows):,} items")
+    encoder = get_encoder(settings.encoder)
+    with EmbeddingCache(data_dir / "embeddings") as cache:
+        x = embed(encoder, [_text(schema, r.data) for r in rows], cache=cache)
+
+    metrics: dict[str, Any] = {
+        "human_answers": human_answers, "labelled": int(labelled.sum()), "items": len(rows),
+        "strategy": settings.strategy, "encoder": settings.encoder, "question": question,
+    }
+    classes_seen = int(np.unique(y[labelled]).size)
+    if labelled.sum() < settings.min_labels or classes_seen < 2:
+        step(2, "too few labels to train: ordering the queue for a cold start")
+        order = rank_items("cold_start", embeddings=x, labelled=labelled | gold, seed=0)
+        _set_priorities(db, ids[order])
+        metrics.update(trained=False, reason=f"needs {settings.min_labels} labelled items of 2+ classes")
+        _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
+        return metrics
+
+    step(2, f"training on {int(labelled.sum()):,} labelled items")
+    model = EmbeddingClassifier(seed=0).fit(x[labelled], y[labelled], sample_weight=weight[labelled],
+                                            classes=list(range(len(classes))))
+    proba = model.predict_proba(x)
+    oof = model.oof_proba_
+
+    step(3, "evaluating")
+    if oof is not None:
+        metrics["oof_accuracy"] = float((oof.argmax(axis=1) == y[labelled]).mean())
+    gold_rows = [i for i, r in enumerate(rows) if r.gold is not None and r.gold.get(question) in index]
+    if gold_rows:
+        truth = np.array([index[rows[i].gold[question]] for i in gold_rows])
+        metrics["gold_accuracy"] = float((proba[gold_rows].argmax(axis=1) == truth).mean())
+        metrics["gold_items"] = len(gold_rows)
+
+    step(4, "predicting")
+    open_rows = np.flatnonzero(~labelled & ~gold)
+    version = _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
+    _store_predictions(db, version, ids[open_rows], proba[open_rows], question, classes)
+
+    step(5, "rescoring the queue")
+    order = rank_items(settings.strategy, proba=proba, embeddings=x, labelled=labelled | gold, seed=0)
+    _set_priorities(db, ids[order])
+
+    step(6, "auto-labelling and looking for label errors")
+    if settings.autolabel_target is not None and oof is not None:
+        policy = choose_threshold(oof, y[labelled], target=settings.autolabel_target,
+                                  alpha=settings.autolabel_alpha, train_counts=model.class_counts_)
+        untouched = np.array(
+            [i for i in open_rows if rows[int(i)].answer_count == 0 and rows[int(i)].reserved == 0],
+            dtype=np.int64,
+        )
+        chosen = autolabel(proba[untouched], policy) if untouched.size else None
+        done = 0 if chosen is None else _autolabel(
+            db, project_id, ids[untouched[chosen.indices]], chosen.labels, chosen.confidence,
+            question, classes,
+        )
+        metrics.update(
+            autolabel_threshold=policy.threshold, autolabel_lower_bound=policy.lower_bound,
+            autolabelled=done, autolabel_coverage=(done / len(untouched)) if len(untouched) else 0.0,
+        )
+    if oof is not None:
+        lab_ids = ids[labelled]
+        issues = find_label_issues(y[labelled], oof)
+        disagree = consensus_disagreements(y[labelled], oof, consensus_confidence=weight[labelled],
+                                           min_model_confidence=settings.label_error_confidence)
+        suspects = [int(i) for i in dict.fromkeys([*lab_ids[issues], *lab_ids[disagree]])]
+        metrics["label_issues"] = len(suspects)
+        metrics["label_issue_items"] = suspects[:1000]
+        _send_to_review(db, suspects)
+    _set_metrics(db, version, metrics)
+    step(7, "done")
+    return {"model_version": version, **metrics}
+
+
+def _new_version(db: Database, project_id: int, job_id: int | None, question: str, encoder: str,
+                 classes: list[str], metrics: dict[str, Any]) -> int:
+    def go(conn: Connection) -> int:
+        return int(conn.execute(insert(model_versions).values(
+            project_id=project_id, job_id=job_id, question=question, encoder=encoder, classes=classes,
+            metrics=metrics, created_at=utcnow()).returning(model_versions.c.id)).scalar_one())
+    return db.run(go)
+
+
+def _set_metrics(db: Database, version: int, metrics: dict[str, Any]) -> None:
+    db.run(lambda c: c.execute(update(model_versions).where(model_versions.c.id == version)
+                               .values(metrics=metrics)))
+
+
+def _store_predictions(db: Database, version: int, item_ids: np.ndarray, proba: np.ndarray,
+                       question: str, classes: list[str]) -> None:
+    rows = [{"model_version_id": version, "item_id": int(i), "value": {question: classes[int(p.argmax())]},
+             "confidence": float(p.max())} for i, p in zip(item_ids, proba, strict=True)]
+    def write(conn: Connection, chunk: list[dict[str, Any]]) -> None:
+        conn.execute(insert(predictions), chunk)
+
+    for start in range(0, len(rows), 5000):
+        db.run(partial(write, chunk=rows[start:start + 5000]))
+
+
+_PRIORITY = update(items).where(items.c.id == bindparam("iid")).values(priority=bindparam("p"))
+
+
+def _set_priorities(db: Database, ordered_ids: np.ndarray) -> None:
+    """Queue order = the strategy's ranking: the first item gets the highest priority."""
+    n = len(ordered_ids)
+    params = [{"iid": int(i), "p": float(n - rank)} for rank, i in enumerate(ordered_ids)]
+    def write(conn: Connection, chunk: list[dict[str, Any]]) -> None:
+        conn.execute(_PRIORITY, chunk)
+
+    for start in range(0, n, 5000):
+        db.run(partial(write, chunk=params[start:start + 5000]))
+
+
+def _autolabel(db: Database, project_id: int, item_ids: np.ndarray, labels: np.ndarray,
+               confidence: np.ndarray, question: str, classes: list[str]) -> int:
+    """Settle items by the model and take them out of the queue (only items nobody has touched)."""
+
+    def chunk(conn: Connection, part: list[tuple[int, int, float]]) -> int:
+        taken = 0
+        for iid, label, conf in part:
+            res = conn.execute(update(items).where(
+                items.c.id == iid, items.c.answer_count == 0, items.c.reserved == 0,
+            ).values(needed=0, is_open=False))
+            if res.rowcount == 1:
+                store(conn, project_id, [(iid, Settled({question: classes[label]}, {question: conf}))], AUTO)
+                taken += 1
+        return taken
+
+    triples = [(int(i), int(lab), float(c)) for i, lab, c in zip(item_ids, labels, confidence, strict=True)]
+    return sum(
+        db.run(partial(chunk, part=triples[s:s + 2000])) for s in range(0, len(triples), 2000)
+    )
+
+
+def _send_to_review(db: Database, item_ids: list[int]) -> None:
+    if not item_ids:
+        return
+    final = select(consensus.c.item_id).where(consensus.c.final.is_(True))
+    db.run(lambda c: c.execute(update(items).where(
+        items.c.id.in_(item_ids), items.c.review_state.is_(None), items.c.id.not_in(final),
+    ).values(review_state="pending")))

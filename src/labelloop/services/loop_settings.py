@@ -1,0 +1,69 @@
+"""A project's learning-loop settings: pre-labels, queue strategy, encoder, auto-labelling."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from labelloop.errors import Invalid, Problem
+
+STRATEGIES = ("random", "least_confidence", "margin", "entropy", "diversity", "hybrid", "cold_start")
+ENCODERS = ("hashed-tfidf", "minilm")
+
+
+class LoopSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prelabels: Literal["off", "suggest"] = Field(
+        "suggest", description="Show the latest model's answer to annotators as an editable suggestion."
+    )
+    strategy: str = Field("hybrid", description=f"How a round orders the queue: {', '.join(STRATEGIES)}.")
+    encoder: str = Field("hashed-tfidf", description=f"Text encoder: {', '.join(ENCODERS)}.")
+    question: str | None = Field(
+        None, description="The single-choice question the model learns (default: the first one)."
+    )
+    min_labels: int = Field(20, ge=2, le=1_000_000, description="Labelled items needed to train.")
+    autolabel_target: float | None = Field(
+        0.95, gt=0.0, lt=1.0, description="Auto-label items whose accuracy is shown to be at least this "
+        "(None: never auto-label).",
+    )
+    autolabel_alpha: float = Field(0.05, gt=0.0, lt=0.5, description="Error rate of that guarantee.")
+    label_error_confidence: float = Field(
+        0.9, gt=0.5, le=1.0,
+        description="Model confidence above which a disagreement with the consensus goes to review.",
+    )
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, v: str) -> str:
+        if v not in STRATEGIES:
+            raise ValueError(f"one of {', '.join(STRATEGIES)}")
+        return v
+
+    @field_validator("encoder")
+    @classmethod
+    def _encoder(cls, v: str) -> str:
+        if v not in ENCODERS:
+            raise ValueError(f"one of {', '.join(ENCODERS)}")
+        return v
+
+
+def loop_settings(document: dict[str, Any] | None) -> LoopSettings:
+    return _parsed(orjson.dumps(document or {}, option=orjson.OPT_SORT_KEYS))
+
+
+@lru_cache(maxsize=512)
+def _parsed(document: bytes) -> LoopSettings:
+    return LoopSettings.model_validate(orjson.loads(document))
+
+
+def check_loop_settings(document: dict[str, Any]) -> LoopSettings:
+    try:
+        return LoopSettings.model_validate(document)
+    except ValidationError as e:
+        raise Invalid("invalid loop settings", [
+            Problem(err["msg"], field="loop." + ".".join(str(p) for p in err["loc"])) for err in e.errors()
+        ]) from None
