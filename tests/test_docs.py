@@ -67,3 +67,14 @@ def test_quality_settings_table_matches_the_model() -> None:
         shown = rows[name].strip()
         expected = "null" if field.default is None else str(field.default).lower()
         assert shown == expected, name
+
+
+def test_loop_settings_table_matches_the_model() -> None:
+    from labelloop.services.loop_settings import LoopSettings
+
+    text = (ROOT / "docs" / "loop.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|", text, re.M))
+    assert set(rows) == set(LoopSettings.model_fields)
+    for name, field in LoopSettings.model_fields.items():
+        expected = "null" if field.default is None else str(field.default)
+        assert rows[name].strip() == expected, name
