@@ -84,8 +84,23 @@ export interface Project {
   label_schema: LabelSchema;
   overlap: number;
   lease_seconds: number;
+  quality: QualitySettings;
   created_at: string;
   role: string | null;
+}
+
+/** A project's quality-control settings (docs/quality.md), defaults filled in by the server. */
+export interface QualitySettings {
+  gold_first: number;
+  gold_rate: number;
+  adaptive: boolean;
+  min_overlap: number;
+  target_confidence: number;
+  review_below: number;
+  trust_min_accuracy: number | null;
+  trust_min_gold: number;
+  trust_credibility: number;
+  exclude_paused: boolean;
 }
 
 export type Answer = Record<string, unknown>;
@@ -146,6 +161,55 @@ export interface Job {
   message: string;
   result: Record<string, unknown> | null;
   error: { message: string; problems?: Problem[] } | null;
+}
+
+/** An item with every answer (GET .../items/{id} and GET .../review/next). */
+export interface ItemDetail {
+  item: Item;
+  answers: StoredAnswer[];
+}
+
+export interface QuestionAgreement {
+  question: string;
+  type: string;
+  /** Items with two or more answers. */
+  items: number;
+  percent_agreement: number | null;
+  alpha: number | null;
+  alpha_low: number | null;
+  alpha_high: number | null;
+  fleiss_kappa: number | null;
+}
+
+/** GET /api/projects/{id}/quality */
+export interface QualityReport {
+  questions: QuestionAgreement[];
+  consensus: {
+    items: number;
+    mean_confidence: number | null;
+    share_confident: number | null;
+    histogram: { low: number; high: number; items: number }[];
+  };
+  review: { pending: number; decided: number };
+  paused_annotators: number;
+}
+
+/** One row of GET /api/projects/{id}/quality/annotators */
+export interface AnnotatorQuality {
+  user_id: number;
+  username: string;
+  answers: number;
+  median_duration_ms: number | null;
+  gold_answered: number;
+  gold_correct: number;
+  gold_accuracy: number | null;
+  gold_accuracy_low: number | null;
+  gold_accuracy_high: number | null;
+  agreement_with_consensus: number | null;
+  skill: number | null;
+  paused: boolean;
+  paused_reason: string | null;
+  flags: string[];
 }
 
 export interface Member {

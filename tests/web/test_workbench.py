@@ -236,3 +236,28 @@ def test_the_page_keeps_its_leases_alive(page: Any, site: Site, watch: Watch) ->
     r = site.http.post(f"/api/projects/{pid}/tasks/next", headers=other.headers)
     assert r.status_code == 204  # the shown and the prefetched item are still ann's
     assert watch.errors == []
+
+
+def test_my_answers_come_newest_first_and_older_ones_on_demand(page: Any, site: Site, watch: Watch) -> None:
+    owner, ann, pid = labelling_project(site, 55)
+    for n in range(55):
+        task = site.http.post(f"/api/projects/{pid}/tasks/next", headers=ann.headers).json()
+        r = site.http.post(f"/api/projects/{pid}/items/{task['item_id']}/answers", headers=ann.headers,
+                           json={"value": {"sentiment": "pos", "stars": n % 5 + 1}})
+        assert r.status_code == 201, r.text
+    newest = max(a["id"] for a in site.answers(owner, pid))
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/answers?" in r.url else None)
+    log_in(page, site, ann, f"p/{pid}/history")
+    rows = page.locator("tbody tr[data-answer]")
+    rows.nth(49).wait_for()
+    assert rows.count() == 50 and rows.first.get_attribute("data-answer") == str(newest)
+    assert len(asked) == 1 and "newest_first=true" in asked[0]  # one page, not every answer
+    oldest_shown = rows.last.get_attribute("data-answer")
+    page.get_by_role("button", name="Show older answers").click()
+    rows.nth(54).wait_for()
+    assert f"before={oldest_shown}" in asked[-1]
+    ids = [int(str(r.get_attribute("data-answer"))) for r in rows.all()]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 55
+    assert page.get_by_role("button", name="Show older answers").count() == 0
+    assert watch.dialogs == [] and watch.errors == []

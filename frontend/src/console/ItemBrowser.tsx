@@ -1,87 +1,174 @@
-/** Browse a project's items: filter by status (server), and by text, label, annotator, metadata. */
+/**
+ * Browse a project's items, filtered on the server (text, annotator, consensus label,
+ * metadata, review, status) and paged by id (keyset). The filters live in the URL, so a
+ * reload or a shared link shows the same items.
+ */
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { answerText, valueText } from "../format";
-import type { Item, StoredAnswer } from "../types";
-import { projectAnswers } from "./data";
+import { valueText } from "../format";
+import { title } from "../questions/kind";
+import { routeQuery, setRouteQuery } from "../router";
+import type { Item, Member, Project } from "../types";
 
-const PAGE = 200;
+const PAGE = 50;
+const TYPING_MS = 250;
 
-function matches(item: Item, answers: StoredAnswer[], f: { text: string; label: string; annotator: string; meta: string }): boolean {
-  const has = (hay: string, needle: string) => hay.toLowerCase().includes(needle.toLowerCase());
-  if (f.text && !has(Object.values(item.data).map(valueText).join(" "), f.text)) return false;
-  if (f.meta && !has(JSON.stringify(item.meta), f.meta)) return false;
-  if (f.annotator && !answers.some((a) => has(a.username ?? "", f.annotator))) return false;
-  if (f.label && !answers.some((a) => has(answerText(a.value), f.label))) return false;
-  return true;
+interface Filters {
+  q: string;
+  status: string;
+  review: string;
+  annotator: string;
+  label: string;
+  meta: string;
+}
+const KEYS: (keyof Filters)[] = ["q", "status", "review", "annotator", "label", "meta"];
+
+function fromUrl(): Filters {
+  const p = routeQuery();
+  const f = {} as Filters;
+  for (const k of KEYS) f[k] = p.get(k) ?? "";
+  return f;
+}
+
+/** The query the server gets: only the filters that are set (and well formed). */
+function queryOf(f: Filters): URLSearchParams {
+  const p = new URLSearchParams();
+  for (const k of KEYS) {
+    const v = f[k].trim();
+    if (!v) continue;
+    if (k === "meta" && !metaOk(v)) continue;
+    p.set(k, v);
+  }
+  return p;
+}
+
+const metaOk = (v: string) => /^[^:]+:/.test(v.trim());
+
+/** `question:value` choices for the consensus filter, from the schema's choice-like questions. */
+function labelChoices(project: Project): { value: string; text: string }[] {
+  const out: { value: string; text: string }[] = [];
+  for (const q of project.label_schema.questions) {
+    if (q.type === "choice") {
+      for (const o of q.options) out.push({ value: `${q.name}:${o.value}`, text: `${title(q)}: ${o.label || o.value}` });
+    } else if (q.type === "rating" && q.max - q.min <= 20) {
+      for (let v = q.min; v <= q.max; v++) out.push({ value: `${q.name}:${v}`, text: `${title(q)}: ${v}` });
+    }
+  }
+  return out;
 }
 
 export function ItemBrowser({ projectId }: { projectId: number }) {
-  const [status, setStatus] = useState("");
+  const [filters, setFilters] = useState<Filters>(fromUrl);
   const [items, setItems] = useState<Item[]>([]);
+  const [loading, setLoading] = useState(true);
   const [more, setMore] = useState(false);
-  const [answers, setAnswers] = useState<Map<number, StoredAnswer[]>>(new Map());
-  const [filters, setFilters] = useState({ text: "", label: "", annotator: "", meta: "" });
+  const [project, setProject] = useState<Project | null>(null);
+  const [members, setMembers] = useState<Member[]>([]);
   const [error, setError] = useState("");
+  const request = useRef(0); // answers to superseded requests are dropped
 
-  const load = async (after: number, reset: boolean) => {
-    try {
-      const q = `after=${after}&limit=${PAGE}${status ? `&status=${status}` : ""}`;
-      const page = await api<Item[]>("GET", `/api/projects/${projectId}/items?${q}`);
-      setItems((old) => (reset ? page : [...old, ...page]));
-      setMore(page.length === PAGE);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
-  useEffect(() => void load(0, true), [status, projectId]);
   useEffect(() => {
-    projectAnswers(projectId).then(({ answers: all }) => {
-      const by = new Map<number, StoredAnswer[]>();
-      for (const a of all) by.set(a.item_id, [...(by.get(a.item_id) ?? []), a]);
-      setAnswers(by);
-    }).catch(() => undefined);
+    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch(() => undefined);
+    api<Member[]>("GET", `/api/projects/${projectId}/members`).then(setMembers).catch(() => undefined);
   }, [projectId]);
 
-  const shown = items.filter((i) => matches(i, answers.get(i.id) ?? [], filters));
-  const set = (k: keyof typeof filters) => (e: Event) => setFilters({ ...filters, [k]: (e.currentTarget as HTMLInputElement).value });
+  const load = async (after: number) => {
+    const n = ++request.current;
+    const q = queryOf(filters);
+    q.set("after", String(after));
+    q.set("limit", String(PAGE));
+    setLoading(true);
+    try {
+      const page = await api<Item[]>("GET", `/api/projects/${projectId}/items?${q}`);
+      if (n !== request.current) return;
+      setItems((old) => (after ? [...old, ...page] : page));
+      setMore(page.length === PAGE);
+      setError("");
+    } catch (e) {
+      if (n === request.current) setError(errorText(e));
+    } finally {
+      if (n === request.current) setLoading(false);
+    }
+  };
+  useEffect(() => {
+    setRouteQuery(queryOf(filters));
+    request.current++; // what is in flight answers the old filters
+    setLoading(true);
+    const timer = setTimeout(() => void load(0), TYPING_MS);
+    return () => clearTimeout(timer);
+  }, [projectId, filters]);
+
+  const set = (k: keyof Filters) => (e: Event) =>
+    setFilters({ ...filters, [k]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
+  const metaBad = filters.meta.trim() !== "" && !metaOk(filters.meta);
+  const count = `${items.length} matching item${items.length === 1 ? "" : "s"}${more ? " shown; more to load" : ""}`;
   return (
     <main class="items">
       <div class="bar">
         <h1>Items</h1>
         <a class="button" href={`#/p/${projectId}/manage`}>Back to the project</a>
       </div>
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+      <form class="filters" role="search" aria-label="filter items" onSubmit={(e) => e.preventDefault()}>
+        <label>Text
+          <input type="search" name="q" value={filters.q} onInput={set("q")} placeholder="in fields or metadata" />
+        </label>
         <label>Status
-          <select value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+          <select name="status" value={filters.status} onChange={set("status")}>
             <option value="">any</option>
             <option value="open">not started</option>
             <option value="in_progress">in progress</option>
             <option value="done">done</option>
           </select>
         </label>
-        <label>Text<input type="search" value={filters.text} onInput={set("text")} /></label>
-        <label>Label<input type="search" value={filters.label} onInput={set("label")} /></label>
-        <label>Annotator<input type="search" value={filters.annotator} onInput={set("annotator")} /></label>
-        <label>Metadata<input type="search" value={filters.meta} onInput={set("meta")} /></label>
+        <label>Review
+          <select name="review" value={filters.review} onChange={set("review")}>
+            <option value="">any</option>
+            <option value="pending">waiting for review</option>
+            <option value="done">reviewed</option>
+          </select>
+        </label>
+        <label>Answered by
+          <select name="annotator" value={filters.annotator} onChange={set("annotator")}>
+            <option value="">anyone</option>
+            {members.map((m) => <option value={String(m.user_id)}>{m.username}</option>)}
+          </select>
+        </label>
+        <label>Consensus
+          <select name="label" value={filters.label} onChange={set("label")}>
+            <option value="">any</option>
+            {project && labelChoices(project).map((c) => <option value={c.value}>{c.text}</option>)}
+          </select>
+        </label>
+        <label>Metadata
+          <input type="search" name="meta" value={filters.meta} onInput={set("meta")} placeholder="key:value"
+            aria-invalid={metaBad} aria-describedby="meta-hint" />
+        </label>
       </form>
+      <p id="meta-hint" class={metaBad ? "notice" : "muted"}>
+        {metaBad ? "Write the metadata filter as key:value (e.g. lang:fr)." : "Metadata: key:value, e.g. lang:fr."}
+      </p>
       {error && <p class="error" role="alert">{error}</p>}
-      <p class="muted" role="status">{`${shown.length} of ${items.length} loaded items`}</p>
+      <p class="muted" role="status" aria-busy={loading}>{loading ? "Searching…" : count}</p>
       <table class="data">
-        <thead><tr><th scope="col">Id</th><th scope="col">Content</th><th scope="col">Status</th><th scope="col">Answers</th></tr></thead>
+        <thead>
+          <tr><th scope="col">Id</th><th scope="col">Content</th><th scope="col">Status</th><th scope="col">Answers</th><th scope="col">Gold</th></tr>
+        </thead>
         <tbody>
-          {shown.map((i) => (
-            <tr>
+          {items.map((i) => (
+            <tr data-item={i.id}>
               <td><a href={`#/p/${projectId}/items/${i.id}`}>{i.external_id}</a></td>
               <td>{Object.values(i.data).map(valueText).join(" · ").slice(0, 200)}</td>
               <td>{i.status}</td>
-              <td>{(answers.get(i.id) ?? []).map((a) => `${a.username}: ${answerText(a.value)}`).join(" | ")}</td>
+              <td>{`${i.answer_count} of ${i.needed}`}</td>
+              <td>{i.gold ? "gold" : ""}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {more && <button type="button" onClick={() => void load(items[items.length - 1]!.id, false)}>Load more</button>}
+      {more && (
+        <button type="button" disabled={loading} onClick={() => void load(items[items.length - 1]!.id)}>Load more</button>
+      )}
     </main>
   );
 }

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import type { Project, Status, StoredAnswer, User } from "../types";
 import { BarChart, StackedBar } from "./charts";
-import { perHour, projectAnswers } from "./data";
+import { perHour, recentAnswers } from "./data";
 import { Members } from "./Members";
 import { Quality } from "./Quality";
 import { Upload } from "./Upload";
@@ -43,13 +43,18 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
   const [status, setStatus] = useState<Status | null>(null);
   const [answers, setAnswers] = useState<StoredAnswer[]>([]);
   const [error, setError] = useState("");
-  const refresh = () => {
+  const [tick, setTick] = useState(0);
+  const load = () => {
     api<Status>("GET", `/api/projects/${projectId}/status`).then(setStatus).catch((e) => setError(errorText(e)));
-    projectAnswers(projectId).then((r) => setAnswers(r.answers)).catch(() => undefined);
+    recentAnswers(projectId).then(setAnswers).catch(() => undefined);
+  };
+  const refresh = () => {
+    load();
+    setTick((t) => t + 1); // the quality report too (it costs more: not polled)
   };
   useEffect(() => {
     api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch((e) => setError(errorText(e)));
-    refresh();
+    load();
     const timer = setInterval(() => {
       api<Status>("GET", `/api/projects/${projectId}/status`).then(setStatus).catch(() => undefined);
     }, 3000);
@@ -63,6 +68,8 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
       <div class="bar">
         <h1>{project.name}</h1>
         <a class="button" href={`#/p/${projectId}/items`}>Browse items</a>
+        <a class="button" href={`#/p/${projectId}/quality`}>Quality</a>
+        <a class="button" href={`#/p/${projectId}/review`}>Review</a>
         {project.role && <a class="button" href={`#/p/${projectId}/label`}>Label</a>}
       </div>
 
@@ -90,7 +97,7 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
 
       <section class="panel" aria-labelledby="quality-h">
         <h2 id="quality-h">Quality</h2>
-        <Quality projectId={projectId} />
+        <Quality projectId={projectId} tick={tick} />
       </section>
 
       <section class="panel" aria-labelledby="data-h">

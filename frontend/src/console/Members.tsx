@@ -1,4 +1,4 @@
-/** Who works on the project, in which role; admins can also create accounts here. */
+/** Who works on the project, in which role: added by username; admins can also create accounts here. */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
@@ -14,19 +14,26 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
   const [newName, setNewName] = useState("");
   const [newPassword, setNewPassword] = useState("");
   const [error, setError] = useState("");
+  const [note, setNote] = useState("");
   const load = () => {
     api<Member[]>("GET", `/api/projects/${projectId}/members`).then(setMembers).catch((e) => setError(errorText(e)));
+    // Admins see every account, as suggestions for the username field.
     if (me.is_admin) api<User[]>("GET", "/api/users").then(setUsers).catch(() => undefined);
   };
   useEffect(load, [projectId]);
 
+  const addByName = async (username: string) => {
+    const m = await api<Member>("POST", `/api/projects/${projectId}/members`, { username, role });
+    setNote(`${m.username} is now ${m.role === "annotator" ? "an" : "a"} ${m.role}.`);
+    load();
+  };
   const add = async (e: Event) => {
     e.preventDefault();
     setError("");
+    setNote("");
     try {
-      await api("PUT", `/api/projects/${projectId}/members/${Number(who)}`, { role });
+      await addByName(who.trim());
       setWho("");
-      load();
     } catch (err) {
       setError(errorText(err));
     }
@@ -34,12 +41,12 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
   const createUser = async (e: Event) => {
     e.preventDefault();
     setError("");
+    setNote("");
     try {
       const u = await api<User>("POST", "/api/users", { username: newName, password: newPassword });
-      await api("PUT", `/api/projects/${projectId}/members/${u.id}`, { role });
+      await addByName(u.username);
       setNewName("");
       setNewPassword("");
-      load();
     } catch (err) {
       setError(errorText(err));
     }
@@ -47,12 +54,12 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
   const outsiders = users.filter((u) => !members.some((m) => m.user_id === u.id));
   return (
     <div>
-      <table class="data">
+      <table class="data members">
         <thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>
           {members.map((m) => (
-            <tr>
-              <td>{m.username}</td>
+            <tr data-member={m.username}>
+              <th scope="row">{m.username}</th>
               <td>
                 <select aria-label={`role of ${m.username}`} value={m.role}
                   onChange={(e) => api("PUT", `/api/projects/${projectId}/members/${m.user_id}`, { role: e.currentTarget.value })
@@ -61,30 +68,27 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
                 </select>
               </td>
               <td>
-                <button type="button" class="link" onClick={() => api("DELETE", `/api/projects/${projectId}/members/${m.user_id}`)
-                  .then(load).catch((err) => setError(errorText(err)))}>remove</button>
+                <button type="button" class="link" aria-label={`remove ${m.username}`}
+                  onClick={() => api("DELETE", `/api/projects/${projectId}/members/${m.user_id}`)
+                    .then(load).catch((err) => setError(errorText(err)))}>remove</button>
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      <form class="filters" onSubmit={add}>
-        {me.is_admin ? (
-          <label>
-            Add user
-            <select value={who} onChange={(e) => setWho(e.currentTarget.value)} required>
-              <option value="">choose…</option>
-              {outsiders.map((u) => <option value={String(u.id)}>{u.username}</option>)}
-            </select>
-          </label>
-        ) : (
-          <label>
-            Add user (id)
-            <input type="number" min="1" value={who} onInput={(e) => setWho(e.currentTarget.value)} required />
-          </label>
+      <form class="filters" onSubmit={add} aria-label="add a member">
+        <label>
+          Username of the new member
+          <input name="member" value={who} onInput={(e) => setWho(e.currentTarget.value)} required
+            autocomplete="off" spellcheck={false} list={outsiders.length ? "member-suggestions" : undefined} />
+        </label>
+        {outsiders.length > 0 && (
+          <datalist id="member-suggestions">
+            {outsiders.map((u) => <option value={u.username} />)}
+          </datalist>
         )}
         <label>
-          as
+          Role of the new member
           <select value={role} onChange={(e) => setRole(e.currentTarget.value)}>
             {ROLES.map((r) => <option value={r}>{r}</option>)}
           </select>
@@ -92,13 +96,14 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
         <button type="submit">Add member</button>
       </form>
       {me.is_admin && (
-        <form class="filters" onSubmit={createUser}>
+        <form class="filters" onSubmit={createUser} aria-label="create an account">
           <label>New account<input value={newName} onInput={(e) => setNewName(e.currentTarget.value)} required /></label>
           <label>Password<input type="password" minLength={8} value={newPassword}
             onInput={(e) => setNewPassword(e.currentTarget.value)} required /></label>
           <button type="submit">Create and add</button>
         </form>
       )}
+      <p role="status" class="muted">{note}</p>
       {error && <p class="error" role="alert">{error}</p>}
     </div>
   );

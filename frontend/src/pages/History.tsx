@@ -8,8 +8,7 @@ import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
 import type { QuestionUi } from "../questions/kind";
 import type { Answer, Project, StoredAnswer, User } from "../types";
 
-const PAGE = 1000;
-const SHOWN = 50;
+const PAGE = 50;
 
 interface InContext {
   answer: StoredAnswer;
@@ -18,19 +17,22 @@ interface InContext {
   editable: boolean;
 }
 
-/** The caller's latest answer per item, newest first (the API pages answers by id). */
-async function ownAnswers(projectId: number, userId: number): Promise<StoredAnswer[]> {
-  let after = 0;
-  const latest = new Map<number, StoredAnswer>();
-  for (;;) {
-    const page = await api<StoredAnswer[]>(
-      "GET", `/api/projects/${projectId}/answers?user_id=${userId}&after=${after}&limit=${PAGE}`,
-    );
-    for (const a of page) latest.set(a.item_id, a); // a revision comes after what it replaces
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.id;
-  }
-  return [...latest.values()].sort((a, b) => b.id - a.id).slice(0, SHOWN);
+/** A page of the caller's answers, newest first, older than `before` (an answer id) if given. */
+function ownAnswers(projectId: number, userId: number, before: number | null): Promise<StoredAnswer[]> {
+  const older = before === null ? "" : `&before=${before}`;
+  return api<StoredAnswer[]>(
+    "GET", `/api/projects/${projectId}/answers?user_id=${userId}&newest_first=true&limit=${PAGE}${older}`,
+  );
+}
+
+/** The latest answer per item, newest first: a revision comes before what it replaced. */
+function latestPerItem(answers: StoredAnswer[]): StoredAnswer[] {
+  const seen = new Set<number>();
+  return answers.filter((a) => {
+    if (seen.has(a.item_id)) return false;
+    seen.add(a.item_id);
+    return true;
+  });
 }
 
 function Editor({ project, answerId, onDone }: { project: Project; answerId: number; onDone: () => void }) {
@@ -77,15 +79,33 @@ function Editor({ project, answerId, onDone }: { project: Project; answerId: num
 }
 
 export function History({ me, projectId }: { me: User; projectId: number }) {
-  const [answers, setAnswers] = useState<StoredAnswer[] | null>(null);
+  // Every answer loaded so far, newest first; older pages are fetched on demand.
+  const [loaded, setLoaded] = useState<StoredAnswer[] | null>(null);
+  const [more, setMore] = useState(false);
   const [project, setProject] = useState<Project | null>(null);
   const [editing, setEditing] = useState<number | null>(null);
   const [error, setError] = useState("");
-  const load = () => ownAnswers(projectId, me.id).then(setAnswers).catch((e) => setError(errorText(e)));
+  const load = () =>
+    ownAnswers(projectId, me.id, null)
+      .then((page) => {
+        setLoaded(page);
+        setMore(page.length === PAGE);
+      })
+      .catch((e) => setError(errorText(e)));
+  const older = () => {
+    const oldest = Math.min(...(loaded ?? []).map((a) => a.id));
+    ownAnswers(projectId, me.id, oldest)
+      .then((page) => {
+        setLoaded([...(loaded ?? []), ...page]);
+        setMore(page.length === PAGE);
+      })
+      .catch((e) => setError(errorText(e)));
+  };
   useEffect(() => {
     void load();
     api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch((e) => setError(errorText(e)));
   }, [projectId]);
+  const answers = loaded && latestPerItem(loaded);
   return (
     <main class="history">
       <div class="bar">
@@ -126,6 +146,7 @@ export function History({ me, projectId }: { me: User; projectId: number }) {
           </tbody>
         </table>
       )}
+      {more && <button type="button" onClick={older}>Show older answers</button>}
     </main>
   );
 }
