@@ -12,6 +12,7 @@ import { NewProject } from "./console/NewProject";
 import { Manage } from "./console/Manage";
 import { ItemDetail } from "./console/ItemDetail";
 import { ItemBrowser } from "./console/ItemBrowser";
+import { Review } from "./review/Review";
 
 const ME_KEY = "labelloop.me";
 
@@ -65,7 +66,8 @@ export function App() {
   else if (page === "p" && sub === "history") body = <History me={me} projectId={pid} />;
   else if (page === "p" && sub === "manage") body = <Manage me={me} projectId={pid} />;
   else if (page === "p" && sub === "items" && subId) body = <ItemDetail projectId={pid} itemId={Number(subId)} />;
-  else if (page === "p" && sub === "items") body = <ItemBrowser projectId={pid} />;
+  else if (page === "p" && sub === "items") body = <ItemBrowser key={pid} projectId={pid} />;
+  else if (page === "p" && sub === "review") body = <Review key={pid} projectId={pid} />;
   else if (page === "new") body = <NewProject />;
   else body = <Projects me={me} />;
   return (

@@ -1,6 +1,6 @@
 /** Answers and values as short text for lists and tables. */
 
-import type { Answer } from "./types";
+import type { Answer, Question } from "./types";
 
 export function valueText(v: unknown): string {
   if (v === null || v === undefined) return "";
@@ -19,4 +19,23 @@ export function answerText(a: Answer): string {
 export function when(iso: string): string {
   const d = new Date(iso);
   return isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** One question's value as text; spans quote the words they mark (offsets are code points). */
+export function questionValueText(q: Question, v: unknown, data: Record<string, unknown>): string {
+  if (v === undefined || v === null) return "–";
+  if (q.type === "spans" && Array.isArray(v)) {
+    if (!v.length) return "no spans";
+    const text = data[q.target];
+    const points = typeof text === "string" ? Array.from(text) : [];
+    return v
+      .map((s: { start: number; end: number; label: string }) =>
+        `${s.label} “${points.slice(s.start, s.end).join("")}”`)
+      .join(", ");
+  }
+  if (q.type === "choice" || q.type === "multi_choice") {
+    const label = (x: unknown) => q.options.find((o) => o.value === x)?.label || String(x);
+    return Array.isArray(v) ? (v.length ? v.map(label).join(", ") : "none") : label(v);
+  }
+  return valueText(v);
 }

@@ -10,6 +10,7 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
   const [detail, setDetail] = useState<{ item: Item; answers: StoredAnswer[] } | null>(null);
   const [project, setProject] = useState<Project | null>(null);
   const [error, setError] = useState("");
+  const [note, setNote] = useState("");
   useEffect(() => {
     api<{ item: Item; answers: StoredAnswer[] }>("GET", `/api/projects/${projectId}/items/${itemId}`)
       .then(setDetail).catch((e) => setError(errorText(e)));
@@ -18,12 +19,18 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
   if (error) return <main><p class="error" role="alert">{error}</p></main>;
   if (!detail || !project) return <main><p>Loading…</p></main>;
   const { item, answers } = detail;
+  const flag = () =>
+    api("POST", `/api/projects/${projectId}/items/${itemId}/flag`)
+      .then(() => setNote("Sent to the review queue."))
+      .catch((e) => setNote(`Could not flag the item: ${errorText(e)}`));
   return (
     <main class="item-detail">
       <div class="bar">
         <h1>{`Item ${item.external_id}`}</h1>
+        <button type="button" onClick={flag}>Flag for review</button>
         <a class="button" href={`#/p/${projectId}/items`}>All items</a>
       </div>
+      <p class="message" role="status">{note}</p>
       <p class="muted">{`${item.status} · ${item.answer_count} of ${item.needed} answers · priority ${item.priority}`}</p>
       <ItemView fields={project.label_schema.fields} data={item.data} meta={item.meta} />
       {item.gold && <p><strong>Gold:</strong> {answerText(item.gold)}</p>}

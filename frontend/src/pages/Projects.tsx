@@ -3,6 +3,7 @@ import { api, errorText } from "../api";
 import type { Project, User } from "../types";
 
 const MANAGES = new Set(["manager", "owner"]);
+const REVIEWS = new Set(["reviewer", "manager", "owner"]);
 
 export function Projects({ me }: { me: User }) {
   const [projects, setProjects] = useState<Project[] | null>(null);
@@ -27,6 +28,7 @@ export function Projects({ me }: { me: User }) {
             <div class="buttons">
               {p.role && <a class="button primary" href={`#/p/${p.id}/label`}>Start labelling</a>}
               {p.role && <a class="button" href={`#/p/${p.id}/history`}>My answers</a>}
+              {(me.is_admin || REVIEWS.has(p.role ?? "")) && <a class="button" href={`#/p/${p.id}/review`}>Review</a>}
               {(me.is_admin || MANAGES.has(p.role ?? "")) && <a class="button" href={`#/p/${p.id}/manage`}>Manage</a>}
             </div>
           </li>

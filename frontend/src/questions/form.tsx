@@ -3,6 +3,7 @@
  * schema editor's live preview use this same component.
  */
 
+import type { ComponentChildren } from "preact";
 import type { Answer, LabelSchema, Question } from "../types";
 import { ItemView } from "../itemView";
 import { title, type QuestionUi } from "./kind";
@@ -21,6 +22,8 @@ export interface FormProps {
   ui: Record<string, QuestionUi>;
   setUi: (question: string, ui: QuestionUi) => void;
   suggested: ReadonlySet<string>;
+  /** Shown between the item and its questions (the review queue puts the answers there). */
+  between?: ComponentChildren;
 }
 
 /** Fields that a spans question shows itself (interactively) are not shown twice. */
@@ -40,6 +43,7 @@ export function QuestionsForm(p: FormProps) {
         </details>
       )}
       <ItemView fields={p.schema.fields.filter((f) => !hidden.has(f.name))} data={p.data} meta={p.meta} />
+      {p.between}
       {p.schema.questions.map((q, i) => {
         const kind = kindOf(q);
         const id = `q-${q.name}`;

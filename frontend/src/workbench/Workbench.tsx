@@ -3,7 +3,7 @@
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import { api, errorText, retrying } from "../api";
 import { newKey } from "../ids";
-import { kindOf } from "../questions/registry";
+import { formKey, inTextField } from "../questions/keys";
 import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
 import type { QuestionUi } from "../questions/kind";
 import type { Answer, LabelSchema, Project, Task, User } from "../types";
@@ -38,10 +38,6 @@ export function startEditing(schema: LabelSchema, task: Task | null): Editing {
     }
   }
   return { itemId: task?.item_id ?? null, answer, suggested, undo: [], active: 0, focusActive: false, ui: {}, startedAt: performance.now() };
-}
-
-function inTextField(el: Element | null): boolean {
-  return !!el && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && (el as HTMLInputElement).type === "text"));
 }
 
 export function Workbench({ me, projectId }: { me: User; projectId: number }) {
@@ -174,30 +170,13 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
     if (e.key === "?") return handled(), setHelp(true);
     if (e.key === "Enter") return handled(), e.shiftKey ? skip() : submit();
     if (e.key === "Backspace" || (e.ctrlKey && e.key === "z")) return handled(), undo();
-    if (e.ctrlKey) return;
-    const cur = editRef.current;
-    const n = schema.questions.length;
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      handled();
-      return setActive((cur.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n, true);
-    }
-    const name = e.shiftKey && e.key.length > 1 ? `Shift+${e.key}` : e.key;
-    const data = feed.current?.current?.data ?? {};
-    // The active question first, then keys that other questions bind explicitly.
-    const order = [cur.active, ...schema.questions.map((_, i) => i).filter((i) => i !== cur.active)];
-    for (const i of order) {
-      const q = schema.questions[i]!;
-      const kind = kindOf(q);
-      const r = kind?.onKey?.(q, cur.answer[q.name], name, i === cur.active, cur.ui[q.name] ?? {}, data);
-      if (!r) continue;
-      handled();
-      if (r.value !== undefined) change(q.name, r.value);
-      if (r.ui) setEdit((ed) => ({ ...ed, ui: { ...ed.ui, [q.name]: r.ui! } }));
-      setMessage(r.message ?? "");
-      if (r.advance) setActive(Math.min(i + 1, n - 1));
-      else if (i !== cur.active) setActive(i);
-      return;
-    }
+    const used = formKey(schema, e, editRef.current, feed.current?.current?.data ?? {}, {
+      change,
+      setUi: (q, u) => setEdit((ed) => ({ ...ed, ui: { ...ed.ui, [q]: u } })),
+      setActive,
+      message: setMessage,
+    });
+    if (used) handled();
   };
   const onKeyRef = useRef(onKey);
   onKeyRef.current = onKey;

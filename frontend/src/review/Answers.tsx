@@ -1,0 +1,75 @@
+/**
+ * Every answer to one item side by side, question by question, with the questions on which
+ * they differ marked. Answers are untrusted (free text especially): text nodes only.
+ */
+
+import { questionValueText } from "../format";
+import { title } from "../questions/kind";
+import type { Answer, Item, LabelSchema, StoredAnswer } from "../types";
+
+/** Each person's latest answer (a revision replaces what it revised), in the order given. */
+export function latestPerPerson(answers: StoredAnswer[]): StoredAnswer[] {
+  const last = new Map<string, StoredAnswer>();
+  for (const a of answers) {
+    const who = `${a.source}:${a.user_id}`;
+    const seen = last.get(who);
+    if (!seen || seen.id < a.id) last.set(who, a);
+  }
+  return answers.filter((a) => last.get(`${a.source}:${a.user_id}`) === a);
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+export function AnswerCards({ schema, item, answers, onUse }: {
+  schema: LabelSchema;
+  item: Item;
+  answers: StoredAnswer[];
+  /** Start the decision from this answer. */
+  onUse: (value: Answer) => void;
+}) {
+  const shown = latestPerPerson(answers);
+  const cards: { who: string; kind: string; value: Answer; detail: string }[] = shown.map((a) => ({
+    who: a.username ?? `user ${a.user_id}`,
+    kind: a.source,
+    value: a.value,
+    detail: [a.source !== "human" ? a.source : "", a.duration_ms !== null ? `${(a.duration_ms / 1000).toFixed(1)} s` : ""]
+      .filter(Boolean).join(" · "),
+  }));
+  if (item.gold) cards.push({ who: "gold answer", kind: "gold", value: item.gold, detail: "managers only" });
+  const differs = new Set(schema.questions
+    .filter((q) => cards.some((c) => !same(c.value[q.name], cards[0]!.value[q.name])))
+    .map((q) => q.name));
+  if (!cards.length) return <p class="muted">No answers yet: this item was flagged before anyone answered.</p>;
+  return (
+    <section class="compare" aria-label="answers to compare">
+      <h2>{`${shown.length} answer${shown.length === 1 ? "" : "s"}`}
+        {differs.size > 0 && <span class="muted">{` · they differ on ${[...differs].join(", ")}`}</span>}
+      </h2>
+      <div class="cards">
+        {cards.map((c, n) => (
+          <article class={`answer-card ${c.kind}`} aria-label={`answer by ${c.who}`} data-who={c.who}>
+            <h3>
+              <span class="who">{c.who}</span>
+              {c.detail && <span class="muted">{` ${c.detail}`}</span>}
+            </h3>
+            <dl>
+              {schema.questions.map((q) => (
+                <div class={differs.has(q.name) ? "differs" : ""}>
+                  <dt>
+                    {title(q)}
+                    {differs.has(q.name) && <span class="badge differ">differs</span>}
+                  </dt>
+                  <dd>{questionValueText(q, c.value[q.name], item.data)}</dd>
+                </div>
+              ))}
+            </dl>
+            <button type="button" onClick={() => onUse(c.value)} aria-label={`start from the answer of ${c.who}`}>
+              {`Start from answer ${n + 1}`}
+            </button>
+          </article>
+        ))}
+      </div>
+      <h2 class="decision-h">Your decision</h2>
+    </section>
+  );
+}

@@ -1,0 +1,50 @@
+"""labelloop.learn: the model side of the loop, as plain algorithms (no database, no server).
+
+- encoders (:func:`get_encoder`, :func:`embed`, :class:`EmbeddingCache`): texts and small images to
+  vectors, batched, with progress and an on-disk cache keyed by content hash;
+- :class:`EmbeddingClassifier`: calibrated logistic regression trained on weighted consensus labels,
+  with out-of-fold probabilities for every labelled item;
+- selection strategies (:func:`rank_items`): random, least confidence, margin, entropy, diversity,
+  hybrid and cold start, all with one signature;
+- :func:`choose_threshold` and :func:`autolabel`: auto-labelling with a confidence bound on accuracy;
+- :func:`find_label_issues` (confident learning) and :func:`consensus_disagreements`.
+
+Arrays in, arrays out; options are keyword-only; inputs are checked once at the boundary
+(:mod:`labelloop.learn._checks`). Nothing here imports the platform or :mod:`labelloop.quality`.
+"""
+
+from labelloop.learn.autolabel import AutoLabelPolicy, AutoLabels, autolabel, choose_threshold
+from labelloop.learn.cache import EmbeddingCache
+from labelloop.learn.encoders import Encoder, available_encoders, embed, get_encoder
+from labelloop.learn.label_errors import (
+    confident_joint,
+    confident_thresholds,
+    consensus_disagreements,
+    estimated_noise_rate,
+    find_label_issues,
+    label_quality_scores,
+)
+from labelloop.learn.models import EmbeddingClassifier, out_of_fold_proba
+from labelloop.learn.strategies import STRATEGIES, rank_items
+
+__all__ = [
+    "STRATEGIES",
+    "AutoLabelPolicy",
+    "AutoLabels",
+    "EmbeddingCache",
+    "EmbeddingClassifier",
+    "Encoder",
+    "autolabel",
+    "available_encoders",
+    "choose_threshold",
+    "confident_joint",
+    "confident_thresholds",
+    "consensus_disagreements",
+    "embed",
+    "estimated_noise_rate",
+    "find_label_issues",
+    "get_encoder",
+    "label_quality_scores",
+    "out_of_fold_proba",
+    "rank_items",
+]
