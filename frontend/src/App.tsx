@@ -12,6 +12,7 @@ import { NewProject } from "./console/NewProject";
 import { Manage } from "./console/Manage";
 import { ItemDetail } from "./console/ItemDetail";
 import { ItemBrowser } from "./console/ItemBrowser";
+import { QualityPage } from "./console/QualityPage";
 import { Review } from "./review/Review";
 
 const ME_KEY = "labelloop.me";
@@ -67,6 +68,7 @@ export function App() {
   else if (page === "p" && sub === "manage") body = <Manage me={me} projectId={pid} />;
   else if (page === "p" && sub === "items" && subId) body = <ItemDetail projectId={pid} itemId={Number(subId)} />;
   else if (page === "p" && sub === "items") body = <ItemBrowser key={pid} projectId={pid} />;
+  else if (page === "p" && sub === "quality") body = <QualityPage key={pid} projectId={pid} />;
   else if (page === "p" && sub === "review") body = <Review key={pid} projectId={pid} />;
   else if (page === "new") body = <NewProject />;
   else body = <Projects me={me} />;

@@ -1,0 +1,95 @@
+/** Each annotator's record, with a pause (and its reason) or a resume. */
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, errorText } from "../api";
+import type { AnnotatorQuality } from "../types";
+import { pct } from "./Quality";
+
+const FLAG_TEXT: Record<string, string> = {
+  same_label: "always the same label",
+  too_fast: "much faster than peers",
+  chance_level: "agrees with consensus at chance level",
+};
+
+export const seconds = (ms: number | null) => (ms === null ? "–" : `${(ms / 1000).toFixed(1)} s`);
+
+function PauseForm({ who, onPause, onCancel }: { who: string; onPause: (reason: string) => void; onCancel: () => void }) {
+  const [reason, setReason] = useState("");
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  return (
+    <form class="inline" onSubmit={(e) => {
+      e.preventDefault();
+      onPause(reason.trim());
+    }}>
+      <label>
+        {`Reason for pausing ${who}`}
+        <input ref={input} value={reason} maxLength={500} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+      <button type="submit">{`Pause ${who}`}</button>
+      <button type="button" class="link" onClick={onCancel}>Cancel</button>
+    </form>
+  );
+}
+
+export function Annotators({ projectId, people, onChange }: {
+  projectId: number; people: AnnotatorQuality[]; onChange: () => void;
+}) {
+  const [pausing, setPausing] = useState<number | null>(null);
+  const [error, setError] = useState("");
+  const setPaused = (u: AnnotatorQuality, paused: boolean, reason: string | null) => {
+    setError("");
+    api("PUT", `/api/projects/${projectId}/annotators/${u.user_id}/pause`, { paused, reason })
+      .then(() => {
+        setPausing(null);
+        onChange();
+      })
+      .catch((e) => setError(errorText(e)));
+  };
+  return (
+    <>
+      <table class="data annotators">
+        <caption>Annotators</caption>
+        <thead>
+          <tr>
+            <th scope="col">Annotator</th><th scope="col">Answers</th><th scope="col">Median time</th>
+            <th scope="col">Gold accuracy (95% interval)</th><th scope="col">Agrees with consensus</th>
+            <th scope="col">Skill</th><th scope="col">Flags</th><th scope="col">Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {people.map((u) => (
+            <tr data-annotator={u.username} class={u.paused ? "paused" : ""}>
+              <th scope="row">{u.username}</th>
+              <td>{u.answers}</td>
+              <td>{seconds(u.median_duration_ms)}</td>
+              <td>
+                {u.gold_answered
+                  ? `${pct(u.gold_accuracy)} (${pct(u.gold_accuracy_low)}–${pct(u.gold_accuracy_high)}), ${u.gold_correct} of ${u.gold_answered}`
+                  : "–"}
+              </td>
+              <td>{pct(u.agreement_with_consensus)}</td>
+              <td>{pct(u.skill)}</td>
+              <td>{u.flags.map((f) => FLAG_TEXT[f] ?? f).join(", ")}</td>
+              <td>
+                {u.paused ? (
+                  <>
+                    <span class="badge paused-badge">paused</span>
+                    {u.paused_reason && <span class="reason">{u.paused_reason}</span>}{" "}
+                    <button type="button" onClick={() => setPaused(u, false, null)}>{`Resume ${u.username}`}</button>
+                  </>
+                ) : pausing === u.user_id ? (
+                  <PauseForm who={u.username} onCancel={() => setPausing(null)}
+                    onPause={(reason) => setPaused(u, true, reason || "paused by a manager")} />
+                ) : (
+                  <button type="button" aria-label={`Pause ${u.username}…`} onClick={() => setPausing(u.user_id)}>Pause…</button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {error && <p class="error" role="alert">{error}</p>}
+    </>
+  );
+}
