@@ -3,6 +3,7 @@
  * (Preact creates text nodes), never as HTML, and the page's CSP forbids HTML sinks anyway.
  */
 
+import { Media } from "./media";
 import type { FieldSpec } from "./types";
 
 function asText(v: unknown): string {
@@ -26,9 +27,8 @@ function Field({ field, value }: { field: FieldSpec; value: unknown }) {
       </ol>
     );
   }
-  if (field.type !== "text") {
-    // Media are references (URL, path or blob id); shown as such until media viewers land.
-    return <p class="media-ref">{`${field.type}: ${asText(value)}`}</p>;
+  if (field.type === "image" || field.type === "audio" || field.type === "video") {
+    return <Media field={field} value={value} />;
   }
   return <div class="field-text">{asText(value)}</div>;
 }

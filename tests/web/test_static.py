@@ -42,6 +42,10 @@ def test_the_app_is_served_with_a_strict_content_security_policy(world: World) -
                       "require-trusted-types-for 'script'", "trusted-types 'none'"):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    # media fields load from this origin or over https only: no plain http, no wildcard, no blob:
+    sources = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
+    assert sources["img-src"] == ["'self'", "data:", "https:"]
+    assert sources["media-src"] == ["'self'", "https:"]
     assert r.headers["x-content-type-options"] == "nosniff"
     if r.status_code == 200:  # built: the page loads its code from /app/assets only
         scripts = re.findall(r'<script[^>]*src="([^"]+)"', r.text)

@@ -24,7 +24,7 @@ function sampleData(schema: LabelSchema): Record<string, unknown> {
   for (const f of schema.fields) {
     data[f.name] = f.type === "conversation"
       ? [{ role: "user", content: "Hello?" }, { role: "assistant", content: "Hi! How can I help?" }]
-      : f.type === "text" ? `Sample ${f.label || f.name}: Ada Lovelace wrote to Charles Babbage in London.` : "https://example.org/sample";
+      : f.type === "text" ? `Sample ${f.label || f.name}: Ada Lovelace wrote to Charles Babbage in London.` : "";
   }
   return data;
 }

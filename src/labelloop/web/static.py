@@ -15,11 +15,16 @@ DIST_DIR = Path(__file__).resolve().parent / "dist"
 # Scripts and styles only from this origin, no inline code, no plugins, no framing; and
 # Trusted Types with no policy at all, so that assigning a string to innerHTML (or any other
 # HTML sink) throws: untrusted item content can only ever reach the page as text.
+# Items' media fields are references to images, audio and video that may live elsewhere, so
+# those load from this origin or over https (never plain http from elsewhere, never data: or
+# blob:); `data:` stays for images only because the page's empty favicon is one. The app
+# itself refuses any reference that is not an http(s) URL or a relative path (media.tsx).
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self' data: https:",
+    "media-src 'self' https:",
     "font-src 'self'",
     "connect-src 'self'",
     "manifest-src 'self'",
