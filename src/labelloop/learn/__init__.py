@@ -13,7 +13,7 @@ Arrays in, arrays out; options are keyword-only; inputs are checked once at the 
 (:mod:`labelloop.learn._checks`). Nothing here imports the platform or :mod:`labelloop.quality`.
 """
 
-from labelloop.learn.autolabel import AutoLabelPolicy, AutoLabels, autolabel, choose_threshold
+from labelloop.learn.autolabel import AutoLabelPolicy, AutoLabels, apply_policy, autolabel, choose_threshold
 from labelloop.learn.cache import EmbeddingCache
 from labelloop.learn.encoders import Encoder, available_encoders, embed, get_encoder
 from labelloop.learn.label_errors import (
@@ -34,6 +34,7 @@ __all__ = [
     "EmbeddingCache",
     "EmbeddingClassifier",
     "Encoder",
+    "apply_policy",
     "autolabel",
     "available_encoders",
     "choose_threshold",

@@ -37,10 +37,10 @@ _LOG_FLOOR = -700.0  # log-probability of a class a fold never saw (exp underflo
 
 
 def softmax_temperature(log_proba: Floats, temperature: float) -> Floats:
-    """:math:`\\mathrm{softmax}(\\log p / T)` row-wise."""
+    """:math:`\\mathrm{softmax}(\\log p / T)` row-wise; a class at the floor (never seen) stays at 0."""
     z = log_proba / temperature
     z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
+    e = np.where(log_proba <= _LOG_FLOOR, 0.0, np.exp(z))
     return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
@@ -120,7 +120,10 @@ class EmbeddingClassifier:
         if self.calibrate:
             oof_log = _oof_log_proba(x, codes, weights, k, self.n_splits, self.C, self.max_iter, self.seed)
             if oof_log is not None:
-                self.temperature_ = fit_temperature(oof_log, codes, weights)
+                # An item whose class its fold model never saw says nothing about calibration.
+                seen = oof_log[np.arange(codes.size), codes] > _LOG_FLOOR
+                if seen.any():
+                    self.temperature_ = fit_temperature(oof_log[seen], codes[seen], weights[seen])
                 self.oof_proba_ = softmax_temperature(oof_log, self.temperature_)
         return self
 

@@ -1,0 +1,147 @@
+"""Confident learning: hand-made cases, planted errors, and cleanlab as an oracle."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labelloop.learn import (
+    EmbeddingClassifier,
+    confident_joint,
+    confident_thresholds,
+    consensus_disagreements,
+    estimated_noise_rate,
+    find_label_issues,
+    label_quality_scores,
+)
+
+FILTERS = ["prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"]
+
+# Six items, two classes. Items 2 and 5 carry the label the model is sure is wrong.
+LABELS = np.array([0, 0, 0, 1, 1, 1])
+PROBA = np.array(
+    [
+        [0.9, 0.1],
+        [0.8, 0.2],
+        [0.1, 0.9],  # labelled 0, looks like 1
+        [0.2, 0.8],
+        [0.3, 0.7],
+        [0.95, 0.05],  # labelled 1, looks like 0
+    ]
+)
+
+
+def test_thresholds_are_mean_self_confidence_per_class() -> None:
+    t = confident_thresholds(LABELS, PROBA)
+    assert t == pytest.approx([(0.9 + 0.8 + 0.1) / 3, (0.8 + 0.7 + 0.05) / 3])
+    # A class nobody labelled gets a threshold no probability reaches.
+    assert confident_thresholds(np.array([0, 0]), np.array([[0.5, 0.5], [0.6, 0.4]]))[1] == 2.0
+
+
+def test_confident_joint_by_hand() -> None:
+    # t = (0.6, 0.5167). Item 0: p0=.9 >= t0 only -> (0,0). Item 1: (0,0). Item 2: p1=.9 -> (0,1).
+    # Item 3: p1=.8 -> (1,1). Item 4: p1=.7 -> (1,1). Item 5: p0=.95 -> (1,0).
+    assert confident_joint(LABELS, PROBA, calibrate=False).tolist() == [[2, 1], [1, 2]]
+    assert confident_joint(LABELS, PROBA).sum() == len(LABELS)
+    assert estimated_noise_rate(LABELS, PROBA) == pytest.approx(2 / 6)
+
+
+@pytest.mark.parametrize("filter_by", FILTERS)
+def test_the_two_planted_errors_are_found_most_suspect_first(filter_by: str) -> None:
+    issues = find_label_issues(LABELS, PROBA, filter_by=filter_by)  # type: ignore[arg-type]
+    assert issues.tolist() == [5, 2]  # self-confidence 0.05 < 0.1
+
+
+def test_quality_scores() -> None:
+    assert label_quality_scores(LABELS, PROBA).tolist() == pytest.approx([0.9, 0.8, 0.1, 0.8, 0.7, 0.05])
+    margin = label_quality_scores(LABELS, PROBA, method="normalized_margin")
+    assert margin.tolist() == pytest.approx([0.9, 0.8, 0.1, 0.8, 0.7, 0.05])  # two classes: (p - (1-p) + 1)/2 = p
+    three = np.array([[0.5, 0.3, 0.2]])
+    assert label_quality_scores([1], three, method="normalized_margin")[0] == pytest.approx((0.3 - 0.5 + 1) / 2)
+
+
+def test_consensus_disagreements() -> None:
+    consensus = np.array([0, 0, 0, 1, 1, 1])
+    confidence = np.array([1.0, 1.0, 0.6, 1.0, 1.0, 0.95])
+    # Model sure of another class: items 2 (0.9) and 5 (0.95). With the crowd's confidence >= 0.9, only 5.
+    assert consensus_disagreements(consensus, PROBA, min_model_confidence=0.85).tolist() == [5, 2]
+    flagged = consensus_disagreements(
+        consensus, PROBA, consensus_confidence=confidence, min_model_confidence=0.85, min_consensus_confidence=0.9
+    )
+    assert flagged.tolist() == [5]
+
+
+def planted(seed: int, n: int = 1500, k: int = 4, noise: float = 0.2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gaussian blobs with a fraction *noise* of labels flipped to another class; returns X, noisy, flipped."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, 8)) * 2.2
+    truth = rng.integers(0, k, size=n)
+    x = centres[truth] + rng.normal(size=(n, 8))
+    flipped = rng.random(n) < noise
+    noisy = truth.copy()
+    noisy[flipped] = (truth[flipped] + rng.integers(1, k, size=flipped.sum())) % k
+    return x, noisy, flipped
+
+
+def test_planted_errors_are_found_with_high_precision_and_recall() -> None:
+    x, noisy, flipped = planted(0)
+    oof = EmbeddingClassifier(C=1.0, seed=0).fit(x, noisy).oof_proba_
+    assert oof is not None
+    issues = find_label_issues(noisy, oof)
+    found = np.zeros(len(noisy), bool)
+    found[issues] = True
+    tp = int((found & flipped).sum())
+    precision, recall = tp / found.sum(), tp / flipped.sum()
+    f1 = 2 * precision * recall / (precision + recall)
+    print(f"planted 20% noise: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f}")
+    assert precision > 0.8 and recall > 0.7 and f1 > 0.8
+
+
+cleanlab_filter = pytest.importorskip("cleanlab.filter")
+
+
+def cleanlab_issues(labels: np.ndarray, proba: np.ndarray, **kw: object) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(cleanlab_filter.find_label_issues(labels, proba, n_jobs=1, **kw))
+
+
+def test_same_issues_as_cleanlab_on_planted_noise() -> None:
+    x, noisy, _ = planted(1)
+    oof = EmbeddingClassifier(C=1.0, seed=1).fit(x, noisy).oof_proba_
+    assert oof is not None
+    ours = find_label_issues(noisy, oof)
+    theirs = cleanlab_issues(noisy, oof, return_indices_ranked_by="self_confidence")
+    assert len(ours) > 100
+    assert ours.tolist() == theirs.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(8, 120),
+    k=st.integers(2, 5),
+    sharpness=st.floats(0.3, 5.0),
+    filter_by=st.sampled_from(FILTERS),
+    rank_by=st.sampled_from(["self_confidence", "normalized_margin"]),
+    frac_noise=st.sampled_from([1.0, 0.5]),
+)
+def test_equal_to_cleanlab_on_random_inputs(
+    seed: int, n: int, k: int, sharpness: float, filter_by: str, rank_by: str, frac_noise: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, k)) * sharpness
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = rng.integers(0, k, size=n)
+    labels[:k] = np.arange(k)  # cleanlab wants every class present
+    if filter_by in ("confident_learning", "predicted_neq_given"):
+        frac_noise = 1.0
+    ours = find_label_issues(labels, proba, filter_by=filter_by, rank_by=rank_by, frac_noise=frac_noise)  # type: ignore[arg-type]
+    theirs = cleanlab_issues(
+        labels, proba, filter_by=filter_by, return_indices_ranked_by=rank_by, frac_noise=frac_noise
+    )
+    assert ours.tolist() == theirs.tolist()
