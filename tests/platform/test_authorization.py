@@ -66,6 +66,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/quality/recompute"): "manager",
     ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): "manager",
     ("GET", "/api/projects/{project_id}/review/next"): "reviewer",
+    ("GET", "/api/projects/{project_id}/review/count"): "reviewer",
     ("POST", "/api/projects/{project_id}/items/{item_id}/review"): "reviewer",
     ("POST", "/api/projects/{project_id}/items/{item_id}/flag"): "reviewer",
     ("POST", "/api/projects/{project_id}/loop/rounds"): "manager",

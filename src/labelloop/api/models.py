@@ -167,6 +167,10 @@ class ItemOut(Out):
     status: str
     gold: dict[str, Any] | None = Field(description="Shown to managers only.")
     created_at: datetime
+    review: str | None = Field(None, description="pending or done: the review queue.")
+    consensus: dict[str, Any] | None = Field(
+        None, description="{value, confidence, method, final}, once the item has one."
+    )
 
 
 class AnswerOut(Out):

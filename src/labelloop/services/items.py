@@ -32,6 +32,8 @@ class ItemInfo:
     status: str
     gold: dict[str, Any] | None  # only for those who may see gold
     created_at: datetime
+    review: str | None = None  # pending or done (the review queue)
+    consensus: dict[str, Any] | None = None  # {value, confidence, method, final}
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,22 @@ def _status(row: Any) -> str:
 
 
 def _info(row: Any, show_gold: bool) -> ItemInfo:
+    settled = None
+    if getattr(row, "c_method", None) is not None:
+        settled = {"value": row.c_value, "confidence": row.c_confidence, "method": row.c_method,
+                   "final": row.c_final}
     return ItemInfo(
         row.id, row.external_id, row.content_hash, row.data, row.meta, row.priority, row.needed,
         row.answer_count, row.reserved - row.answer_count, _status(row),
-        row.gold if show_gold else None, row.created_at,
+        row.gold if show_gold else None, row.created_at, row.review_state, settled,
     )
+
+
+# Items with their consensus, for the data browser (one query per page, not one per item).
+_WITH_CONSENSUS = select(
+    items, consensus.c.value.label("c_value"), consensus.c.confidence.label("c_confidence"),
+    consensus.c.method.label("c_method"), consensus.c.final.label("c_final"),
+).select_from(items.outerjoin(consensus, consensus.c.item_id == items.c.id))
 
 
 @dataclass(frozen=True)
@@ -85,8 +98,7 @@ def _filtered(stmt: Any, f: ItemFilter) -> Any:
                                          answers.c.user_id == f.annotator_id))
     if f.label is not None:
         question, value = f.label
-        stmt = stmt.where(exists().where(consensus.c.item_id == items.c.id,
-                                         consensus.c.value[question].as_string() == value))
+        stmt = stmt.where(consensus.c.value[question].as_string() == value)  # joined in the query
     if f.meta is not None:
         key, value = f.meta
         stmt = stmt.where(items.c.meta[key].as_string() == value)
@@ -108,7 +120,7 @@ def list_items(
     """Items in id order (keyset pagination with `after_id`), filtered on the server."""
     acc = access(conn, actor, project_id, Action.view_items)
     stmt = (
-        select(items)
+        _WITH_CONSENSUS
         .where(items.c.project_id == project_id, items.c.id > after_id)
         .order_by(items.c.id)
         .limit(max(1, min(limit, 1000)))
@@ -124,7 +136,7 @@ def list_items(
 def get_item(conn: Connection, actor: Actor, project_id: int, item_id: int) -> ItemDetail:
     acc = access(conn, actor, project_id, Action.view_items)
     row = conn.execute(
-        select(items).where(items.c.id == item_id, items.c.project_id == project_id)
+        _WITH_CONSENSUS.where(items.c.id == item_id, items.c.project_id == project_id)
     ).first()
     if row is None:
         raise NotFound(f"item {item_id} not found in project {project_id}")

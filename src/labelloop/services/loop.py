@@ -70,7 +70,6 @@ def run_round(
         EmbeddingCache,
         EmbeddingClassifier,
         autolabel,
-        choose_threshold,
         consensus_disagreements,
         embed,
         find_label_issues,
@@ -163,19 +162,20 @@ def run_round(
 
     step(6, "auto-labelling and looking for label errors")
     if settings.autolabel_target is not None and oof is not None:
-        policy = choose_threshold(oof, y[labelled], target=settings.autolabel_target,
-                                  alpha=settings.autolabel_alpha, train_counts=model.class_counts_)
         untouched = np.array(
             [i for i in open_rows if rows[int(i)].answer_count == 0 and rows[int(i)].reserved == 0],
             dtype=np.int64,
         )
-        chosen = autolabel(proba[untouched], policy) if untouched.size else None
-        done = 0 if chosen is None else _autolabel(
-            db, project_id, ids[untouched[chosen.indices]], chosen.labels, chosen.confidence,
-            question, classes,
-        )
+        done, policy = 0, None
+        if untouched.size:
+            chosen = autolabel(proba[untouched], oof, y[labelled], target=settings.autolabel_target,
+                               alpha=settings.autolabel_alpha, train_counts=model.class_counts_)
+            policy = chosen.policy
+            done = _autolabel(db, project_id, ids[untouched[chosen.indices]], chosen.labels,
+                              chosen.confidence, question, classes)
         metrics.update(
-            autolabel_threshold=policy.threshold, autolabel_lower_bound=policy.lower_bound,
+            autolabel_threshold=policy.threshold if policy else None,
+            autolabel_lower_bound=policy.lower_bound if policy else None,
             autolabelled=done, autolabel_coverage=(done / len(untouched)) if len(untouched) else 0.0,
         )
     if oof is not None:

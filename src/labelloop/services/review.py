@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from labelloop.errors import Conflict, NotFound
 from labelloop.services.consensus import REVIEW, Settled, store
@@ -28,16 +28,24 @@ def _pending_item(conn: Connection, project_id: int, item_id: int) -> Any:
     return row
 
 
-def next_review(conn: Connection, actor: Actor, project_id: int) -> ItemDetail | None:
-    """The oldest item waiting for review, with every answer (None when the queue is empty)."""
+def next_review(
+    conn: Connection, actor: Actor, project_id: int, *, after_id: int = 0
+) -> ItemDetail | None:
+    """The oldest item waiting for review after `after_id` (to skip one), with every answer."""
     access(conn, actor, project_id, Action.review)
     item_id = conn.execute(
         select(items.c.id)
-        .where(items.c.project_id == project_id, items.c.review_state == PENDING)
+        .where(items.c.project_id == project_id, items.c.review_state == PENDING, items.c.id > after_id)
         .order_by(items.c.id)
         .limit(1)
     ).scalar()
     return None if item_id is None else get_item(conn, actor, project_id, item_id)
+
+
+def pending_count(conn: Connection, actor: Actor, project_id: int) -> int:
+    access(conn, actor, project_id, Action.review)
+    return int(conn.execute(select(func.count()).where(
+        items.c.project_id == project_id, items.c.review_state == PENDING)).scalar_one())
 
 
 def flag(conn: Connection, actor: Actor, project_id: int, item_id: int) -> None:

@@ -82,14 +82,24 @@ def pause(project_id: int, user_id: int, body: PauseIn, ctx: Ctx = CtxDep) -> St
 
 @router.get("/review/next", response_model=ItemDetailOut,
             responses={204: {"description": "Nothing waits for review."}})
-def next_review(project_id: int, ctx: Ctx = CtxDep) -> Response:
-    """The oldest item waiting for review, with every answer."""
-    d = ctx.read(review.next_review, project_id)
+def next_review(
+    project_id: int,
+    after: int = Query(0, description="Skip to items with a larger id."),
+    ctx: Ctx = CtxDep,
+) -> Response:
+    """The oldest item waiting for review (after `after`), with every answer."""
+    d = ctx.read(review.next_review, project_id, after_id=after)
     if d is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     out = ItemDetailOut(item=ItemOut.model_validate(d.item),
                         answers=[AnswerOut.model_validate(a) for a in d.answers])
     return JSONResponse(out.model_dump(mode="json"))
+
+
+@router.get("/review/count")
+def review_count(project_id: int, ctx: Ctx = CtxDep) -> dict[str, int]:
+    """How many items wait for review."""
+    return {"pending": ctx.read(review.pending_count, project_id)}
 
 
 @router.post("/items/{item_id}/review")
