@@ -176,6 +176,10 @@ class OneCoinDawidSkene(CategoricalAggregator):
     represent class-dependent errors. (Dawid & Skene 1979; the one-coin form as in e.g. Zhang et al.,
     "Spectral Methods Meet EM", NIPS 2014.)
 
+    The class prior stays uniform unless ``learn_prior=True``: with a learned prior, one-coin EM can
+    collapse onto one class when most workers are near chance (crowd-kit's learned-prior version scores
+    0.26 on S_Rel, where majority vote gets 0.54).
+
     Learned: ``labels_``, ``probas_``, ``skills_`` (:math:`p_w`), ``priors_``, ``n_iter_``.
     """
 
