@@ -120,6 +120,26 @@ def test_same_issues_as_cleanlab_on_planted_noise() -> None:
     assert ours.tolist() == theirs.tolist()
 
 
+def test_same_issues_as_cleanlab_on_digits_with_planted_noise() -> None:
+    from labelloop.learn import embed, get_encoder
+    from labelloop.learn.data import digits
+
+    images, truth = digits()
+    x = embed(get_encoder("image-features"), list(images))
+    rng = np.random.default_rng(7)
+    noisy = truth.copy()
+    flipped = rng.random(truth.size) < 0.2
+    noisy[flipped] = (truth[flipped] + rng.integers(1, 10, size=flipped.sum())) % 10
+    oof = EmbeddingClassifier(seed=0).fit(x, noisy).oof_proba_
+    assert oof is not None
+    ours = find_label_issues(noisy, oof)
+    assert ours.tolist() == cleanlab_issues(noisy, oof, return_indices_ranked_by="self_confidence").tolist()
+    found = np.zeros(truth.size, bool)
+    found[ours] = True
+    precision, recall = (found & flipped).sum() / found.sum(), (found & flipped).sum() / flipped.sum()
+    assert precision > 0.85 and recall > 0.8
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 10_000),

