@@ -105,6 +105,13 @@ export interface QualitySettings {
 
 export type Answer = Record<string, unknown>;
 
+/** The latest model's answer for a task, shown as an editable suggestion. */
+export interface Prelabel {
+  value: Record<string, unknown>;
+  confidence: number;
+  model_version: number;
+}
+
 export interface Task {
   item_id: number;
   external_id: string;
@@ -112,6 +119,7 @@ export interface Task {
   meta: Record<string, unknown>;
   leased_at: string;
   lease_expires_at: string;
+  prelabel?: Prelabel | null;
 }
 
 export interface StoredAnswer {

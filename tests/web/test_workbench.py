@@ -261,3 +261,29 @@ def test_my_answers_come_newest_first_and_older_ones_on_demand(page: Any, site: 
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 55
     assert page.get_by_role("button", name="Show older answers").count() == 0
     assert watch.dialogs == [] and watch.errors == []
+
+
+def test_a_round_of_the_loop_pre_labels_the_next_tasks(page: Any, site: Site, watch: Watch) -> None:
+    owner = site.person("owner")
+    ann = site.person("ann")
+    schema = {"fields": [{"name": "text"}],
+              "questions": [{"name": "topic", "type": "choice", "options": ["sport", "food"]}]}
+    pid = site.project(owner, schema, members={"annotator": [ann]})
+    site.http.patch(f"/api/projects/{pid}", headers=owner.headers,
+                    json={"loop": {"autolabel_target": None, "min_labels": 10}})
+    words = {"sport": "match goal team score coach", "food": "recipe dinner sauce bread chef"}
+    site.import_records(owner, pid, [{"id": f"i{n}", "text": f"{words[t]} number {n}", "topic": t}
+                                     for n, t in enumerate(["sport", "food"] * 15)])
+    for _ in range(20):  # the annotator labels twenty items through the API
+        t = site.http.post(f"/api/projects/{pid}/tasks/next", headers=ann.headers).json()
+        site.http.post(f"/api/projects/{pid}/items/{t['item_id']}/answers", headers=ann.headers,
+                       json={"value": {"topic": t["meta"]["topic"]}})
+    r = site.http.post(f"/api/projects/{pid}/loop/rounds", params={"wait": "true"}, headers=owner.headers)
+    assert r.json()["status"] == "succeeded", r.text
+    log_in(page, site, ann, f"p/{pid}/label")
+    topic = page.locator("fieldset[data-question='topic']")
+    topic.get_by_text("model suggestion").wait_for()
+    shown = page.locator("main").inner_text()
+    expected = "sport" if "match goal" in shown else "food"
+    assert topic.get_by_role("radio", name=expected).get_attribute("aria-checked") == "true"
+    assert watch.errors == []

@@ -29,7 +29,8 @@ interface Editing {
 export function startEditing(schema: LabelSchema, task: Task | null): Editing {
   const answer: Answer = {};
   const suggested = new Set<string>();
-  const prelabel = task?.meta?.prelabel;
+  // The model's pre-label from the loop, or one imported with the item (meta.prelabel).
+  const prelabel = task?.prelabel?.value ?? task?.meta?.prelabel;
   for (const q of schema.questions) {
     if (q.type === "spans") answer[q.name] = [];
     if (prelabel && typeof prelabel === "object" && q.name in prelabel) {
