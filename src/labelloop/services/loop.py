@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
 from labelloop.services.consensus import INCREMENTAL, PROJECT, REVIEW, Settled, recompute_project, store
+from labelloop.services.loop_models import model_for
 from labelloop.services.loop_settings import LoopSettings, loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
@@ -68,7 +69,6 @@ def run_round(
 ) -> dict[str, Any]:
     from labelloop.learn import (  # heavy (scikit-learn): imported when a round runs
         EmbeddingCache,
-        EmbeddingClassifier,
         autolabel,
         consensus_disagreements,
         embed,
@@ -95,8 +95,8 @@ def run_round(
 
     with db.read(snapshot=True) as conn:
         rows = conn.execute(
-            select(items.c.id, items.c.data, items.c.gold, items.c.answer_count, items.c.reserved,
-                   items.c.needed)
+            select(items.c.id, items.c.external_id, items.c.data, items.c.gold, items.c.answer_count,
+                   items.c.reserved, items.c.needed)
             .where(items.c.project_id == project_id).order_by(items.c.id)
         ).all()
         settled = {
@@ -137,10 +137,13 @@ def run_round(
         return metrics
 
     step(2, f"training on {int(labelled.sum()):,} labelled items")
-    model = EmbeddingClassifier(seed=0).fit(x[labelled], y[labelled], sample_weight=weight[labelled],
-                                            classes=list(range(len(classes))))
-    proba = model.predict_proba(x)
-    oof = model.oof_proba_
+    model = model_for(settings.model)
+    content = [{"id": r.external_id, "data": r.data} for r in rows]
+    lab_idx = np.flatnonzero(labelled)
+    oof = model.fit([content[i] for i in lab_idx], x[labelled], y[labelled], weight[labelled],
+                    classes, question)
+    proba = model.predict_proba(content, x, classes, question)
+    metrics["model"] = settings.model
 
     step(3, "evaluating")
     if oof is not None:
@@ -154,7 +157,9 @@ def run_round(
     step(4, "predicting")
     open_rows = np.flatnonzero(~labelled & ~gold)
     version = _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
-    _store_predictions(db, version, ids[open_rows], proba[open_rows], question, classes)
+    # Every item but gold gets the model's answer: the pre-label of whoever labels it next.
+    shown = np.flatnonzero(~gold)
+    _store_predictions(db, version, ids[shown], proba[shown], question, classes)
 
     step(5, "rescoring the queue")
     order = rank_items(settings.strategy, proba=proba, embeddings=x, labelled=labelled | gold, seed=0)
@@ -169,7 +174,7 @@ def run_round(
         done, policy = 0, None
         if untouched.size:
             chosen = autolabel(proba[untouched], oof, y[labelled], target=settings.autolabel_target,
-                               alpha=settings.autolabel_alpha, train_counts=model.class_counts_)
+                               alpha=settings.autolabel_alpha, train_counts=model.class_counts)
             policy = chosen.policy
             done = _autolabel(db, project_id, ids[untouched[chosen.indices]], chosen.labels,
                               chosen.confidence, question, classes)

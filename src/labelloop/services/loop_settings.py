@@ -17,8 +17,13 @@ ENCODERS = ("hashed-tfidf", "minilm")
 class LoopSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prelabels: Literal["off", "suggest"] = Field(
-        "suggest", description="Show the latest model's answer to annotators as an editable suggestion."
+    prelabels: Literal["off", "suggest", "require"] = Field(
+        "suggest",
+        description="Show the latest model's answer to annotators as an editable suggestion; "
+        "`require` also holds back items the model has not answered yet.",
+    )
+    model: str = Field(
+        "builtin", description="builtin, the URL of a team's model server, or python:<entry point>."
     )
     strategy: str = Field("hybrid", description=f"How a round orders the queue: {', '.join(STRATEGIES)}.")
     encoder: str = Field("hashed-tfidf", description=f"Text encoder: {', '.join(ENCODERS)}.")
@@ -41,6 +46,13 @@ class LoopSettings(BaseModel):
     def _strategy(cls, v: str) -> str:
         if v not in STRATEGIES:
             raise ValueError(f"one of {', '.join(STRATEGIES)}")
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        if v != "builtin" and not v.startswith(("http://", "https://", "python:")):
+            raise ValueError("builtin, an http(s) URL, or python:<entry point name>")
         return v
 
     @field_validator("encoder")

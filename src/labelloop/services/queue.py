@@ -106,6 +106,9 @@ _PICK = (
     .limit(1)
 )
 _PICK_PG = _PICK.with_for_update(of=items, skip_locked=True)
+# With pre-labels required, only items the model has answered are handed out.
+_PICK_PRELABELLED = _PICK.where(exists().where(predictions.c.item_id == items.c.id))
+_PICK_PRELABELLED_PG = _PICK_PRELABELLED.with_for_update(of=items, skip_locked=True)
 # Gold items the annotator has not seen, in an order of their own (so colleagues comparing
 # notes do not find the same gold in the same place).
 _PICK_GOLD = (
@@ -232,7 +235,10 @@ def next_task(
     if len(held) >= max_held:
         raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
 
-    pick = _PICK_PG if _is_pg(conn) else _PICK
+    if loop_settings(acc.project.loop_settings).prelabels == "require":
+        pick = _PICK_PRELABELLED_PG if _is_pg(conn) else _PICK_PRELABELLED
+    else:
+        pick = _PICK_PG if _is_pg(conn) else _PICK
     item_id = conn.execute(pick, {"pid": project_id, "uid": uid}).scalar()
     if item_id is None:
         return None  # no gold either: it is mixed into work, not handed out on its own
