@@ -13,6 +13,7 @@ import { Manage } from "./console/Manage";
 import { ItemDetail } from "./console/ItemDetail";
 import { ItemBrowser } from "./console/ItemBrowser";
 import { QualityPage } from "./console/QualityPage";
+import { LoopPage } from "./console/LoopPage";
 import { Review } from "./review/Review";
 
 const ME_KEY = "labelloop.me";
@@ -69,6 +70,7 @@ export function App() {
   else if (page === "p" && sub === "items" && subId) body = <ItemDetail projectId={pid} itemId={Number(subId)} />;
   else if (page === "p" && sub === "items") body = <ItemBrowser key={pid} projectId={pid} />;
   else if (page === "p" && sub === "quality") body = <QualityPage key={pid} projectId={pid} />;
+  else if (page === "p" && sub === "loop") body = <LoopPage key={pid} projectId={pid} />;
   else if (page === "p" && sub === "review") body = <Review key={pid} projectId={pid} />;
   else if (page === "new") body = <NewProject />;
   else body = <Projects me={me} />;

@@ -85,8 +85,54 @@ export interface Project {
   overlap: number;
   lease_seconds: number;
   quality: QualitySettings;
+  loop: LoopSettings;
   created_at: string;
   role: string | null;
+}
+
+/** A project's learning-loop settings (docs/loop.md), defaults filled in by the server. */
+export interface LoopSettings {
+  /** `require` also holds back items the model has not answered yet. */
+  prelabels: "off" | "suggest" | "require";
+  /** `builtin`, the URL of a team's model server, or `python:<entry point>` (newer servers). */
+  model?: string;
+  strategy: string;
+  encoder: string;
+  /** The single-choice question the model learns (null: the first one). */
+  question: string | null;
+  min_labels: number;
+  /** The accuracy auto-labels must provably reach (null: never auto-label). */
+  autolabel_target: number | null;
+  autolabel_alpha: number;
+  label_error_confidence: number;
+}
+
+/** What a round of the loop measured (docs/loop.md); a cold-start round has no accuracy. */
+export interface RoundMetrics {
+  human_answers?: number;
+  labelled?: number;
+  items?: number;
+  /** false for a round with too few labels to train (then `reason` says why). */
+  trained?: boolean;
+  reason?: string;
+  oof_accuracy?: number;
+  gold_accuracy?: number;
+  gold_items?: number;
+  autolabelled?: number;
+  autolabel_coverage?: number;
+  autolabel_lower_bound?: number | null;
+  autolabel_threshold?: number | null;
+  label_issues?: number;
+  strategy?: string;
+  encoder?: string;
+  question?: string;
+}
+
+/** One row of GET /api/projects/{id}/loop/rounds (oldest first). */
+export interface LoopRound {
+  model_version: number;
+  created_at: string;
+  metrics: RoundMetrics;
 }
 
 /** A project's quality-control settings (docs/quality.md), defaults filled in by the server. */

@@ -1,4 +1,4 @@
-/** A manager's console for one project: progress, quality, data, settings, members, export. */
+/** A manager's console for one project: progress, quality, the loop, data, settings, members, export. */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
@@ -69,6 +69,7 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
         <h1>{project.name}</h1>
         <a class="button" href={`#/p/${projectId}/items`}>Browse items</a>
         <a class="button" href={`#/p/${projectId}/quality`}>Quality</a>
+        <a class="button" href={`#/p/${projectId}/loop`}>Learning loop</a>
         <a class="button" href={`#/p/${projectId}/review`}>Review</a>
         {project.role && <a class="button" href={`#/p/${projectId}/label`}>Label</a>}
       </div>
