@@ -24,7 +24,8 @@ def test_the_loop_page_runs_a_round_draws_the_curve_and_edits_settings(
     owner = site.person("owner")
     ann = site.person("ann")
     pid = site.project(owner, SCHEMA, members={"annotator": [ann]})
-    r = site.http.patch(f"/api/projects/{pid}", headers=owner.headers, json={"loop": {"min_labels": 10}})
+    r = site.http.patch(f"/api/projects/{pid}", headers=owner.headers, json={
+        "loop": {"min_labels": 10}, "quality": {"gold_first": 4, "gold_rate": 0}})  # gold first, then none
     assert r.status_code == 200, r.text
     site.import_records(owner, pid, [
         {"id": f"i{n}", "text": f"{WORDS[t]} number {n}", "topic": t, **({"gold": {"topic": t}} if n < 4 else {})}
