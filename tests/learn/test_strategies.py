@@ -135,3 +135,11 @@ def test_uncertainty_orders_are_permutations_and_put_the_surest_last(raw: np.nda
     if name == "least_confidence":
         top = proba.max(axis=1)[order]
         assert np.all(np.diff(top) >= -1e-12)
+
+
+def test_duplicates_do_not_break_the_batch_strategies() -> None:
+    x = np.zeros((6, 2))  # six identical items: one distinct point, batch of three
+    proba = np.tile([0.6, 0.4], (6, 1))
+    for name in ("cold_start", "hybrid", "diversity"):
+        order = rank_items(name, proba=proba, embeddings=x, batch_size=3)
+        assert sorted(order.tolist()) == list(range(6))

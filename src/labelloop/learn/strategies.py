@@ -35,12 +35,14 @@ first; the rest follow by distance to their cluster centre, nearest first.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.cluster import KMeans  # type: ignore[import-untyped, unused-ignore]
+from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped, unused-ignore]
 
 from labelloop.learn._checks import Floats, Indices, Mask, as_embeddings, as_mask, as_proba
 
@@ -182,7 +184,10 @@ def _kmeans_representatives(
     x: Floats, k: int, weights: Floats | None, seed: int
 ) -> tuple[Indices, Floats, Indices]:
     """Per cluster the row nearest its centre (largest clusters first); every row's distance and cluster."""
-    km = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=seed).fit(x, sample_weight=weights)
+    with warnings.catch_warnings():
+        # Fewer distinct points than clusters (duplicates): some clusters stay empty, which is fine here.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=seed).fit(x, sample_weight=weights)
     assign = np.asarray(km.labels_, dtype=np.intp)
     dist = sq_distances(x, km.cluster_centers_[assign])
     sizes = np.bincount(assign, minlength=k)
