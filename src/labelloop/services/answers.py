@@ -15,7 +15,7 @@ from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality_settings import quality_settings
 from labelloop.services.queue import LEASED, SUBMITTED, lock_assignment, reacquire
-from labelloop.services.trust import gold_correct, record_gold_answer, require_not_paused
+from labelloop.services.trust import gold_correct, record_gold_answer, worker_access
 from labelloop.store.models import answers, assignments, items, users, utcnow
 
 MAX_KEY = 100
@@ -86,11 +86,10 @@ def submit_answer(
     A retry with the same idempotency key returns the stored answer and creates nothing.
     An answer after the lease expired is still taken while the item has a free slot.
     """
-    acc = access(conn, actor, project_id, Action.work_tasks)
     uid = actor.user_id
     if uid is None:
         raise Conflict("the operator account does not answer tasks")
-    require_not_paused(conn, project_id, uid)
+    acc, _ = worker_access(conn, actor, project_id)
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
         raise Invalid(
             "invalid idempotency key", [Problem(f"1 to {MAX_KEY} characters", field="Idempotency-Key")]

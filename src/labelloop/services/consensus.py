@@ -29,7 +29,7 @@ from labelloop.services.projects import schema_of
 from labelloop.services.quality_settings import QualitySettings, quality_settings
 from labelloop.services.trust import Standing, set_skills, standings
 from labelloop.store.db import Database
-from labelloop.store.models import answers, consensus, items, utcnow
+from labelloop.store.models import annotator_quality, answers, consensus, items, utcnow
 
 INCREMENTAL = "one-coin (as answers arrive)"
 PROJECT = "dawid-skene+mace (project)"
@@ -91,8 +91,16 @@ def _upsert_statement(dialect: str) -> Any:
 
 
 _UPSERT = {d: _upsert_statement(d) for d in ("sqlite", "postgresql")}
+# Each answer of the item with its author's standing, in one query.
 _VOTES = (
-    select(answers.c.user_id, answers.c.value)
+    select(answers.c.user_id, answers.c.value, annotator_quality.c.gold_answered,
+           annotator_quality.c.gold_correct, annotator_quality.c.skill, annotator_quality.c.paused,
+           annotator_quality.c.paused_reason)
+    .select_from(answers.outerjoin(
+        annotator_quality,
+        (annotator_quality.c.user_id == answers.c.user_id)
+        & (annotator_quality.c.project_id == bindparam("pid")),
+    ))
     .where(answers.c.item_id == bindparam("iid"), answers.c.source == "human")
     .order_by(answers.c.id)
 )
@@ -117,9 +125,13 @@ def on_answer(
 
     `state` is the item's (needed, reserved, answer_count, review_state) after this answer.
     """
-    votes = {r.user_id: r.value for r in conn.execute(_VOTES, {"iid": item_id})}  # last answer per user
-    by_user = standings(conn, project.id, list(votes))
-    skills = _counted({uid: by_user.get(uid, Standing()) for uid in votes}, settings)
+    votes: dict[int, dict[str, Any]] = {}
+    by_user: dict[int, Standing] = {}
+    for r in conn.execute(_VOTES, {"iid": item_id, "pid": project.id}):
+        votes[r.user_id] = r.value  # the last answer per annotator counts
+        by_user[r.user_id] = Standing() if r.gold_answered is None else Standing(
+            r.gold_answered, r.gold_correct, r.skill, r.paused, r.paused_reason)
+    skills = _counted(by_user, settings)
     settled = settle(schema, list(votes.items()), skills)
     store(conn, project.id, [(item_id, settled)], INCREMENTAL)
     decide(conn, project, settings, item_id, state, settled.confidence)

@@ -78,7 +78,7 @@ class ProjectAccess:
 
 
 # Built once: this runs on every request that touches a project.
-_PROJECT_AND_ROLE = (
+PROJECT_AND_ROLE = (
     select(projects, memberships.c.role)
     .select_from(
         projects.outerjoin(
@@ -98,11 +98,16 @@ def access(conn: Connection, actor: Actor, project_id: int, action: Action) -> P
 
     Non-members get NotFound rather than Forbidden, so project ids reveal nothing.
     """
-    row = conn.execute(_PROJECT_AND_ROLE, {"uid": actor.user_id, "pid": project_id}).first()
+    row = conn.execute(PROJECT_AND_ROLE, {"uid": actor.user_id, "pid": project_id}).first()
+    return check(row, actor, project_id, action)
+
+
+def check(row: Any, actor: Actor, project_id: int, action: Action) -> ProjectAccess:
+    """The decision of `access` on a row of (project columns..., role) fetched by the caller."""
     if row is None or (row.role is None and not actor.is_admin):
         raise NotFound(f"project {project_id} not found")
     result = ProjectAccess(row, Role[row.role] if row.role else None)
-    if not result.allows(action, actor):
+    if not result.allows(action, actor):  # the one place a role is compared with an action
         raise Forbidden(f"your role in this project does not allow: {action.name.replace('_', ' ')}")
     return result
 

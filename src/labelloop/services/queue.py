@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,7 +26,7 @@ from labelloop.errors import Conflict, NotFound
 from labelloop.services.loop_settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.quality_settings import quality_settings
-from labelloop.services.trust import require_not_paused
+from labelloop.services.trust import worker_access
 from labelloop.store.models import assignments, items, open_when, predictions, utcnow
 
 LEASED, SUBMITTED, SKIPPED, EXPIRED = "leased", "submitted", "skipped", "expired"
@@ -187,23 +188,33 @@ def _take_slot(conn: Connection, item_id: int, *, gold: bool = False) -> bool:
     return conn.execute(_TAKE_GOLD_SLOT if gold else _TAKE_SLOT, {"iid": item_id}).rowcount == 1
 
 
-_PRELABEL = (
+# The item and the latest model's answer for it, in one query.
+_LATEST = (
     select(predictions.c.value, predictions.c.confidence, predictions.c.model_version_id)
-    .where(predictions.c.item_id == bindparam("iid"))
+    .where(predictions.c.item_id == items.c.id)
     .order_by(predictions.c.model_version_id.desc())
     .limit(1)
+    .correlate(items)
 )
+_ITEM_WITH_PRELABEL = select(
+    items.c.external_id, items.c.data, items.c.meta,
+    _LATEST.with_only_columns(predictions.c.value).scalar_subquery().label("p_value"),
+    _LATEST.with_only_columns(predictions.c.confidence).scalar_subquery().label("p_confidence"),
+    _LATEST.with_only_columns(predictions.c.model_version_id).scalar_subquery().label("p_version"),
+).where(items.c.id == bindparam("iid"))
 
 
 def _task(
     conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, project: Any
 ) -> Task:
-    row = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
+    if loop_settings(project.loop_settings).prelabels == "off":
+        plain = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
+        return Task(item_id, plain.external_id, plain.data, plain.meta, leased_at, expires_at)
+    row = conn.execute(_ITEM_WITH_PRELABEL, {"iid": item_id}).one()
     prelabel = None
-    if loop_settings(project.loop_settings).prelabels != "off":
-        p = conn.execute(_PRELABEL, {"iid": item_id}).first()
-        if p is not None:
-            prelabel = {"value": p.value, "confidence": p.confidence, "model_version": p.model_version_id}
+    if row.p_version is not None:
+        value = row.p_value if isinstance(row.p_value, dict) else orjson.loads(row.p_value)
+        prelabel = {"value": value, "confidence": row.p_confidence, "model_version": row.p_version}
     return Task(item_id, row.external_id, row.data, row.meta, leased_at, expires_at, prelabel)
 
 
@@ -220,11 +231,10 @@ def next_task(
     A lease the annotator already holds comes back first (a reload resumes where it was);
     `exclude` lists items the client already shows, so a prefetch gets a different one.
     """
-    acc = access(conn, actor, project_id, Action.work_tasks)
     uid = actor.user_id
     if uid is None:
         raise Conflict("the operator account does not take tasks")
-    me = require_not_paused(conn, project_id, uid)
+    acc, me = worker_access(conn, actor, project_id)
     now = utcnow()
     reclaim_expired(conn, project_id, now)
 

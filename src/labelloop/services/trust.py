@@ -17,9 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Forbidden, NotFound
 from labelloop.quality.posterior import accuracy_upper_bound
-from labelloop.services.policy import Action, Actor, access
+from labelloop.services.policy import PROJECT_AND_ROLE, Action, Actor, ProjectAccess, access, check
 from labelloop.services.quality_settings import QualitySettings, quality_settings
-from labelloop.store.models import annotator_quality, memberships, utcnow
+from labelloop.store.models import annotator_quality, memberships, projects, utcnow
 
 # Skill assumed for an annotator the project knows nothing about yet: the mean of a Beta(7, 3)
 # prior, which gold answers then move (a fresh annotator counts, but less than a proven one).
@@ -78,10 +78,37 @@ def standings(
 
 
 def require_not_paused(conn: Connection, project_id: int, user_id: int) -> Standing:
-    s = standing(conn, project_id, user_id)
+    return _not_paused(standing(conn, project_id, user_id))
+
+
+def _not_paused(s: Standing) -> Standing:
     if s.paused:
         raise Forbidden(f"you are paused in this project: {s.paused_reason or 'ask a manager'}")
     return s
+
+
+# The project, the caller's role and their standing in one query: the annotator's hot path.
+_ACCESS_AND_STANDING = (
+    PROJECT_AND_ROLE.add_columns(
+        annotator_quality.c.gold_answered, annotator_quality.c.gold_correct,
+        annotator_quality.c.skill.label("aq_skill"), annotator_quality.c.paused.label("aq_paused"),
+        annotator_quality.c.paused_reason.label("aq_reason"),
+    ).outerjoin(
+        annotator_quality,
+        (annotator_quality.c.project_id == projects.c.id)
+        & (annotator_quality.c.user_id == bindparam("uid")),
+    )
+)
+
+
+def worker_access(conn: Connection, actor: Actor, project_id: int) -> tuple[ProjectAccess, Standing]:
+    """`access(..., work_tasks)` and the caller's standing (paused callers are refused)."""
+    row = conn.execute(_ACCESS_AND_STANDING, {"uid": actor.user_id, "pid": project_id}).first()
+    acc = check(row, actor, project_id, Action.work_tasks)
+    assert row is not None
+    s = Standing() if row.gold_answered is None else Standing(
+        row.gold_answered, row.gold_correct, row.aq_skill, row.aq_paused, row.aq_reason)
+    return acc, _not_paused(s)
 
 
 def _upsert(conn: Connection, project_id: int, user_id: int, values: dict[str, Any]) -> None:
