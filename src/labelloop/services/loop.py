@@ -179,6 +179,7 @@ def run_round(
             done = _autolabel(db, project_id, ids[untouched[chosen.indices]], chosen.labels,
                               chosen.confidence, question, classes)
         metrics.update(
+            autolabel_target=settings.autolabel_target, autolabel_alpha=settings.autolabel_alpha,
             autolabel_threshold=policy.threshold if policy else None,
             autolabel_lower_bound=policy.lower_bound if policy else None,
             autolabelled=done, autolabel_coverage=(done / len(untouched)) if len(untouched) else 0.0,
