@@ -67,6 +67,18 @@ def run_round(
     db: Database, actor: Actor, project_id: int, *, data_dir: Path, job_id: int | None = None,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
+    """One round (see the module docstring); returns its metrics."""
+    from threadpoolctl import threadpool_limits
+
+    # On a small shared machine BLAS threads fight each other and the server: one is faster.
+    with threadpool_limits(1):
+        return _run_round(db, actor, project_id, data_dir=data_dir, job_id=job_id, progress=progress)
+
+
+def _run_round(
+    db: Database, actor: Actor, project_id: int, *, data_dir: Path, job_id: int | None,
+    progress: ProgressFn | None,
+) -> dict[str, Any]:
     from labelloop.learn import (  # heavy (scikit-learn): imported when a round runs
         EmbeddingCache,
         autolabel,
