@@ -64,7 +64,7 @@ def test_free_text_matches_after_folding_case_and_space() -> None:
 def test_choice_aggregate_is_an_answer_with_confidence_in_range(values: list[str]) -> None:
     agg = C.kind.aggregate(C.spec, values)
     assert agg.value in values
-    assert 1 / 3 <= agg.confidence <= 1.0
+    assert agg.confidence >= 1 / 3 and agg.confidence <= 1.0
     assert values.count(agg.value) == max(values.count(v) for v in set(values))
 
 
