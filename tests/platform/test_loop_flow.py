@@ -158,3 +158,23 @@ def test_suspected_label_errors_go_to_review(world: World) -> None:
     assert result["label_issues"] == len(flagged)
     assert len(found) >= 0.75 * len(planted), (len(found), len(planted), len(flagged))
     assert len(found) >= 0.75 * len(flagged)
+
+
+def test_a_random_validation_sample_is_woven_into_the_queue(world: World) -> None:
+    owner, ann = world.user("o"), world.user("a")
+    rng = random.Random(2)
+    pid = world.project(owner, schema=SCHEMA, overlap=1, members={"annotator": (ann,)})
+    world.client.patch(f"/api/projects/{pid}", headers=owner.headers, json={"loop": {"validation_items": 10}})
+    world.import_records(owner, pid, [{"id": k, "text": text(v, rng)} for k, v in corpus(60, seed=4).items()])
+    r = world.client.post(f"/api/projects/{pid}/loop/rounds", params={"wait": "true"}, headers=owner.headers)
+    assert r.json()["status"] == "succeeded", r.text
+    with world.runtime.db.read() as conn:
+        marked = {x for (x,) in conn.execute(select(items.c.external_id).where(
+            items.c.project_id == pid, items.c.validation.is_(True)))}
+    assert len(marked) == 10
+    served = []
+    for _ in range(8):
+        t = world.next(ann, pid).json()
+        served.append(t["external_id"] in marked)
+        world.submit(ann, pid, t["item_id"], {"topic": "sport"})
+    assert served == [True, False] * 4  # one task in two, until the sample is labelled

@@ -108,7 +108,7 @@ def _run_round(
     with db.read(snapshot=True) as conn:
         rows = conn.execute(
             select(items.c.id, items.c.external_id, items.c.data, items.c.gold, items.c.answer_count,
-                   items.c.reserved, items.c.needed)
+                   items.c.reserved, items.c.needed, items.c.validation)
             .where(items.c.project_id == project_id).order_by(items.c.id)
         ).all()
         settled = {
@@ -129,6 +129,7 @@ def _run_round(
         if c is not None and c.method in HUMAN_METHODS and label in index:
             y[i], weight[i] = index[label], max(float(c.confidence or 0.0), 0.05)
     labelled = (y >= 0) & ~gold
+    validation = np.array([bool(r.validation) for r in rows])
 
     step(1, f"embedding {len(rows):,} items")
     encoder = get_encoder(settings.encoder)
@@ -143,7 +144,7 @@ def _run_round(
     if labelled.sum() < settings.min_labels or classes_seen < 2:
         step(2, "too few labels to train: ordering the queue for a cold start")
         order = rank_items("cold_start", embeddings=x, labelled=labelled | gold, seed=0)
-        _set_priorities(db, ids[order])
+        _set_priorities(db, ids[_with_validation(order, rows, validation, settings, job_id, db)])
         metrics.update(trained=False, reason=f"needs {settings.min_labels} labelled items of 2+ classes")
         _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
         return metrics
@@ -175,7 +176,7 @@ def _run_round(
 
     step(5, "rescoring the queue")
     order = rank_items(settings.strategy, proba=proba, embeddings=x, labelled=labelled | gold, seed=0)
-    _set_priorities(db, ids[order])
+    _set_priorities(db, ids[_with_validation(order, rows, validation, settings, job_id, db)])
 
     step(6, "auto-labelling and looking for label errors")
     if settings.autolabel_target is not None and oof is not None:
@@ -184,9 +185,14 @@ def _run_round(
             dtype=np.int64,
         )
         done, policy = 0, None
-        if untouched.size:
-            chosen = autolabel(proba[untouched], oof, y[labelled], target=settings.autolabel_target,
-                               alpha=settings.autolabel_alpha, train_counts=model.class_counts)
+        # Only the random validation sample certifies: out-of-fold answers on items a strategy
+        # chose are harder than the pool, so they would not say how the pool will fare.
+        certify = validation[lab_idx]
+        metrics["validation_labelled"] = int(certify.sum())
+        if untouched.size and certify.any():
+            chosen = autolabel(proba[untouched], oof[certify], y[labelled][certify],
+                               target=settings.autolabel_target, alpha=settings.autolabel_alpha,
+                               train_counts=model.class_counts)
             policy = chosen.policy
             done = _autolabel(db, project_id, ids[untouched[chosen.indices]], chosen.labels,
                               chosen.confidence, question, classes)
@@ -233,6 +239,39 @@ def _store_predictions(db: Database, version: int, item_ids: np.ndarray, proba: 
 
     for start in range(0, len(rows), 5000):
         db.run(partial(write, chunk=rows[start:start + 5000]))
+
+
+def _with_validation(
+    order: np.ndarray, rows: Any, validation: np.ndarray, settings: LoopSettings, job_id: int | None,
+    db: Database,
+) -> np.ndarray:
+    """The strategy's order with a random validation sample woven in, one task in two.
+
+    Tops the sample up to `validation_items` from untouched items (a fresh random draw each
+    round, so it stays a random sample of what is left), marks them, and returns row indices.
+    """
+    have = int(validation.sum())
+    need = max(0, settings.validation_items - have)
+    ranked = [int(i) for i in order]
+    pending = [i for i in ranked if validation[i]]
+    if need:
+        fresh = [i for i in ranked if not validation[i] and rows[i].answer_count == 0
+                 and rows[i].reserved == 0]
+        rng = np.random.default_rng(job_id or 0)
+        drawn = [int(i) for i in rng.permutation(np.array(fresh, dtype=np.int64))[:need]] if fresh else []
+        if drawn:
+            chosen = [int(rows[i].id) for i in drawn]
+            db.run(lambda c: c.execute(update(items).where(items.c.id.in_(chosen)).values(validation=True)))
+            validation[drawn] = True
+        pending += drawn
+    rest = [i for i in ranked if not validation[i]]
+    woven: list[int] = []
+    for k in range(max(len(pending), len(rest))):
+        if k < len(pending):
+            woven.append(pending[k])
+        if k < len(rest):
+            woven.append(rest[k])
+    return np.array(woven, dtype=np.int64)
 
 
 _PRIORITY = update(items).where(items.c.id == bindparam("iid")).values(priority=bindparam("p"))

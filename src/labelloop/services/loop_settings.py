@@ -36,6 +36,11 @@ class LoopSettings(BaseModel):
         "(None: never auto-label).",
     )
     autolabel_alpha: float = Field(0.05, gt=0.0, lt=0.5, description="Error rate of that guarantee.")
+    validation_items: int = Field(
+        100, ge=0, le=100_000,
+        description="Items drawn at random (every other task until there are this many) whose human "
+        "labels certify auto-labels; a strategy's picks cannot, being harder than the rest.",
+    )
     label_error_confidence: float = Field(
         0.9, gt=0.5, le=1.0,
         description="Model confidence above which a disagreement with the consensus goes to review.",

@@ -163,6 +163,8 @@ class Item(Base):
     gold: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # None, or "pending" while the item waits for a reviewer, "done" once one decided.
     review_state: Mapped[str | None] = mapped_column(String(10))
+    # Drawn at random by the loop to certify auto-labels (never chosen by a strategy).
+    validation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     import_job_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
