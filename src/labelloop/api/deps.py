@@ -6,15 +6,20 @@ request costs one connection and one transaction, and a revoked token stops work
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from labelloop.api.browser import session_secret
+from labelloop.api.models import JobOut
 from labelloop.errors import Unauthenticated
-from labelloop.services.policy import Actor
+from labelloop.services.jobs import JobInfo, Progress, create_job
+from labelloop.services.policy import Action, Actor, access
 from labelloop.services.runtime import Runtime
 from labelloop.services.tokens import actor_for_token
 
@@ -58,3 +63,20 @@ async def get_ctx(request: Request) -> Ctx:
 
 
 CtxDep = Depends(get_ctx)
+
+
+def _start_project_job(conn: Connection, actor: Actor, project_id: int, kind: str) -> tuple[Actor, JobInfo]:
+    access(conn, actor, project_id, Action.edit_project)
+    return actor, create_job(conn, actor, project_id, kind, {})
+
+
+async def project_job(
+    ctx: Ctx, project_id: int, kind: str, work: Callable[[Actor, int, Progress], dict[str, Any]],
+    *, wait: bool,
+) -> Response:
+    """Start a manager's background job on a project: 202 with the job, or 200 once done if `wait`."""
+    actor, job = await run_in_threadpool(ctx.write, _start_project_job, project_id, kind)
+    future = ctx.runtime.jobs.submit(job.id, lambda progress: work(actor, job.id, progress))
+    if wait:
+        job = await asyncio.wrap_future(future)
+    return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"), status_code=200 if wait else 202)

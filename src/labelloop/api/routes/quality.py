@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from labelloop.api.deps import Ctx, CtxDep
+from labelloop.api.deps import Ctx, CtxDep, project_job
 from labelloop.api.models import AnswerOut, ItemDetailOut, ItemOut, JobOut
 from labelloop.services import consensus, quality_reports, review, trust
-from labelloop.services.jobs import Progress, create_job
-from labelloop.services.policy import Action, Actor, access
+from labelloop.services.jobs import Progress
+from labelloop.services.policy import Actor
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["quality"])
 
@@ -48,11 +46,6 @@ def annotators(project_id: int, ctx: Ctx = CtxDep) -> list[dict[str, Any]]:
     return ctx.read(quality_reports.annotator_report, project_id)
 
 
-def _start_recompute(conn: Any, actor: Actor, project_id: int) -> Any:
-    access(conn, actor, project_id, Action.edit_project)
-    return create_job(conn, actor, project_id, "recompute", {})
-
-
 @router.post("/quality/recompute", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
 async def recompute(
     project_id: int, wait: bool = Query(False, description="Answer when the job has finished."),
@@ -60,17 +53,11 @@ async def recompute(
 ) -> Response:
     """Re-fit consensus and annotator skills over every answer (a background job)."""
     runtime = ctx.runtime
-    actor = await run_in_threadpool(ctx.read, lambda conn, a: a)
-    job = await run_in_threadpool(ctx.write, _start_recompute, project_id)
 
-    def body(_progress: Progress) -> dict[str, Any]:
+    def work(actor: Actor, _job_id: int, _progress: Progress) -> dict[str, Any]:
         return consensus.recompute_project(runtime.db, actor, project_id)
 
-    future = runtime.jobs.submit(job.id, body)
-    if wait:
-        job = await asyncio.wrap_future(future)
-    return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"),
-                        status_code=200 if wait else 202)
+    return await project_job(ctx, project_id, "recompute", work, wait=wait)
 
 
 @router.put("/annotators/{user_id}/pause", response_model=StandingOut)
