@@ -55,7 +55,8 @@ def test_jsonl_export(labelled: tuple[World, User, int]) -> None:
     assert [a["annotator"] for a in r1["answers"]] == ["a", "b"]
     assert r1["answers"][0]["value"] == {"sentiment": "pos", "topics": ["a", "b"]}
     assert r1["answers"][0]["duration_ms"] == 1500 and r1["answers"][0]["created_at"].endswith("Z")
-    assert r1["consensus"] == {"value": {"sentiment": "pos", "topics": ["a"]}, "confidence": 0.9, "method": "test"}
+    assert r1["consensus"] == {"value": {"sentiment": "pos", "topics": ["a"]}, "confidence": 0.9, "method": "test",
+                               "final": False}
     assert rows[2]["answers"] == [] and rows[2]["consensus"] is None and rows[2]["gold"] is None
 
 

@@ -97,7 +97,7 @@ def _chunks(conn: Connection, project_id: int) -> Iterator[_Chunk]:
             c.item_id: c
             for c in conn.execute(
                 select(consensus.c.item_id, cast(consensus.c.value, Text).label("value"),
-                       consensus.c.confidence, consensus.c.method)
+                       consensus.c.confidence, consensus.c.method, consensus.c.final)
                 .where(consensus.c.item_id >= lo, consensus.c.item_id <= hi,
                        consensus.c.project_id == project_id)
             )
@@ -124,7 +124,8 @@ def _answer_obj(a: Any) -> dict[str, Any]:
 def _consensus_obj(c: Any) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {"value": orjson.Fragment(c.value), "confidence": c.confidence, "method": c.method}
+    return {"value": orjson.Fragment(c.value), "confidence": c.confidence, "method": c.method,
+            "final": c.final}
 
 
 def stream_export(db: Database, plan: ExportPlan) -> Iterator[bytes]:

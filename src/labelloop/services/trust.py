@@ -55,30 +55,11 @@ def standing(conn: Connection, project_id: int, user_id: int) -> Standing:
     return Standing(row.gold_answered, row.gold_correct, row.skill, row.paused, row.paused_reason)
 
 
-_STANDINGS_OF = select(annotator_quality).where(
-    annotator_quality.c.project_id == bindparam("pid"),
-    annotator_quality.c.user_id.in_(bindparam("uids", expanding=True)),
-)
-
-
-def standings(
-    conn: Connection, project_id: int, user_ids: list[int] | None = None
-) -> dict[int, Standing]:
-    """Standing of the project's annotators (of `user_ids` only, when given)."""
-    if user_ids is None:
-        rows = conn.execute(
-            select(annotator_quality).where(annotator_quality.c.project_id == project_id)
-        )
-    elif not user_ids:
-        return {}
-    else:
-        rows = conn.execute(_STANDINGS_OF, {"pid": project_id, "uids": user_ids})
+def standings(conn: Connection, project_id: int) -> dict[int, Standing]:
+    """Standing of every annotator the project knows something about."""
+    rows = conn.execute(select(annotator_quality).where(annotator_quality.c.project_id == project_id))
     return {r.user_id: Standing(r.gold_answered, r.gold_correct, r.skill, r.paused, r.paused_reason)
             for r in rows}
-
-
-def require_not_paused(conn: Connection, project_id: int, user_id: int) -> Standing:
-    return _not_paused(standing(conn, project_id, user_id))
 
 
 def _not_paused(s: Standing) -> Standing:

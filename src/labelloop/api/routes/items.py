@@ -29,7 +29,9 @@ from labelloop.services.policy import Actor
 router = APIRouter(prefix="/api", tags=["items"])
 
 
-def _whoami(conn: Any, actor: Actor) -> Actor:
+def _allowed_importer(conn: Any, actor: Actor, project_id: int) -> Actor:
+    """The caller, once it is clear they may import here (before a byte is spooled)."""
+    check_import_allowed(conn, actor, project_id)
     return actor
 
 
@@ -64,8 +66,7 @@ async def import_items(
     `wait`, answers 201 with the finished job, or 422 naming each bad line and field.
     """
     runtime = ctx.runtime
-    actor = await run_in_threadpool(ctx.read, _whoami)
-    await run_in_threadpool(ctx.read, check_import_allowed, project_id)
+    actor = await run_in_threadpool(ctx.read, _allowed_importer, project_id)
     path = runtime.spool_path(filename)
     try:
         await _spool(request, path, runtime.settings.max_upload_mb * 1024 * 1024)
