@@ -154,6 +154,17 @@ class JobOut(Out):
     finished_at: datetime | None
 
 
+class LabelIssueOut(BaseModel):
+    reasons: list[str] = Field(
+        description="confident_learning (confident learning over out-of-fold probabilities) and/or "
+        "model_disagrees (the model confidently predicts another class than the consensus)."
+    )
+    model_version: int | None = Field(description="The model version (round) that suspects the label.")
+    model_answer: dict[str, Any] | None = Field(
+        None, description="That model's out-of-fold answer: {value: {question: class}, confidence}."
+    )
+
+
 class ItemOut(Out):
     id: int
     external_id: str
@@ -170,6 +181,9 @@ class ItemOut(Out):
     review: str | None = Field(None, description="pending or done: the review queue.")
     consensus: dict[str, Any] | None = Field(
         None, description="{value, confidence, method, final}, once the item has one."
+    )
+    label_issue: LabelIssueOut | None = Field(
+        None, description="Set when the latest loop round suspects the item's label: why, and which model."
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,8 @@ class ItemInfo:
     created_at: datetime
     review: str | None = None  # pending or done (the review queue)
     consensus: dict[str, Any] | None = None  # {value, confidence, method, final}
+    # The latest loop round suspects the label: {reasons, model_version, model_answer}.
+    label_issue: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,20 @@ def _info(row: Any, show_gold: bool) -> ItemInfo:
     return ItemInfo(
         row.id, row.external_id, row.content_hash, row.data, row.meta, row.priority, row.needed,
         row.answer_count, row.reserved - row.answer_count, _status(row),
-        row.gold if show_gold else None, row.created_at, row.review_state, settled,
+        row.gold if show_gold else None, row.created_at, row.review_state, settled, _label_issue(row),
     )
+
+
+def _label_issue(row: Any) -> dict[str, Any] | None:
+    """Why the latest loop round suspects the item's label (None: it does not).
+
+    Gold items are never training data, so this never hints at a gold answer; and only roles
+    that may view items (reviewers and up, who see every answer) ever get an item row.
+    """
+    if row.label_issue is None:
+        return None
+    return {"reasons": row.label_issue.split(","), "model_version": row.label_issue_version,
+            "model_answer": row.label_issue_answer}
 
 
 # Items with their consensus, for the data browser (one query per page, not one per item).
@@ -77,6 +91,7 @@ class ItemFilter:
     label: tuple[str, str] | None = None  # (question, value) the consensus settled on
     meta: tuple[str, str] | None = None  # (key, value) in the item's metadata
     review: str | None = None  # pending or done
+    label_issue: bool | None = None  # True: items the latest loop round suspects; False: the others
 
 
 def _filtered(stmt: Any, f: ItemFilter) -> Any:
@@ -104,6 +119,9 @@ def _filtered(stmt: Any, f: ItemFilter) -> Any:
         stmt = stmt.where(items.c.meta[key].as_string() == value)
     if f.review is not None:
         stmt = stmt.where(items.c.review_state == f.review)
+    if f.label_issue is not None:  # True walks the partial index ix_items_label_issue
+        flagged = items.c.label_issue.is_not(None)
+        stmt = stmt.where(flagged if f.label_issue else ~flagged)
     return stmt
 
 
@@ -127,7 +145,7 @@ def list_items(
     )
     f = where or ItemFilter()
     if status is not None:
-        f = ItemFilter(status, f.text, f.annotator_id, f.label, f.meta, f.review)
+        f = replace(f, status=status)
     stmt = _filtered(stmt, f)
     show_gold = acc.allows(Action.view_gold, actor)
     return [_info(r, show_gold) for r in conn.execute(stmt)]

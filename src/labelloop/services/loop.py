@@ -4,7 +4,8 @@ auto-label what passes the guarantee -> send suspected label errors to review.
 The algorithms are `labelloop.learn`'s; this module feeds them the project's items and consensus
 and writes the results back: a model version with its metrics (so a learning curve is one query),
 one prediction per unlabelled item (the pre-label annotators see), new queue priorities, consensus
-for auto-labelled items, and review flags. Each round runs as a background job.
+for auto-labelled items, and suspected label errors (flagged on their items, with why, and sent
+to review). Each round runs as a background job.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from labelloop.store.db import Database
 from labelloop.store.models import answers, consensus, items, model_versions, predictions, utcnow
 
 AUTO = "model (auto-label)"
+# Why a round suspects a label (stored on the item, comma-separated when both hold).
+CONFIDENT_LEARNING = "confident_learning"  # find_label_issues over out-of-fold probabilities
+MODEL_DISAGREES = "model_disagrees"  # the model confidently predicts another class than the consensus
 HUMAN_METHODS = (INCREMENTAL, PROJECT, REVIEW)
 ProgressFn = Callable[..., None]
 
@@ -146,7 +150,8 @@ def _run_round(
         order = rank_items("cold_start", embeddings=x, labelled=labelled | gold, seed=0)
         _set_priorities(db, ids[_with_validation(order, rows, validation, settings, job_id, db)])
         metrics.update(trained=False, reason=f"needs {settings.min_labels} labelled items of 2+ classes")
-        _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
+        cold = _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
+        _record_suspects(db, project_id, cold, {})  # this round suspects nothing: old flags go
         return metrics
 
     step(2, f"training on {int(labelled.sum()):,} labelled items")
@@ -202,15 +207,15 @@ def _run_round(
             autolabel_lower_bound=policy.lower_bound if policy else None,
             autolabelled=done, autolabel_coverage=(done / len(untouched)) if len(untouched) else 0.0,
         )
+    suspects: dict[int, Suspect] = {}
     if oof is not None:
-        lab_ids = ids[labelled]
         issues = find_label_issues(y[labelled], oof)
         disagree = consensus_disagreements(y[labelled], oof, consensus_confidence=weight[labelled],
                                            min_model_confidence=settings.label_error_confidence)
-        suspects = [int(i) for i in dict.fromkeys([*lab_ids[issues], *lab_ids[disagree]])]
+        suspects = _suspects(ids[labelled], oof, issues, disagree, question, classes)
         metrics["label_issues"] = len(suspects)
-        metrics["label_issue_items"] = suspects[:1000]
-        _send_to_review(db, suspects)
+        metrics["label_issue_items"] = list(suspects)[:1000]
+    _record_suspects(db, project_id, version, suspects)
     _set_metrics(db, version, metrics)
     step(7, "done")
     return {"model_version": version, **metrics}
@@ -309,10 +314,53 @@ def _autolabel(db: Database, project_id: int, item_ids: np.ndarray, labels: np.n
     )
 
 
-def _send_to_review(db: Database, item_ids: list[int]) -> None:
-    if not item_ids:
-        return
-    final = select(consensus.c.item_id).where(consensus.c.final.is_(True))
-    db.run(lambda c: c.execute(update(items).where(
-        items.c.id.in_(item_ids), items.c.review_state.is_(None), items.c.id.not_in(final),
-    ).values(review_state="pending")))
+@dataclass(frozen=True)
+class Suspect:
+    """Why a round suspects an item's label, and the model's out-of-fold answer for it."""
+
+    reasons: tuple[str, ...]
+    answer: dict[str, Any]  # {value: {question: class}, confidence}
+
+
+def _suspects(lab_ids: np.ndarray, oof: np.ndarray, issues: np.ndarray, disagree: np.ndarray,
+              question: str, classes: list[str]) -> dict[int, Suspect]:
+    """Item id -> Suspect, most suspect first (confident learning's order, then disagreements)."""
+    reasons: dict[int, list[str]] = {}
+    for found, reason in ((issues, CONFIDENT_LEARNING), (disagree, MODEL_DISAGREES)):
+        for k in found:
+            reasons.setdefault(int(k), []).append(reason)
+    return {
+        int(lab_ids[k]): Suspect(tuple(why), {"value": {question: classes[int(oof[k].argmax())]},
+                                              "confidence": float(oof[k].max())})
+        for k, why in reasons.items()
+    }
+
+
+_CLEAR_FLAGS = {"label_issue": None, "label_issue_version": None, "label_issue_answer": None}
+_FLAG = update(items).where(items.c.id == bindparam("iid")).values(
+    label_issue=bindparam("why"), label_issue_answer=bindparam("answer"),
+    label_issue_version=bindparam("version"),
+)
+
+
+def _record_suspects(db: Database, project_id: int, version: int, suspects: dict[int, Suspect]) -> None:
+    """In one transaction: clear the previous round's flags, flag these suspects on their items
+    (the data browser filters on them), and send them to review unless a reviewer settled them."""
+
+    def go(conn: Connection) -> None:
+        conn.execute(update(items).where(items.c.project_id == project_id, items.c.label_issue.is_not(None))
+                     .values(**_CLEAR_FLAGS))
+        if not suspects:
+            return
+        conn.execute(_FLAG, [
+            {"iid": i, "why": ",".join(s.reasons), "answer": s.answer, "version": version}
+            for i, s in suspects.items()
+        ])
+        final = select(consensus.c.item_id).where(consensus.c.project_id == project_id,
+                                                   consensus.c.final.is_(True))
+        conn.execute(update(items).where(  # the flags just set pick the suspects (no long IN list)
+            items.c.project_id == project_id, items.c.label_issue.is_not(None),
+            items.c.review_state.is_(None), items.c.id.not_in(final),
+        ).values(review_state="pending"))
+
+    db.run(go)

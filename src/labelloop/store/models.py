@@ -147,6 +147,11 @@ class Item(Base):
             sqlite_where=text("gold IS NOT NULL"), postgresql_where=text("gold IS NOT NULL"),
         ),
         Index("ix_items_review", "project_id", "review_state", "id"),
+        Index(
+            "ix_items_label_issue", "project_id", "id",
+            sqlite_where=text("label_issue IS NOT NULL"),
+            postgresql_where=text("label_issue IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -165,6 +170,12 @@ class Item(Base):
     review_state: Mapped[str | None] = mapped_column(String(10))
     # Drawn at random by the loop to certify auto-labels (never chosen by a strategy).
     validation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The latest loop round suspects this item's label: why (services/loop.py's reasons, comma-separated),
+    # which model version said so, and that model's out-of-fold answer {value, confidence}.
+    # A round replaces the previous round's flags; None when the latest round suspects nothing.
+    label_issue: Mapped[str | None] = mapped_column(String(40))
+    label_issue_version: Mapped[int | None] = mapped_column(BigInteger)
+    label_issue_answer: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     import_job_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -102,11 +102,15 @@ def list_items(
     label: str | None = Query(None, description="question:value the consensus settled on."),
     meta: str | None = Query(None, description="key:value in the item's metadata."),
     review: str | None = Query(None, description="pending or done (the review queue)."),
+    label_issue: bool | None = Query(
+        None, description="true: only items the latest loop round suspects of a wrong label; false: others."
+    ),
     after: int = Query(0, description="Return items with a larger id (keyset pagination)."),
     limit: int = Query(100, ge=1, le=1000),
     ctx: Ctx = CtxDep,
 ) -> list[ItemOut]:
-    where = items.ItemFilter(status, q, annotator, _pair("label", label), _pair("meta", meta), review)
+    where = items.ItemFilter(status, q, annotator, _pair("label", label), _pair("meta", meta), review,
+                             label_issue)
     found = ctx.read(items.list_items, project_id, after_id=after, limit=limit, where=where)
     return [ItemOut.model_validate(i) for i in found]
 
