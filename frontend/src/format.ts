@@ -1,6 +1,6 @@
 /** Answers and values as short text for lists and tables. */
 
-import type { Answer, Question } from "./types";
+import type { Answer, LabelIssue, Question } from "./types";
 
 export function valueText(v: unknown): string {
   if (v === null || v === undefined) return "";
@@ -38,4 +38,21 @@ export function questionValueText(q: Question, v: unknown, data: Record<string, 
     return Array.isArray(v) ? (v.length ? v.map(label).join(", ") : "none") : label(v);
   }
   return valueText(v);
+}
+
+const REASONS: Record<string, string> = {
+  confident_learning: "unlikely label (confident learning)",
+  model_disagrees: "the model confidently disagrees",
+};
+
+/** Why the model suspects a label, in words (an unknown reason is shown as it came). */
+export function labelIssueText(issue: LabelIssue): string {
+  return issue.reasons.map((r) => REASONS[r] ?? r).join("; ");
+}
+
+/** What the suspecting model answered, e.g. "model 3 says topic: food (97%)". */
+export function modelAnswerText(issue: LabelIssue): string {
+  const who = issue.model_version === null ? "the model" : `model ${issue.model_version}`;
+  if (!issue.model_answer) return `${who} suspects it`;
+  return `${who} says ${answerText(issue.model_answer.value)} (${Math.round(issue.model_answer.confidence * 100)}%)`;
 }

@@ -191,6 +191,20 @@ export interface Item {
   status: string;
   gold: Answer | null;
   created_at: string;
+  /** pending or done: the review queue. */
+  review?: string | null;
+  consensus?: { value: Answer; confidence: number | null; method: string; final: boolean } | null;
+  /** Set when the latest loop round suspects the item's label (newer servers). */
+  label_issue?: LabelIssue | null;
+}
+
+/** Why the latest loop round suspects an item's label, and which model said so. */
+export interface LabelIssue {
+  /** `confident_learning` and/or `model_disagrees` (others may come from newer servers). */
+  reasons: string[];
+  model_version: number | null;
+  /** The model's out-of-fold answer for the item. */
+  model_answer: { value: Record<string, unknown>; confidence: number } | null;
 }
 
 export interface Status {

@@ -1,12 +1,12 @@
 /**
  * Browse a project's items, filtered on the server (text, annotator, consensus label,
- * metadata, review, status) and paged by id (keyset). The filters live in the URL, so a
- * reload or a shared link shows the same items.
+ * metadata, review, status, suspected by the model) and paged by id (keyset). The filters
+ * live in the URL, so a reload or a shared link shows the same items.
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { valueText } from "../format";
+import { labelIssueText, modelAnswerText, valueText } from "../format";
 import { title } from "../questions/kind";
 import { routeQuery, setRouteQuery } from "../router";
 import type { Item, Member, Project } from "../types";
@@ -21,8 +21,9 @@ interface Filters {
   annotator: string;
   label: string;
   meta: string;
+  label_issue: string; // "true": suspected by the latest loop round; "false": not
 }
-const KEYS: (keyof Filters)[] = ["q", "status", "review", "annotator", "label", "meta"];
+const KEYS: (keyof Filters)[] = ["q", "status", "review", "annotator", "label", "meta", "label_issue"];
 
 function fromUrl(): Filters {
   const p = routeQuery();
@@ -140,6 +141,13 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
             {project && labelChoices(project).map((c) => <option value={c.value}>{c.text}</option>)}
           </select>
         </label>
+        <label>Model
+          <select name="label_issue" value={filters.label_issue} onChange={set("label_issue")}>
+            <option value="">any</option>
+            <option value="true">suspected by the model</option>
+            <option value="false">not suspected</option>
+          </select>
+        </label>
         <label>Metadata
           <input type="search" name="meta" value={filters.meta} onInput={set("meta")} placeholder="key:value"
             aria-invalid={metaBad} aria-describedby="meta-hint" />
@@ -152,7 +160,7 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
       <p class="muted" role="status" aria-busy={loading}>{loading ? "Searching…" : count}</p>
       <table class="data">
         <thead>
-          <tr><th scope="col">Id</th><th scope="col">Content</th><th scope="col">Status</th><th scope="col">Answers</th><th scope="col">Gold</th></tr>
+          <tr><th scope="col">Id</th><th scope="col">Content</th><th scope="col">Status</th><th scope="col">Answers</th><th scope="col">Gold</th><th scope="col">Suspected label</th></tr>
         </thead>
         <tbody>
           {items.map((i) => (
@@ -162,6 +170,12 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
               <td>{i.status}</td>
               <td>{`${i.answer_count} of ${i.needed}`}</td>
               <td>{i.gold ? "gold" : ""}</td>
+              <td class="suspect">
+                {i.label_issue && <>
+                  <span class="notice">{labelIssueText(i.label_issue)}</span>
+                  <span class="muted">{` · ${modelAnswerText(i.label_issue)}`}</span>
+                </>}
+              </td>
             </tr>
           ))}
         </tbody>

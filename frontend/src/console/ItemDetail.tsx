@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { answerText, when } from "../format";
+import { answerText, labelIssueText, modelAnswerText, when } from "../format";
 import { ItemView } from "../itemView";
 import type { Item, Project, StoredAnswer } from "../types";
 
@@ -34,6 +34,15 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
       <p class="muted">{`${item.status} · ${item.answer_count} of ${item.needed} answers · priority ${item.priority}`}</p>
       <ItemView fields={project.label_schema.fields} data={item.data} meta={item.meta} />
       {item.gold && <p><strong>Gold:</strong> {answerText(item.gold)}</p>}
+      {item.label_issue && (
+        <section class="label-issue panel" aria-label="suspected label">
+          <p><strong>The model suspects this label:</strong> {labelIssueText(item.label_issue)}.</p>
+          <p class="muted">
+            {`${item.consensus ? `The consensus is ${answerText(item.consensus.value)}; ` : ""}`
+              + `out of fold, ${modelAnswerText(item.label_issue)}.`}
+          </p>
+        </section>
+      )}
       <h2>Answers</h2>
       <table class="data">
         <thead><tr><th scope="col">Annotator</th><th scope="col">Answer</th><th scope="col">When</th><th scope="col">Time spent</th><th scope="col">Source</th></tr></thead>

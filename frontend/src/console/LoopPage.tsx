@@ -63,6 +63,7 @@ export function LoopPage({ projectId }: { projectId: number }) {
           Answers the model confidently disagrees with go to the review queue, with the disputed items.
         </p>
         <p class="buttons">
+          <a class="button" href={`#/p/${projectId}/items?label_issue=true`}>Items the model suspects</a>
           <a class="button" href={review}>Items waiting for review</a>
           <a class="button" href={`#/p/${projectId}/review`}>Open the review queue</a>
         </p>
