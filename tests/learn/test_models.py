@@ -93,3 +93,62 @@ def test_small_and_bad_inputs() -> None:
     # Two items per class: two folds; one item per class: no out-of-fold probabilities, T = 1.
     model = EmbeddingClassifier().fit(x[:3], np.array([0, 1, 2]))
     assert model.oof_proba_ is None and model.temperature_ == 1.0
+
+
+def _flip(y: np.ndarray, k: int, rate: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noisy = y.copy()
+    flipped = rng.random(y.size) < rate
+    noisy[flipped] = (noisy[flipped] + rng.integers(1, k, size=int(flipped.sum()))) % k
+    return noisy
+
+
+def test_auto_regularisation_is_chosen_by_out_of_fold_likelihood() -> None:
+    from labelloop.learn.models import C_GRID, weighted_nll
+
+    # Many weak dimensions and 30% flipped labels: the weak penalties fit the flips and lose.
+    x, y = blobs(5, n=300, k=3, spread=2.5)
+    x = np.hstack([x, np.random.default_rng(6).normal(size=(300, 60))])
+    noisy = _flip(y, 3, 0.3, seed=7)
+    auto = EmbeddingClassifier(seed=3).fit(x, noisy)
+    assert auto.C_ in C_GRID
+    assert auto.oof_proba_ is not None
+    # The chosen C is the one whose own calibrated out-of-fold likelihood is best.
+    losses = {}
+    for c in C_GRID:
+        fixed = EmbeddingClassifier(C=c, seed=3).fit(x, noisy)
+        assert fixed.oof_proba_ is not None
+        losses[c] = weighted_nll(np.log(fixed.oof_proba_), noisy, np.ones(noisy.size))
+    assert min(losses, key=losses.__getitem__) == auto.C_
+    assert auto.C_ < 10.0
+    # Same folds; the grid search warm-starts the solver, so equal up to its tolerance.
+    again = EmbeddingClassifier(C=auto.C_, seed=3).fit(x, noisy).oof_proba_
+    assert np.allclose(auto.oof_proba_, again, atol=0.01)
+
+
+def test_auto_regularisation_finds_more_planted_label_errors_than_a_weak_fixed_penalty() -> None:
+    from labelloop.learn import find_label_issues
+
+    x, y = blobs(8, n=600, k=4, spread=2.0)
+    x = np.hstack([x, np.random.default_rng(9).normal(size=(600, 80))])
+    noisy = _flip(y, 4, 0.2, seed=10)
+    flipped = noisy != y
+
+    def f1(model: EmbeddingClassifier) -> float:
+        assert model.oof_proba_ is not None
+        found = np.zeros(y.size, dtype=bool)
+        found[find_label_issues(noisy, model.oof_proba_)] = True
+        tp = (found & flipped).sum()
+        return float(2 * tp / (found.sum() + flipped.sum()))
+
+    assert f1(EmbeddingClassifier(seed=0).fit(x, noisy)) > f1(EmbeddingClassifier(C=30.0, seed=0).fit(x, noisy)) + 0.05
+
+
+def test_without_folds_auto_falls_back_to_the_default_penalty() -> None:
+    from labelloop.learn.models import DEFAULT_C
+
+    x, y = blobs(11, n=40)
+    assert EmbeddingClassifier(calibrate=False).fit(x, y).C_ == DEFAULT_C
+    assert EmbeddingClassifier(C=2.0, calibrate=False).fit(x, y).C_ == 2.0
+    with pytest.raises(ValueError, match="C must be"):
+        EmbeddingClassifier(C=0.0)

@@ -12,6 +12,12 @@ the **out-of-fold** predictions; it never changes the predicted class, only how 
 one parameter it stays stable on a few dozen labels, where isotonic or Platt calibration per class
 would overfit.
 
+Regularisation: with ``C="auto"`` (the default) the L2 strength is chosen from ``C_GRID`` by the
+weighted negative log-likelihood of the temperature-scaled out-of-fold predictions, the same folds that
+calibrate. Labels with noise in them (crowd consensus always has some) want a stronger penalty than
+clean ones, and the right amount differs between an 8x8 digit and a sentence; a fixed ``C`` that suits
+one hurts the other (on 20% planted noise, confident learning's F1 moves by 0.1 across this grid).
+
 Out-of-fold probabilities: stratified K-fold cross-validation; each labelled item is predicted by the
 model fitted on the other folds (Stone 1974), so every labelled item gets a prediction made without
 its own label: what confident learning and the auto-label threshold need. A class with fewer items
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -34,6 +40,8 @@ from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyp
 from labelloop.learn._checks import Floats, Indices, as_embeddings, as_labels
 
 _LOG_FLOOR = -700.0  # log-probability of a class a fold never saw (exp underflows to 0)
+C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # C="auto" candidates, searched with warm starts, smallest first
+DEFAULT_C = 10.0  # C="auto" without folds to choose on (calibrate=False, or one item per class)
 
 
 def softmax_temperature(log_proba: Floats, temperature: float) -> Floats:
@@ -44,51 +52,54 @@ def softmax_temperature(log_proba: Floats, temperature: float) -> Floats:
     return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
+def weighted_nll(log_proba: Floats, labels: Indices, weights: Floats, temperature: float = 1.0) -> float:
+    """Weighted mean negative log-likelihood of *labels* under ``softmax(log_proba / T)``."""
+    z = log_proba / temperature
+    top = z.max(axis=1)
+    lse = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+    return float(np.sum(weights * (lse - z[np.arange(labels.shape[0]), labels])) / weights.sum())
+
+
 def fit_temperature(log_proba: Floats, labels: Indices, weights: Floats) -> float:
     """The temperature minimising the weighted NLL of *labels* under ``softmax(log_proba / T)``."""
-    rows = np.arange(labels.shape[0])
-
-    def nll(log_t: float) -> float:
-        z = log_proba / np.exp(log_t)
-        top = z.max(axis=1)
-        lse = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
-        return float(np.sum(weights * (lse - z[rows, labels])) / weights.sum())
-
-    res = minimize_scalar(nll, bounds=(-4.0, 4.0), method="bounded", options={"xatol": 1e-4})
+    res = minimize_scalar(lambda log_t: weighted_nll(log_proba, labels, weights, float(np.exp(log_t))),
+                          bounds=(-4.0, 4.0), method="bounded", options={"xatol": 1e-4})
     return float(np.exp(res.x))
 
 
 class EmbeddingClassifier:
     """Calibrated multinomial logistic regression on embeddings (see the module docstring).
 
-    Options: ``C`` inverse L2 strength; ``n_splits`` folds for out-of-fold probabilities and
-    calibration (fewer when a class is small; none below two items per class, then ``T = 1``);
-    ``calibrate=False`` skips both (faster; for ranking items, where only the order matters);
+    Options: ``C`` inverse L2 strength, or ``"auto"`` to choose it on the folds; ``n_splits`` folds
+    for out-of-fold probabilities, calibration and the choice of ``C`` (fewer when a class is small;
+    none below two items per class, then ``T = 1`` and ``C = DEFAULT_C``); ``calibrate=False`` skips
+    all three (faster; for ranking items, where only the order matters);
     ``max_iter`` of the solver; ``seed`` for the fold split.
 
     ``fit(X, y, sample_weight=, classes=)``: *y* holds class labels (any sortable values) or, with
     *classes*, values of that list; *classes* fixes the columns of every probability array (a class
     nobody has labelled yet gets probability 0). Learned: ``classes_`` (array), ``class_counts_``
-    (labelled items per class), ``temperature_``, ``oof_proba_`` (``(n, K)`` out-of-fold
-    probabilities of the training items, or ``None`` without calibration).
+    (labelled items per class), ``C_`` (the L2 strength used), ``temperature_``, ``oof_proba_``
+    (``(n, K)`` out-of-fold probabilities of the training items, or ``None`` without calibration).
     """
 
     classes_: NDArray[np.generic]
     class_counts_: NDArray[np.int64]
+    C_: float
     temperature_: float
     oof_proba_: Floats | None
 
     def __init__(
         self,
         *,
-        C: float = 10.0,
+        C: float | Literal["auto"] = "auto",
         n_splits: int = 5,
         calibrate: bool = True,
         max_iter: int = 1000,
         seed: int = 0,
     ) -> None:
-        if C <= 0:
-            raise ValueError("C must be > 0")
+        if C != "auto" and not (isinstance(C, int | float) and C > 0):
+            raise ValueError('C must be > 0 or "auto"')
         if n_splits < 2:
             raise ValueError("n_splits must be >= 2")
         if max_iter < 1:
@@ -114,17 +125,26 @@ class EmbeddingClassifier:
         self.class_counts_ = np.bincount(codes, minlength=k).astype(np.int64)
         if np.count_nonzero(self.class_counts_) < 2:
             raise ValueError("need labelled items of at least two classes to train")
-        self._model, self._seen = _fit_one(x, codes, weights, self.C, self.max_iter)
+        self.C_ = DEFAULT_C if self.C == "auto" else float(self.C)
         self.temperature_ = 1.0
         self.oof_proba_ = None
         if self.calibrate:
-            oof_log = _oof_log_proba(x, codes, weights, k, self.n_splits, self.C, self.max_iter, self.seed)
-            if oof_log is not None:
+            grid = C_GRID if self.C == "auto" else (self.C_,)
+            oof_logs = _oof_log_proba(x, codes, weights, k, self.n_splits, grid, self.max_iter, self.seed)
+            if oof_logs is not None:
                 # An item whose class its fold model never saw says nothing about calibration.
-                seen = oof_log[np.arange(codes.size), codes] > _LOG_FLOOR
-                if seen.any():
-                    self.temperature_ = fit_temperature(oof_log[seen], codes[seen], weights[seen])
+                seen = oof_logs[0][np.arange(codes.size), codes] > _LOG_FLOOR
+                best = (np.inf, self.C_, 1.0, oof_logs[-1])
+                for c, oof_log in zip(grid, oof_logs, strict=True):
+                    if not seen.any():
+                        break
+                    t = fit_temperature(oof_log[seen], codes[seen], weights[seen])
+                    nll = weighted_nll(oof_log[seen], codes[seen], weights[seen], t)
+                    if nll < best[0]:
+                        best = (nll, c, t, oof_log)
+                _, self.C_, self.temperature_, oof_log = best
                 self.oof_proba_ = softmax_temperature(oof_log, self.temperature_)
+        self._model, self._seen = _fit_one(x, codes, weights, self.C_, self.max_iter)
         return self
 
     def predict_log_proba_uncalibrated(self, X: ArrayLike) -> Floats:
@@ -147,7 +167,7 @@ def out_of_fold_proba(
     *,
     sample_weight: ArrayLike | None = None,
     classes: Sequence[object] | ArrayLike | None = None,
-    C: float = 10.0,
+    C: float | Literal["auto"] = "auto",
     n_splits: int = 5,
     seed: int = 0,
 ) -> Floats:
@@ -220,23 +240,32 @@ def _oof_log_proba(
     weights: Floats,
     k: int,
     n_splits: int,
-    C: float,
+    grid: Sequence[float],
     max_iter: int,
     seed: int,
-) -> Floats | None:
+) -> list[Floats] | None:
+    """Out-of-fold log-probabilities for each C of *grid* (in order), on the same folds."""
     counts = np.bincount(codes, minlength=k)
     folds = min(n_splits, int(counts.max()))
     if folds < 2:
         return None
-    out = np.empty((x.shape[0], k))
+    out = [np.empty((x.shape[0], k)) for _ in grid]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "the least populated class has only n members"
         splits = list(splitter.split(x, codes))
     for train, test in splits:
         if np.unique(codes[train]).size < 2:
-            out[test] = np.log(np.bincount(codes[train], minlength=k) / train.size + 1e-300)
+            for o in out:
+                o[test] = np.log(np.bincount(codes[train], minlength=k) / train.size + 1e-300)
             continue
-        model, seen = _fit_one(x[train], codes[train], weights[train], C, max_iter)
-        out[test] = _log_proba(model, seen, x[test], k)
+        # One model per fold, refitted along the grid from the previous solution (warm start): the
+        # weaker penalties converge in a few iterations from the stronger one's weights.
+        model = LogisticRegression(max_iter=max_iter, warm_start=True)
+        for c, o in zip(grid, out, strict=True):
+            model.set_params(C=c)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(x[train], codes[train], sample_weight=weights[train])
+            o[test] = _log_proba(model, np.asarray(model.classes_, dtype=np.intp), x[test], k)
     return out
