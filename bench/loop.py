@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/loop.py [--seeds 5] [--quick] [--cache DIR]
 
-Two datasets that ship offline: Rotten Tomatoes snippets (fresh / rotten / plot; all-MiniLM-L6-v2
-int8 ONNX embeddings, cached by content hash) and scikit-learn's 8x8 digits (hand-made image
-features). A simulated crowd labels what a strategy asks for: each simulated annotator is one real
-worker of D_PosSent (../shared/data/crowd/zheng_d_possent), whose accuracy on each gold class was
-measured there (smoothed, (right + 1) / (n + 2)); on a K-class item of true class k the annotator is
-right with their accuracy on binary class k mod 2 and otherwise picks one of the K - 1 wrong classes
-at random. Three annotators per item; Dawid-Skene (labelloop.quality) turns the answers so far into
-consensus labels, and its posterior is the training weight.
+Three datasets that ship offline: Rotten Tomatoes snippets (fresh / rotten / plot), the same file as
+a subjectivity task (plot summaries vs as many review snippets, like Pang & Lee's SUBJ), both with
+all-MiniLM-L6-v2 int8 ONNX embeddings cached by content hash, and scikit-learn's 8x8 digits
+(hand-made image features). A simulated crowd labels what a strategy asks for: each simulated annotator is
+one real worker of D_PosSent (../shared/data/crowd/zheng_d_possent), whose accuracy on each gold
+class was measured there (smoothed, (right + 1) / (n + 2)); on a K-class item of true class k the
+annotator is right with their accuracy on binary class k mod 2 and otherwise picks one of the K - 1
+wrong classes at random. Three annotators per item; Dawid-Skene (labelloop.quality) turns the
+answers so far into consensus labels, and its posterior is the training weight.
 
 Per dataset and seed (a fresh 70/30 pool/test split each):
 1. Full-data accuracy: the model trained on the whole pool as the crowd labels it.
@@ -24,6 +25,9 @@ Per dataset and seed (a fresh 70/30 pool/test split each):
 4. Label errors: 20% of the true labels of the whole dataset flipped to another class at random;
    out-of-fold probabilities (5 folds, calibrated); confident learning; precision, recall, F1 against
    the planted flips, and the Jaccard overlap with cleanlab's find_label_issues on the same inputs.
+
+The auto-label and label-error targets are judged on the datasets whose full-data model is reasonable
+(accuracy >= REASONABLE); the figures of every dataset are in the table and the *_by_dataset keys.
 
 Prints a table, writes docs/bench/loop_*.png and bench/results/loop.json, and prints one JSON object
 as the last line. Nothing is asserted on time.
@@ -59,7 +63,7 @@ from labelloop.learn import (
     get_encoder,
     rank_items,
 )
-from labelloop.learn.data import digits, rotten_tomatoes
+from labelloop.learn.data import digits, rotten_tomatoes, rotten_tomatoes_subjectivity
 from labelloop.quality import DawidSkene
 
 HERE = Path(__file__).resolve().parent
@@ -71,6 +75,11 @@ STRATEGIES = ["random", "least_confidence", "margin", "entropy", "diversity", "h
 ANNOTATORS_PER_ITEM = 3
 RESPLITS = 100  # random validation samples per auto-label run, to estimate how often the bound fails
 TARGET_ACC = 0.95
+# "Once the model is reasonable": the auto-label and label-error targets are judged on datasets whose
+# full-data model is at least this accurate. Below it no threshold covers half the items at 95% (the
+# oracle coverage in the table says how much any threshold could), and confident learning cannot
+# tell a planted flip from the model's own mistakes.
+REASONABLE = 0.90
 console = Console(stderr=True)  # progress bars
 report_console = Console(width=max(Console().width, 120))  # the table, on stdout before the JSON line
 
@@ -89,16 +98,29 @@ class Dataset:
     n_validation: int  # gold items for the auto-label threshold
 
 
+def _embed_texts(name: str, texts: list[str], cache_dir: Path, progress: Progress) -> np.ndarray:
+    task = progress.add_task(f"embed {name} (MiniLM)", total=len(texts))
+    with EmbeddingCache(cache_dir) as cache:
+        return embed(get_encoder("minilm"), texts, cache=cache, batch_size=32,
+                     progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+
 def load_text(cache_dir: Path, progress: Progress) -> Dataset:
     texts, labels = rotten_tomatoes()
     classes = sorted(set(labels.tolist()))
-    task = progress.add_task("embed Rotten Tomatoes (MiniLM)", total=len(texts))
-    with EmbeddingCache(cache_dir) as cache:
-        x = embed(get_encoder("minilm"), texts, cache=cache, batch_size=32,
-                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+    x = _embed_texts("Rotten Tomatoes", texts, cache_dir, progress)
     y = np.searchsorted(classes, labels)
     budgets = [30, 60, 100, 150, 200, 300, 400, 500, 650, 800, 1000, 1250, 1500, 2000, 2500, 3000]
     return Dataset("rotten_tomatoes", x, y, classes, budgets, [4000, 5000, 6500, 8000], 1000)
+
+
+def load_subjectivity(cache_dir: Path, progress: Progress) -> Dataset:
+    texts, labels = rotten_tomatoes_subjectivity()
+    classes = sorted(set(labels.tolist()))
+    x = _embed_texts("Rotten Tomatoes subjectivity", texts, cache_dir, progress)
+    y = np.searchsorted(classes, labels)
+    budgets = [10, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 400, 600]
+    return Dataset("rt_subjectivity", x, y, classes, budgets, [800, 1000, 1200], 300)
 
 
 def load_images(cache_dir: Path, progress: Progress) -> Dataset:
@@ -110,6 +132,11 @@ def load_images(cache_dir: Path, progress: Progress) -> Dataset:
     budgets = [20, 30, 40, 50, 60, 70, 80, 100, 120, 150, 200, 250, 300, 400]
     classes = [str(d) for d in range(10)]
     return Dataset("digits", x, target.astype(int), classes, budgets, [600, 800, 1000], 300)
+
+
+LOADERS: dict[str, Callable[[Path, Progress], Dataset]] = {
+    "rotten_tomatoes": load_text, "rt_subjectivity": load_subjectivity, "digits": load_images,
+}
 
 
 def worker_accuracies(folder: Path) -> np.ndarray:
@@ -414,6 +441,10 @@ def nan_stat(fn: Callable[..., Any], values: Sequence[float]) -> float:
     return float(fn(finite)) if finite else float("nan")
 
 
+def finite_or_none(value: float) -> float | None:
+    return round(value, 4) if np.isfinite(value) else None
+
+
 def report(results: list[dict[str, Any]], violation: float, seeds: int, seconds: float) -> dict[str, Any]:
     table = Table(title=f"labelloop.learn loop benchmark ({seeds} seeds)")
     table.add_column("measure")
@@ -462,22 +493,31 @@ def report(results: list[dict[str, Any]], violation: float, seeds: int, seconds:
         [f"{violation:.3f}"] + [""] * (len(results) - 1), "<= 0.05")
     report_console.print(table)
 
+    # Auto-labelling and label-error targets are judged where the model is reasonable (see REASONABLE);
+    # every dataset's figures stay in the *_by_dataset keys and the table.
+    judged = [r for r in results if r["full_accuracy"] >= REASONABLE] or results
     efficiency = {r["name"]: round(r["efficiency"], 3) for r in results}
     last = {r["name"]: r["autolabel"][max(r["autolabel"])] for r in results}
     first = {r["name"]: r["autolabel"][min(r["autolabel"])] for r in results}
-    accuracies = [v for r in results for a in r["autolabel"].values() for v in a["accuracy"]]
+    # None where nothing was auto-labelled (the last line must stay strict JSON: no NaN).
+    realised = {r["name"]: [v for a in r["autolabel"].values() for v in a["accuracy"]] for r in results}
+    min_accuracy = {k: finite_or_none(nan_stat(np.min, v)) for k, v in realised.items()}
     f1s = {r["name"]: round(float(np.mean(r["label_errors"]["f1"])), 3) for r in results}
+    names = [r["name"] for r in judged]
     return {
         "label_efficiency_vs_random": min(efficiency.values()),
         "label_efficiency_by_dataset": efficiency,
-        "autolabel_min_accuracy": round(nan_stat(np.min, accuracies), 4),
-        "autolabel_coverage": round(float(min(np.mean(a["coverage"]) for a in last.values())), 3),
+        "autolabel_min_accuracy": min((v for n in names if (v := min_accuracy[n]) is not None), default=None),
+        "autolabel_min_accuracy_by_dataset": min_accuracy,
+        "autolabel_coverage": round(float(min(np.mean(last[n]["coverage"]) for n in names)), 3),
         "autolabel_coverage_by_dataset": {k: round(float(np.mean(a["coverage"])), 3)
                                           for k, a in last.items()},
         "autolabel_coverage_at_95pct_budget": {k: round(float(np.mean(a["coverage"])), 3)
                                                for k, a in first.items()},
-        "label_error_f1": min(f1s.values()),
+        "label_error_f1": min(f1s[n] for n in names),
         "label_error_f1_by_dataset": f1s,
+        "judged_on": names,
+        "full_data_accuracy_by_dataset": {r["name"]: round(r["full_accuracy"], 3) for r in results},
         "autolabel_simulated_violation_rate": round(violation, 4),
         "autolabel_resample_violation_rate": round(max(
             sum(a["resplit_violations"]) / (RESPLITS * len(a["resplit_violations"]))
@@ -493,6 +533,7 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="2 seeds, digits only")
+    parser.add_argument("--datasets", nargs="+", choices=list(LOADERS), default=list(LOADERS))
     parser.add_argument("--cache", type=Path, default=RESULTS / "cache", help="embedding cache folder")
     args = parser.parse_args()
     seeds = 2 if args.quick else args.seeds
@@ -501,9 +542,8 @@ def main() -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # One BLAS/OpenMP thread: on a small shared machine, more threads mostly wait for each other.
     with threadpool_limits(1), Progress(*columns, console=console) as progress:
-        datasets = [load_images(args.cache, progress)]
-        if not args.quick:
-            datasets.insert(0, load_text(args.cache, progress))
+        names = ["digits"] if args.quick else args.datasets
+        datasets = [LOADERS[name](args.cache, progress) for name in names]
         results = [run_dataset(d, accuracy, seeds, progress) for d in datasets]
         violation = simulated_violation_rate()
     summary = report(results, violation, seeds, time.perf_counter() - start)
