@@ -56,6 +56,9 @@ def test_the_data_browser_shows_what_the_model_suspects(page: Any, site: Site, w
         why = rows.nth(k).locator("td.suspect").inner_text()
         assert "confident learning" in why or "confidently disagrees" in why, why
         assert f"model {result['model_version']} says topic: " in why
+        # beside it, the label the crowd gave (one annotator here: their answer)
+        label = rows.nth(k).locator("td.label").inner_text()
+        assert label.startswith("topic: ") and label.removeprefix("topic: ") in WORDS
         assert rows.nth(k).locator("td:nth-child(2)").inner_text().endswith("<b>x</b>")
     assert page.locator("tbody b").count() == 0
     screenshot(page, "console-label-issues")

@@ -6,7 +6,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { labelIssueText, modelAnswerText, valueText } from "../format";
+import { answerText, labelIssueText, modelAnswerText, valueText } from "../format";
 import { title } from "../questions/kind";
 import { routeQuery, setRouteQuery } from "../router";
 import type { Item, Member, Project } from "../types";
@@ -160,7 +160,7 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
       <p class="muted" role="status" aria-busy={loading}>{loading ? "Searching…" : count}</p>
       <table class="data">
         <thead>
-          <tr><th scope="col">Id</th><th scope="col">Content</th><th scope="col">Status</th><th scope="col">Answers</th><th scope="col">Gold</th><th scope="col">Suspected label</th></tr>
+          <tr><th scope="col">Id</th><th scope="col">Content</th><th scope="col">Status</th><th scope="col">Answers</th><th scope="col">Gold</th><th scope="col">Label</th><th scope="col">Suspected label</th></tr>
         </thead>
         <tbody>
           {items.map((i) => (
@@ -170,6 +170,7 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
               <td>{i.status}</td>
               <td>{`${i.answer_count} of ${i.needed}`}</td>
               <td>{i.gold ? "gold" : ""}</td>
+              <td class="label">{i.consensus ? answerText(i.consensus.value) : ""}</td>
               <td class="suspect">
                 {i.label_issue && <>
                   <span class="notice">{labelIssueText(i.label_issue)}</span>
