@@ -98,29 +98,29 @@ class Dataset:
     n_validation: int  # gold items for the auto-label threshold
 
 
-def _embed_texts(name: str, texts: list[str], cache_dir: Path, progress: Progress) -> np.ndarray:
-    task = progress.add_task(f"embed {name} (MiniLM)", total=len(texts))
+def _text_dataset(
+    name: str, title: str, texts: list[str], labels: np.ndarray, cache_dir: Path, progress: Progress,
+    budgets: list[int], random_extra: list[int], n_validation: int,
+) -> Dataset:
+    """MiniLM embeddings of *texts* (cached by content hash) and their class indices."""
+    classes = sorted(set(labels.tolist()))
+    task = progress.add_task(f"embed {title} (MiniLM)", total=len(texts))
     with EmbeddingCache(cache_dir) as cache:
-        return embed(get_encoder("minilm"), texts, cache=cache, batch_size=32,
-                     progress=lambda done, total: progress.update(task, completed=done, total=total))
+        x = embed(get_encoder("minilm"), texts, cache=cache, batch_size=32,
+                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+    return Dataset(name, x, np.searchsorted(classes, labels), classes, budgets, random_extra, n_validation)
 
 
 def load_text(cache_dir: Path, progress: Progress) -> Dataset:
-    texts, labels = rotten_tomatoes()
-    classes = sorted(set(labels.tolist()))
-    x = _embed_texts("Rotten Tomatoes", texts, cache_dir, progress)
-    y = np.searchsorted(classes, labels)
     budgets = [30, 60, 100, 150, 200, 300, 400, 500, 650, 800, 1000, 1250, 1500, 2000, 2500, 3000]
-    return Dataset("rotten_tomatoes", x, y, classes, budgets, [4000, 5000, 6500, 8000], 1000)
+    return _text_dataset("rotten_tomatoes", "Rotten Tomatoes", *rotten_tomatoes(), cache_dir, progress,
+                         budgets, [4000, 5000, 6500, 8000], 1000)
 
 
 def load_subjectivity(cache_dir: Path, progress: Progress) -> Dataset:
-    texts, labels = rotten_tomatoes_subjectivity()
-    classes = sorted(set(labels.tolist()))
-    x = _embed_texts("Rotten Tomatoes subjectivity", texts, cache_dir, progress)
-    y = np.searchsorted(classes, labels)
     budgets = [10, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 400, 600]
-    return Dataset("rt_subjectivity", x, y, classes, budgets, [800, 1000, 1200], 300)
+    return _text_dataset("rt_subjectivity", "Rotten Tomatoes subjectivity", *rotten_tomatoes_subjectivity(),
+                         cache_dir, progress, budgets, [800, 1000, 1200], 300)
 
 
 def load_images(cache_dir: Path, progress: Progress) -> Dataset:

@@ -56,6 +56,21 @@ class Encoder(ABC, Generic[T]):
         return hashlib.sha256(self.content(item)).digest()
 
 
+class TextEncoder(Encoder[str]):
+    """An encoder of texts: a text's content is its UTF-8 bytes; anything else is refused."""
+
+    def content(self, item: str) -> bytes:
+        if not isinstance(item, str):
+            raise TypeError(f"{self.name} encodes str, got {type(item).__name__}")
+        return item.encode("utf-8")
+
+    def check_texts(self, items: Sequence[str]) -> list[str]:
+        """*items* as a list, once each is known to be a str (before any work is done on them)."""
+        for item in items:
+            self.content(item)
+        return list(items)
+
+
 def embed(
     encoder: Encoder[T],
     items: Sequence[T],

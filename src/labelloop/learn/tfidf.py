@@ -22,10 +22,10 @@ import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped, unused-ignore]
 
 from labelloop.learn._checks import Floats
-from labelloop.learn.encoders import Encoder, Vectors
+from labelloop.learn.encoders import TextEncoder, Vectors
 
 
-class HashedTfidfEncoder(Encoder[str]):
+class HashedTfidfEncoder(TextEncoder):
     """Dense hashed TF-IDF vectors of texts (see the module docstring for the weighting)."""
 
     def __init__(self, *, dim: int = 1024, ngram_max: int = 2, idf: Floats | None = None) -> None:
@@ -56,15 +56,9 @@ class HashedTfidfEncoder(Encoder[str]):
         idf = 1.0 + np.log((1.0 + n) / (1.0 + df))
         return HashedTfidfEncoder(dim=self.dim, ngram_max=self.ngram_max, idf=idf)
 
-    def content(self, item: str) -> bytes:
-        if not isinstance(item, str):
-            raise TypeError(f"{self.name} encodes str, got {type(item).__name__}")
-        return item.encode("utf-8")
-
     def encode_batch(self, items: Sequence[str]) -> Vectors:
-        for item in items:
-            self.content(item)
-        counts = self._hasher.transform(list(items)).tocsr()
+        texts = self.check_texts(items)
+        counts = self._hasher.transform(texts).tocsr()
         counts.data = 1.0 + np.log(counts.data)
         dense = counts.toarray()
         if self.idf is not None:
