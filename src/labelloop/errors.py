@@ -31,6 +31,14 @@ class Unauthenticated(DomainError):
     pass
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins for an account or from an address; try again after `retry_after` s."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input: where it is (file, line or record, field) and what."""

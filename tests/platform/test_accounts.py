@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
+from labelloop.api.app import create_app
+from labelloop.cli.main import app as cli_app
+from labelloop.config import get_settings
+from labelloop.errors import Forbidden, Invalid
+from labelloop.services import tokens
+from labelloop.services.policy import Action, Actor, Role, check
 from labelloop.store.models import api_tokens, users, utcnow
-from tests.platform.world import World
+from tests.platform.world import OPERATOR, World
+
+PASSWORD = "the-old-password"
 
 
 def test_login_issues_a_token_and_secrets_are_stored_only_as_hashes(world: World) -> None:
@@ -61,7 +75,7 @@ def test_users_manage_only_their_own_tokens_and_profile(world: World) -> None:
     assert world.client.delete(f"/api/tokens/{b_token}", headers=a.headers).status_code == 404
     r = world.client.post("/api/tokens", json={"name": "x", "user_id": b.id}, headers=a.headers)
     assert r.status_code == 403
-    r = world.client.patch(f"/api/users/{a.id}", json={"password": "a-new-password"}, headers=a.headers)
+    r = world.client.patch(f"/api/users/{a.id}", json={"display_name": "A"}, headers=a.headers)
     assert r.status_code == 200
     r = world.client.patch(f"/api/users/{a.id}", json={"is_admin": True}, headers=a.headers)
     assert r.status_code == 403
@@ -114,3 +128,159 @@ def test_project_settings_and_schema_changes(world: World) -> None:
     assert r.status_code == 201 and r.json()["role"] == "owner"
     dup = world.client.post("/api/projects", json={"name": "p2", "label_schema": good}, headers=ann.headers)
     assert dup.status_code == 409
+
+
+def test_actions_are_distinct_and_a_refusal_names_the_action_refused() -> None:
+    # Members with equal values were aliases: "edit project" was refused as "view quality".
+    assert len(list(Action)) == len(Action.__members__) == 17
+    for action in Action:
+        assert action.value[0] == action.name and Action[action.name] is action
+        if action.least_role == Role.annotator:
+            continue  # every member may do it: nobody is refused by role
+        below = SimpleNamespace(role=Role(action.least_role - 1).name)
+        with pytest.raises(Forbidden) as refused:
+            check(below, Actor(7, "someone"), 1, action)
+        assert refused.value.message.endswith(f"does not allow: {action.name.replace('_', ' ')}")
+        check(SimpleNamespace(role=action.least_role.name), Actor(7, "someone"), 1, action)
+
+
+def test_a_403_from_the_api_names_the_action(world: World) -> None:
+    owner, reviewer, manager = world.user("o"), world.user("r"), world.user("m")
+    pid = world.project(owner, members={"reviewer": (reviewer,), "manager": (manager,)})
+    r = world.client.patch(f"/api/projects/{pid}", json={"description": "d"}, headers=reviewer.headers)
+    assert r.status_code == 403 and r.json()["error"]["message"].endswith("does not allow: edit project")
+    r = world.client.delete(f"/api/projects/{pid}", headers=manager.headers)
+    assert r.status_code == 403 and r.json()["error"]["message"].endswith("does not allow: delete project")
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def browser(world: World, username: str, password: str = PASSWORD) -> tuple[TestClient, dict[str, str]]:
+    """A signed-in browser of its own (its own cookie jar), and the CSRF header it must send."""
+    c = TestClient(create_app(world.runtime))
+    r = c.post("/api/auth/session", json={"username": username, "password": password})
+    assert r.status_code == 201, r.text
+    return c, {"X-CSRF-Token": r.json()["csrf_token"]}
+
+
+def signs_in(world: World, username: str, password: str) -> bool:
+    r = world.client.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code in (200, 401), r.text
+    return r.status_code == 200
+
+
+def change(client: TestClient, headers: dict[str, str], current: str, new: str, **extra: object) -> int:
+    body = {"current_password": current, "new_password": new, **extra}
+    return client.post("/api/me/password", json=body, headers=headers).status_code
+
+
+def test_changing_your_own_password_needs_the_current_one(world: World) -> None:
+    a = world.user("a", password=PASSWORD)
+    admin = world.user("root", admin=True, password=PASSWORD)
+    for who in (a, admin):  # an admin too: a stolen session must not be enough
+        r = world.client.patch(f"/api/users/{who.id}", json={"password": "a-new-password"}, headers=who.headers)
+        assert r.status_code == 403 and "current password" in r.json()["error"]["message"]
+    r = world.client.post("/api/me/password", headers=a.headers,
+                          json={"current_password": "not-it-at-all", "new_password": "a-new-password"})
+    assert r.status_code == 422
+    assert r.json()["error"]["problems"] == [{"field": "current_password", "message": "does not match"}]
+    r = world.client.post("/api/me/password", headers=a.headers,
+                          json={"current_password": PASSWORD, "new_password": "short"})
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "password"
+    assert change(world.client, a.headers, PASSWORD, "a-new-password") == 204
+    assert signs_in(world, "a", "a-new-password") and not signs_in(world, "a", PASSWORD)
+
+
+def test_a_password_change_ends_your_other_sessions_and_tokens_if_asked(world: World) -> None:
+    a = world.user("a", password=PASSWORD)  # a.headers: an API token
+    here, here_csrf = browser(world, "a")
+    there, _ = browser(world, "a")
+    with here, there:
+        assert change(here, here_csrf, PASSWORD, "second-password") == 204
+        assert here.get("/api/me").status_code == 200  # the session that asked stays
+        assert there.get("/api/me").status_code == 401  # the other one ended
+        assert world.client.get("/api/me", headers=a.headers).status_code == 200  # tokens kept
+        assert change(here, here_csrf, "second-password", "third-password", revoke_tokens=True) == 204
+        assert world.client.get("/api/me", headers=a.headers).status_code == 401
+        assert here.get("/api/me").status_code == 200
+    # With a token: that token stays, the browser sessions end.
+    b = world.user("b", password=PASSWORD)
+    other_token = world.client.post("/api/tokens", json={"name": "ci"}, headers=b.headers).json()["token"]
+    session, _ = browser(world, "b")
+    with session:
+        assert change(world.client, b.headers, PASSWORD, "second-password", revoke_tokens=True) == 204
+        assert session.get("/api/me").status_code == 401
+    assert world.client.get("/api/me", headers=b.headers).status_code == 200
+    assert world.client.get("/api/me", headers={"Authorization": f"Bearer {other_token}"}).status_code == 401
+
+
+def test_guessing_the_current_password_is_limited_like_signing_in(world: World) -> None:
+    a = world.user("a", password=PASSWORD)
+    for _ in range(10):
+        assert change(world.client, a.headers, "a-wrong-guess", "a-new-password") == 422
+    r = world.client.post("/api/me/password", headers=a.headers,
+                          json={"current_password": PASSWORD, "new_password": "a-new-password"})
+    assert r.status_code == 429 and r.json()["error"]["type"] == "too_many_attempts"
+    assert int(r.headers["retry-after"]) > 0
+
+
+def test_an_admin_reset_ends_the_users_sessions_and_by_default_their_tokens(world: World) -> None:
+    admin = world.user("root", admin=True)
+    a = world.user("a", password=PASSWORD)
+    session, _ = browser(world, "a")
+    with session:
+        r = world.client.patch(f"/api/users/{a.id}", json={"password": "reset-password", "revoke_tokens": False},
+                               headers=admin.headers)
+        assert r.status_code == 200
+        assert session.get("/api/me").status_code == 401
+        assert world.client.get("/api/me", headers=a.headers).status_code == 200
+    r = world.client.patch(f"/api/users/{a.id}", json={"password": "reset-again"}, headers=admin.headers)
+    assert r.status_code == 200
+    assert world.client.get("/api/me", headers=a.headers).status_code == 401
+    assert world.client.get("/api/me", headers=admin.headers).status_code == 200
+    assert signs_in(world, "a", "reset-again")
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("LABELLOOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LABELLOOP_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_the_operator_resets_a_password_without_the_old_one(world: World, cli: CliRunner) -> None:
+    a = world.user("a", password=PASSWORD)
+    r = cli.invoke(cli_app, ["user", "set-password", "a", "--password-stdin", "--keep-tokens"],
+                   input="operator-set-1\n")
+    assert r.exit_code == 0, r.output
+    assert world.client.get("/api/me", headers=a.headers).status_code == 200
+    r = cli.invoke(cli_app, ["user", "set-password", "a", "--password-stdin"], input="operator-set-2\n")
+    assert r.exit_code == 0 and "API tokens revoked" in r.output
+    assert world.client.get("/api/me", headers=a.headers).status_code == 401
+    assert signs_in(world, "a", "operator-set-2")
+
+
+# --- token expiry -----------------------------------------------------------------------------
+
+
+def test_a_token_expiry_of_zero_or_less_is_refused_not_taken_as_never(world: World, cli: CliRunner) -> None:
+    a = world.user("a")
+    for days in (0, -1, 3651):
+        with pytest.raises(Invalid) as refused:
+            world.runtime.db.run(lambda c, d=days: tokens.create_token(c, OPERATOR, a.id, "x", expires_in_days=d))
+        assert refused.value.problems[0].field == "expires_in_days"
+        r = world.client.post("/api/tokens", json={"name": "x", "expires_in_days": days}, headers=a.headers)
+        assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "expires_in_days"
+        r = cli.invoke(cli_app, ["token", "create", "a", "--expires-in-days", str(days)])
+        assert r.exit_code == 1 and "between 1 and 3650 days" in r.output, r.output
+    r = cli.invoke(cli_app, ["token", "create", "a", "--expires-in-days", "1"])
+    assert r.exit_code == 0, r.output
+    with world.runtime.db.read() as conn:
+        expiries = list(conn.execute(select(api_tokens.c.expires_at).where(api_tokens.c.user_id == a.id)
+                                     .order_by(api_tokens.c.id)).scalars())
+    assert expiries[0] is None  # the test token, made without an expiry
+    assert len(expiries) == 2 and expiries[1] is not None
+    assert timedelta(hours=23) < expiries[1] - utcnow() <= timedelta(days=1)

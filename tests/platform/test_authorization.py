@@ -28,6 +28,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/auth/session"): "public",
     ("DELETE", "/api/auth/session"): "user",
     ("GET", "/api/me"): "user",
+    ("POST", "/api/me/password"): "user",
     ("GET", "/api/users"): "admin",
     ("POST", "/api/users"): "admin",
     ("PATCH", "/api/users/{user_id}"): "admin",
@@ -118,6 +119,8 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
         ("POST", "/api/auth/login"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
         ("POST", "/api/auth/session"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
+        ("POST", "/api/me/password"): lambda: {
+            "json": {"current_password": "wrongwrong", "new_password": "longenough"}},
         ("POST", "/api/users"): lambda: {"json": {"username": "fresh", "password": "longenough"}},
         ("PATCH", "/api/users/{user_id}"): lambda: {"json": {"display_name": "X"}},
         ("POST", "/api/tokens"): lambda: {"json": {"name": "n"}},

@@ -51,12 +51,16 @@ def user_list() -> None:
 def user_set_password(
     user: str = typer.Argument(..., help="Username or id."),
     password_stdin: bool = typer.Option(False, help="Read the password from standard input."),
+    keep_tokens: bool = typer.Option(False, "--keep-tokens",
+                                     help="Keep the user's API tokens (their browser sessions end anyway)."),
 ) -> None:
-    """Set a user's password."""
+    """Set a user's password (no need for the old one); ends their sessions and API tokens."""
     secret = _password(not password_stdin, password_stdin)
     with runtime() as rt:
-        rt.db.run(lambda c: users.update_user(c, OPERATOR, user_id(c, user), password=secret))
-    console.print("password changed")
+        rt.db.run(lambda c: users.update_user(c, OPERATOR, user_id(c, user), password=secret,
+                                               revoke_tokens=not keep_tokens))
+    console.print("password changed; " + ("browser sessions ended" if keep_tokens
+                                          else "browser sessions and API tokens revoked"))
 
 
 @user_app.command("deactivate")
@@ -79,7 +83,8 @@ def user_activate(user: str = typer.Argument(..., help="Username or id.")) -> No
 def token_create(
     user: str = typer.Argument(..., help="Username or id the token acts as."),
     name: str = typer.Option("cli", help="What the token is for."),
-    expires_in_days: int | None = typer.Option(None, help="Expire after this many days."),
+    expires_in_days: int | None = typer.Option(
+        None, help="Expire after this many days (1 to 3650); leave out for no expiry."),
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
     with runtime() as rt:

@@ -32,25 +32,39 @@ class Role(IntEnum):
 
 
 class Action(Enum):
-    """Each action and the least role that may do it."""
+    """Each action and the least role that may do it.
 
-    view_project = Role.annotator
-    work_tasks = Role.annotator  # next task, submit, skip, renew a lease
-    view_own_answers = Role.annotator
-    view_items = Role.reviewer  # item contents with everyone's answers, but no gold
-    view_all_answers = Role.reviewer
-    view_status = Role.reviewer
-    review = Role.reviewer  # the review queue: flag items, decide them for good
-    view_quality = Role.manager  # agreement and annotator reports
-    edit_project = Role.manager
-    import_items = Role.manager
-    edit_items = Role.manager  # gold answers, priorities
-    view_gold = Role.manager
-    export = Role.manager
-    view_members = Role.manager
-    edit_members = Role.manager
-    view_jobs = Role.manager
-    delete_project = Role.owner
+    The value is a (name, role) pair, not the role alone: members with equal values would be
+    aliases of the first, and a refusal would name the wrong action.
+    """
+
+    view_project = "view_project", Role.annotator
+    work_tasks = "work_tasks", Role.annotator  # next task, submit, skip, renew a lease
+    view_own_answers = "view_own_answers", Role.annotator
+    view_items = "view_items", Role.reviewer  # item contents with everyone's answers, but no gold
+    view_all_answers = "view_all_answers", Role.reviewer
+    view_status = "view_status", Role.reviewer
+    review = "review", Role.reviewer  # the review queue: flag items, decide them for good
+    view_quality = "view_quality", Role.manager  # agreement and annotator reports
+    edit_project = "edit_project", Role.manager
+    import_items = "import_items", Role.manager
+    edit_items = "edit_items", Role.manager  # gold answers, priorities
+    view_gold = "view_gold", Role.manager
+    export = "export", Role.manager
+    view_members = "view_members", Role.manager
+    edit_members = "edit_members", Role.manager
+    view_jobs = "view_jobs", Role.manager
+    delete_project = "delete_project", Role.owner
+
+    @property
+    def least_role(self) -> Role:
+        role: Role = self.value[1]
+        return role
+
+    @property
+    def label(self) -> str:
+        """How a message names the action: `edit project`."""
+        return self.name.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,7 @@ class ProjectAccess:
     role: Role | None  # None for an admin who is not a member
 
     def allows(self, action: Action, actor: Actor) -> bool:
-        return actor.is_admin or (self.role is not None and self.role >= action.value)
+        return actor.is_admin or (self.role is not None and self.role >= action.least_role)
 
 
 # Built once: this runs on every request that touches a project.
@@ -108,7 +122,7 @@ def check(row: Any, actor: Actor, project_id: int, action: Action) -> ProjectAcc
         raise NotFound(f"project {project_id} not found")
     result = ProjectAccess(row, Role[row.role] if row.role else None)
     if not result.allows(action, actor):  # the one place a role is compared with an action
-        raise Forbidden(f"your role in this project does not allow: {action.name.replace('_', ' ')}")
+        raise Forbidden(f"your role in this project does not allow: {action.label}")
     return result
 
 

@@ -15,13 +15,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, update
 
-from labelloop.services import tokens, users
+from labelloop.services import tokens
 from labelloop.services.policy import Actor
 from labelloop.services.security import token_hash
+from labelloop.services.tokens import SESSION_TOKEN_NAME
 from labelloop.services.users import UserInfo
 from labelloop.store.models import api_tokens, utcnow
 
-SESSION_TOKEN_NAME = "browser session"
 SESSION_DAYS = 7
 
 
@@ -42,9 +42,8 @@ def csrf_matches(secret: str, sent: str | None) -> bool:
     return sent is not None and hmac.compare_digest(csrf_token_for(secret), sent)
 
 
-def open_session(conn: Connection, username: str, password: str) -> Session:
-    """Check the password and create a session token for the user (Unauthenticated if wrong)."""
-    user = users.authenticate(conn, username, password)
+def open_session(conn: Connection, user: UserInfo) -> Session:
+    """A session for a user whose password was checked (`sign_in.sign_in`)."""
     actor = Actor(user.id, user.username, user.is_admin)
     new = tokens.create_token(conn, actor, user.id, SESSION_TOKEN_NAME, expires_in_days=SESSION_DAYS)
     assert new.info.expires_at is not None

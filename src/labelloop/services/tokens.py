@@ -7,10 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
-from labelloop.errors import Forbidden, NotFound, Unauthenticated
+from labelloop.errors import Forbidden, Invalid, NotFound, Problem, Unauthenticated
 from labelloop.services.policy import Actor
 from labelloop.services.security import new_token, token_hash
 from labelloop.store.models import api_tokens, users, utcnow
+
+# A browser session is a token with this name (services/sessions.py).
+SESSION_TOKEN_NAME = "browser session"
+MAX_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,11 @@ def create_token(
 ) -> NewToken:
     if not actor.is_admin and actor.user_id != user_id:
         raise Forbidden("you may create tokens only for yourself")
+    # 0 must not slip through as "no expiry" (it is falsy); leave it out for a token that never expires.
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_DAYS:
+        raise Invalid("invalid token expiry", [Problem(
+            f"between 1 and {MAX_DAYS} days; leave it out for a token that does not expire",
+            field="expires_in_days")])
     if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
         raise NotFound(f"user {user_id} not found")
     secret, hashed, prefix = new_token()
@@ -54,7 +63,7 @@ def create_token(
             token_hash=hashed,
             prefix=prefix,
             created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+            expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
         )
         .returning(api_tokens)
     ).one()
@@ -79,6 +88,16 @@ def revoke_token(conn: Connection, actor: Actor, token_id: int) -> None:
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def revoke_user_tokens(conn: Connection, user_id: int, *, sessions_only: bool, keep: str | None) -> int:
+    """Revoke a user's browser sessions (or every token), except the one whose secret is `keep`."""
+    query = update(api_tokens).where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+    if sessions_only:
+        query = query.where(api_tokens.c.name == SESSION_TOKEN_NAME)
+    if keep is not None:
+        query = query.where(api_tokens.c.token_hash != token_hash(keep))
+    return conn.execute(query.values(revoked_at=utcnow())).rowcount
 
 
 _ACTOR_BY_TOKEN = (

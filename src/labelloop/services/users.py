@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from labelloop.errors import Conflict, Invalid, NotFound, Problem, Unauthenticated
+from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Unauthenticated
+from labelloop.services import tokens
 from labelloop.services.policy import Actor, require_admin
 from labelloop.services.security import hash_password, new_password, verify_password
 from labelloop.store.models import users, utcnow
@@ -34,7 +35,7 @@ def _info(row: object) -> UserInfo:
     )
 
 
-def _check_password(password: str) -> None:
+def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise Invalid(
             "password too short", [Problem(f"at least {MIN_PASSWORD} characters", field="password")]
@@ -57,7 +58,7 @@ def create_user(
             [Problem("letters, digits and _ . @ -, starting with a letter or digit", field="username")],
         )
     if password is not None:
-        _check_password(password)
+        check_new_password(password)
     try:
         row = conn.execute(
             insert(users)
@@ -104,14 +105,23 @@ def update_user(
     display_name: str | None = None,
     is_active: bool | None = None,
     is_admin: bool | None = None,
+    revoke_tokens: bool = True,
 ) -> UserInfo:
-    """Admins change anyone; a user may change only their own password and display name."""
+    """Admins change anyone; a user may change only their own display name here.
+
+    A new password set by an admin (or the operator) is a reset: it ends the user's browser
+    sessions and, unless `revoke_tokens` is false, their API tokens, since whoever knew the old
+    password may hold them. Changing one's own password needs the current one (see
+    `sign_in.change_own_password`), even for an admin, so a stolen session cannot do it.
+    """
     if not actor.is_admin and (actor.user_id != user_id or is_active is not None or is_admin is not None):
         require_admin(actor)
+    if password is not None and actor.user_id == user_id:
+        raise Forbidden("changing your own password needs your current password (POST /api/me/password)")
     values: dict[str, object] = {}
     if password is not None:
-        _check_password(password)
-        values["password_hash"] = hash_password(password)
+        check_new_password(password)
+        set_password(conn, user_id, password, keep_token=None, revoke_tokens=revoke_tokens)
     if display_name is not None:
         values["display_name"] = display_name
     if is_active is not None:
@@ -121,6 +131,18 @@ def update_user(
     if values:
         conn.execute(update(users).where(users.c.id == user_id).values(**values))
     return get_user(conn, user_id)
+
+
+def set_password(
+    conn: Connection, user_id: int, password: str, *, keep_token: str | None, revoke_tokens: bool
+) -> None:
+    """Store a new password and end the credentials the old one may have given away.
+
+    No permission check: the callers decided (an admin's reset, or a user who gave the current
+    password). Browser sessions other than `keep_token` end; every other token too if asked.
+    """
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(password)))
+    tokens.revoke_user_tokens(conn, user_id, sessions_only=not revoke_tokens, keep=keep_token)
 
 
 def authenticate(conn: Connection, username: str, password: str) -> UserInfo:

@@ -97,6 +97,22 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class SignInFailures(Base):
+    """Failed sign-ins counted per account and per client address, in fixed windows.
+
+    Kept in the database, not in memory, so the limit holds across server processes. A key is
+    `account:<sha256 of the username>` (a password typed into the username box is not kept in
+    clear) or `address:<client address>`; services/sign_in_limits.py says how it is used.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_window", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Project(Base):
     __tablename__ = "projects"
 
@@ -330,6 +346,7 @@ def _table(model: type[Base]) -> Table:
 # Core tables, for the services' SQL (the hot paths use Core, not ORM objects).
 users = _table(User)
 api_tokens = _table(ApiToken)
+sign_in_failures = _table(SignInFailures)
 projects = _table(Project)
 memberships = _table(Membership)
 items = _table(Item)

@@ -16,12 +16,15 @@ from labelloop.api.browser import (
     set_session_cookies,
 )
 from labelloop.api.deps import get_runtime
+from labelloop.api.errors import documented
+from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import LoginIn, UserOut
+from labelloop.api.routes.accounts import client_address
 from labelloop.errors import Unauthenticated
-from labelloop.services import sessions
+from labelloop.services import sessions, sign_in
 from labelloop.services.runtime import Runtime
 
-router = APIRouter(prefix="/api/auth", tags=["accounts"])
+router = APIRouter(prefix="/api/auth", tags=["accounts"], route_class=JSONRoute)
 
 
 class SessionOut(BaseModel):
@@ -30,17 +33,23 @@ class SessionOut(BaseModel):
     expires_at: datetime
 
 
-@router.post("/session", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+@router.post("/session", response_model=SessionOut, status_code=status.HTTP_201_CREATED,
+             responses=documented(401, 422, 429))
 def open_session(
     body: LoginIn, request: Request, response: Response, runtime: Runtime = Depends(get_runtime)
 ) -> SessionOut:
-    """Log a browser in: sets an HttpOnly session cookie and a readable CSRF cookie."""
-    s = runtime.db.run(lambda conn: sessions.open_session(conn, body.username, body.password))
+    """Log a browser in: sets an HttpOnly session cookie and a readable CSRF cookie.
+
+    Too many failed attempts for the username or from the address: 429 with Retry-After.
+    """
+    limits = sign_in.SignInLimits.from_settings(runtime.settings)
+    s = sign_in.sign_in(runtime.db, limits, body.username, body.password, client_address(request),
+                        sessions.open_session)
     set_session_cookies(request, response, s.secret, s.csrf)
     return SessionOut(user=UserOut.model_validate(s.user), csrf_token=s.csrf, expires_at=s.expires_at)
 
 
-@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 403))
 def close_session(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     """Log out: revoke the session (or, with a bearer token, that token) and clear the cookies.
 
