@@ -39,8 +39,32 @@ class Settings(BaseSettings):
     )
     job_workers: int = Field(2, description="Background job threads per server process.")
     max_upload_mb: int = Field(4096, description="Largest file the import endpoint accepts.")
+    max_item_bytes: int = Field(
+        1_048_576, ge=1, description="Largest item an import accepts, in bytes: each line, record "
+        "or CSV row, each file of a zip or folder, and the item as stored (fields, meta and gold "
+        "as JSON). Media are referenced by URL, not inlined.",
+    )
+    max_archive_bytes: int = Field(
+        1_073_741_824, ge=1,
+        description="Largest total of the .txt files in one zip import, uncompressed, in bytes.",
+    )
+    max_json_depth: int = Field(
+        64, ge=2, le=200,
+        description="Deepest nesting of objects and arrays in an imported item's fields, meta "
+        "and gold (each counts as level 1).",
+    )
     log_level: str = Field("info", description="Server log level.")
     access_log: bool = Field(True, description="Log every HTTP request.")
+    sign_in_window_seconds: int = Field(
+        900, ge=1, description="Window in which failed sign-ins are counted; a locked account "
+        "or address is refused (429) until its window ends.",
+    )
+    sign_in_max_failures_per_account: int = Field(
+        10, ge=1, description="Failed sign-ins one username may have in a window.",
+    )
+    sign_in_max_failures_per_address: int = Field(
+        50, ge=1, description="Failed sign-ins one client address may have in a window.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

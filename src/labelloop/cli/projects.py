@@ -20,6 +20,7 @@ from labelloop.cli.common import (
     write,
 )
 from labelloop.services import exports, projects, stats
+from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import detect_format
 from labelloop.services.importing.writer import import_file
 from labelloop.services.jobs import Progress as JobProgress
@@ -138,7 +139,8 @@ def import_command(
                                    echo=lambda done, total: bar.update(task, completed=done, total=total))
             done = run_job(rt.db, job.id, lambda p: import_file(
                 rt.db, OPERATOR, pid, path, job_id=job.id, fmt=fmt,
-                batch_size=rt.settings.import_batch_size, progress=p), progress)
+                batch_size=rt.settings.import_batch_size, progress=p,
+                limits=ImportLimits.from_settings(rt.settings)), progress)
     if done.status != "succeeded":
         err = done.error or {}
         err_console.print(f"[red]error:[/red] {err.get('message')}", highlight=False)

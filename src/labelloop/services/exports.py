@@ -3,12 +3,19 @@
 Streamed in chunks of items read by id (keyset pagination) inside one snapshot, so memory
 stays flat in the number of items and the file is consistent even while annotators work.
 Stored JSON is passed through as-is (orjson fragments), not parsed and re-encoded.
+
+CSV is for spreadsheets, which run a cell that starts like a formula, so text cells are
+`neutralised` (OWASP's CSV-injection rule) and rows end in CRLF (RFC 4180), which makes the
+writer quote any cell holding a carriage return: a bare one would start a new row in a
+spreadsheet, and that row's first cell would escape the rule. JSONL and Parquet are for
+programs and stay exact.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +30,25 @@ from labelloop.schema import LabelSchema
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.store.db import Database
-from labelloop.store.models import answers, consensus, items, users
+from labelloop.store.models import answers, consensus, items, published_in, users
 
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 CHUNK = 5000
+FORMULA_START = frozenset("=+-@\t\r")  # OWASP: what a spreadsheet may take for a formula
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralised(cell: str) -> str:
+    """A CSV text cell as a spreadsheet may safely open it: one that starts with = + - @, a tab
+    or a carriage return gets a leading single quote, so it is shown as text, not run.
+
+    Text that is exactly one plain number ("-1", "+2.5", "-1e-5") is left alone: a spreadsheet
+    reads it as that number, which can run nothing, and labels such as -1 / 0 / 1 must come
+    back unchanged into pandas and the like. Numbers the exporter itself writes (priority,
+    counts, confidence, a rating) are numbers, not text, and never change."""
+    if cell[:1] in FORMULA_START and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 @dataclass(frozen=True)
@@ -71,7 +93,7 @@ def _chunks(conn: Connection, project_id: int) -> Iterator[_Chunk]:
     )
     while True:
         rows = conn.execute(
-            item_cols.where(items.c.project_id == project_id, items.c.id > last)
+            item_cols.where(published_in(project_id), items.c.id > last)
             .order_by(items.c.id).limit(CHUNK)
         ).all()
         if not rows:
@@ -159,14 +181,14 @@ def _csv(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
     header = ["id", *fields, "meta", "priority", "gold", "status", "answer_count", "answers",
               *[f"consensus.{q.name}" for q in questions], "consensus_confidence", "consensus"]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([neutralised(h) for h in header])
     for chunk in chunks:
         for r in chunk.items:
             data = orjson.loads(r.data)
             cons = chunk.consensus.get(r.id)
             cons_value = orjson.loads(cons.value) if cons is not None else {}
-            w.writerow([
+            row = [
                 r.external_id,
                 *[_cell(data.get(f)) for f in fields],
                 r.meta, r.priority, r.gold or "", _status(r), r.answer_count,
@@ -175,6 +197,9 @@ def _csv(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
                 *[_cell(q.kind.export_cell(q.spec, cons_value.get(q.name))) for q in questions],
                 "" if cons is None or cons.confidence is None else cons.confidence,
                 "" if cons is None else cons.value,
+            ]
+            w.writerow([
+                neutralised(c) if isinstance(c, str) and c[:1] in FORMULA_START else c for c in row
             ])
         yield buf.getvalue().encode()
         buf.seek(0)

@@ -3,27 +3,39 @@
 Every reader streams (memory stays flat in the file's size), decodes UTF-8 strictly, and says
 where a problem is: the line for JSONL and CSV, the record for a JSON array, the file (and
 line) for a folder or zip archive of .txt files. `Source.bytes_read` reports progress.
+
+The limits (`ImportLimits`) are checked while reading, never after: a line, row, record or
+archive member larger than one item is refused without being held whole, a zip stops once its
+members add up to more than the archive limit (counted as they are inflated, not as the
+archive declares them), and a JSON array's records nested far too deeply are refused before
+ijson builds them (records.py applies the exact depth limit to every format).
 """
 
 from __future__ import annotations
 
 import csv
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import ijson
 import orjson
 
 from labelloop.errors import Invalid, Problem
+from labelloop.services.importing.json_guard import ArrayGuard, Refused
+from labelloop.services.importing.limits import ImportLimits
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip")
 BOM = b"\xef\xbb\xbf"
-MAX_TXT_BYTES = 50 * 1024 * 1024
-# A .txt file's content goes into the schema's first text field; records.py resolves this key.
-TXT_TEXT_KEY = "\x00text"
+PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
+
+
+class TextFile(dict[str, Any]):
+    """A .txt file's record: its `text` goes into the schema's first text field (records.py)."""
+
 
 @dataclass(frozen=True)
 class Where:
@@ -75,9 +87,10 @@ def _utf8_problem(raw: bytes, where: Where) -> Problem | None:
 class Source:
     """An opened input and how far into it a reader has got."""
 
-    def __init__(self, path: Path, fmt: str) -> None:
+    def __init__(self, path: Path, fmt: str, limits: ImportLimits | None = None) -> None:
         self.path = path
         self.format = fmt
+        self.limits = limits or ImportLimits()
         self.bytes_read = 0
         self.total_bytes = (
             sum(p.stat().st_size for p in path.rglob("*.txt")) if path.is_dir() else path.stat().st_size
@@ -90,14 +103,26 @@ class Source:
         }
         yield from readers[self.format]()
 
-    def _counted(self, f: BinaryIO) -> Iterator[bytes]:
-        for raw in f:
+    def _lines(self, f: BinaryIO) -> Iterator[bytes | None]:
+        """The file's lines, or None for a line longer than one item, skipped piece by piece."""
+        limit = self.limits.max_item_bytes
+        readline = f.readline
+        while raw := readline(limit + 1):  # + 1: the newline
             self.bytes_read += len(raw)
-            yield raw
+            if len(raw) <= limit or raw.endswith(b"\n"):
+                yield raw
+                continue
+            while not raw.endswith(b"\n") and (raw := readline(PIECE)):
+                self.bytes_read += len(raw)
+            yield None
 
     def _jsonl(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        limits = self.limits
         with self.path.open("rb") as f:
-            for n, raw in enumerate(self._counted(f), 1):
+            for n, raw in enumerate(self._lines(f), 1):
+                if raw is None:
+                    yield Where(line=n), Where(line=n).problem(limits.item_too_large("line"))
+                    continue
                 if n == 1 and raw.startswith(BOM):
                     raw = raw[len(BOM):]
                 if not raw.strip():
@@ -107,7 +132,8 @@ class Source:
                     obj = orjson.loads(raw)
                 except orjson.JSONDecodeError as e:
                     yield where, _utf8_problem(raw, where) or where.problem(
-                        f"invalid JSON: {e.msg} (column {e.colno})"
+                        limits.too_deep() if e.msg == "depth limit exceeded"
+                        else f"invalid JSON: {e.msg} (column {e.colno})"
                     )
                     continue
                 if not isinstance(obj, dict):
@@ -120,15 +146,24 @@ class Source:
             head = f.read(len(BOM))
             if head != BOM:
                 f.seek(0)
-            counted = _CountingReader(f, self)
+            limits = self.limits
+            # A backstop for memory: records.py applies the exact depth limit and names the
+            # field; the guard stops records far past it before ijson builds them.
+            guard = ArrayGuard(
+                max_depth=2 * limits.max_json_depth, max_record_bytes=limits.max_item_bytes,
+                too_deep=limits.too_deep(), too_large=limits.item_too_large("record"),
+            )
+            guarded = _GuardedReader(f, self, guard)
             n = 0
             try:
-                for n, obj in enumerate(ijson.items(counted, "item", use_float=True), 1):
+                for n, obj in enumerate(ijson.items(guarded, "item", use_float=True), 1):
                     where = Where(record=n)
                     if not isinstance(obj, dict):
                         yield where, where.problem(f"expected a JSON object, got {type(obj).__name__}")
                         continue
                     yield where, obj
+            except Refused as e:
+                yield Where(record=e.record), Where(record=e.record).problem(e.message)
             except (ijson.JSONError, UnicodeDecodeError) as e:
                 message = str(e).splitlines()[0] if str(e) else type(e).__name__
                 yield Where(record=n + 1), Where(record=n + 1).problem(
@@ -138,9 +173,15 @@ class Source:
     def _csv(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
         delimiter = "\t" if self.format == "tsv" else ","
         pending: list[Problem] = []
+        # The csv module's own cap (128 Ki characters a cell) would refuse items under the limit;
+        # it is process-wide, so it is only ever raised. Rows are bounded by `_row_lines`.
+        if csv.field_size_limit() < self.limits.max_item_bytes:
+            csv.field_size_limit(self.limits.max_item_bytes)
+        row_bytes = [0]
         with self.path.open("rb") as f:
-            lines = _decoded_lines(self._counted(f), pending)
+            lines = _decoded_lines(self._row_lines(f, row_bytes), pending)
             reader = csv.reader(lines, delimiter=delimiter, strict=True)
+            too_large = self.limits.item_too_large("row")
             try:
                 header = next(reader)
             except StopIteration:
@@ -149,6 +190,9 @@ class Source:
             except csv.Error as e:
                 yield Where(line=1), Where(line=1).problem(f"unreadable CSV header: {e}")
                 return
+            except _RowTooLarge:
+                yield Where(line=1), Where(line=1).problem(too_large)
+                return
             header_problem = _check_header(header)
             if header_problem:
                 yield Where(line=1), Where(line=1).problem(header_problem)
@@ -156,12 +200,16 @@ class Source:
             line = reader.line_num
             while True:
                 start = line + 1
+                row_bytes[0] = 0
                 try:
                     row = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as e:
                     yield Where(line=start), Where(line=start).problem(f"unreadable CSV: {e}")
+                    return
+                except _RowTooLarge:  # the reader cannot find the next row: stop here
+                    yield Where(line=start), Where(line=start).problem(too_large)
                     return
                 line = reader.line_num
                 where = Where(line=start)
@@ -181,11 +229,28 @@ class Source:
             for p in pending:
                 yield Where(line=p.line), p
 
+    def _row_lines(self, f: BinaryIO, row_bytes: list[int]) -> Iterator[bytes]:
+        """Lines for the csv module, which may join several into one row: `row_bytes` counts the
+        row's bytes so far (the caller zeroes it per row), and a row over the limit stops here."""
+        limit = self.limits.max_item_bytes + 1  # + 1: the last newline
+        for raw in self._lines(f):
+            if raw is None:
+                raise _RowTooLarge
+            row_bytes[0] += len(raw)
+            if row_bytes[0] > limit:
+                raise _RowTooLarge
+            yield raw
+
     def _txt_folder(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        limit = self.limits.max_item_bytes
         for p in sorted(self.path.rglob("*.txt")):
             rel = p.relative_to(self.path).as_posix()
-            raw = p.read_bytes()
-            self.bytes_read += len(raw)
+            with p.open("rb") as f:
+                raw = _read_at_most(f, limit)
+            self.bytes_read += limit + 1 if raw is None else len(raw)
+            if raw is None:
+                yield Where(file=rel), Where(file=rel).problem(self.limits.item_too_large("file"))
+                continue
             yield _txt_record(rel, raw)
 
     def _txt_zip(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
@@ -201,27 +266,65 @@ class Source:
                  and not m.filename.startswith("__MACOSX/")),
                 key=lambda m: m.filename,
             )
+            item_limit, left = self.limits.max_item_bytes, self.limits.max_archive_bytes
             for m in members:
                 self.bytes_read += m.compress_size
-                if m.file_size > MAX_TXT_BYTES:
-                    yield Where(file=m.filename), Where(file=m.filename).problem(
-                        f"larger than {MAX_TXT_BYTES // (1024 * 1024)} MiB"
-                    )
+                where = Where(file=m.filename)
+                limit = min(item_limit, left)
+                try:
+                    with archive.open(m) as f:
+                        raw = _read_at_most(f, limit)
+                except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+                        RuntimeError, OSError) as e:
+                    yield where, where.problem(f"cannot be read from the archive: {e}")
                     continue
-                yield _txt_record(m.filename, archive.read(m))
+                left -= limit + 1 if raw is None else len(raw)
+                if raw is not None:
+                    yield _txt_record(m.filename, raw)
+                elif limit == item_limit:
+                    yield where, where.problem(self.limits.item_too_large("file"))
+                else:
+                    yield where, where.problem(self.limits.archive_too_large())
+                    return
 
 
-class _CountingReader:
-    """A file wrapper that counts the bytes ijson pulls through it."""
+class _RowTooLarge(Exception):
+    pass
 
-    def __init__(self, f: BinaryIO, source: Source) -> None:
+
+class _GuardedReader:
+    """A file wrapper that counts the bytes ijson pulls through it and shows them to the guard
+    first, so a record too deep or too large is refused before ijson builds it."""
+
+    def __init__(self, f: BinaryIO, source: Source, guard: ArrayGuard) -> None:
         self.f = f
         self.source = source
+        self.guard = guard
 
     def read(self, size: int = -1) -> bytes:
         data = self.f.read(size)
         self.source.bytes_read += len(data)
+        self.guard.scan(data)
         return data
+
+
+def _read_at_most(f: IO[bytes], limit: int) -> bytes | None:
+    """All of `f`, or None once it holds more than `limit` bytes (read no further than that)."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        piece = f.read(min(PIECE, limit + 1 - size))
+        if not piece:
+            return b"".join(parts)
+        parts.append(piece)
+        size += len(piece)
+    return None
+
+
+def shown(text: str) -> str:
+    """Text from the file as a problem may quote it: a NUL, which PostgreSQL cannot store in
+    the job's error, is written as its JSON escape."""
+    return text.replace("\x00", "\\u0000")
 
 
 def _decoded_lines(raw_lines: Iterator[bytes], problems: list[Problem]) -> Iterator[str]:
@@ -241,7 +344,7 @@ def _check_header(header: list[str]) -> str | None:
     names = [h.strip() for h in header]
     if any(not h for h in names):
         return f"column {names.index('') + 1} of the header has no name"
-    dupes = sorted({h for h in names if names.count(h) > 1})
+    dupes = sorted({shown(h) for h in names if names.count(h) > 1})
     if dupes:
         return f"the header names {', '.join(dupes)} more than once"
     header[:] = names
@@ -260,4 +363,4 @@ def _txt_record(name: str, raw: bytes) -> tuple[Where, dict[str, Any] | Problem]
         return where, where.problem(
             f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {column}); save the file as UTF-8"
         )
-    return Where(file=name), {"id": name[: -len(".txt")], TXT_TEXT_KEY: text}
+    return Where(file=name), TextFile(id=name[: -len(".txt")], text=text)

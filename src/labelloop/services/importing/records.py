@@ -4,6 +4,12 @@ Keys of a record: `id` (kept as the item's original id), one key per schema fiel
 (an object), `priority` (a number; higher comes first in the queue), `gold` (an answer that
 fits the schema). Any other key is kept in the item's metadata, so nothing is lost. CSV
 cells are text: `meta` and `gold` hold JSON there, and a `meta.<key>` column fills one key.
+
+The item as it will be stored is checked last (`ImportLimits`): at most `max_item_bytes` of
+JSON (fields, meta and gold), each of the three nesting at most `max_json_depth` levels
+(counting itself as level 1), and no NUL character anywhere. PostgreSQL cannot store a NUL in
+JSONB or text (and SQLite would keep it as a six-byte escape), and it has no use in labelling;
+refusing it on both databases keeps them alike.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ import orjson
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, check_field_value
-from labelloop.services.importing.readers import TXT_TEXT_KEY, Where
+from labelloop.services.importing.limits import ImportLimits, deeper_than
+from labelloop.services.importing.readers import TextFile, Where, shown
 
 RESERVED = frozenset({"id", "meta", "priority", "gold"})
 MAX_ID = 500
+NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored"
+_ESCAPED_NUL = b"\\u0000"  # how orjson writes a NUL (or, harmlessly, a backslash then "u0000")
 
 
 @dataclass(frozen=True)
@@ -42,8 +51,13 @@ def content_hash(data: dict[str, Any]) -> str:
 class RecordReader:
     """Checks records against one project's schema."""
 
-    def __init__(self, schema: LabelSchema, *, text_cells: bool = False) -> None:
+    def __init__(
+        self, schema: LabelSchema, *, text_cells: bool = False, limits: ImportLimits | None = None
+    ) -> None:
         self.schema = schema
+        self.limits = limits or ImportLimits()
+        self.max_item_bytes = self.limits.max_item_bytes
+        self.max_depth = self.limits.max_json_depth
         self.fields = schema.fields
         self.field_names = frozenset(f.name for f in self.fields)
         self.text_cells = text_cells  # CSV: every cell is a string
@@ -51,10 +65,10 @@ class RecordReader:
 
     def to_row(self, where: Where, record: dict[str, Any]) -> ItemRow | list[Problem]:
         problems: list[Problem] = []
-        if TXT_TEXT_KEY in record:
+        if isinstance(record, TextFile):
             if self.first_text_field is None:
                 return [where.problem("the schema has no text field to put a .txt file in")]
-            record = {"id": record["id"], self.first_text_field: record[TXT_TEXT_KEY]}
+            record = {"id": record["id"], self.first_text_field: record["text"]}
 
         data: dict[str, Any] = {}
         for f in self.fields:
@@ -68,6 +82,8 @@ class RecordReader:
                 if value is None:
                     continue
             wrong = check_field_value(f.type, value)
+            if wrong is None and (not isinstance(value, str) or "\x00" in value):
+                wrong = self._unstorable(value)
             if wrong:
                 problems.append(where.problem(wrong, f.name))
             elif f.type == "text" and f.required and not value.strip():
@@ -81,8 +97,68 @@ class RecordReader:
         gold = self._gold(where, record.get("gold"), problems)
         if problems:
             return problems
-        digest = content_hash(data)
+        canonical = self._stored(where, external_id, data, meta, gold)
+        if isinstance(canonical, list):
+            return canonical
+        digest = hashlib.sha256(canonical).hexdigest()  # content_hash(data), serialised once
         return ItemRow(external_id or digest, digest, data, meta, priority, gold, where)
+
+    def _unstorable(self, value: Any) -> str | None:
+        """Why a field's value cannot be stored: a NUL, or nesting past the limit (the item's
+        fields are level 1, so the value starts at level 2)."""
+        if isinstance(value, str):
+            return NUL_MESSAGE if "\x00" in value else None
+        if deeper_than(value, self.max_depth - 1):
+            return self.limits.too_deep()
+        return NUL_MESSAGE if _has_nul(value) else None
+
+    def _stored(
+        self, where: Where, external_id: str | None, data: dict[str, Any], meta: dict[str, Any],
+        gold: dict[str, Any] | None,
+    ) -> bytes | list[Problem]:
+        """The fields' canonical JSON (what `content_hash` hashes), once the item as stored fits
+        the item limit and its id, meta and gold hold no NUL and nest no deeper than the limit
+        (fields were checked one by one). Every record passes here, so the common case is kept
+        cheap: one serialisation serves the hash and the size, a str is searched for one
+        character rather than JSON for an escape, and only JSON with enough brackets to be too
+        deep is walked."""
+        try:
+            canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)  # as content_hash does
+            rest = orjson.dumps(meta) if meta else b""
+            if gold is not None:
+                rest += orjson.dumps(gold)
+        except TypeError as e:  # orjson refuses 255 levels; else what JSON cannot hold
+            return self._rest_problems(where, None, meta, gold) or [
+                where.problem(f"cannot be stored as JSON: {e}")
+            ]
+        size = len(canonical) + len(rest)
+        if (
+            size <= self.max_item_bytes
+            and rest.find(_ESCAPED_NUL) < 0
+            # Too deep takes more brackets than that (and twice as many bytes): most skip the walk.
+            and (len(rest) <= 2 * self.max_depth or rest.count(b"[") + rest.count(b"{") <= self.max_depth)
+            and (external_id is None or "\x00" not in external_id)
+        ):
+            return canonical
+        problems = self._rest_problems(where, external_id, meta, gold)
+        if size > self.max_item_bytes:
+            problems.append(where.problem(self.limits.stored_too_large(size), _largest(data, meta, gold)))
+        return problems or canonical
+
+    def _rest_problems(
+        self, where: Where, external_id: str | None, meta: dict[str, Any], gold: dict[str, Any] | None
+    ) -> list[Problem]:
+        problems: list[Problem] = []
+        if external_id is not None and "\x00" in external_id:
+            problems.append(where.problem(NUL_MESSAGE, "id"))
+        for name, doc in (("meta", meta), ("gold", gold or {})):
+            for key, value in doc.items():
+                field = f"{name}.{shown(key)}"
+                if deeper_than(value, self.max_depth - 1):  # meta and gold are level 1 too
+                    problems.append(where.problem(self.limits.too_deep(), field))
+                elif "\x00" in key or _has_nul(value):
+                    problems.append(where.problem(NUL_MESSAGE, field))
+        return problems
 
     def _id(self, where: Where, raw: Any, problems: list[Problem]) -> str | None:
         if raw is None:
@@ -143,12 +219,36 @@ class RecordReader:
                 problems.append(where.problem(p.message, f"gold.{p.field}" if p.field else "gold"))
             return None
 
-    @staticmethod
-    def _json_cell(where: Where, name: str, raw: Any, problems: list[Problem]) -> Any:
+    def _json_cell(self, where: Where, name: str, raw: Any, problems: list[Problem]) -> Any:
         if not isinstance(raw, str):
             return raw
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as e:
-            problems.append(where.problem(f"invalid JSON in the cell: {e.msg}", name))
+            too_deep = e.msg == "depth limit exceeded"  # past orjson's own 1024 levels
+            problems.append(where.problem(
+                self.limits.too_deep() if too_deep else f"invalid JSON in the cell: {e.msg}", name
+            ))
             return None
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            if any("\x00" in k for k in node):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _largest(data: dict[str, Any], meta: dict[str, Any], gold: dict[str, Any] | None) -> str:
+    """The part of an item that takes the most room, to point at in a size problem."""
+    parts = {**data, "meta": meta, "gold": gold}
+    return max(parts, key=lambda name: len(orjson.dumps(parts[name])))
