@@ -32,7 +32,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(data_dir: Path, database_url: str, *, workers: int = 1) -> Iterator[LiveServer]:
+def live_server(
+    data_dir: Path, database_url: str, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
     port = free_port()
     env = {
         **os.environ,
@@ -42,6 +44,7 @@ def live_server(data_dir: Path, database_url: str, *, workers: int = 1) -> Itera
         "LABELLOOP_WORKERS": str(workers),
         "LABELLOOP_ACCESS_LOG": "false",
         "LABELLOOP_LOG_LEVEL": "info",
+        **(env or {}),
     }
     log = data_dir / "server.log"
     with log.open("wb") as out:

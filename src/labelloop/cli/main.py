@@ -51,8 +51,8 @@ def serve(
     get_settings.cache_clear()
     settings = get_settings()
     with runtime() as rt:
-        for job in rt.recover():
-            console.print(f"job {job.id} ({job.kind}) was cut off by the last shutdown; marked failed")
+        for line in rt.recover():
+            console.print(line)
         created = rt.db.run(ensure_first_admin)
         if created:
             console.print(Panel(

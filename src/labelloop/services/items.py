@@ -13,7 +13,7 @@ from labelloop.errors import Invalid, NotFound, Problem
 from labelloop.services.answers import AnswerInfo, list_answers
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.store.models import answers, consensus, items, open_when
+from labelloop.store.models import answers, consensus, items, open_when, published_in
 
 STATUSES = ("open", "in_progress", "done")
 
@@ -139,7 +139,7 @@ def list_items(
     acc = access(conn, actor, project_id, Action.view_items)
     stmt = (
         _WITH_CONSENSUS
-        .where(items.c.project_id == project_id, items.c.id > after_id)
+        .where(published_in(project_id), items.c.id > after_id)
         .order_by(items.c.id)
         .limit(max(1, min(limit, 1000)))
     )
@@ -154,7 +154,7 @@ def list_items(
 def get_item(conn: Connection, actor: Actor, project_id: int, item_id: int) -> ItemDetail:
     acc = access(conn, actor, project_id, Action.view_items)
     row = conn.execute(
-        _WITH_CONSENSUS.where(items.c.id == item_id, items.c.project_id == project_id)
+        _WITH_CONSENSUS.where(items.c.id == item_id, published_in(project_id))
     ).first()
     if row is None:
         raise NotFound(f"item {item_id} not found in project {project_id}")
@@ -170,7 +170,7 @@ def set_gold(
     clean = None if value is None else schema_of(acc.project.label_schema).validate_answer(value)
     result = conn.execute(
         update(items)
-        .where(items.c.id == item_id, items.c.project_id == project_id)
+        .where(items.c.id == item_id, published_in(project_id))
         .values(gold=clean)
     )
     if result.rowcount != 1:
@@ -191,7 +191,7 @@ def set_priorities(
     ids = [i for i, _ in priorities]
     found = set(
         conn.execute(
-            select(items.c.id).where(items.c.project_id == project_id, items.c.id.in_(ids))
+            select(items.c.id).where(published_in(project_id), items.c.id.in_(ids))
         ).scalars()
     )
     missing = [i for i in ids if i not in found]

@@ -161,9 +161,10 @@ class JobRunner:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
-def fail_interrupted(conn: Connection) -> list[JobInfo]:
-    """Mark jobs a previous server left queued or running as failed; returns them."""
-    rows = conn.execute(select(jobs).where(jobs.c.status.in_([QUEUED, RUNNING]))).all()
+def fail_interrupted(conn: Connection, *, kind: str | None = None) -> list[JobInfo]:
+    """Mark jobs (of `kind`) a previous server left queued or running as failed; returns them."""
+    stmt = select(jobs).where(jobs.c.status.in_([QUEUED, RUNNING]))
+    rows = conn.execute(stmt if kind is None else stmt.where(jobs.c.kind == kind)).all()
     if rows:
         conn.execute(
             update(jobs)

@@ -27,7 +27,15 @@ from labelloop.services.loop_settings import LoopSettings, loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.store.db import Database
-from labelloop.store.models import answers, consensus, items, model_versions, predictions, utcnow
+from labelloop.store.models import (
+    answers,
+    consensus,
+    items,
+    model_versions,
+    predictions,
+    published_in,
+    utcnow,
+)
 
 AUTO = "model (auto-label)"
 # Why a round suspects a label (stored on the item, comma-separated when both hold).
@@ -113,7 +121,7 @@ def _run_round(
         rows = conn.execute(
             select(items.c.id, items.c.external_id, items.c.data, items.c.gold, items.c.answer_count,
                    items.c.reserved, items.c.needed, items.c.validation)
-            .where(items.c.project_id == project_id).order_by(items.c.id)
+            .where(published_in(project_id)).order_by(items.c.id)
         ).all()
         settled = {
             r.item_id: r for r in conn.execute(

@@ -117,6 +117,7 @@ _PICK_GOLD = (
     .where(
         items.c.project_id == bindparam("pid"),
         items.c.gold.is_not(None),
+        items.c.staged.is_(False),
         ~exists().where(
             assignments.c.item_id == items.c.id,
             assignments.c.user_id == bindparam("uid"),

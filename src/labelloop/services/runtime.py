@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.config import Settings
+from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import detect_format
-from labelloop.services.importing.writer import check_import_allowed, discard_staged, import_file
+from labelloop.services.importing.writer import check_import_allowed, import_file, recover_imports
 from labelloop.services.jobs import JobInfo, JobRunner, Progress, create_job, fail_interrupted
 from labelloop.services.policy import Actor
 from labelloop.store.db import Database
@@ -26,14 +27,24 @@ class Runtime:
     def migrate(self) -> None:
         upgrade(self.db.engine)
 
-    def recover(self) -> list[JobInfo]:
-        """After a restart: fail the jobs that were cut off and remove half-imported items."""
+    def recover(self) -> list[str]:
+        """After a restart (before any worker starts): settle the imports that were cut off,
+        fail the other jobs, and remove uploads nobody will import. Says what it did."""
+        finished, discarded = recover_imports(self.db)
         with self.db.write() as conn:
-            interrupted = fail_interrupted(conn)
-        for job in interrupted:
-            if job.kind == "import":
-                discard_staged(self.db, job.id)
-        return interrupted
+            failed = fail_interrupted(conn)
+        said = [f"import job {j} was cut off after its commit; its items are now published"
+                for j in finished]
+        said += [f"import job {j} was cut off; nothing of its file was kept" for j in discarded]
+        said += [f"job {j.id} ({j.kind}) was cut off by the last shutdown; marked failed"
+                 for j in failed]
+        # The upload folder only holds files being streamed in or waiting for their import.
+        if self.settings.upload_dir.is_dir():
+            for stray in self.settings.upload_dir.iterdir():
+                if stray.is_file():
+                    stray.unlink(missing_ok=True)
+                    said.append(f"removed the unfinished upload {stray.name}")
+        return said
 
     def close(self) -> None:
         self.jobs.shutdown()
@@ -66,7 +77,7 @@ class Runtime:
                 return import_file(
                     self.db, actor, project_id, path, job_id=job.id, fmt=fmt,
                     batch_size=self.settings.import_batch_size, progress=progress,
-                    display_name=filename,
+                    display_name=filename, limits=ImportLimits.from_settings(self.settings),
                 )
             finally:
                 path.unlink(missing_ok=True)

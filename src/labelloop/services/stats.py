@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, case, func, select
 
 from labelloop.services.policy import Action, Actor, access
-from labelloop.store.models import answers, assignments, items
+from labelloop.store.models import answers, assignments, items, published_in
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def project_status(conn: Connection, actor: Actor, project_id: int) -> ProjectSt
             func.coalesce(func.sum(items.c.answer_count), 0),
             func.coalesce(func.sum(items.c.needed), 0),
             func.coalesce(func.sum(items.c.reserved - items.c.answer_count), 0),
-        ).where(items.c.project_id == project_id)
+        ).where(published_in(project_id))
     ).one()
     skipped = conn.execute(
         select(func.count()).where(

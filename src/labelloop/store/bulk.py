@@ -18,7 +18,7 @@ from labelloop.store.models import items
 
 ITEM_COLUMNS = (
     "project_id", "external_id", "content_hash", "data", "meta", "priority", "needed",
-    "reserved", "answer_count", "is_open", "gold", "import_job_id", "created_at",
+    "reserved", "answer_count", "is_open", "gold", "import_job_id", "staged", "created_at",
 )
 _JSON = ("data", "meta", "gold")
 _SQLITE_INSERT = (
@@ -44,7 +44,7 @@ def insert_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
             dumps(r["meta"]).decode(), r["priority"], r["needed"], r["reserved"],
             r["answer_count"], int(r["is_open"]),
             None if r["gold"] is None else dumps(r["gold"]).decode(),
-            r["import_job_id"], created,
+            r["import_job_id"], int(r["staged"]), created,
         )
         for r in rows
     ]

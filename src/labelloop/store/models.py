@@ -184,6 +184,9 @@ class Item(Base):
     gold: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # None, or "pending" while the item waits for a reviewer, "done" once one decided.
     review_state: Mapped[str | None] = mapped_column(String(10))
+    # Why the item went to review (comma-separated reasons, see services/review.py), shown to
+    # the reviewer; kept after the decision so the record says why it was reviewed.
+    review_reason: Mapped[str | None] = mapped_column(String(200))
     # Drawn at random by the loop to certify auto-labels (never chosen by a strategy).
     validation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The latest loop round suspects this item's label: why (services/loop.py's reasons, comma-separated),
@@ -193,6 +196,9 @@ class Item(Base):
     label_issue_version: Mapped[int | None] = mapped_column(BigInteger)
     label_issue_answer: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     import_job_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Written by an import that has not finished: in no queue, list, count or export until the
+    # import publishes it, and deleted if the import fails (a file is imported whole or not at all).
+    staged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -236,6 +242,10 @@ class Answer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("answers.id"))
+    # How the answer relates to the model's suggestion the annotator was shown: the model
+    # version, and per question whether the suggestion was kept unchanged, edited, or absent.
+    # None when no suggestion was shown (services/answers.py fills it).
+    suggestion: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
 
 class Consensus(Base):
@@ -329,12 +339,21 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
 
-def open_when(reserved: Any) -> Any:
-    """The `is_open` rule for an item with `reserved` slots taken: a slot left, and not gold.
+def open_when(reserved: Any, *, publishing: bool = False) -> Any:
+    """The `is_open` rule for an item with `reserved` slots taken: a slot left, not gold, published.
 
     Gold items never enter the normal queue; they are mixed into each annotator's tasks apart.
+    `publishing` is for the statement that clears `staged` itself (SET sees the old row).
     """
-    return (reserved < Item.__table__.c.needed) & Item.__table__.c.gold.is_(None)
+    table = Item.__table__.c
+    rule = (reserved < table.needed) & table.gold.is_(None)
+    return rule if publishing else rule & table.staged.is_(False)
+
+
+def published_in(project_id: Any) -> Any:
+    """Items of the project that are there for everyone: not staged by an unfinished import."""
+    table = Item.__table__.c
+    return (table.project_id == project_id) & table.staged.is_(False)
 
 
 def _table(model: type[Base]) -> Table:

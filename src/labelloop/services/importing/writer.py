@@ -1,10 +1,15 @@
-"""Import a file into a project: check every record, write in short batches, publish at the end.
+"""Import a file into a project: check every record, stage in short batches, commit, publish.
 
-Rows are written staged (not yet in the queue) in transactions of `batch_size` items, so a
-huge import never holds SQLite's write lock for long. If any record is bad, or an id comes
-back with different content, the staged rows are deleted and nothing from the file remains;
-the error lists the problems (up to `MAX_PROBLEMS`) with their line and field. Re-importing
-the same file changes nothing: items whose id and content are already there are skipped.
+Rows are written staged (`items.staged`: in no queue, list or export) in transactions of
+`batch_size` items, so a huge import never holds SQLite's write lock for long. If any record is
+bad, or an id comes back with different content, the staged rows are deleted and nothing from
+the file remains; the error lists the problems (up to `MAX_PROBLEMS`) with their line and field.
+Re-importing the same file changes nothing: items whose id and content are there are skipped.
+
+A file is imported whole or not at all, whatever moment the process dies at. The commit point
+is one short transaction that writes the job's result once every row is staged. Before it, a
+restart deletes the staged rows (`recover_imports`); after it, a restart finishes publishing
+them. Publishing opens the staged rows to the queue in id ranges, each a short transaction.
 """
 
 from __future__ import annotations
@@ -15,20 +20,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, exists, func, select, update
 
 from labelloop.errors import Invalid, Problem
+from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import Source, detect_format
 from labelloop.services.importing.records import ItemRow, RecordReader
+from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality_settings import initial_needed, quality_settings
 from labelloop.store.bulk import insert_items
 from labelloop.store.db import Database
-from labelloop.store.models import items, open_when, utcnow
+from labelloop.store.models import items, jobs, open_when, utcnow
 
 MAX_PROBLEMS = 50
-PUBLISH_BATCH = 20_000
 
 ProgressFn = Callable[..., None]
 
@@ -59,12 +65,14 @@ def import_file(
     batch_size: int = 2000,
     progress: ProgressFn | None = None,
     display_name: str | None = None,
+    limits: ImportLimits | None = None,
 ) -> dict[str, Any]:
     with db.read() as conn:
         acc = access(conn, actor, project_id, Action.import_items)
     fmt = detect_format(path, fmt)
-    reader = RecordReader(schema_of(acc.project.label_schema), text_cells=fmt in ("csv", "tsv"))
-    source = Source(path, fmt)
+    reader = RecordReader(schema_of(acc.project.label_schema), text_cells=fmt in ("csv", "tsv"),
+                          limits=limits)
+    source = Source(path, fmt, limits)
     stats = ImportStats()
     batch: list[ItemRow] = []
     overlap = initial_needed(acc.project.overlap, quality_settings(acc.project.quality_settings))
@@ -99,10 +107,17 @@ def import_file(
             raise Invalid(
                 f"{display_name or path.name}: nothing was imported", stats.problems[:MAX_PROBLEMS]
             )
-        _publish(db, job_id)
+        db.run(lambda c: _commit(c, job_id, stats.as_result()))
     except BaseException:
         discard_staged(db, job_id)
         raise
+    # Committed: from here on a failure leaves the rest to `recover_imports` at the next start.
+    def published(done: int, total: int) -> None:
+        if progress is not None:
+            progress(source.total_bytes, source.total_bytes,
+                     f"{done:,} of {total:,} items opened to the queue")
+
+    publish_staged(db, job_id, batch_size=batch_size * 10, on_range=published)
     report(force=True)
     return stats.as_result()
 
@@ -142,7 +157,8 @@ def _write_batch(
             "project_id": project_id, "external_id": r.external_id,
             "content_hash": r.content_hash, "data": r.data, "meta": r.meta,
             "priority": r.priority, "needed": overlap, "reserved": 0, "answer_count": 0,
-            "is_open": False, "gold": r.gold, "import_job_id": job_id, "created_at": now,
+            "is_open": False, "gold": r.gold, "import_job_id": job_id, "staged": True,
+            "created_at": now,
         })
         created += 1
     insert_items(conn, rows)
@@ -152,34 +168,81 @@ def _write_batch(
     stats.problems.extend(problems)
 
 
-def _publish(db: Database, job_id: int) -> None:
-    """Put the staged items in the queue, in id ranges so no transaction runs long."""
+def _commit(conn: Connection, job_id: int, result: dict[str, Any]) -> None:
+    """The import's commit point: its result is written, so its staged rows are its to publish."""
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(result=result))
+
+
+def publish_staged(
+    db: Database, job_id: int, *, batch_size: int = 20_000,
+    on_range: Callable[[int, int], None] | None = None,
+) -> int:
+    """Open a committed import's staged items to the queue, in id ranges so no transaction runs
+    long. Safe to run again after a crash: it picks up the rows still staged."""
     with db.read() as conn:
-        lo, hi = conn.execute(
-            select(func.min(items.c.id), func.max(items.c.id)).where(items.c.import_job_id == job_id)
+        lo, hi, total = conn.execute(
+            select(func.min(items.c.id), func.max(items.c.id), func.count())
+            .where(items.c.import_job_id == job_id, items.c.staged.is_(True))
         ).one()
     if lo is None:
-        return
-    def publish_range(conn: Connection, start: int) -> None:
-        conn.execute(
-            update(items)
-            .where(items.c.import_job_id == job_id, items.c.id >= start,
-                   items.c.id < start + PUBLISH_BATCH)
-            .values(is_open=open_when(items.c.reserved))
-        )
+        return 0
 
-    for start in range(lo, hi + 1, PUBLISH_BATCH):
-        db.run(partial(publish_range, start=start))
+    def publish_range(conn: Connection, start: int) -> int:
+        return conn.execute(
+            update(items)
+            .where(items.c.import_job_id == job_id, items.c.staged.is_(True),
+                   items.c.id >= start, items.c.id < start + batch_size)
+            .values(staged=False, is_open=open_when(items.c.reserved, publishing=True))
+        ).rowcount
+
+    done = 0
+    for start in range(lo, hi + 1, batch_size):
+        done += db.run(partial(publish_range, start=start))
+        if on_range is not None:
+            on_range(done, total)
+    return done
 
 
 def discard_staged(db: Database, job_id: int) -> int:
-    """Delete what an unfinished import wrote; items already published stay."""
+    """Delete what an uncommitted import staged (nobody could see or answer those rows)."""
     def go(conn: Connection) -> int:
         res = conn.execute(
-            delete(items).where(
-                items.c.import_job_id == job_id, items.c.is_open.is_(False),
-                items.c.reserved == 0, items.c.answer_count == 0,
-            )
+            delete(items).where(items.c.import_job_id == job_id, items.c.staged.is_(True))
         )
         return res.rowcount
     return db.run(go)
+
+
+def recover_imports(db: Database) -> tuple[list[int], list[int]]:
+    """After a restart, settle every import the last process left unfinished: finish publishing
+    the committed ones and delete what the others staged. Returns (finished, discarded) job ids.
+
+    Only safe while no import runs (at server start, before the workers)."""
+    with db.read() as conn:
+        committed = list(conn.execute(
+            select(jobs.c.id).where(
+                jobs.c.kind == "import", jobs.c.result.is_not(None), jobs.c.status != SUCCEEDED
+            )
+        ).scalars())
+    for job_id in committed:
+        publish_staged(db, job_id)
+        db.run(partial(_mark_finished, job_id=job_id))
+    with db.write() as conn:
+        cut_off = [j.id for j in fail_interrupted(conn, kind="import")]
+        # An import that failed in its process but could not clean up (the database was away).
+        cut_off += conn.execute(
+            select(jobs.c.id).where(
+                jobs.c.kind == "import", jobs.c.status == FAILED, jobs.c.result.is_(None),
+                exists().where(items.c.import_job_id == jobs.c.id, items.c.staged.is_(True)),
+            )
+        ).scalars().all()
+    for job_id in cut_off:
+        discard_staged(db, job_id)
+    return committed, cut_off
+
+
+def _mark_finished(conn: Connection, job_id: int) -> None:
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+        status=SUCCEEDED, error=None, finished_at=utcnow(),
+        message="finished at the next start after the server stopped during publishing",
+    ))

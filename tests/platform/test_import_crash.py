@@ -1,0 +1,105 @@
+"""kill -9 a real server at random points of a large import, many times: while it stages rows
+and while it publishes them. After each restart the project holds none or all of the file's
+items, nothing is left staged, and no upload remains in the upload folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from labelloop.services import projects, tokens, users
+from labelloop.services.policy import Actor
+from labelloop.store.db import Database
+from labelloop.store.models import items
+from tests.platform.live import LiveServer, live_server
+
+ITEMS = 40_000
+TRIALS = 8  # half of them killed while staging, half while publishing
+OPERATOR = Actor.operator()
+SCHEMA = {"fields": [{"name": "text"}],
+          "questions": [{"name": "label", "type": "choice", "options": ["a", "b"]}]}
+
+
+def owner_token(db: Database) -> str:
+    def go(conn: Any) -> str:
+        owner = users.create_user(conn, OPERATOR, "owner")
+        return tokens.create_token(conn, OPERATOR, owner.id, "t").secret
+    return db.run(go)
+
+
+def new_project(db: Database, name: str) -> int:
+    def go(conn: Any) -> int:
+        owner = users.find_user(conn, "owner")
+        return projects.create_project(conn, Actor(owner.id, "owner"), name, SCHEMA).id
+    return db.run(go)
+
+
+def counts(db: Database, pid: int) -> tuple[int, int]:
+    """(published, staged) items of the project."""
+    with db.read() as conn:
+        rows = dict(conn.execute(select(items.c.staged, func.count())
+                                 .where(items.c.project_id == pid).group_by(items.c.staged)).all())
+    return int(rows.get(False, 0)), int(rows.get(True, 0))
+
+
+def kill_during(server: LiveServer, db: Database, pid: int, token: str, body: bytes,
+                phase: str, rng: random.Random) -> tuple[int, int]:
+    """Upload the file, then kill -9 once the import is at a random point of `phase`."""
+    r = httpx.post(f"{server.url}/api/projects/{pid}/imports", params={"filename": "big.jsonl"},
+                   content=body, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    assert r.status_code == 202, r.text
+    # Staging: once a random share of the rows is staged. Publishing: once a random share of the
+    # rows is out (the ranges commit one after the other, so many points are hit).
+    target = int(ITEMS * rng.uniform(0.05, 0.9))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        published, staged = counts(db, pid)
+        if (phase == "staging" and staged >= target and published == 0) or (
+                phase == "publishing" and published >= min(target, ITEMS // 2) and staged > 0):
+            os.kill(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+            return published, staged
+        if published == ITEMS:
+            break
+        time.sleep(0.002)
+    server.process.kill()
+    raise AssertionError(f"missed the {phase} phase (published {published}, staged {staged})")
+
+
+def test_kill_9_during_imports_keeps_all_or_nothing(tmp_path: Path, database_url: str) -> None:
+    rng = random.Random(20261129)
+    db = Database(database_url)
+    token = owner_token(db)
+    env = {"LABELLOOP_IMPORT_BATCH_SIZE": "400"}  # publishing goes in ranges of 4,000 rows
+    uploads = tmp_path / "uploads"
+    checked: list[tuple[str, int, tuple[int, int]]] = []
+    previous: tuple[str, int] | None = None
+    for trial in range(TRIALS + 1):
+        with live_server(tmp_path, database_url, env=env) as server:
+            # The start recovered the previous trial's import: none or all of it, nothing staged.
+            if previous is not None:
+                phase, pid = previous
+                after = counts(db, pid)
+                assert after == ((ITEMS, 0) if phase == "publishing" else (0, 0)), (phase, after)
+                assert not any(uploads.iterdir()), list(uploads.iterdir())
+            if trial == TRIALS:
+                break
+            phase = "staging" if trial % 2 == 0 else "publishing"
+            pid = new_project(db, f"crash {trial}")
+            body = "".join(json.dumps({"id": f"t{trial}-{k}", "text": f"item {k} of trial {trial}"})
+                           + "\n" for k in range(ITEMS)).encode()
+            at = kill_during(server, db, pid, token, body, phase, rng)
+            checked.append((phase, pid, at))
+            previous = (phase, pid)
+    db.dispose()
+    # The kills landed at many different points of each phase.
+    assert len({at for phase, _, at in checked if phase == "staging"}) == TRIALS // 2
+    assert len({at for phase, _, at in checked if phase == "publishing"}) >= 2

@@ -1,0 +1,139 @@
+"""An import is whole or nothing whatever point it stops at: staged rows are nobody's to see,
+the commit point decides whether a restart deletes them or finishes publishing them, and a
+restart removes uploads nobody will import. (test_import_crash.py kills a real server.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from labelloop.services.importing import writer
+from labelloop.services.jobs import create_job, get_job
+from labelloop.services.policy import Actor
+from labelloop.services.runtime import Runtime
+from labelloop.store.models import items
+from tests.platform.world import World
+
+N = 600
+OPERATOR = Actor.operator()
+
+
+class Stop(Exception):
+    """Stands for the process dying: raised from a progress report, at a chosen moment."""
+
+
+def counts(runtime: Runtime, pid: int) -> dict[bool, int]:
+    with runtime.db.read() as conn:
+        rows = conn.execute(select(items.c.staged, func.count()).where(items.c.project_id == pid)
+                            .group_by(items.c.staged)).all()
+    return {bool(staged): int(n) for staged, n in rows}
+
+
+def start(world: World, owner: Any, pid: int, tmp_path: Path) -> tuple[Path, int]:
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps({"id": f"i{k}", "text": f"text {k}",
+                                        **({"gold": {"sentiment": "pos"}} if k % 50 == 0 else {})})
+                            + "\n" for k in range(N)))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    return path, job.id
+
+
+def run_until(world: World, pid: int, path: Path, job_id: int, phase: str, *, cleanup: bool) -> None:
+    """Import, stopping at the first progress report of `phase` ('records read' or 'opened')."""
+
+    def progress(done: int, total: int | None, message: str = "", **_: Any) -> None:
+        if phase in message:
+            raise Stop(message)
+
+    if not cleanup:  # a killed process runs no except-block: leave the staged rows behind
+        discard = writer.discard_staged
+        writer.discard_staged = lambda db, job_id: 0  # type: ignore[assignment]
+    try:
+        with pytest.raises(Stop):
+            writer.import_file(world.runtime.db, OPERATOR, pid, path, job_id=job_id,
+                               batch_size=50, progress=progress)
+    finally:
+        if not cleanup:
+            writer.discard_staged = discard  # type: ignore[assignment]
+
+
+@pytest.fixture
+def setup(world: World) -> tuple[World, Any, Any, int]:
+    owner = world.user("owner")
+    annotator = world.user("annotator")
+    pid = world.project(owner, overlap=1, members={"annotator": (annotator,)})
+    return world, owner, annotator, pid
+
+
+def test_staged_items_are_in_no_queue_list_count_or_export(
+    setup: tuple[World, Any, Any, int], tmp_path: Path
+) -> None:
+    world, owner, annotator, pid = setup
+    path, job_id = start(world, owner, pid, tmp_path)
+    run_until(world, pid, path, job_id, "records read", cleanup=False)
+    assert counts(world.runtime, pid)[True] > 0
+    # Changing the overlap re-decides which items are open: staged ones must stay out.
+    r = world.client.patch(f"/api/projects/{pid}", json={"overlap": 2}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    assert world.next(annotator, pid).status_code == 204  # nothing to hand out, gold neither
+    listed = world.client.get(f"/api/projects/{pid}/items", headers=owner.headers)
+    assert listed.status_code == 200 and listed.json() == []
+    status = world.client.get(f"/api/projects/{pid}/status", headers=owner.headers).json()
+    assert status["items"] == 0
+    export = world.client.get(f"/api/projects/{pid}/export", params={"format": "jsonl"},
+                              headers=owner.headers)
+    assert export.status_code == 200 and export.content == b""
+
+
+def test_a_restart_deletes_what_an_uncommitted_import_staged(
+    setup: tuple[World, Any, Any, int], tmp_path: Path
+) -> None:
+    world, owner, _, pid = setup
+    path, job_id = start(world, owner, pid, tmp_path)
+    run_until(world, pid, path, job_id, "records read", cleanup=False)
+    assert counts(world.runtime, pid).get(True, 0) > 0
+    said = world.runtime.recover()
+    assert counts(world.runtime, pid) == {}
+    assert any(f"import job {job_id} was cut off; nothing" in line for line in said)
+    with world.runtime.db.read() as conn:
+        job = get_job(conn, OPERATOR, job_id)
+    assert job.status == "failed" and job.result is None
+
+
+def test_a_restart_finishes_an_import_cut_off_while_publishing(
+    setup: tuple[World, Any, Any, int], tmp_path: Path
+) -> None:
+    world, owner, annotator, pid = setup
+    path, job_id = start(world, owner, pid, tmp_path)
+    # Publishing goes in ranges of 10 x 50 rows: the first range is out when the report comes.
+    run_until(world, pid, path, job_id, "opened to the queue", cleanup=True)
+    partial = counts(world.runtime, pid)
+    assert partial[False] > 0 and partial[True] > 0  # cut off half-way, and kept (committed)
+    world.runtime.recover()
+    assert counts(world.runtime, pid) == {False: N}
+    with world.runtime.db.read() as conn:
+        job = get_job(conn, OPERATOR, job_id)
+    assert job.status == "succeeded" and job.result == {"created": N, "unchanged": 0, "records": N}
+    assert world.next(annotator, pid).status_code == 200
+
+
+def test_a_failure_while_staging_deletes_the_staged_rows_at_once(
+    setup: tuple[World, Any, Any, int], tmp_path: Path
+) -> None:
+    world, owner, _, pid = setup
+    path, job_id = start(world, owner, pid, tmp_path)
+    run_until(world, pid, path, job_id, "records read", cleanup=True)
+    assert counts(world.runtime, pid) == {}
+
+
+def test_a_restart_removes_stray_uploads(setup: tuple[World, Any, Any, int]) -> None:
+    world = setup[0]
+    stray = world.runtime.spool_path("cut-off.jsonl")
+    stray.write_bytes(b'{"text": "half an upl')
+    said = world.runtime.recover()
+    assert not stray.exists()
+    assert any(stray.name in line for line in said)
