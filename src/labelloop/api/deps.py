@@ -10,12 +10,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from labelloop.api.browser import session_secret
+from labelloop.api.browser import SESSION_COOKIE, session_secret
 from labelloop.api.models import JobOut
 from labelloop.errors import Unauthenticated
 from labelloop.services.jobs import JobInfo, Progress, create_job
@@ -49,7 +50,20 @@ class Ctx:
             return fn(conn, self.actor(conn), *args, **kwargs)
 
 
-async def get_ctx(request: Request) -> Ctx:
+# Declared so that the OpenAPI document (and Swagger UI's Authorize button) names both ways in;
+# `get_ctx` reads the header and the cookie itself, so a wrong scheme gets a message of its own.
+BEARER = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`.")
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False,
+    description="A browser session (POST /api/auth/session); unsafe methods also need X-CSRF-Token.",
+)
+
+
+async def get_ctx(
+    request: Request,
+    _bearer: HTTPAuthorizationCredentials | None = Security(BEARER),
+    _session: str | None = Security(SESSION),
+) -> Ctx:
     header = request.headers.get("authorization")
     if not header:
         session = session_secret(request)  # a browser: the session cookie, CSRF-checked

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from labelloop.api.params import MAX_DURATION_MS, MAX_LEASE_SECONDS, BodyId
+from labelloop.services.projects import MAX_OVERLAP
 
 
 class Out(BaseModel):
@@ -15,13 +18,17 @@ class Out(BaseModel):
 class ProblemOut(BaseModel):
     message: str
     line: int | None = None
+    column: int | None = None
     record: int | None = None
     file: str | None = None
     field: str | None = None
 
 
 class ErrorBody(BaseModel):
-    type: str = Field(description="not_found, conflict, invalid, forbidden or unauthenticated")
+    type: str = Field(
+        description="not_found, conflict, invalid, forbidden, unauthenticated, too_many_attempts, "
+        "method_not_allowed or internal"
+    )
     message: str
     problems: list[ProblemOut] = []
 
@@ -52,16 +59,28 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
-    password: str | None = None
+    password: str | None = Field(
+        None, description="Admins reset another user's password; it ends that user's browser sessions. "
+        "Your own: POST /api/me/password.",
+    )
     display_name: str | None = None
     is_active: bool | None = None
     is_admin: bool | None = None
+    revoke_tokens: bool = Field(True, description="With a password reset: revoke the user's API tokens too.")
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str
+    new_password: str
+    revoke_tokens: bool = Field(
+        False, description="Revoke your other API tokens too (your other browser sessions end anyway).",
+    )
 
 
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    user_id: int | None = Field(None, description="Admins may create tokens for others.")
-    expires_in_days: int | None = Field(None, ge=1, le=3650)
+    user_id: BodyId | None = Field(None, description="Admins may create tokens for others.")
+    expires_in_days: int | None = Field(None, strict=True, ge=1, le=3650)
 
 
 class TokenOut(Out):
@@ -90,9 +109,11 @@ class ProjectIn(BaseModel):
     label_schema: dict[str, Any] | str = Field(
         description="The label schema, as an object or as YAML/JSON text (see docs/schema.md)."
     )
-    overlap: int = Field(1, description="Answers each item needs, from distinct annotators.")
+    overlap: int = Field(1, strict=True, ge=1, le=MAX_OVERLAP,
+                         description="Answers each item needs, from distinct annotators.")
     lease_seconds: int | None = Field(
-        None, description="How long a handed-out task stays reserved (default: the server's setting)."
+        None, strict=True, ge=1, le=MAX_LEASE_SECONDS,
+        description="How long a handed-out task stays reserved (default: the server's setting).",
     )
     quality: dict[str, Any] | None = Field(
         None, description="Quality-control settings (gold mixing, adaptive overlap, trust, review); "
@@ -104,8 +125,8 @@ class ProjectPatch(BaseModel):
     name: str | None = None
     description: str | None = None
     label_schema: dict[str, Any] | str | None = None
-    overlap: int | None = None
-    lease_seconds: int | None = None
+    overlap: int | None = Field(None, strict=True, ge=1, le=MAX_OVERLAP)
+    lease_seconds: int | None = Field(None, strict=True, ge=1, le=MAX_LEASE_SECONDS)
     quality: dict[str, Any] | None = Field(None, description="Only the keys to change.")
     loop: dict[str, Any] | None = Field(
         None, description="Learning-loop settings, only the keys to change (see docs/loop.md)."
@@ -185,6 +206,11 @@ class ItemOut(Out):
     label_issue: LabelIssueOut | None = Field(
         None, description="Set when the latest loop round suspects the item's label: why, and which model."
     )
+    review_reasons: list[str] = Field(
+        [], description="Why the item was sent to review, oldest first (kept after the decision): "
+        "low_confidence (the consensus stayed below review_below), flagged (sent by hand), "
+        "confident_learning and/or model_disagrees (a loop round suspects the label; see label_issue).",
+    )
 
 
 class AnswerOut(Out):
@@ -197,6 +223,11 @@ class AnswerOut(Out):
     leased_at: datetime | None
     duration_ms: int | None
     source: str
+    suggestion: dict[str, Any] | None = Field(
+        None, description="What the answer did with the suggestion shown with it: {from: model | "
+        "import, model_version, preselected, questions: {question: unchanged | edited | none}}; "
+        "null when none was shown (see docs/loop.md).",
+    )
 
 
 class ItemDetailOut(BaseModel):
@@ -209,8 +240,9 @@ class GoldIn(BaseModel):
 
 
 class PriorityIn(BaseModel):
-    item_id: int
-    priority: float
+    item_id: BodyId
+    # NaN and infinities (which Python's JSON reader accepts) have no place in a queue order.
+    priority: float = Field(strict=True, allow_inf_nan=False)
 
 
 class PrioritiesIn(BaseModel):
@@ -222,7 +254,7 @@ class CountOut(BaseModel):
 
 
 class NextIn(BaseModel):
-    exclude: list[int] = Field(
+    exclude: list[BodyId] = Field(
         default_factory=list,
         max_length=100,
         description="Items the client already shows (so a prefetch gets another one).",
@@ -238,13 +270,25 @@ class TaskOut(Out):
     lease_expires_at: datetime
     prelabel: dict[str, Any] | None = Field(
         None, description="The latest model's answer {value, confidence, model_version}, when the "
-        "project shows pre-labels: a suggestion to accept or edit.",
+        "project shows pre-labels and that model passes its accuracy bar: a suggestion to accept "
+        "or edit. Send its model_version back as the answer's suggestion_version.",
     )
 
 
 class SubmitIn(BaseModel):
     value: dict[str, Any] = Field(description="The answer: question name -> value.")
-    duration_ms: int | None = Field(None, description="Time the annotator spent, as measured by the client.")
+    duration_ms: int | None = Field(
+        None, strict=True, ge=0, le=MAX_DURATION_MS,
+        description="Time the annotator spent, as measured by the client.",
+    )
+
+
+class TaskAnswerIn(SubmitIn):
+    suggestion_version: BodyId | Literal["import"] | None = Field(
+        None, description="The suggestion shown with the item: the task's prelabel.model_version, "
+        '"import" for the item\'s own meta.prelabel, or null when none was shown. The server '
+        "compares the answer with it and stores, per question, whether it was kept unchanged.",
+    )
 
 
 class SkipIn(BaseModel):
@@ -256,6 +300,17 @@ class LeaseOut(Out):
     state: str
     leased_at: datetime
     expires_at: datetime
+    prelabel: dict[str, Any] | None = Field(
+        None, description="The item's current suggestion, as in the task: a round that finished "
+        "since the item was handed out shows here.",
+    )
+
+
+class ProgressOut(Out):
+    done: int = Field(description="Items you answered in this project.")
+    left: int = Field(description="Items you could still get: held by you now, or open and never "
+                      "taken by you (others may take some of them first).")
+    left_capped: bool = Field(description="More than `left` are left: the count stops at a cap.")
 
 
 class StatusOut(Out):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from labelloop.api.deps import Ctx, CtxDep
-from labelloop.api.errors import error_response
+from labelloop.api.download import content_disposition
+from labelloop.api.errors import documented, error_response
+from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import (
     AnswerOut,
     CountOut,
@@ -21,12 +23,16 @@ from labelloop.api.models import (
     JobOut,
     PrioritiesIn,
 )
+from labelloop.api.params import Cursor, Id
 from labelloop.errors import Invalid, Problem
 from labelloop.services import answers, exports, items
 from labelloop.services.importing.writer import check_import_allowed
 from labelloop.services.policy import Actor
 
-router = APIRouter(prefix="/api", tags=["items"])
+router = APIRouter(
+    prefix="/api/projects/{project_id:id}", tags=["items"], route_class=JSONRoute,
+    responses=documented(401, 403, 404, 422),
+)
 
 
 def _allowed_importer(conn: Any, actor: Actor, project_id: int) -> Actor:
@@ -47,13 +53,14 @@ async def _spool(request: Request, path: Path, limit: int) -> None:
 
 
 @router.post(
-    "/projects/{project_id}/imports",
+    "/imports",
     response_model=JobOut,
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}},
+    responses={201: {"model": JobOut, "description": "With `wait`: the finished import."}},
 )
 async def import_items(
-    project_id: int,
+    project_id: Id,
     request: Request,
     filename: str = Query(..., description="The file's name; its suffix tells the format."),
     format: str | None = Query(None, description="jsonl, json, csv, tsv or zip (of .txt files)."),
@@ -93,19 +100,19 @@ def _pair(name: str, raw: str | None) -> tuple[str, str] | None:
     return key, value
 
 
-@router.get("/projects/{project_id}/items", response_model=list[ItemOut])
+@router.get("/items", response_model=list[ItemOut])
 def list_items(
-    project_id: int,
+    project_id: Id,
     status: str | None = Query(None, description="open, in_progress or done"),
     q: str | None = Query(None, description="Text to find in the item's fields or metadata."),
-    annotator: int | None = Query(None, description="Only items this user (id) answered."),
+    annotator: Annotated[Id | None, Query(description="Only items this user (id) answered.")] = None,
     label: str | None = Query(None, description="question:value the consensus settled on."),
     meta: str | None = Query(None, description="key:value in the item's metadata."),
     review: str | None = Query(None, description="pending or done (the review queue)."),
     label_issue: bool | None = Query(
         None, description="true: only items the latest loop round suspects of a wrong label; false: others."
     ),
-    after: int = Query(0, description="Return items with a larger id (keyset pagination)."),
+    after: Annotated[Cursor, Query(description="Return items with a larger id (keyset pagination).")] = 0,
     limit: int = Query(100, ge=1, le=1000),
     ctx: Ctx = CtxDep,
 ) -> list[ItemOut]:
@@ -115,36 +122,36 @@ def list_items(
     return [ItemOut.model_validate(i) for i in found]
 
 
-@router.get("/projects/{project_id}/items/{item_id}", response_model=ItemDetailOut)
-def get_item(project_id: int, item_id: int, ctx: Ctx = CtxDep) -> ItemDetailOut:
+@router.get("/items/{item_id:id}", response_model=ItemDetailOut)
+def get_item(project_id: Id, item_id: Id, ctx: Ctx = CtxDep) -> ItemDetailOut:
     d = ctx.read(items.get_item, project_id, item_id)
     return ItemDetailOut(item=ItemOut.model_validate(d.item),
                          answers=[AnswerOut.model_validate(a) for a in d.answers])
 
 
-@router.put("/projects/{project_id}/items/{item_id}/gold", response_model=ItemOut)
-def set_gold(project_id: int, item_id: int, body: GoldIn, ctx: Ctx = CtxDep) -> ItemOut:
+@router.put("/items/{item_id:id}/gold", response_model=ItemOut)
+def set_gold(project_id: Id, item_id: Id, body: GoldIn, ctx: Ctx = CtxDep) -> ItemOut:
     return ItemOut.model_validate(ctx.write(items.set_gold, project_id, item_id, body.value))
 
 
-@router.delete("/projects/{project_id}/items/{item_id}/gold", response_model=ItemOut)
-def clear_gold(project_id: int, item_id: int, ctx: Ctx = CtxDep) -> ItemOut:
+@router.delete("/items/{item_id:id}/gold", response_model=ItemOut)
+def clear_gold(project_id: Id, item_id: Id, ctx: Ctx = CtxDep) -> ItemOut:
     return ItemOut.model_validate(ctx.write(items.set_gold, project_id, item_id, None))
 
 
-@router.post("/projects/{project_id}/items/priorities", response_model=CountOut)
-def set_priorities(project_id: int, body: PrioritiesIn, ctx: Ctx = CtxDep) -> CountOut:
+@router.post("/items/priorities", response_model=CountOut)
+def set_priorities(project_id: Id, body: PrioritiesIn, ctx: Ctx = CtxDep) -> CountOut:
     pairs = [(p.item_id, p.priority) for p in body.priorities]
     return CountOut(updated=ctx.write(items.set_priorities, project_id, pairs))
 
 
-@router.get("/projects/{project_id}/answers", response_model=list[AnswerOut])
+@router.get("/answers", response_model=list[AnswerOut])
 def list_answers(
-    project_id: int,
-    user_id: int | None = None,
-    item_id: int | None = None,
-    after: int = Query(0, description="Oldest first: answers with a larger id."),
-    before: int | None = Query(None, description="Newest first: answers with a smaller id."),
+    project_id: Id,
+    user_id: Annotated[Id | None, Query(description="Only this user's answers.")] = None,
+    item_id: Annotated[Id | None, Query(description="Only answers to this item.")] = None,
+    after: Annotated[Cursor, Query(description="Oldest first: answers with a larger id.")] = 0,
+    before: Annotated[Cursor | None, Query(description="Newest first: answers with a smaller id.")] = None,
     newest_first: bool = Query(False, description="Newest first (page with `before`)."),
     limit: int = Query(100, ge=1, le=1000),
     ctx: Ctx = CtxDep,
@@ -156,11 +163,11 @@ def list_answers(
 
 
 @router.get(
-    "/projects/{project_id}/export",
+    "/export",
     responses={200: {"content": {t: {} for t in exports.FORMATS.values()}}},
 )
 def export(
-    project_id: int,
+    project_id: Id,
     format: str = Query("jsonl", description="jsonl, csv or parquet"),
     ctx: Ctx = CtxDep,
 ) -> StreamingResponse:
@@ -169,5 +176,5 @@ def export(
     return StreamingResponse(
         exports.stream_export(ctx.runtime.db, plan),
         media_type=plan.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{plan.filename}"'},
+        headers={"Content-Disposition": content_disposition(plan.filename)},
     )

@@ -9,12 +9,18 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from labelloop.api.deps import Ctx, CtxDep, project_job
+from labelloop.api.errors import documented
+from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import JobOut
+from labelloop.api.params import Id
 from labelloop.services import loop
 from labelloop.services.jobs import Progress
 from labelloop.services.policy import Actor
 
-router = APIRouter(prefix="/api/projects/{project_id}/loop", tags=["loop"])
+router = APIRouter(
+    prefix="/api/projects/{project_id:id}/loop", tags=["loop"], route_class=JSONRoute,
+    responses=documented(401, 403, 404, 422),
+)
 
 
 class RoundOut(BaseModel):
@@ -23,9 +29,10 @@ class RoundOut(BaseModel):
     metrics: dict[str, Any]
 
 
-@router.post("/rounds", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/rounds", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+             responses={200: {"model": JobOut, "description": "With `wait`: the finished job."}})
 async def run_round(
-    project_id: int, wait: bool = Query(False, description="Answer when the round has finished."),
+    project_id: Id, wait: bool = Query(False, description="Answer when the round has finished."),
     ctx: Ctx = CtxDep,
 ) -> Response:
     """Aggregate, train, evaluate, predict, rescore the queue, auto-label, flag label errors (a job)."""
@@ -39,7 +46,7 @@ async def run_round(
 
 
 @router.get("/rounds", response_model=list[RoundOut])
-def rounds(project_id: int, ctx: Ctx = CtxDep) -> list[RoundOut]:
+def rounds(project_id: Id, ctx: Ctx = CtxDep) -> list[RoundOut]:
     """Every round's metrics, oldest first: accuracy against human answers spent."""
     return [RoundOut(model_version=r.model_version, created_at=r.created_at, metrics=r.metrics)
             for r in ctx.read(loop.list_rounds, project_id)]

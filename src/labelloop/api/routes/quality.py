@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from labelloop.api.deps import Ctx, CtxDep, project_job
+from labelloop.api.errors import documented
+from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import AnswerOut, ItemDetailOut, ItemOut, JobOut
+from labelloop.api.params import Cursor, Id
 from labelloop.services import consensus, quality_reports, review, trust
 from labelloop.services.jobs import Progress
 from labelloop.services.policy import Actor
 
-router = APIRouter(prefix="/api/projects/{project_id}", tags=["quality"])
+router = APIRouter(
+    prefix="/api/projects/{project_id:id}", tags=["quality"], route_class=JSONRoute,
+    responses=documented(401, 403, 404, 422),
+)
 
 
 class PauseIn(BaseModel):
@@ -35,20 +41,21 @@ class ReviewIn(BaseModel):
 
 
 @router.get("/quality")
-def agreement(project_id: int, ctx: Ctx = CtxDep) -> dict[str, Any]:
+def agreement(project_id: Id, ctx: Ctx = CtxDep) -> dict[str, Any]:
     """Agreement per question (with a bootstrap interval), consensus confidence, review, pauses."""
     return ctx.read(quality_reports.agreement_report, project_id)
 
 
 @router.get("/quality/annotators")
-def annotators(project_id: int, ctx: Ctx = CtxDep) -> list[dict[str, Any]]:
+def annotators(project_id: Id, ctx: Ctx = CtxDep) -> list[dict[str, Any]]:
     """Each annotator's volume, speed, gold accuracy (with interval), agreement and flags."""
     return ctx.read(quality_reports.annotator_report, project_id)
 
 
-@router.post("/quality/recompute", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/quality/recompute", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+             responses={200: {"model": JobOut, "description": "With `wait`: the finished job."}})
 async def recompute(
-    project_id: int, wait: bool = Query(False, description="Answer when the job has finished."),
+    project_id: Id, wait: bool = Query(False, description="Answer when the job has finished."),
     ctx: Ctx = CtxDep,
 ) -> Response:
     """Re-fit consensus and annotator skills over every answer (a background job)."""
@@ -60,8 +67,8 @@ async def recompute(
     return await project_job(ctx, project_id, "recompute", work, wait=wait)
 
 
-@router.put("/annotators/{user_id}/pause", response_model=StandingOut)
-def pause(project_id: int, user_id: int, body: PauseIn, ctx: Ctx = CtxDep) -> StandingOut:
+@router.put("/annotators/{user_id:id}/pause", response_model=StandingOut)
+def pause(project_id: Id, user_id: Id, body: PauseIn, ctx: Ctx = CtxDep) -> StandingOut:
     """Pause an annotator (no more tasks; answers left out of consensus) or lift a pause."""
     s = ctx.write(trust.set_paused, project_id, user_id, body.paused, body.reason)
     return StandingOut(**vars(s))
@@ -70,8 +77,8 @@ def pause(project_id: int, user_id: int, body: PauseIn, ctx: Ctx = CtxDep) -> St
 @router.get("/review/next", response_model=ItemDetailOut,
             responses={204: {"description": "Nothing waits for review."}})
 def next_review(
-    project_id: int,
-    after: int = Query(0, description="Skip to items with a larger id."),
+    project_id: Id,
+    after: Annotated[Cursor, Query(description="Skip to items with a larger id.")] = 0,
     ctx: Ctx = CtxDep,
 ) -> Response:
     """The oldest item waiting for review (after `after`), with every answer."""
@@ -84,14 +91,14 @@ def next_review(
 
 
 @router.get("/review/count")
-def review_count(project_id: int, ctx: Ctx = CtxDep) -> dict[str, int]:
+def review_count(project_id: Id, ctx: Ctx = CtxDep) -> dict[str, int]:
     """How many items wait for review."""
     return {"pending": ctx.read(review.pending_count, project_id)}
 
 
-@router.post("/items/{item_id}/review")
+@router.post("/items/{item_id:id}/review", responses=documented(409))
 def decide(
-    project_id: int, item_id: int, body: ReviewIn,
+    project_id: Id, item_id: Id, body: ReviewIn,
     idempotency_key: str | None = Header(None), ctx: Ctx = CtxDep,
 ) -> dict[str, Any]:
     """Decide an item waiting for review; the answer becomes its final consensus."""
@@ -99,8 +106,8 @@ def decide(
     return {"item_id": item_id, "value": value, "final": True}
 
 
-@router.post("/items/{item_id}/flag", status_code=status.HTTP_204_NO_CONTENT)
-def flag(project_id: int, item_id: int, ctx: Ctx = CtxDep) -> Response:
+@router.post("/items/{item_id:id}/flag", status_code=status.HTTP_204_NO_CONTENT)
+def flag(project_id: Id, item_id: Id, ctx: Ctx = CtxDep) -> Response:
     """Send an item to review."""
     ctx.write(review.flag, project_id, item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

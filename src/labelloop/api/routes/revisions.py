@@ -9,10 +9,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from labelloop.api.deps import Ctx, CtxDep
+from labelloop.api.errors import documented
+from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import AnswerOut, SubmitIn
+from labelloop.api.params import Id
 from labelloop.services import revisions
 
-router = APIRouter(prefix="/api/projects/{project_id}/answers/{answer_id}", tags=["tasks"])
+router = APIRouter(
+    prefix="/api/projects/{project_id:id}/answers/{answer_id:id}", tags=["tasks"], route_class=JSONRoute,
+    responses=documented(401, 403, 404, 422),
+)
 
 
 class AnsweredItemOut(BaseModel):
@@ -30,7 +36,7 @@ class AnswerInContextOut(BaseModel):
 
 
 @router.get("", response_model=AnswerInContextOut)
-def get_answer(project_id: int, answer_id: int, ctx: Ctx = CtxDep) -> AnswerInContextOut:
+def get_answer(project_id: Id, answer_id: Id, ctx: Ctx = CtxDep) -> AnswerInContextOut:
     """An answer with its item; annotators see their own answers only."""
     a = ctx.read(revisions.get_answer, project_id, answer_id)
     return AnswerInContextOut(
@@ -44,11 +50,12 @@ def get_answer(project_id: int, answer_id: int, ctx: Ctx = CtxDep) -> AnswerInCo
     "/revisions",
     response_model=AnswerOut,
     status_code=201,
-    responses={200: {"description": "A retry: the revision stored under this key, unchanged."}},
+    responses={200: {"description": "A retry: the revision stored under this key, unchanged."},
+               **documented(409)},
 )
 def revise(
-    project_id: int,
-    answer_id: int,
+    project_id: Id,
+    answer_id: Id,
     body: SubmitIn,
     idempotency_key: str | None = Header(None, description="A retry with the same key never stores twice."),
     ctx: Ctx = CtxDep,

@@ -6,10 +6,16 @@ from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
 
 from labelloop.api.deps import Ctx, CtxDep
-from labelloop.api.models import AnswerOut, LeaseOut, NextIn, SkipIn, SubmitIn, TaskOut
-from labelloop.services import answers, queue
+from labelloop.api.errors import documented
+from labelloop.api.json_body import JSONRoute
+from labelloop.api.models import AnswerOut, LeaseOut, NextIn, ProgressOut, SkipIn, TaskAnswerIn, TaskOut
+from labelloop.api.params import Id
+from labelloop.services import answers, progress, queue
 
-router = APIRouter(prefix="/api/projects/{project_id}", tags=["tasks"])
+router = APIRouter(
+    prefix="/api/projects/{project_id:id}", tags=["tasks"], route_class=JSONRoute,
+    responses=documented(401, 403, 404, 409, 422),
+)
 
 
 @router.post(
@@ -17,7 +23,7 @@ router = APIRouter(prefix="/api/projects/{project_id}", tags=["tasks"])
     response_model=TaskOut,
     responses={204: {"description": "Nothing left for you in this project."}},
 )
-def next_task(project_id: int, body: NextIn | None = None, ctx: Ctx = CtxDep) -> Response:
+def next_task(project_id: Id, body: NextIn | None = None, ctx: Ctx = CtxDep) -> Response:
     """Lease the next item for you (or return one you already hold)."""
     task = ctx.write(
         queue.next_task, project_id,
@@ -29,16 +35,22 @@ def next_task(project_id: int, body: NextIn | None = None, ctx: Ctx = CtxDep) ->
     return JSONResponse(TaskOut.model_validate(task).model_dump(mode="json"))
 
 
+@router.get("/tasks/progress", response_model=ProgressOut)
+def my_progress(project_id: Id, ctx: Ctx = CtxDep) -> ProgressOut:
+    """Your own numbers in the project: items answered, and about how many are left for you."""
+    return ProgressOut.model_validate(ctx.read(progress.my_progress, project_id))
+
+
 @router.post(
-    "/items/{item_id}/answers",
+    "/items/{item_id:id}/answers",
     response_model=AnswerOut,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "A retry: the answer stored under this key, unchanged."}},
 )
 def submit(
-    project_id: int,
-    item_id: int,
-    body: SubmitIn,
+    project_id: Id,
+    item_id: Id,
+    body: TaskAnswerIn,
     idempotency_key: str | None = Header(
         None, description="Any unique string per answer; a retry with it never stores twice."
     ),
@@ -47,19 +59,20 @@ def submit(
     answer, created = ctx.write(
         answers.submit_answer, project_id, item_id, body.value,
         idempotency_key=idempotency_key, duration_ms=body.duration_ms,
+        suggestion_version=body.suggestion_version,
     )
     return JSONResponse(AnswerOut.model_validate(answer).model_dump(mode="json"),
                         status_code=201 if created else 200)
 
 
-@router.post("/items/{item_id}/skip", status_code=status.HTTP_204_NO_CONTENT)
-def skip(project_id: int, item_id: int, body: SkipIn | None = None, ctx: Ctx = CtxDep) -> Response:
+@router.post("/items/{item_id:id}/skip", status_code=status.HTTP_204_NO_CONTENT)
+def skip(project_id: Id, item_id: Id, body: SkipIn | None = None, ctx: Ctx = CtxDep) -> Response:
     """Give the item back; you will not be handed it again."""
     ctx.write(queue.skip_task, project_id, item_id, body.reason if body else None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/items/{item_id}/lease", response_model=LeaseOut)
-def renew(project_id: int, item_id: int, ctx: Ctx = CtxDep) -> LeaseOut:
+@router.post("/items/{item_id:id}/lease", response_model=LeaseOut)
+def renew(project_id: Id, item_id: Id, ctx: Ctx = CtxDep) -> LeaseOut:
     """Extend your lease on the item (call while the item is on screen)."""
     return LeaseOut.model_validate(ctx.write(queue.renew_lease, project_id, item_id))
