@@ -24,3 +24,15 @@ def test_health_needs_no_token_and_everything_else_does(world: World) -> None:
     assert world.client.get("/api/health").json()["status"] == "ok"
     r = world.client.get("/api/projects")
     assert r.status_code == 401 and r.json()["error"]["type"] == "unauthenticated"
+
+
+def test_a_rating_scale_with_words_is_stored_and_read_back(world: World) -> None:
+    """The docs' own example: JSON has text keys, the scale's points are integers."""
+    owner = world.user()
+    schema = {"fields": [{"name": "text"}],
+              "questions": [{"name": "sure", "type": "rating", "min": 1, "max": 5,
+                             "labels": {1: "guessing", "5": "certain"}}]}
+    r = world.client.post("/api/projects", json={"name": "rated", "label_schema": schema}, headers=owner.headers)
+    assert r.status_code == 201, r.text
+    got = world.client.get(f"/api/projects/{r.json()['id']}", headers=owner.headers).json()
+    assert got["label_schema"]["questions"][0]["labels"] == {"1": "guessing", "5": "certain"}

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, model_validator
 
 from labelloop.schema.label_type import (
     Aggregate,
@@ -36,6 +36,11 @@ class RatingQuestion(QuestionBase):
             if not self.min <= point <= self.max:
                 raise ValueError(f"label for {point}, which is outside the scale")
         return self
+
+    @field_serializer("labels")
+    def _labels_with_text_keys(self, labels: dict[int, str]) -> dict[str, str]:
+        # A JSON object's keys are text: stored as {"1": "bad"}, read back as integers.
+        return {str(point): word for point, word in labels.items()}
 
 
 class Rating(LabelType[RatingQuestion]):
