@@ -57,10 +57,13 @@ export function LoopPage({ projectId }: { projectId: number }) {
       <section class="panel" aria-labelledby="issues-h">
         <h2 id="issues-h">Label issues</h2>
         <p>
-          {last?.label_issues !== undefined
-            ? `The last round sent ${last.label_issues} suspected label ${last.label_issues === 1 ? "error" : "errors"} to review. `
-            : ""}
-          Answers the model confidently disagrees with go to the review queue, with the disputed items.
+          {last?.flagging && !last.flagging.allowed
+            ? `The last round flagged nothing: ${last.flagging.reason ?? "the model has not earned it yet"}. `
+            : last?.label_issues !== undefined
+              ? `The last round sent ${last.label_issues} suspected label ${last.label_issues === 1 ? "error" : "errors"} to review. `
+              : ""}
+          Once the model beats chance with confidence and knows each class from enough labelled items,
+          answers it confidently disagrees with go to the review queue, with the disputed items.
         </p>
         <p class="buttons">
           <a class="button" href={`#/p/${projectId}/items?label_issue=true`}>Items the model suspects</a>

@@ -38,7 +38,9 @@ function RoundResult({ projectId, result }: { projectId: number; result: RoundMe
       <h3 id="round-result-h">{`Result${m.model_version !== undefined ? ` (model ${m.model_version})` : ""}`}</h3>
       <ul>
         {lines.map((l) => <li>{l}</li>)}
-        {m.label_issues !== undefined && (
+        {m.flagging && !m.flagging.allowed ? (
+          <li class="flags-withheld">{`No label errors flagged: ${m.flagging.reason ?? "the model has not earned it yet"}.`}</li>
+        ) : m.label_issues !== undefined && (
           <li>
             {`${issues} suspected label ${issues === 1 ? "error" : "errors"} sent to review.`}
             {issues > 0 && <> <a href={`#/p/${projectId}/items?review=pending`}>See the items waiting for review</a></>}

@@ -43,7 +43,7 @@ export function AnswerCards({ schema, item, answers, onUse }: {
   return (
     <section class="compare" aria-label="answers to compare">
       <h2>{`${shown.length} answer${shown.length === 1 ? "" : "s"}`}
-        {differs.size > 0 && <span class="muted">{` · they differ on ${[...differs].join(", ")}`}</span>}
+        {differs.size > 0 && <span class="muted">{` · they differ on ${schema.questions.filter((q) => differs.has(q.name)).map(title).join(", ")}`}</span>}
       </h2>
       <div class="cards">
         {cards.map((c, n) => (

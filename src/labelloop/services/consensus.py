@@ -27,6 +27,7 @@ from labelloop.schema import LabelSchema
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality_settings import QualitySettings, quality_settings
+from labelloop.services.review_reasons import LOW_CONFIDENCE, sent_to_review
 from labelloop.services.trust import Standing, set_skills, standings
 from labelloop.store.db import Database
 from labelloop.store.models import annotator_quality, answers, consensus, items, utcnow
@@ -154,7 +155,7 @@ def decide(
         )
         return
     if confidence < settings.review_below and state.review_state is None:
-        conn.execute(update(items).where(items.c.id == item_id).values(review_state="pending"))
+        conn.execute(update(items).where(items.c.id == item_id).values(**sent_to_review(LOW_CONFIDENCE)))
 
 
 def recompute_project(db: Database, actor: Actor, project_id: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from labelloop.errors import Invalid, NotFound, Problem
 from labelloop.services.answers import AnswerInfo, list_answers
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.services.review_reasons import reasons_of
 from labelloop.store.models import answers, consensus, items, open_when, published_in
 
 STATUSES = ("open", "in_progress", "done")
@@ -36,6 +37,8 @@ class ItemInfo:
     consensus: dict[str, Any] | None = None  # {value, confidence, method, final}
     # The latest loop round suspects the label: {reasons, model_version, model_answer}.
     label_issue: dict[str, Any] | None = None
+    # Why the item was sent to review, oldest first (services/review_reasons.py); kept after the decision.
+    review_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ def _info(row: Any, show_gold: bool) -> ItemInfo:
         row.id, row.external_id, row.content_hash, row.data, row.meta, row.priority, row.needed,
         row.answer_count, row.reserved - row.answer_count, _status(row),
         row.gold if show_gold else None, row.created_at, row.review_state, settled, _label_issue(row),
+        tuple(reasons_of(row.review_reason)),
     )
 
 

@@ -5,7 +5,8 @@ The algorithms are `labelloop.learn`'s; this module feeds them the project's ite
 and writes the results back: a model version with its metrics (so a learning curve is one query),
 one prediction per unlabelled item (the pre-label annotators see), new queue priorities, consensus
 for auto-labelled items, and suspected label errors (flagged on their items, with why, and sent
-to review). Each round runs as a background job.
+to review, once the model has earned the right: services/loop_flags.py). Each round runs as a
+background job.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
+from labelloop.services import loop_flags
 from labelloop.services.consensus import INCREMENTAL, PROJECT, REVIEW, Settled, recompute_project, store
 from labelloop.services.loop_models import model_for
 from labelloop.services.loop_settings import LoopSettings, loop_settings
@@ -38,9 +40,6 @@ from labelloop.store.models import (
 )
 
 AUTO = "model (auto-label)"
-# Why a round suspects a label (stored on the item, comma-separated when both hold).
-CONFIDENT_LEARNING = "confident_learning"  # find_label_issues over out-of-fold probabilities
-MODEL_DISAGREES = "model_disagrees"  # the model confidently predicts another class than the consensus
 HUMAN_METHODS = (INCREMENTAL, PROJECT, REVIEW)
 ProgressFn = Callable[..., None]
 
@@ -159,7 +158,7 @@ def _run_round(
         _set_priorities(db, ids[_with_validation(order, rows, validation, settings, job_id, db)])
         metrics.update(trained=False, reason=f"needs {settings.min_labels} labelled items of 2+ classes")
         cold = _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
-        _record_suspects(db, project_id, cold, {})  # this round suspects nothing: old flags go
+        loop_flags.record(db, project_id, cold, {})  # this round suspects nothing: old flags go
         return metrics
 
     step(2, f"training on {int(labelled.sum()):,} labelled items")
@@ -183,9 +182,10 @@ def _run_round(
     step(4, "predicting")
     open_rows = np.flatnonzero(~labelled & ~gold)
     version = _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
-    # Every item but gold gets the model's answer: the pre-label of whoever labels it next.
-    shown = np.flatnonzero(~gold)
-    _store_predictions(db, version, ids[shown], proba[shown], question, classes)
+    # Every item gets the model's answer, the pre-label of whoever labels it next: gold items
+    # too, or the one task without a suggestion would give the gold away. The model never saw
+    # a gold answer (it trains on consensus of the rest), so its guess reveals none.
+    _store_predictions(db, version, ids, proba, question, classes)
 
     step(5, "rescoring the queue")
     order = rank_items(settings.strategy, proba=proba, embeddings=x, labelled=labelled | gold, seed=0)
@@ -215,15 +215,20 @@ def _run_round(
             autolabel_lower_bound=policy.lower_bound if policy else None,
             autolabelled=done, autolabel_coverage=(done / len(untouched)) if len(untouched) else 0.0,
         )
-    suspects: dict[int, Suspect] = {}
-    if oof is not None:
+    suspects: dict[int, loop_flags.Suspect] = {}
+    may = loop_flags.gate(y[labelled], oof, n_classes=len(classes),
+                          min_per_class=settings.label_error_min_per_class)
+    metrics["flagging"] = may.metrics(settings.label_error_min_per_class)
+    if may.allowed and oof is not None:
         issues = find_label_issues(y[labelled], oof)
         disagree = consensus_disagreements(y[labelled], oof, consensus_confidence=weight[labelled],
                                            min_model_confidence=settings.label_error_confidence)
-        suspects = _suspects(ids[labelled], oof, issues, disagree, question, classes)
-        metrics["label_issues"] = len(suspects)
-        metrics["label_issue_items"] = list(suspects)[:1000]
-    _record_suspects(db, project_id, version, suspects)
+        suspects = loop_flags.suspects(
+            ids[labelled], y[labelled], oof, issues, disagree, known=may.known_classes,
+            min_confidence=settings.label_error_confidence, question=question, classes=classes)
+    flagged = loop_flags.record(db, project_id, version, suspects)
+    metrics["label_issues"] = len(flagged)
+    metrics["label_issue_items"] = flagged[:1000]
     _set_metrics(db, version, metrics)
     step(7, "done")
     return {"model_version": version, **metrics}
@@ -320,55 +325,3 @@ def _autolabel(db: Database, project_id: int, item_ids: np.ndarray, labels: np.n
     return sum(
         db.run(partial(chunk, part=triples[s:s + 2000])) for s in range(0, len(triples), 2000)
     )
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """Why a round suspects an item's label, and the model's out-of-fold answer for it."""
-
-    reasons: tuple[str, ...]
-    answer: dict[str, Any]  # {value: {question: class}, confidence}
-
-
-def _suspects(lab_ids: np.ndarray, oof: np.ndarray, issues: np.ndarray, disagree: np.ndarray,
-              question: str, classes: list[str]) -> dict[int, Suspect]:
-    """Item id -> Suspect, most suspect first (confident learning's order, then disagreements)."""
-    reasons: dict[int, list[str]] = {}
-    for found, reason in ((issues, CONFIDENT_LEARNING), (disagree, MODEL_DISAGREES)):
-        for k in found:
-            reasons.setdefault(int(k), []).append(reason)
-    return {
-        int(lab_ids[k]): Suspect(tuple(why), {"value": {question: classes[int(oof[k].argmax())]},
-                                              "confidence": float(oof[k].max())})
-        for k, why in reasons.items()
-    }
-
-
-_CLEAR_FLAGS = {"label_issue": None, "label_issue_version": None, "label_issue_answer": None}
-_FLAG = update(items).where(items.c.id == bindparam("iid")).values(
-    label_issue=bindparam("why"), label_issue_answer=bindparam("answer"),
-    label_issue_version=bindparam("version"),
-)
-
-
-def _record_suspects(db: Database, project_id: int, version: int, suspects: dict[int, Suspect]) -> None:
-    """In one transaction: clear the previous round's flags, flag these suspects on their items
-    (the data browser filters on them), and send them to review unless a reviewer settled them."""
-
-    def go(conn: Connection) -> None:
-        conn.execute(update(items).where(items.c.project_id == project_id, items.c.label_issue.is_not(None))
-                     .values(**_CLEAR_FLAGS))
-        if not suspects:
-            return
-        conn.execute(_FLAG, [
-            {"iid": i, "why": ",".join(s.reasons), "answer": s.answer, "version": version}
-            for i, s in suspects.items()
-        ])
-        final = select(consensus.c.item_id).where(consensus.c.project_id == project_id,
-                                                   consensus.c.final.is_(True))
-        conn.execute(update(items).where(  # the flags just set pick the suspects (no long IN list)
-            items.c.project_id == project_id, items.c.label_issue.is_not(None),
-            items.c.review_state.is_(None), items.c.id.not_in(final),
-        ).values(review_state="pending"))
-
-    db.run(go)

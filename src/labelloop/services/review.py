@@ -1,5 +1,6 @@
-"""The review queue: items whose consensus stays unsure, or that someone flagged, wait for a
-reviewer, whose decision is final and recorded (as an answer with source "review")."""
+"""The review queue: items whose consensus stays unsure, that someone flagged, or whose label a
+loop round suspects wait for a reviewer, told why (services/review_reasons.py); the decision is
+final and recorded (as an answer with source "review")."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from labelloop.services.consensus import REVIEW, Settled, store
 from labelloop.services.items import ItemDetail, get_item
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.services.review_reasons import DONE, FLAGGED, PENDING, sent_to_review
 from labelloop.store.models import answers, consensus, items, utcnow
-
-PENDING, DONE = "pending", "done"
 
 
 def _pending_item(conn: Connection, project_id: int, item_id: int) -> Any:
@@ -52,7 +52,7 @@ def flag(conn: Connection, actor: Actor, project_id: int, item_id: int) -> None:
     """Send an item to review (again), whatever its consensus says."""
     access(conn, actor, project_id, Action.review)
     _pending_item(conn, project_id, item_id)
-    conn.execute(update(items).where(items.c.id == item_id).values(review_state=PENDING))
+    conn.execute(update(items).where(items.c.id == item_id).values(**sent_to_review(FLAGGED)))
 
 
 def decide(
