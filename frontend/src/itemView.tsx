@@ -3,6 +3,7 @@
  * (Preact creates text nodes), never as HTML, and the page's CSP forbids HTML sinks anyway.
  */
 
+import type { ComponentChildren } from "preact";
 import { Media } from "./media";
 import type { FieldSpec } from "./types";
 
@@ -35,15 +36,24 @@ function Field({ field, value }: { field: FieldSpec; value: unknown }) {
 
 const HIDDEN_META = new Set(["prelabel"]);
 
-export function ItemView(p: { fields: FieldSpec[]; data: Record<string, unknown>; meta?: Record<string, unknown> | undefined }) {
+export interface ItemViewProps {
+  fields: FieldSpec[];
+  data: Record<string, unknown>;
+  meta?: Record<string, unknown> | undefined;
+  /** What to show in a field's place instead of its plain content (a spans question's text to tag). */
+  content?: ((field: FieldSpec) => ComponentChildren | undefined) | undefined;
+}
+
+export function ItemView(p: ItemViewProps) {
   const meta = Object.entries(p.meta ?? {}).filter(([k]) => !HIDDEN_META.has(k));
   if (!p.fields.length && !meta.length) return null;
   return (
     <section class="item" aria-label="item">
       {p.fields.map((f) => (
-        <div class="field">
-          {p.fields.length > 1 || f.label ? <h3 class="field-label">{f.label || f.name}</h3> : null}
-          <Field field={f} value={p.data[f.name]} />
+        <div class="field" data-field={f.name}>
+          {/* Labelled even when it is the only field: nobody should have to guess what the text is. */}
+          <h3 class="field-label">{f.label || f.name}</h3>
+          {p.content?.(f) ?? <Field field={f} value={p.data[f.name]} />}
         </div>
       ))}
       {meta.length > 0 && (

@@ -117,3 +117,18 @@ def test_a_manager_flags_an_item_for_review(page: Any, site: Site, watch: Watch)
     showing(page, "calm")
     assert page.get_by_role("article", name=f"answer by {ann.username}").count() == 1
     assert watch.dialogs == [] and watch.errors == []
+
+
+def test_down_right_after_a_pick_moved_on_stays_on_that_question(page: Any, site: Site, watch: Watch) -> None:
+    """The review page keys agree with the workbench's: ↓ after an auto-advance does not skip."""
+    from tests.web.test_workbench_keys import active_question
+
+    _, reviewer, pid, _ = disputed_project(site)
+    log_in(page, site, reviewer, f"p/{pid}/review")
+    showing(page, "r0")
+    assert active_question(page) == "sentiment"
+    page.keyboard.press("3")  # neu, and the page moves on to the note by itself
+    assert active_question(page) == "note"
+    page.keyboard.press("ArrowDown")  # stays on the note, and goes into its text field
+    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('aria-label') === 'note'")
+    assert watch.dialogs == [] and watch.errors == []

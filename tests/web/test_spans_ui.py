@@ -88,3 +88,76 @@ def test_spans_may_not_overlap_unless_the_schema_allows_it(page: Any, site: Site
     page.get_by_text("spans may not overlap in this project").wait_for()
     assert page.locator(".span-list li").count() == 1
     assert watch.errors == []
+
+
+def test_a_label_key_tags_the_word_at_the_caret_and_says_when_there_is_nothing_to_tag(
+    page: Any, site: Site, watch: Watch
+) -> None:
+    owner, ann = site.person("owner"), site.person("ann")
+    pid = site.project(owner, SCHEMA, members={"annotator": [ann]})
+    site.import_records(owner, pid, [{"id": "s1", "text": TEXT}])
+    log_in(page, site, ann, f"p/{pid}/label")
+    page.locator(".span-text").wait_for()
+    spans = page.locator(".span-list li")
+    notice = page.locator("fieldset[data-question='ents']").get_by_role("status")
+
+    page.keyboard.press("ArrowRight")  # the caret on "Ada", nothing selected
+    page.keyboard.press("1")
+    spans.filter(has_text="Ada").wait_for()
+    notice.get_by_text("Tagged “Ada” as PER").wait_for()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")  # on to "London"
+    page.keyboard.press("3")
+    notice.get_by_text("Tagged “London” as LOC").wait_for()
+    page.locator(".span-text .tok[data-t='4']").click()  # a click puts the caret on "Babbage"
+    page.keyboard.press("2")
+    notice.get_by_text("Tagged “Babbage” as ORG").wait_for()
+    drag(page, 3, 3)  # "Charles" with the mouse, as ORG: the keyboard caret steps aside
+    notice.get_by_text("Tagged “Charles” as ORG").wait_for()
+
+    page.keyboard.press("1")  # no caret, no selection: nothing to tag, and the page says so
+    notice.get_by_text("Nothing to tag").wait_for()
+    assert "The next span gets PER" in notice.inner_text()
+    assert spans.count() == 4
+
+    page.keyboard.press("Enter")
+    page.get_by_text("Nothing left for you in this project").wait_for()
+    [stored] = site.answers(owner, pid)
+    assert stored["value"] == {"ents": [
+        {"start": 0, "end": 3, "label": "PER"},
+        {"start": 17, "end": 24, "label": "ORG"},
+        {"start": 25, "end": 32, "label": "ORG"},
+        {"start": 36, "end": 42, "label": "LOC"},
+    ]}
+    assert watch.dialogs == [] and watch.errors == []
+
+
+def test_the_text_to_tag_comes_first_in_the_item_under_its_label(page: Any, site: Site, watch: Watch) -> None:
+    owner, ann = site.person("owner"), site.person("ann")
+    schema = {
+        "fields": [{"name": "body", "type": "text", "label": "Article"}],
+        "questions": [{"name": "ents", "type": "spans", "target": "body", "labels": ["PER", "ORG", "LOC"]},
+                      {"name": "ok", "type": "choice", "options": ["yes", "no"]}],
+    }
+    pid = site.project(owner, schema, members={"annotator": [ann]})
+    site.import_records(owner, pid, [{"id": "s1", "body": TEXT}])
+    log_in(page, site, ann, f"p/{pid}/label")
+    item = page.get_by_role("region", name="item")
+    item.locator(".span-text").wait_for()  # the text is the item's, not inside the question
+    assert item.get_by_role("heading", name="Article").count() == 1
+    assert item.locator(".span-text").inner_text() == TEXT
+    question = page.locator("fieldset[data-question='ents']")
+    assert question.locator(".span-text").count() == 0
+    item_box, question_box = item.bounding_box(), question.bounding_box()
+    assert item_box["y"] + item_box["height"] <= question_box["y"]  # content first, then the questions
+
+    drag(page, 3, 4)  # the question works on that text
+    page.locator(".span-list q", has_text="Charles Babbage").wait_for()
+    assert question.locator(".span-list li").count() == 1
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.get_by_text("Nothing left for you in this project").wait_for()
+    [stored] = site.answers(owner, pid)
+    assert stored["value"] == {"ents": [{"start": 17, "end": 32, "label": "PER"}], "ok": "yes"}
+    assert watch.dialogs == [] and watch.errors == []

@@ -96,8 +96,9 @@ def answer_by_keyboard(page: Any, sentiment: int = 1, stars: int = 3) -> str:
     """Answer the shown item (sentiment and stars) and submit; the item's id."""
     page.locator("form.task").wait_for()
     item = shown_item(page)
-    page.keyboard.press(str(sentiment))
-    page.keyboard.press("ArrowDown")
+    page.keyboard.press(str(sentiment))  # moves on to "topics" by itself
+    page.keyboard.press("ArrowDown")  # right after that, ↓ stays on "topics"
+    page.keyboard.press("ArrowDown")  # "stars"
     page.keyboard.press(str(stars))
     page.keyboard.press("Enter")
     return item
@@ -179,6 +180,8 @@ def test_a_model_prelabel_is_an_editable_suggestion(page: Any, site: Site, watch
     owner = site.person("owner")
     ann = site.person("ann")
     pid = site.project(owner, SCHEMA, members={"annotator": [ann]})
+    # pre-filled answers are the project's choice (off by default: test_suggestions.py)
+    site.http.patch(f"/api/projects/{pid}", headers=owner.headers, json={"loop": {"preselect": True}})
     site.import_records(owner, pid, [{"id": "p", "text": "a fine film",
                                       "meta": {"prelabel": {"sentiment": "neg", "stars": 4}}}])
     log_in(page, site, ann, f"p/{pid}/label")
@@ -270,7 +273,7 @@ def test_a_round_of_the_loop_pre_labels_the_next_tasks(page: Any, site: Site, wa
               "questions": [{"name": "topic", "type": "choice", "options": ["sport", "food"]}]}
     pid = site.project(owner, schema, members={"annotator": [ann]})
     site.http.patch(f"/api/projects/{pid}", headers=owner.headers,
-                    json={"loop": {"autolabel_target": None, "min_labels": 10}})
+                    json={"loop": {"autolabel_target": None, "min_labels": 10, "preselect": True}})
     words = {"sport": "match goal team score coach", "food": "recipe dinner sauce bread chef"}
     site.import_records(owner, pid, [{"id": f"i{n}", "text": f"{words[t]} number {n}", "topic": t}
                                      for n, t in enumerate(["sport", "food"] * 15)])

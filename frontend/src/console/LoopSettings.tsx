@@ -18,7 +18,7 @@ interface Choice {
 interface Setting {
   key: Key;
   label: string;
-  kind: "select" | "text" | "int" | "share" | "share-or-never";
+  kind: "select" | "text" | "int" | "share" | "share-or-never" | "bool";
   /** Shown only when the server's settings have this key (a newer server). */
   optional?: boolean;
   /** The range the server accepts, for the input's spin buttons (the server checks it). */
@@ -43,12 +43,18 @@ const ENCODERS: Choice[] = [
   { value: "minilm", label: "MiniLM (the embeddings extra)" },
 ];
 
+/**
+ * Each single-choice question once. The server's default (null) is the first of them, so that
+ * question's option stands for null while nothing was chosen: a separate "the first one (…)"
+ * option listed it twice.
+ */
 function questions(project: Project): Choice[] {
   const choice = project.label_schema.questions.filter((q) => q.type === "choice");
-  return [
-    { value: "", label: choice.length ? `the first one (${choice[0]!.name})` : "the first single-choice one" },
-    ...choice.map((q) => ({ value: q.name, label: q.label ? `${q.label} (${q.name})` : q.name })),
-  ];
+  if (!choice.length) return [{ value: "", label: "none: the schema has no single-choice question" }];
+  return choice.map((q, i) => ({
+    value: i === 0 && project.loop.question === null ? "" : q.name,
+    label: q.label ? `${q.label} (${q.name})` : q.name,
+  }));
 }
 
 const SETTINGS: Setting[] = [
@@ -56,9 +62,15 @@ const SETTINGS: Setting[] = [
     key: "prelabels", label: "Pre-labels shown to annotators", kind: "select",
     choices: () => [
       { value: "suggest", label: "suggest (editable)" },
-      { value: "require", label: "require (hold back unanswered items)" },
+      { value: "require", label: "require (only items with a suggestion; none while no model passes the bar)" },
       { value: "off", label: "off (no anchoring)" },
     ],
+  },
+  // Pre-filled answers anchor people to the model: off by default (docs/loop.md).
+  { key: "preselect", label: "Pre-fill answers with the suggestion (Enter accepts it)", kind: "bool", optional: true },
+  {
+    key: "suggest_min_accuracy", label: "Suggest only from a model with held-out accuracy at least (empty: any model)",
+    kind: "share-or-never", min: 0, max: 1, optional: true,
   },
   { key: "model", label: "Model: builtin, a model server's URL, or python:<entry point>", kind: "text", optional: true },
   { key: "strategy", label: "Queue order after a round (strategy)", kind: "select", choices: () => STRATEGIES },
@@ -71,8 +83,12 @@ const SETTINGS: Setting[] = [
   },
   { key: "autolabel_alpha", label: "Error rate of that guarantee", kind: "share", min: 0, max: 0.5 },
   {
-    key: "label_error_confidence", label: "Send a disagreement to review when the model is this sure",
+    key: "label_error_confidence", label: "Send a suspected label error to review when the model is this sure",
     kind: "share", min: 0.5, max: 1,
+  },
+  {
+    key: "label_error_min_per_class", label: "Labelled items each class needs before the model may flag labels",
+    kind: "int", min: 1, max: 1_000_000, optional: true,
   },
 ];
 
@@ -97,6 +113,7 @@ function changes(loop: LoopSettings, d: Draft, bad: Set<Key>): { changed: Record
     const raw = d[s.key].trim();
     let v: unknown;
     if (s.kind === "text") v = raw;
+    else if (s.kind === "bool") v = raw === "true";
     else if (s.kind === "select") v = raw === "" && s.key === "question" ? null : raw;
     else if (bad.has(s.key) || (raw === "" && s.kind !== "share-or-never")) {
       local[s.key] = "enter a number";
@@ -165,6 +182,11 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
               onChange={(e) => set(s.key, e.currentTarget.value)}>
               {choices.map((c) => <option value={c.value}>{c.label}</option>)}
             </select>
+          );
+        } else if (s.kind === "bool") {
+          control = (
+            <input id={id} type="checkbox" checked={value === "true"} aria-invalid={!!problem}
+              aria-describedby={described} onChange={(e) => set(s.key, String(e.currentTarget.checked))} />
           );
         } else if (s.kind === "text") {
           control = (

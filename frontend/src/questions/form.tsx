@@ -4,9 +4,9 @@
  */
 
 import type { ComponentChildren } from "preact";
-import type { Answer, LabelSchema, Question } from "../types";
+import type { Answer, FieldSpec, LabelSchema, Question } from "../types";
 import { ItemView } from "../itemView";
-import { title, type QuestionUi } from "./kind";
+import { title, type QuestionUi, type ViewProps } from "./kind";
 import { kindOf } from "./registry";
 
 export interface FormProps {
@@ -26,13 +26,41 @@ export interface FormProps {
   between?: ComponentChildren;
 }
 
-/** Fields that a spans question shows itself (interactively) are not shown twice. */
-function shownElsewhere(questions: Question[]): Set<string> {
-  return new Set(questions.filter((q) => q.type === "spans" && q.target).map((q) => q.target!));
+/**
+ * For each field that a question works on (a spans question's text), the question whose own
+ * view takes the field's place in the item: the active one if several share the field.
+ */
+function fieldOwners(p: FormProps): Map<string, number> {
+  const owners = new Map<string, number>();
+  const fields = new Set(p.schema.fields.map((f) => f.name));
+  p.schema.questions.forEach((q, i) => {
+    if (!q.target || !fields.has(q.target) || !kindOf(q)?.Target) return;
+    if (!owners.has(q.target) || i === p.active) owners.set(q.target, i);
+  });
+  return owners;
 }
 
 export function QuestionsForm(p: FormProps) {
-  const hidden = shownElsewhere(p.schema.questions);
+  const owners = fieldOwners(p);
+  const viewProps = (q: Question, i: number): ViewProps => ({
+    q,
+    value: p.answer[q.name],
+    set: (v) => p.setAnswer(q.name, v),
+    active: i === p.active,
+    focus: i === p.active && !!p.focusActive,
+    activate: () => p.setActive(i),
+    data: p.data,
+    ui: p.ui[q.name] ?? {},
+    setUi: (u) => p.setUi(q.name, u),
+    suggested: p.suggested.has(q.name),
+  });
+  const targetOf = (field: FieldSpec) => {
+    const i = owners.get(field.name);
+    if (i === undefined) return undefined;
+    const q = p.schema.questions[i]!;
+    const Target = kindOf(q)!.Target!;
+    return <Target {...viewProps(q, i)} />;
+  };
   return (
     <div class="form">
       {p.schema.title && <h2 class="schema-title">{p.schema.title}</h2>}
@@ -42,13 +70,15 @@ export function QuestionsForm(p: FormProps) {
           <p>{p.schema.instructions}</p>
         </details>
       )}
-      <ItemView fields={p.schema.fields.filter((f) => !hidden.has(f.name))} data={p.data} meta={p.meta} />
+      <ItemView fields={p.schema.fields} data={p.data} meta={p.meta} content={targetOf} />
       {p.between}
       {p.schema.questions.map((q, i) => {
         const kind = kindOf(q);
         const id = `q-${q.name}`;
         const suggested = p.suggested.has(q.name);
         const cls = ["question", i === p.active ? "active" : "", suggested ? "suggested" : ""].join(" ");
+        // A target that is not one of the item's fields (a schema still being written) is shown here.
+        const ownTarget = !!kind?.Target && !(q.target && owners.has(q.target));
         return (
           <fieldset class={cls} aria-labelledby={id} onFocusIn={() => p.setActive(i)} data-question={q.name}>
             <legend id={id}>
@@ -58,18 +88,10 @@ export function QuestionsForm(p: FormProps) {
             </legend>
             {q.help && <p class="help">{q.help}</p>}
             {kind ? (
-              <kind.View
-                q={q}
-                value={p.answer[q.name]}
-                set={(v) => p.setAnswer(q.name, v)}
-                active={i === p.active}
-                focus={i === p.active && !!p.focusActive}
-                activate={() => p.setActive(i)}
-                data={p.data}
-                ui={p.ui[q.name] ?? {}}
-                setUi={(u) => p.setUi(q.name, u)}
-                suggested={suggested}
-              />
+              <>
+                {ownTarget && kind.Target && <kind.Target {...viewProps(q, i)} />}
+                <kind.View {...viewProps(q, i)} />
+              </>
             ) : (
               <p class="notice">This page cannot show questions of type “{q.type}” yet.</p>
             )}

@@ -2,6 +2,11 @@
  * The keys a question form understands, shared by every page that shows one (the workbench,
  * the review queue): ↓/↑ between questions, then the active question's own keys, then keys
  * that other questions bind explicitly.
+ *
+ * Auto-advance: a pick that settles a question (single choice, rating) moves on to the next
+ * question by itself. ↓ pressed right after that goes to that same next question (it takes the
+ * focus there, e.g. into a text field) rather than the one after it: "↓ next question" means
+ * the question after the one just answered, whether or not the page already moved.
  */
 
 import type { Answer, LabelSchema } from "../types";
@@ -12,13 +17,19 @@ export interface FormState {
   answer: Answer;
   active: number;
   ui: Record<string, QuestionUi>;
+  /** The active question was reached by auto-advance, and nothing was done since. */
+  advanced?: boolean;
 }
 
 export interface FormActions {
   change: (question: string, value: unknown) => void;
   setUi: (question: string, ui: QuestionUi) => void;
-  /** `focus`: the annotator moved there on purpose (a text field may take the focus). */
-  setActive: (i: number, focus?: boolean) => void;
+  /**
+   * `focus`: the annotator moved there on purpose (a text field may take the focus).
+   * `advanced`: a pick moved there by itself (auto-advance); pages that keep it in `FormState`
+   * make ↓ right after it stay on this question. Any other change should clear it.
+   */
+  setActive: (i: number, focus?: boolean, advanced?: boolean) => void;
   message: (text: string) => void;
 }
 
@@ -33,6 +44,10 @@ export function formKey(
   if (e.ctrlKey || e.altKey || e.metaKey) return false;
   const n = schema.questions.length;
   if (!n) return false;
+  if (e.key === "ArrowDown" && cur.advanced) {
+    act.setActive(cur.active, true); // already on the next question: ↓ confirms it
+    return true;
+  }
   if (e.key === "ArrowDown" || e.key === "ArrowUp") {
     act.setActive((cur.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n, true);
     return true;
@@ -46,7 +61,7 @@ export function formKey(
     if (r.value !== undefined) act.change(q.name, r.value);
     if (r.ui) act.setUi(q.name, r.ui);
     act.message(r.message ?? "");
-    if (r.advance) act.setActive(Math.min(i + 1, n - 1));
+    if (r.advance) act.setActive(Math.min(i + 1, n - 1), false, i + 1 < n);
     else if (i !== cur.active) act.setActive(i);
     return true;
   }

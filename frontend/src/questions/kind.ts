@@ -13,6 +13,8 @@ export interface QuestionUi {
   /** Spans: the keyboard caret and the other end of a keyboard selection (token indices). */
   caret?: number;
   anchor?: number | null;
+  /** Spans: what the last label key or selection did, or why it did nothing (shown by the question). */
+  notice?: string;
 }
 
 export interface ViewProps<Q extends Question = Question> {
@@ -41,6 +43,11 @@ export interface KeyResult {
 
 export interface Kind<Q extends Question = Question> {
   View: FunctionComponent<ViewProps<Q>>;
+  /**
+   * The question's own view of the item field it works on (its `target`), shown in the item in
+   * that field's place, with the field's label, so the content comes first (spans: the text to tag).
+   */
+  Target?: FunctionComponent<ViewProps<Q>>;
   /**
    * A key press, when this question is active (`active`) or for keys the schema binds
    * explicitly (`active` false). null when the key means nothing here.

@@ -4,10 +4,13 @@
  * Offsets are Unicode code points into the target text, end exclusive, as Python indexes a
  * string (the server stores them as they are). Selections snap outwards to whole tokens. With
  * the mouse: pick a label (its key, a digit, or [ and ]), then select text. With the keyboard:
- * move with ← →, extend with Shift+← →, and press a label's key to tag the selection.
+ * move with ← →, extend with Shift+← →, and press a label's key to tag the selection, or the
+ * word at the caret when nothing is selected. A label key with nothing to tag says so.
+ *
+ * The text itself is the `Target` view: the form shows it in the item, in the target field's
+ * place and under its label; the question shows the labels, what happened, and the spans.
  */
 
-import { useState } from "preact/hooks";
 import type { SpanLabel, SpansQuestion } from "../types";
 import { digit, title, type Kind, type KeyResult, type QuestionUi, type ViewProps } from "./kind";
 
@@ -99,8 +102,22 @@ function selectedTokens(root: HTMLElement): [number, number] | null {
   return hit.length ? [Math.min(...hit), Math.max(...hit)] : null;
 }
 
-function View({ q, value, set, data, ui, setUi, suggested, active, activate }: ViewProps<SpansQuestion>) {
-  const [message, setMessage] = useState("");
+function labelName(l: SpanLabel): string {
+  return l.label || l.value;
+}
+
+/** What a tag says to the annotator: the words and the label, as the list shows them. */
+function taggedNotice(chars: string[], span: Span, label: SpanLabel): string {
+  return `Tagged “${chars.slice(span.start, span.end).join("")}” as ${labelName(label)}.`;
+}
+
+function nothingToTag(label: SpanLabel): string {
+  return `Nothing to tag: move to a word with ← → (Shift+← → selects several) or select text with the mouse. ` +
+    `The next span gets ${labelName(label)}.`;
+}
+
+/** The target text, tokenized and marked: tagged spans, the keyboard caret and selection. */
+function Target({ q, value, set, data, ui, setUi, suggested, active, activate }: ViewProps<SpansQuestion>) {
   const { chars, tokens } = tokenize(targetText(q, data));
   const spans = spansOf(value);
   const current = ui.label ?? 0;
@@ -111,14 +128,23 @@ function View({ q, value, set, data, ui, setUi, suggested, active, activate }: V
   const onMouseUp = (e: MouseEvent) => {
     activate();
     const range = selectedTokens(e.currentTarget as HTMLElement);
-    if (!range) return;
-    const span = { start: tokens[range[0]]!.start, end: tokens[range[1]]!.end, label: q.labels[current]!.value };
+    if (!range) {
+      // A click on a word puts the keyboard caret there, so a label key then tags that word.
+      const t = (e.target as HTMLElement).closest<HTMLElement>("[data-t]");
+      if (t) setUi({ ...ui, caret: Number(t.dataset.t), anchor: null, notice: "" });
+      return;
+    }
+    const label = q.labels[current]!;
+    const span = { start: tokens[range[0]]!.start, end: tokens[range[1]]!.end, label: label.value };
     const next = addSpan(q, value, span);
     getSelection()?.removeAllRanges();
-    if (typeof next === "string") setMessage(next);
+    // The mouse chose these words: the keyboard caret steps aside, so that a label key pressed
+    // next picks the label for the next selection instead of tagging a word nobody looks at.
+    const after = { ...ui, caret: undefined, anchor: null };
+    if (typeof next === "string") setUi({ ...after, notice: `Not tagged: ${next}.` });
     else {
-      setMessage("");
       set(next);
+      setUi({ ...after, notice: taggedNotice(chars, span, label) });
     }
   };
 
@@ -142,6 +168,27 @@ function View({ q, value, set, data, ui, setUi, suggested, active, activate }: V
   if (at < chars.length) pieces.push(chars.slice(at).join(""));
 
   return (
+    <div
+      class={suggested ? "span-text suggested" : "span-text"}
+      data-question={q.name}
+      role="group"
+      tabIndex={0}
+      onFocus={activate}
+      onMouseUp={onMouseUp}
+      aria-label={`text to tag for ${title(q)}`}
+    >
+      {pieces}
+    </div>
+  );
+}
+
+/** The question: the label for the next span, what the last key did, and the tagged spans. */
+function View({ q, value, set, data, ui, setUi, suggested }: ViewProps<SpansQuestion>) {
+  const chars = Array.from(targetText(q, data));
+  const spans = spansOf(value);
+  const current = ui.label ?? 0;
+  const labelIndex = new Map(q.labels.map((l, i) => [l.value, i]));
+  return (
     <div class={suggested ? "spans suggested" : "spans"}>
       <div class="span-labels" role="radiogroup" aria-label={`${title(q)}: label for the next span`}>
         {q.labels.map((l, i) => (
@@ -153,14 +200,12 @@ function View({ q, value, set, data, ui, setUi, suggested, active, activate }: V
             onClick={() => setUi({ ...ui, label: i })}
           >
             {labelKey(q.labels, i) && <kbd aria-hidden="true">{labelKey(q.labels, i)}</kbd>}
-            <span>{l.label || l.value}</span>
+            <span>{labelName(l)}</span>
           </button>
         ))}
       </div>
-      <div class="span-text" onMouseUp={onMouseUp} aria-label={`text to tag for ${title(q)}`}>
-        {pieces}
-      </div>
-      {message && <p class="notice" role="status">{message}</p>}
+      {/* Always in the page, so that screen readers announce each new notice. */}
+      <p class="notice span-notice" role="status" aria-live="polite">{ui.notice ?? ""}</p>
       <ul class="span-list" aria-label={`${title(q)}: tagged spans`}>
         {spans.map((s) => (
           <li>
@@ -187,31 +232,40 @@ function onKey(
   const n = q.labels.length;
   const label = ui.label ?? 0;
   if (active && (key === "]" || key === "[")) {
-    return { ui: { ...ui, label: (label + (key === "]" ? 1 : n - 1)) % n } };
+    return { ui: { ...ui, label: (label + (key === "]" ? 1 : n - 1)) % n, notice: "" } };
   }
-  const { tokens } = tokenize(targetText(q, data));
+  const { chars, tokens } = tokenize(targetText(q, data));
   const caret = Math.min(ui.caret ?? -1, tokens.length - 1);
   if (active && tokens.length && /^(Shift\+)?Arrow(Left|Right)$/.test(key)) {
     const step = key.endsWith("Right") ? 1 : -1;
     const moved = Math.max(0, Math.min(tokens.length - 1, caret < 0 ? 0 : caret + step));
     const extend = key.startsWith("Shift+");
-    return { ui: { ...ui, caret: moved, anchor: extend ? (ui.anchor ?? Math.max(caret, 0)) : null } };
+    return { ui: { ...ui, caret: moved, anchor: extend ? (ui.anchor ?? Math.max(caret, 0)) : null, notice: "" } };
   }
   if (active && key === "Delete" && caret >= 0) {
     const t = tokens[caret]!;
-    return { value: spansOf(value).filter((s) => !(s.start < t.end && t.start < s.end)) };
+    return { value: spansOf(value).filter((s) => !(s.start < t.end && t.start < s.end)), ui: { ...ui, notice: "" } };
   }
   const picked = labelForKey(q.labels, key, active);
   if (picked === null) return null;
-  if (!active || ui.anchor === undefined || ui.anchor === null || caret < 0) return { ui: { ...ui, label: picked } };
-  const [a, b] = [Math.min(ui.anchor, caret), Math.max(ui.anchor, caret)];
-  const next = addSpan(q, value, { start: tokens[a]!.start, end: tokens[b]!.end, label: q.labels[picked]!.value });
+  const chosen = q.labels[picked]!;
+  // Nothing under the caret (or the caret is another question's): the key picks the label for
+  // the next selection, and says that nothing was tagged.
+  if (!active || caret < 0) return { ui: { ...ui, label: picked, notice: nothingToTag(chosen) } };
+  // The keyboard selection, or else the one word at the caret.
+  const anchor = ui.anchor ?? caret;
+  const [a, b] = [Math.min(anchor, caret), Math.max(anchor, caret)];
+  const span = { start: tokens[a]!.start, end: tokens[b]!.end, label: chosen.value };
+  const next = addSpan(q, value, span);
   const ui2 = { ...ui, label: picked, anchor: null };
-  return typeof next === "string" ? { ui: ui2, message: next } : { value: next, ui: ui2 };
+  return typeof next === "string"
+    ? { ui: { ...ui2, notice: `Not tagged: ${next}.` } }
+    : { value: next, ui: { ...ui2, notice: taggedNotice(chars, span, chosen) } };
 }
 
 export const spans: Kind<SpansQuestion> = {
   View,
+  Target,
   onKey,
   problem: () => null,
   given: (value) => Array.isArray(value),

@@ -1,6 +1,6 @@
 /**
- * The review queue: one disputed item at a time with every answer side by side; the reviewer
- * decides it with the same question renderer as the workbench (the decision is final and
+ * The review queue: one disputed item at a time, with why it is there and every answer side by
+ * side; the reviewer decides it with the same question renderer as the workbench (the decision is final and
  * becomes the item's consensus) or skips to the next one. Keyboard first.
  */
 
@@ -12,6 +12,7 @@ import type { QuestionUi } from "../questions/kind";
 import { formKey, inTextField } from "../questions/keys";
 import type { Answer, Item, ItemDetail, LabelSchema, Project } from "../types";
 import { AnswerCards } from "./Answers";
+import { ReviewReasons } from "./Reasons";
 
 interface Decision {
   answer: Answer;
@@ -113,8 +114,11 @@ export function Review({ projectId }: { projectId: number }) {
     if (current) void move(current.item.id, `Skipped item ${current.item.external_id}.`);
   };
 
-  const change = (q: string, v: unknown) => setDecision((d) => ({ ...d, answer: { ...d.answer, [q]: v } }));
-  const setActive = (i: number, focus = false) => setDecision((d) => ({ ...d, active: i, focusActive: focus }));
+  // `advanced` remembers an auto-advance, so ↓ right after it stays (as on the workbench).
+  const change = (q: string, v: unknown) =>
+    setDecision((d) => ({ ...d, answer: { ...d.answer, [q]: v }, advanced: false }));
+  const setActive = (i: number, focus = false, advanced = false) =>
+    setDecision((d) => ({ ...d, active: i, focusActive: focus, advanced }));
 
   const onKey = (e: KeyboardEvent) => {
     if (!project || phase !== "shown") return;
@@ -134,7 +138,7 @@ export function Review({ projectId }: { projectId: number }) {
     }
     const used = formKey(project.label_schema, e, decision, current?.item.data ?? {}, {
       change,
-      setUi: (q, u) => setDecision((d) => ({ ...d, ui: { ...d.ui, [q]: u } })),
+      setUi: (q, u) => setDecision((d) => ({ ...d, ui: { ...d.ui, [q]: u }, advanced: false })),
       setActive,
       message: setMessage,
     });
@@ -173,6 +177,7 @@ export function Review({ projectId }: { projectId: number }) {
             void decide();
           }}>
           <p class="muted">{`Item ${current.item.external_id} · ${current.item.answer_count} of ${current.item.needed} answers`}</p>
+          <ReviewReasons project={project} item={current.item} answers={current.answers} />
           <QuestionsForm schema={project.label_schema} data={current.item.data} meta={current.item.meta}
             answer={decision.answer} setAnswer={change} active={decision.active} focusActive={decision.focusActive}
             setActive={(i) => setActive(i, true)} ui={decision.ui}

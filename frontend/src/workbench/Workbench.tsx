@@ -6,11 +6,15 @@ import { newKey } from "../ids";
 import { formKey, inTextField } from "../questions/keys";
 import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
 import type { QuestionUi } from "../questions/kind";
-import type { Answer, LabelSchema, Project, Task, User } from "../types";
+import type { Answer, LabelSchema, Lease, Prelabel, Project, Task, User } from "../types";
 import { TaskFeed } from "./feed";
 import { Help } from "./Help";
-import { outboxFor } from "./outbox";
+import { outboxFor, type Draft } from "./outbox";
 import { Pending } from "./Pending";
+import { ProgressCount, progressText } from "./progress";
+import {
+  applyKeyFree, isApplyKey, stillSuggested, suggestedValues, suggestionOf, SuggestionHint, type Suggestion,
+} from "./suggestion";
 
 interface Editing {
   itemId: number | null;
@@ -23,22 +27,49 @@ interface Editing {
   focusActive: boolean;
   ui: Record<string, QuestionUi>;
   startedAt: number;
+  /** The active question was reached by auto-advance and nothing happened since (↓ stays on it). */
+  advanced?: boolean;
+  /** Changed by the annotator since it was shown (so worth keeping as a draft). */
+  edited?: boolean;
+  /** Brought back from a draft (a reload, or the item came back). */
+  restored?: boolean;
+  /** The suggestion shown with the item (its version goes back with the answer). */
+  suggestion: Suggestion | null;
 }
 
-/** A fresh answer for a task: the model's pre-label as suggestions, empty span lists. */
-export function startEditing(schema: LabelSchema, task: Task | null): Editing {
+/**
+ * A fresh answer for a task: empty span lists, and the suggestion (suggestion.tsx) shown beside
+ * the questions, or pre-filled as marked values when the project pre-selects suggestions.
+ */
+export function startEditing(schema: LabelSchema, task: Task | null, preselect = false): Editing {
   const answer: Answer = {};
   const suggested = new Set<string>();
-  // The model's pre-label from the loop, or one imported with the item (meta.prelabel).
-  const prelabel = task?.prelabel?.value ?? task?.meta?.prelabel;
-  for (const q of schema.questions) {
-    if (q.type === "spans") answer[q.name] = [];
-    if (prelabel && typeof prelabel === "object" && q.name in prelabel) {
-      answer[q.name] = (prelabel as Record<string, unknown>)[q.name];
-      suggested.add(q.name);
+  for (const q of schema.questions) if (q.type === "spans") answer[q.name] = [];
+  const suggestion = suggestionOf(task);
+  if (suggestion && preselect) {
+    for (const [q, v] of Object.entries(suggestedValues(schema, suggestion))) {
+      answer[q] = v;
+      suggested.add(q);
     }
   }
-  return { itemId: task?.item_id ?? null, answer, suggested, undo: [], active: 0, focusActive: false, ui: {}, startedAt: performance.now() };
+  return { itemId: task?.item_id ?? null, answer, suggested, undo: [], active: 0, focusActive: false, ui: {}, startedAt: performance.now(), suggestion };
+}
+
+/**
+ * `startEditing`, then what the annotator had entered before, from a draft: their own values;
+ * questions still left to the model's suggestion take the current suggestion.
+ */
+export function resumeEditing(schema: LabelSchema, task: Task | null, draft: Draft | null, preselect = false): Editing {
+  const fresh = startEditing(schema, task, preselect);
+  if (!draft) return fresh;
+  const stillSuggested = new Set(draft.suggested);
+  const answer: Answer = { ...fresh.answer };
+  const suggested = new Set<string>();
+  for (const q of schema.questions) {
+    if (stillSuggested.has(q.name) && fresh.suggested.has(q.name)) suggested.add(q.name);
+    else answer[q.name] = draft.value[q.name] ?? (q.type === "spans" ? [] : undefined);
+  }
+  return { ...fresh, answer, suggested, restored: true };
 }
 
 export function Workbench({ me, projectId }: { me: User; projectId: number }) {
@@ -47,41 +78,64 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
   const [error, setError] = useState("");
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const feed = useRef<TaskFeed | null>(null);
+  const progress = useRef<ProgressCount | null>(null);
   const [edit, setEdit] = useState<Editing>(() => startEditing({ fields: [], questions: [] }, null));
   const [message, setMessage] = useState("");
   const [help, setHelp] = useState(false);
   const schemaRef = useRef<LabelSchema | null>(null);
+  const preselectRef = useRef(false); // the project pre-fills answers with the suggestion
   const editRef = useRef(edit);
   editRef.current = edit;
+
+  const resume = (schema: LabelSchema, task: Task | null) =>
+    resumeEditing(schema, task, task ? outbox.draft(projectId, task.item_id) : null, preselectRef.current);
 
   // The feed and the project load in parallel: the first task is the critical path.
   useEffect(() => {
     const f = new TaskFeed(projectId, outbox, () => {
       if (schemaRef.current && f.current?.item_id !== editRef.current.itemId) {
-        setEdit(startEditing(schemaRef.current, f.current));
+        setEdit(resume(schemaRef.current, f.current));
       }
       rerender(0);
     });
     feed.current = f;
+    const count = new ProgressCount(projectId, () => rerender(0));
+    progress.current = count;
     retrying(() => api<Project>("GET", `/api/projects/${projectId}`))
       .then((p) => {
         schemaRef.current = p.label_schema;
-        setEdit(startEditing(p.label_schema, f.current));
+        preselectRef.current = !!p.loop?.preselect;
+        setEdit(resume(p.label_schema, f.current));
         setProject(p);
       })
       .catch((e) => setError(errorText(e)));
     void outbox.flush();
     void f.fill();
+    count.refresh();
+    let pendingBefore = outbox.pending(projectId).length;
     const unsubscribe = outbox.subscribe(() => {
       rerender(0);
       if (f.phase === "waiting") void f.fill();
       else f.prefetch();
+      // An answer left the outbox (stored, or refused): the count has changed.
+      const pendingNow = outbox.pending(projectId).length;
+      if (pendingNow < pendingBefore) count.refresh();
+      pendingBefore = pendingNow;
     });
     return () => {
       f.close();
+      count.close();
       unsubscribe();
     };
   }, [projectId]);
+
+  // Whatever the annotator entered survives a reload until it is submitted or skipped. Effects
+  // run late (after the paint): a key pressed just before Enter must not bring back the draft
+  // that the submit dropped, so only the item still on screen gets one.
+  useEffect(() => {
+    if (edit.itemId === null || !edit.edited || feed.current?.current?.item_id !== edit.itemId) return;
+    outbox.saveDraft(projectId, edit.itemId, edit.answer, [...edit.suggested]);
+  }, [edit.answer]);
 
   // Keep the leases of the shown and the prefetched item alive while the page is open.
   useEffect(() => {
@@ -89,7 +143,9 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
     const every = Math.min(120_000, Math.max(1_000, (project.lease_seconds * 1000) / 3));
     const timer = setInterval(() => {
       for (const id of feed.current?.leasedItems() ?? []) {
-        api("POST", `/api/projects/${projectId}/items/${id}/lease`).catch(() => undefined);
+        api<Lease>("POST", `/api/projects/${projectId}/items/${id}/lease`)
+          .then((lease) => newSuggestion(id, lease.prelabel ?? null))
+          .catch(() => undefined);
       }
     }, every);
     return () => clearInterval(timer);
@@ -104,6 +160,8 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
         undo: [...e.undo, { answer: e.answer, suggested: e.suggested, active: e.active }],
         answer: { ...e.answer, [question]: value },
         suggested,
+        advanced: false,
+        edited: true,
       };
     });
   };
@@ -111,8 +169,41 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
   const undo = () =>
     setEdit((e) => {
       const last = e.undo[e.undo.length - 1];
-      return last ? { ...e, ...last, focusActive: false, undo: e.undo.slice(0, -1) } : e;
+      return last ? { ...e, ...last, focusActive: false, advanced: false, edited: true, undo: e.undo.slice(0, -1) } : e;
     });
+
+  /** Put the suggestion's values into the answer (one key or click; undo takes them out). */
+  const applySuggestion = () =>
+    setEdit((e) => {
+      const schema = schemaRef.current;
+      if (!schema || !e.suggestion) return e;
+      const values = suggestedValues(schema, e.suggestion);
+      return {
+        ...e,
+        undo: [...e.undo, { answer: e.answer, suggested: e.suggested, active: e.active }],
+        answer: { ...e.answer, ...values },
+        suggested: new Set([...e.suggested, ...Object.keys(values)]),
+        advanced: false,
+        edited: true,
+      };
+    });
+
+  /** A renewed lease brought the item's current suggestion: a round may have ended since. */
+  const newSuggestion = (itemId: number, prelabel: Prelabel | null) => {
+    const f = feed.current;
+    const schema = schemaRef.current;
+    if (!f?.setPrelabel(itemId, prelabel) || !schema || f.current?.item_id !== itemId) return;
+    const task = f.current;
+    setEdit((e) => {
+      if (e.itemId !== itemId) return e;
+      // Nothing entered yet: start over with the new suggestion. Else the annotator's answer stays.
+      if (!e.edited && !e.restored && !e.undo.length) {
+        return { ...startEditing(schema, task, preselectRef.current), startedAt: e.startedAt };
+      }
+      const suggestion = suggestionOf(task);
+      return { ...e, suggestion, suggested: stillSuggested(schema, suggestion, e.answer, e.suggested) };
+    });
+  };
 
   const submit = () => {
     const f = feed.current;
@@ -131,7 +222,9 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
       itemId: task.item_id,
       value: cleanAnswer(project.label_schema, e.answer),
       durationMs: Math.round(performance.now() - e.startedAt),
+      suggestion: e.suggestion?.version ?? null,
     });
+    outbox.dropDraft(projectId, task.item_id); // the outbox has the answer itself now
     void f.advance();
   };
 
@@ -140,12 +233,19 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
     const task = f?.current;
     if (!f || !task) return;
     api("POST", `/api/projects/${projectId}/items/${task.item_id}/skip`, {})
-      .then(() => f.advance())
+      .then(() => {
+        outbox.dropDraft(projectId, task.item_id);
+        progress.current?.refresh();
+        return f.advance();
+      })
       .catch((err) => setMessage(`Could not skip: ${errorText(err)}`));
   };
 
-  const setActive = (i: number, focus = false) =>
-    setEdit((e) => (e.active === i && e.focusActive === focus ? e : { ...e, active: i, focusActive: focus }));
+  const setActive = (i: number, focus = false, advanced = false) =>
+    setEdit((e) =>
+      e.active === i && e.focusActive === focus && !!e.advanced === advanced
+        ? e : { ...e, active: i, focusActive: focus, advanced });
+  const setUi = (q: string, u: QuestionUi) => setEdit((ed) => ({ ...ed, ui: { ...ed.ui, [q]: u }, advanced: false }));
 
   const onKey = (e: KeyboardEvent) => {
     if (help) {
@@ -173,11 +273,12 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
     if (e.key === "Backspace" || (e.ctrlKey && e.key === "z")) return handled(), undo();
     const used = formKey(schema, e, editRef.current, feed.current?.current?.data ?? {}, {
       change,
-      setUi: (q, u) => setEdit((ed) => ({ ...ed, ui: { ...ed.ui, [q]: u } })),
+      setUi,
       setActive,
       message: setMessage,
     });
     if (used) handled();
+    else if (isApplyKey(e) && editRef.current.suggestion && applyKeyFree(schema)) handled(), applySuggestion();
   };
   const onKeyRef = useRef(onKey);
   onKeyRef.current = onKey;
@@ -190,10 +291,16 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
   const f = feed.current;
   const task = f?.current ?? null;
   const pending = outbox.pending(projectId).length;
+  const count = progress.current?.value;
   return (
     <main class="workbench" aria-busy={!task && f?.phase === "loading"}>
       <header class="bar">
         <h1>{project?.name ?? "Labelling"}</h1>
+        {count && (
+          <p class="my-progress" title="Your own answers in this project, and the items you could still get">
+            {progressText(count, pending)}
+          </p>
+        )}
         <Pending outbox={outbox} projectId={projectId} />
         <nav class="actions">
           <a href={`#/p/${projectId}/history`}>My answers</a>
@@ -222,9 +329,14 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
             focusActive={edit.focusActive}
             setActive={(i) => setActive(i, true)}
             ui={edit.ui}
-            setUi={(q, u) => setEdit((ed) => ({ ...ed, ui: { ...ed.ui, [q]: u } }))}
+            setUi={setUi}
             suggested={edit.suggested}
+            between={edit.suggestion && (
+              <SuggestionHint schema={project.label_schema} suggestion={edit.suggestion} answer={edit.answer}
+                data={task.data} onApply={applySuggestion} />
+            )}
           />
+          {edit.restored && <p class="muted restored">Restored what you had entered for this item before.</p>}
           <div class="buttons">
             <button type="submit" class="primary" aria-keyshortcuts="Enter">Submit <kbd>Enter</kbd></button>
             <button type="button" onClick={skip} aria-keyshortcuts="Shift+Enter">Skip <kbd>Shift+Enter</kbd></button>

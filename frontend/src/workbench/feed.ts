@@ -5,7 +5,7 @@
  */
 
 import { ApiError, NetworkError, api, errorText } from "../api";
-import type { Task } from "../types";
+import type { Prelabel, Task } from "../types";
 import type { Outbox } from "./outbox";
 
 export type Phase = "loading" | "ready" | "empty" | "waiting" | "offline" | "error";
@@ -99,6 +99,20 @@ export class TaskFeed {
   advance(): Promise<void> {
     this.current = null;
     return this.fill();
+  }
+
+  /**
+   * A newer suggestion for a task held here (shown or fetched ahead), from a lease renewal;
+   * whether it changed anything.
+   */
+  setPrelabel(itemId: number, prelabel: Prelabel | null): boolean {
+    let changed = false;
+    for (const t of [this.current, this.next]) {
+      if (t?.item_id !== itemId || (t.prelabel?.model_version ?? null) === (prelabel?.model_version ?? null)) continue;
+      t.prelabel = prelabel;
+      changed = true;
+    }
+    return changed;
   }
 
   /** Leases to keep alive while the page is open. */

@@ -3,6 +3,10 @@
  * sent, with its idempotency key, so that a network error, a closed tab or a reload never
  * loses it, and a retry never stores it twice: the server answers a repeated key with the
  * answer it already has.
+ *
+ * The same storage keeps drafts: what the annotator has entered for an item but not yet
+ * submitted, so that a reload or a closed tab does not lose a half-typed answer. A draft is
+ * dropped when its answer goes into the outbox or the item is skipped.
  */
 
 import { ApiError, api } from "../api";
@@ -14,11 +18,24 @@ export interface OutboxEntry {
   itemId: number;
   value: Answer;
   durationMs: number | null;
+  /** The suggestion shown with the item (a model version, "import"), or null: the server compares. */
+  suggestion?: number | "import" | null;
   createdAt: number;
   attempts: number;
   /** Set when the server refused the answer for good (it will not be retried). */
   error?: string;
 }
+
+/** An answer being written: the values so far, and which of them are still a model's suggestion. */
+export interface Draft {
+  value: Answer;
+  suggested: string[];
+  savedAt: number;
+}
+
+// Drafts of items that never came back (the lease ran out, someone else answered) would pile
+// up otherwise; the oldest go first.
+const MAX_DRAFTS = 50;
 
 /** Statuses that say "try again later" rather than "this answer is wrong". */
 function retryable(e: unknown): boolean {
@@ -72,6 +89,45 @@ export class Outbox {
     this.write(this.entries().filter((e) => e.key !== key));
   }
 
+  draft(projectId: number, itemId: number): Draft | null {
+    return this.drafts()[`${projectId}/${itemId}`] ?? null;
+  }
+
+  saveDraft(projectId: number, itemId: number, value: Answer, suggested: string[]): void {
+    const all = { ...this.drafts(), [`${projectId}/${itemId}`]: { value, suggested, savedAt: Date.now() } };
+    const keep = Object.entries(all).sort(([, a], [, b]) => b.savedAt - a.savedAt).slice(0, MAX_DRAFTS);
+    this.writeDrafts(Object.fromEntries(keep));
+  }
+
+  dropDraft(projectId: number, itemId: number): void {
+    const all = this.drafts();
+    const key = `${projectId}/${itemId}`;
+    if (!(key in all)) return;
+    delete all[key];
+    this.writeDrafts(all);
+  }
+
+  private get draftsKey(): string {
+    return `${this.storageKey}.drafts`;
+  }
+
+  private drafts(): Record<string, Draft> {
+    try {
+      const raw = localStorage.getItem(this.draftsKey);
+      return raw ? (JSON.parse(raw) as Record<string, Draft>) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  private writeDrafts(drafts: Record<string, Draft>): void {
+    try {
+      localStorage.setItem(this.draftsKey, JSON.stringify(drafts));
+    } catch {
+      // A full or unavailable storage costs the draft, never the page (answers use the outbox).
+    }
+  }
+
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -102,7 +158,7 @@ export class Outbox {
         await api(
           "POST",
           `/api/projects/${entry.projectId}/items/${entry.itemId}/answers`,
-          { value: entry.value, duration_ms: entry.durationMs },
+          { value: entry.value, duration_ms: entry.durationMs, suggestion_version: entry.suggestion ?? null },
           { "Idempotency-Key": entry.key },
         );
         this.write(this.entries().filter((e) => e.key !== entry.key));

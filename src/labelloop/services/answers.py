@@ -11,10 +11,12 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from labelloop.errors import Conflict, Invalid, Problem
 from labelloop.services.consensus import on_answer
+from labelloop.services.loop_settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality_settings import quality_settings
 from labelloop.services.queue import LEASED, SUBMITTED, lock_assignment, reacquire
+from labelloop.services.suggestions import suggestion_record
 from labelloop.services.trust import gold_correct, record_gold_answer, worker_access
 from labelloop.store.models import answers, assignments, items, users, utcnow
 
@@ -32,13 +34,15 @@ class AnswerInfo:
     leased_at: datetime | None
     duration_ms: int | None
     source: str
+    # What the answer did with the suggestion shown with it (services/suggestions.py); None: none shown.
+    suggestion: dict[str, Any] | None = None
 
 
 def answer_info(row: Any, username: str | None = None) -> AnswerInfo:
     """An answers row (with the author's name when known) as an AnswerInfo."""
     return AnswerInfo(
         row.id, row.item_id, row.user_id, username, row.value, row.created_at, row.leased_at,
-        row.duration_ms, row.source,
+        row.duration_ms, row.source, row.suggestion,
     )
 
 
@@ -80,11 +84,14 @@ def submit_answer(
     *,
     idempotency_key: str | None = None,
     duration_ms: int | None = None,
+    suggestion_version: int | str | None = None,
 ) -> tuple[AnswerInfo, bool]:
     """Store the caller's answer to an item handed to them; (answer, created).
 
     A retry with the same idempotency key returns the stored answer and creates nothing.
     An answer after the lease expired is still taken while the item has a free slot.
+    `suggestion_version` names the suggestion the client showed with the item (a model version,
+    or "import" for the item's imported pre-label); the answer is compared with it here.
     """
     uid = actor.user_id
     if uid is None:
@@ -106,6 +113,9 @@ def submit_answer(
             return replay, False
     if lease.state == SUBMITTED:
         raise Conflict(f"you have already answered item {item_id}")
+    suggestion = suggestion_record(
+        conn, schema, loop_settings(acc.project.loop_settings), item_id, suggestion_version, clean
+    )
     now = utcnow()
     if lease.state != LEASED:
         lease = reacquire(conn, lease, uid, now, acc.project.lease_seconds)
@@ -125,6 +135,7 @@ def submit_answer(
             "created_at": now,
             "duration_ms": duration_ms,
             "supersedes_id": None,
+            "suggestion": suggestion,
         },
     ).one()
     settings = quality_settings(acc.project.quality_settings)

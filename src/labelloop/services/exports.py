@@ -107,7 +107,7 @@ def _chunks(conn: Connection, project_id: int) -> Iterator[_Chunk]:
                     answers.c.id, answers.c.item_id, users.c.username,
                     cast(answers.c.value, Text).label("value"), answers.c.created_at,
                     answers.c.leased_at, answers.c.duration_ms, answers.c.source,
-                    answers.c.supersedes_id,
+                    answers.c.supersedes_id, cast(answers.c.suggestion, Text).label("suggestion"),
                 )
                 .join(users, users.c.id == answers.c.user_id)
                 .where(answers.c.item_id >= lo, answers.c.item_id <= hi,
@@ -140,6 +140,8 @@ def _answer_obj(a: Any) -> dict[str, Any]:
         "answer_id": a.id, "annotator": a.username, "value": orjson.Fragment(a.value),
         "created_at": a.created_at, "leased_at": a.leased_at, "duration_ms": a.duration_ms,
         "source": a.source, "supersedes": a.supersedes_id,
+        # What the annotator did with the model's suggestion (services/suggestions.py), or null.
+        "suggestion": _frag(a.suggestion),
     }
 
 
@@ -220,6 +222,7 @@ _ANSWER = pa.struct([
     ("answer_id", pa.int64()), ("annotator", pa.string()), ("value", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")), ("leased_at", pa.timestamp("us", tz="UTC")),
     ("duration_ms", pa.int64()), ("source", pa.string()), ("supersedes", pa.int64()),
+    ("suggestion", pa.string()),
 ])
 
 
@@ -276,7 +279,8 @@ def _parquet(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
             "status": [_status(r) for r in chunk.items],
             "answer_count": [r.answer_count for r in chunk.items],
             "answers": [
-                [{**_answer_obj(a), "value": a.value} for a in chunk.answers.get(r.id, ())]
+                [{**_answer_obj(a), "value": a.value, "suggestion": a.suggestion}
+                 for a in chunk.answers.get(r.id, ())]
                 for r in chunk.items
             ],
             "consensus": [c.value if c else None for c in cons],

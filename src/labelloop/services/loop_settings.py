@@ -19,8 +19,19 @@ class LoopSettings(BaseModel):
 
     prelabels: Literal["off", "suggest", "require"] = Field(
         "suggest",
-        description="Show the latest model's answer to annotators as an editable suggestion; "
-        "`require` also holds back items the model has not answered yet.",
+        description="Show the latest model's answer to annotators as a suggestion; `require` hands "
+        "out only items that have one (none at all while no model passes suggest_min_accuracy).",
+    )
+    preselect: bool = Field(
+        False,
+        description="Pre-fill the answer with the suggestion, so that Enter accepts it. Off, the "
+        "suggestion is shown beside the questions and one key applies it: a pre-filled answer "
+        "anchors annotators to the model.",
+    )
+    suggest_min_accuracy: float | None = Field(
+        0.8, ge=0.0, le=1.0,
+        description="Suggest only from a model whose held-out accuracy (out-of-fold, else on gold "
+        "items) is at least this (None: from any model, measured or not).",
     )
     model: str = Field(
         "builtin", description="builtin, the URL of a team's model server, or python:<entry point>."
@@ -43,7 +54,13 @@ class LoopSettings(BaseModel):
     )
     label_error_confidence: float = Field(
         0.9, gt=0.5, le=1.0,
-        description="Model confidence above which a disagreement with the consensus goes to review.",
+        description="Model confidence in its own answer from which a suspected label error is flagged "
+        "and goes to review.",
+    )
+    label_error_min_per_class: int = Field(
+        10, ge=1, le=1_000_000,
+        description="Labelled items a class needs before a round flags labels in or out of it (and "
+        "the model must also beat chance at 95%).",
     )
 
     @field_validator("strategy")

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Conflict, NotFound
+from labelloop.services import suggestions
 from labelloop.services.loop_settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.quality_settings import quality_settings
@@ -43,7 +43,8 @@ class Task:
     meta: dict[str, Any]
     leased_at: datetime
     lease_expires_at: datetime
-    # The latest model's answer, shown as an editable suggestion: {value, confidence, model_version}.
+    # The latest model's answer, shown as a suggestion: {value, confidence, model_version}
+    # (services/suggestions.py says which model may suggest).
     prelabel: dict[str, Any] | None = None
 
 
@@ -92,23 +93,23 @@ _HELD = (
     )
     .order_by(assignments.c.leased_at, assignments.c.id)
 )
+# Items the annotator (`uid`) has never held, answered or skipped (an expired lease does not count).
+NOT_TAKEN_BY_ME = ~exists().where(
+    assignments.c.item_id == items.c.id,
+    assignments.c.user_id == bindparam("uid"),
+    assignments.c.state != EXPIRED,
+)
 _PICK = (
     select(items.c.id)
-    .where(
-        items.c.project_id == bindparam("pid"),
-        items.c.is_open,
-        ~exists().where(
-            assignments.c.item_id == items.c.id,
-            assignments.c.user_id == bindparam("uid"),
-            assignments.c.state != EXPIRED,
-        ),
-    )
+    .where(items.c.project_id == bindparam("pid"), items.c.is_open, NOT_TAKEN_BY_ME)
     .order_by(items.c.priority.desc(), items.c.id)
     .limit(1)
 )
 _PICK_PG = _PICK.with_for_update(of=items, skip_locked=True)
-# With pre-labels required, only items the model has answered are handed out.
-_PICK_PRELABELLED = _PICK.where(exists().where(predictions.c.item_id == items.c.id))
+# With pre-labels required, only items the suggesting model has answered are handed out.
+_PICK_PRELABELLED = _PICK.where(exists().where(
+    predictions.c.model_version_id == bindparam("mv"), predictions.c.item_id == items.c.id
+))
 _PICK_PRELABELLED_PG = _PICK_PRELABELLED.with_for_update(of=items, skip_locked=True)
 # Gold items the annotator has not seen, in an order of their own (so colleagues comparing
 # notes do not find the same gold in the same place).
@@ -118,11 +119,7 @@ _PICK_GOLD = (
         items.c.project_id == bindparam("pid"),
         items.c.gold.is_not(None),
         items.c.staged.is_(False),
-        ~exists().where(
-            assignments.c.item_id == items.c.id,
-            assignments.c.user_id == bindparam("uid"),
-            assignments.c.state != EXPIRED,
-        ),
+        NOT_TAKEN_BY_ME,
     )
     # A multiplicative hash of the id, then a multiplication by a per-annotator factor modulo a
     # prime: a different permutation for each annotator (all in 64-bit integer arithmetic).
@@ -189,33 +186,24 @@ def _take_slot(conn: Connection, item_id: int, *, gold: bool = False) -> bool:
     return conn.execute(_TAKE_GOLD_SLOT if gold else _TAKE_SLOT, {"iid": item_id}).rowcount == 1
 
 
-# The item and the latest model's answer for it, in one query.
-_LATEST = (
-    select(predictions.c.value, predictions.c.confidence, predictions.c.model_version_id)
-    .where(predictions.c.item_id == items.c.id)
-    .order_by(predictions.c.model_version_id.desc())
-    .limit(1)
-    .correlate(items)
+# The item and the suggesting model's answer for it, in one query.
+_ITEM_WITH_PREDICTION = (
+    select(items.c.external_id, items.c.data, items.c.meta, predictions.c.value, predictions.c.confidence)
+    .outerjoin(predictions, (predictions.c.item_id == items.c.id)
+               & (predictions.c.model_version_id == bindparam("mv")))
+    .where(items.c.id == bindparam("iid"))
 )
-_ITEM_WITH_PRELABEL = select(
-    items.c.external_id, items.c.data, items.c.meta,
-    _LATEST.with_only_columns(predictions.c.value).scalar_subquery().label("p_value"),
-    _LATEST.with_only_columns(predictions.c.confidence).scalar_subquery().label("p_confidence"),
-    _LATEST.with_only_columns(predictions.c.model_version_id).scalar_subquery().label("p_version"),
-).where(items.c.id == bindparam("iid"))
 
 
 def _task(
-    conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, project: Any
+    conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, model: int | None
 ) -> Task:
-    if loop_settings(project.loop_settings).prelabels == "off":
+    """The task, with `model`'s suggestion when there is a model to suggest (see suggestions.py)."""
+    if model is None:
         plain = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
         return Task(item_id, plain.external_id, plain.data, plain.meta, leased_at, expires_at)
-    row = conn.execute(_ITEM_WITH_PRELABEL, {"iid": item_id}).one()
-    prelabel = None
-    if row.p_version is not None:
-        value = row.p_value if isinstance(row.p_value, dict) else orjson.loads(row.p_value)
-        prelabel = {"value": value, "confidence": row.p_confidence, "model_version": row.p_version}
+    row = conn.execute(_ITEM_WITH_PREDICTION, {"iid": item_id, "mv": model}).one()
+    prelabel = None if row.value is None else suggestions.prelabel(row.value, row.confidence, model)
     return Task(item_id, row.external_id, row.data, row.meta, leased_at, expires_at, prelabel)
 
 
@@ -238,19 +226,26 @@ def next_task(
     acc, me = worker_access(conn, actor, project_id)
     now = utcnow()
     reclaim_expired(conn, project_id, now)
+    loop = loop_settings(acc.project.loop_settings)
+    model = suggestions.suggesting_model(conn, project_id, loop)
 
     held = conn.execute(_HELD, {"uid": uid, "pid": project_id}).all()
     for h in held:
         if h.item_id not in exclude:
-            return _task(conn, h.item_id, h.leased_at, h.expires_at, acc.project)
+            return _task(conn, h.item_id, h.leased_at, h.expires_at, model)
     if len(held) >= max_held:
         raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
 
-    if loop_settings(acc.project.loop_settings).prelabels == "require":
+    if loop.prelabels == "require":
+        # Required suggestions need a model that may suggest: with none (or one below the bar),
+        # nothing is handed out, rather than items without the suggestion the project asked for.
+        if model is None:
+            return None
         pick = _PICK_PRELABELLED_PG if _is_pg(conn) else _PICK_PRELABELLED
+        item_id = conn.execute(pick, {"pid": project_id, "uid": uid, "mv": model}).scalar()
     else:
         pick = _PICK_PG if _is_pg(conn) else _PICK
-    item_id = conn.execute(pick, {"pid": project_id, "uid": uid}).scalar()
+        item_id = conn.execute(pick, {"pid": project_id, "uid": uid}).scalar()
     if item_id is None:
         return None  # no gold either: it is mixed into work, not handed out on its own
     settings = quality_settings(acc.project.quality_settings)
@@ -266,7 +261,7 @@ def next_task(
         _UPSERT_LEASE[conn.dialect.name],
         {"pid": project_id, "iid": item_id, "uid": uid, "now": now, "expires": expires},
     )
-    return _task(conn, item_id, now, expires, acc.project)
+    return _task(conn, item_id, now, expires, model)
 
 
 @dataclass(frozen=True)
@@ -276,6 +271,8 @@ class Lease:
     leased_at: datetime
     expires_at: datetime
     gold: dict[str, Any] | None = None  # the item's gold answer, for scoring (never shown)
+    # On a renewal: the item's current suggestion, so an open page gets a new round's.
+    prelabel: dict[str, Any] | None = None
 
 
 def lock_assignment(conn: Connection, project_id: int, item_id: int, user_id: int) -> Lease:
@@ -306,7 +303,11 @@ def reacquire(conn: Connection, lease: Lease, user_id: int, now: datetime, lease
 
 
 def renew_lease(conn: Connection, actor: Actor, project_id: int, item_id: int) -> Lease:
-    """Extend the caller's lease by the project's lease time (the page calls this while open)."""
+    """Extend the caller's lease by the project's lease time (the page calls this while open).
+
+    The renewed lease carries the item's current suggestion: a round that finished since the
+    item was handed out reaches the open page this way, without a reload.
+    """
     acc = access(conn, actor, project_id, Action.work_tasks)
     assert actor.user_id is not None
     lease = lock_assignment(conn, project_id, item_id, actor.user_id)
@@ -314,14 +315,18 @@ def renew_lease(conn: Connection, actor: Actor, project_id: int, item_id: int) -
     if lease.state == SUBMITTED:
         raise Conflict(f"item {item_id} is already answered")
     if lease.state != LEASED:
-        return reacquire(conn, lease, actor.user_id, now, acc.project.lease_seconds)
-    expires = now + timedelta(seconds=acc.project.lease_seconds)
-    conn.execute(
-        update(assignments)
-        .where(assignments.c.item_id == item_id, assignments.c.user_id == actor.user_id)
-        .values(expires_at=expires)
-    )
-    return Lease(item_id, LEASED, lease.leased_at, expires, lease.gold)
+        lease = reacquire(conn, lease, actor.user_id, now, acc.project.lease_seconds)
+    else:
+        expires = now + timedelta(seconds=acc.project.lease_seconds)
+        conn.execute(
+            update(assignments)
+            .where(assignments.c.item_id == item_id, assignments.c.user_id == actor.user_id)
+            .values(expires_at=expires)
+        )
+        lease = Lease(item_id, LEASED, lease.leased_at, expires, lease.gold)
+    model = suggestions.suggesting_model(conn, project_id, loop_settings(acc.project.loop_settings))
+    found = None if model is None else suggestions.prediction(conn, model, item_id)
+    return replace(lease, prelabel=found)
 
 
 def skip_task(
