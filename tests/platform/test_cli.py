@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +124,52 @@ def test_quality_commands(cli: CliRunner, tmp_path: Path, world: object) -> None
     assert "sentiment" in report and "review pending" in report
     people = run(cli, "quality", "annotators", "Q")
     assert "qa" in people and "1/1" in people and "0/1" in people
+
+
+def test_status_fits_80_columns_and_an_empty_project_is_not_done(
+    cli: CliRunner, world: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+
+    from labelloop.store.models import items
+    from tests.platform.world import World
+
+    assert isinstance(world, World)
+    monkeypatch.setenv("COLUMNS", "80")
+    owner, ann = world.user("so"), world.user("sa")
+    name = "Customer support tickets, second batch"
+    pid = world.project(owner, overlap=2, members={"annotator": (ann,)}, name=name)
+    empty = world.project(owner, name="Nothing imported")
+    world.import_records(owner, pid, [{"id": f"c{i}", "text": f"ticket {i}"} for i in range(1000, 1012)])
+    for _ in range(3):
+        world.submit(ann, pid, world.next(ann, pid).json()["item_id"], {"sentiment": "pos"})
+    # one item settled by the model (an auto-label needs no answers): done, and not "not started"
+    world.runtime.db.run(lambda c: c.execute(update(items).where(
+        items.c.project_id == pid, items.c.answer_count == 0, items.c.reserved == 0, items.c.external_id == "c1011",
+    ).values(needed=0, is_open=False)))
+
+    out = run(cli, "status")
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    # the name wraps between words, never inside one (it was folded letter by letter: "Custo|mer")
+    row = next(line for line in lines if line.split()[:1] == [str(pid)])
+    assert row.split()[1] == "Customer", out
+    for word in name.split():
+        assert re.search(rf"(^|\s){re.escape(word)}(\s|$)", out, re.M), (word, out)
+    #                       items done in-progress not-started answers   % done
+    assert row.split()[-6:] == ["12", "1", "3", "8", "3/22", "13.6"], out
+    empty_row = next(line for line in lines if line.split()[:1] == [str(empty)])
+    assert empty_row.split()[-6:] == ["0", "0", "0", "0", "0/0", "0.0"], out
+    assert "No items yet (0% done): Nothing imported" in out
+
+    single = run(cli, "status", "Nothing imported")
+    assert "0.0 (no items yet)" in single and "100" not in single
+    assert max(len(line) for line in single.splitlines()) <= 80
+    one = run(cli, "status", str(pid))
+    assert name in one and "not started   8" in one and "annotators    1" in one
+
+    # the API says the same
+    api = {p: world.client.get(f"/api/projects/{p}/status", headers=owner.headers).json() for p in (pid, empty)}
+    assert (api[empty]["items"], api[empty]["percent_done"]) == (0, 0.0)
+    assert (api[pid]["done"], api[pid]["in_progress"], api[pid]["untouched"]) == (1, 3, 8)
+    assert api[pid]["percent_done"] == pytest.approx(100 * 3 / 22)

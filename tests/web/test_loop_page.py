@@ -52,9 +52,12 @@ def test_the_loop_page_runs_a_round_draws_the_curve_and_edits_settings(
     page.get_by_role("link", name="Learning loop").click()
     chart = page.get_by_role("img", name=CURVE)
     chart.wait_for()
-    assert chart.locator("g.round").count() == 2
-    assert chart.locator("g.round.cold").count() == 1  # drawn on the axis: no accuracy yet
-    assert "not trained" in chart.locator("g.round[data-round='1'] > title").text_content()
+    # the cold start measured no accuracy: it is in the table, not a point on the curve
+    assert chart.locator("g.round").count() == 1
+    assert chart.locator("g.round[data-round='1'], circle.cold").count() == 0
+    assert "(cold start) is in the table only" in page.locator("figure.chart figcaption").inner_text()
+    assert "not trained" in page.locator("table.rounds tr[data-round='1']").inner_text()
+    assert "out-of-fold accuracy" in chart.locator("g.round[data-round='2'] > title").text_content()
 
     # run a round with the button and follow it to its result
     run = page.get_by_role("button", name="Run a round")
@@ -94,9 +97,9 @@ def test_the_loop_page_runs_a_round_draws_the_curve_and_edits_settings(
     chart.locator("g.round[data-round='3']").wait_for()
     rounds = site.http.get(f"/api/projects/{pid}/loop/rounds", headers=owner.headers).json()
     assert [r["metrics"]["human_answers"] for r in rounds] == [0, 14, 24]
-    assert chart.locator("g.round").count() == 3
-    assert chart.locator("g.round:not(.cold) circle.dot").count() == 2  # out-of-fold accuracy
-    assert chart.locator("g.round:not(.cold) rect.gold-mark").count() == 2  # accuracy on gold
+    assert chart.locator("g.round").count() == 2  # the two trained rounds
+    assert chart.locator("g.round circle.dot").count() == 2  # out-of-fold accuracy
+    assert chart.locator("g.round rect.gold-mark").count() == 2  # accuracy on gold
     assert chart.locator("polyline.curve").count() == 2
     note = chart.locator("g.round[data-round='3'] > title").text_content()
     assert note.startswith(f"Round 3 (model {rounds[2]['model_version']}): 24 human answers, 20 labelled items")
@@ -143,4 +146,40 @@ def test_a_round_that_fails_shows_why(page: Any, site: Site, watch: Watch) -> No
     alert.wait_for()
     assert "single-choice question" in alert.text_content()
     assert page.get_by_role("status").filter(has_text="The round failed.").count() == 1
+    assert watch.dialogs == [] and watch.errors == []
+
+
+def test_only_a_cold_start_draws_no_curve_and_each_question_is_listed_once(
+    page: Any, site: Site, watch: Watch
+) -> None:
+    owner = site.person("owner")
+    schema = {"fields": [{"name": "text", "type": "text"}], "questions": [
+        {"name": "topic", "label": "Topic", "type": "choice", "options": ["sport", "food"]},
+        {"name": "tags", "type": "multi_choice", "options": ["a", "b"]},
+        {"name": "tone", "type": "choice", "options": ["calm", "angry"]},
+    ]}
+    pid = site.project(owner, schema)
+    site.import_records(owner, pid, [{"id": f"i{n}", "text": f"item {n}"} for n in range(3)])
+    r = site.http.post(f"/api/projects/{pid}/loop/rounds", params={"wait": "true"}, headers=owner.headers)
+    assert r.json()["result"]["trained"] is False  # nothing labelled: a cold start
+    log_in(page, site, owner, f"p/{pid}/loop")
+    page.get_by_text("No round has trained a model yet").wait_for()
+    assert page.get_by_role("img", name=CURVE).count() == 0  # no accuracy to plot, so no point at all
+    assert "not trained" in page.locator("table.rounds tr[data-round='1']").inner_text()
+
+    # the model learns a single-choice question: each is offered once, the first (the default) chosen
+    settings = page.get_by_role("form", name="loop settings")
+    question = settings.get_by_label("Question the model learns")
+    assert question.locator("option").all_inner_texts() == ["Topic (topic)", "tone"]
+    assert question.locator("option:checked").inner_text() == "Topic (topic)"
+    settings.get_by_role("button", name="Save loop settings").click()
+    settings.get_by_text("Nothing to save.").wait_for()  # the default shown is not a change
+    for label, name in (("tone", "tone"), ("Topic (topic)", "topic")):
+        question.select_option(label=label)
+        with page.expect_response(lambda r: r.request.method == "PATCH") as saved:
+            settings.get_by_role("button", name="Save loop settings").click()
+        assert saved.value.request.post_data_json == {"loop": {"question": name}}  # only what changed
+        settings.get_by_text("Saved.").wait_for()
+        assert site.http.get(f"/api/projects/{pid}", headers=owner.headers).json()["loop"]["question"] == name
+        assert question.locator("option").all_inner_texts() == ["Topic (topic)", "tone"]
     assert watch.dialogs == [] and watch.errors == []

@@ -6,7 +6,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { answerText, labelIssueText, modelAnswerText, valueText } from "../format";
+import { answerLabels, answerText, labelIssueText, modelAnswerText, statusText, valueText } from "../format";
 import { title } from "../questions/kind";
 import { routeQuery, setRouteQuery } from "../router";
 import type { Item, Member, Project } from "../types";
@@ -70,7 +70,7 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
   const request = useRef(0); // answers to superseded requests are dropped
 
   useEffect(() => {
-    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch(() => undefined);
+    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch((e) => setError(errorText(e)));
     api<Member[]>("GET", `/api/projects/${projectId}/members`).then(setMembers).catch(() => undefined);
   }, [projectId]);
 
@@ -157,24 +157,30 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
         {metaBad ? "Write the metadata filter as key:value (e.g. lang:fr)." : "Metadata: key:value, e.g. lang:fr."}
       </p>
       {error && <p class="error" role="alert">{error}</p>}
-      <p class="muted" role="status" aria-busy={loading}>{loading ? "Searching…" : count}</p>
+      {/* rows wait for the schema too: they show its labels, not the stored values */}
+      <p class="muted" role="status" aria-busy={loading || !project}>{loading || !project ? "Searching…" : count}</p>
       <table class="data">
         <thead>
           <tr><th scope="col">Id</th><th scope="col">Content</th><th scope="col">Status</th><th scope="col">Answers</th><th scope="col">Gold</th><th scope="col">Label</th><th scope="col">Suspected label</th></tr>
         </thead>
         <tbody>
-          {items.map((i) => (
+          {project && items.map((i) => (
             <tr data-item={i.id}>
               <td><a href={`#/p/${projectId}/items/${i.id}`}>{i.external_id}</a></td>
               <td>{Object.values(i.data).map(valueText).join(" · ").slice(0, 200)}</td>
-              <td>{i.status}</td>
+              <td class="status" title={i.status}>{statusText(i.status)}</td>
               <td>{`${i.answer_count} of ${i.needed}`}</td>
               <td>{i.gold ? "gold" : ""}</td>
-              <td class="label">{i.consensus ? answerText(i.consensus.value) : ""}</td>
+              {/* the schema's labels to read; the stored values in the tooltip */}
+              <td class="label" title={i.consensus ? answerText(i.consensus.value) : undefined}>
+                {i.consensus ? answerLabels(project.label_schema, i.consensus.value, i.data) : ""}
+              </td>
               <td class="suspect">
                 {i.label_issue && <>
                   <span class="notice">{labelIssueText(i.label_issue)}</span>
-                  <span class="muted">{` · ${modelAnswerText(i.label_issue)}`}</span>
+                  <span class="muted" title={i.label_issue.model_answer ? answerText(i.label_issue.model_answer.value) : undefined}>
+                    {` · ${modelAnswerText(i.label_issue, project.label_schema, i.data)}`}
+                  </span>
                 </>}
               </td>
             </tr>

@@ -2,9 +2,9 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { answerText, labelIssueText, modelAnswerText, when } from "../format";
+import { answerLabels, answerText, labelIssueText, modelAnswerText, reviewText, statusText, when } from "../format";
 import { ItemView } from "../itemView";
-import type { Item, Project, StoredAnswer } from "../types";
+import type { Answer, Item, Project, StoredAnswer } from "../types";
 
 export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: number }) {
   const [detail, setDetail] = useState<{ item: Item; answers: StoredAnswer[] } | null>(null);
@@ -19,6 +19,10 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
   if (error) return <main><p class="error" role="alert">{error}</p></main>;
   if (!detail || !project) return <main><p>Loading…</p></main>;
   const { item, answers } = detail;
+  const schema = project.label_schema;
+  // What people read: the schema's labels and the words a span covers; the stored value as a tooltip.
+  const shown = (a: Answer) => <span title={answerText(a)}>{answerLabels(schema, a, item.data)}</span>;
+  const review = reviewText(item.review);
   const flag = () =>
     api("POST", `/api/projects/${projectId}/items/${itemId}/flag`)
       .then(() => setNote("Sent to the review queue."))
@@ -31,15 +35,23 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
         <a class="button" href={`#/p/${projectId}/items`}>All items</a>
       </div>
       <p class="message" role="status">{note}</p>
-      <p class="muted">{`${item.status} · ${item.answer_count} of ${item.needed} answers · priority ${item.priority}`}</p>
+      <p class="muted" data-testid="item-status">
+        {`${statusText(item.status)}${review ? ` · ${review}` : ""} · ${item.answer_count} of ${item.needed} answers · priority ${item.priority}`}
+      </p>
       <ItemView fields={project.label_schema.fields} data={item.data} meta={item.meta} />
-      {item.gold && <p><strong>Gold:</strong> {answerText(item.gold)}</p>}
+      {item.gold && <p class="gold"><strong>Gold:</strong> {shown(item.gold)}</p>}
+      {item.consensus && (
+        <p class="consensus">
+          <strong>Consensus:</strong> {shown(item.consensus.value)}
+          {item.consensus.confidence !== null && <span class="muted">{` (${Math.round(item.consensus.confidence * 100)}% confident)`}</span>}
+        </p>
+      )}
       {item.label_issue && (
         <section class="label-issue panel" aria-label="suspected label">
           <p><strong>The model suspects this label:</strong> {labelIssueText(item.label_issue)}.</p>
           <p class="muted">
-            {`${item.consensus ? `The consensus is ${answerText(item.consensus.value)}; ` : ""}`
-              + `out of fold, ${modelAnswerText(item.label_issue)}.`}
+            {`${item.consensus ? `The consensus is ${answerLabels(schema, item.consensus.value, item.data)}; ` : ""}`
+              + `out of fold, ${modelAnswerText(item.label_issue, schema, item.data)}.`}
           </p>
         </section>
       )}
@@ -50,7 +62,7 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
           {answers.map((a) => (
             <tr>
               <td>{a.username ?? String(a.user_id)}</td>
-              <td>{answerText(a.value)}</td>
+              <td class="answer">{shown(a.value)}</td>
               <td>{when(a.created_at)}</td>
               <td>{a.duration_ms === null ? "–" : `${(a.duration_ms / 1000).toFixed(1)} s`}</td>
               <td>{a.source}</td>

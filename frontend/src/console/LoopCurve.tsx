@@ -34,7 +34,13 @@ export function roundNote(r: LoopRound, n: number): string {
   return parts.join(", ");
 }
 
-function Chart({ rounds }: { rounds: LoopRound[] }) {
+/**
+ * `rounds`: every round, oldest first (a mark's number is its place among them); only rounds that
+ * trained a model are plotted: a cold start measured no accuracy, and a point on the axis would
+ * read as one.
+ */
+function Chart({ rounds: all }: { rounds: LoopRound[] }) {
+  const rounds = all.map((r, i) => ({ ...r, n: i + 1 })).filter((r) => trained(r.metrics));
   const width = 640;
   const height = 280;
   const left = 52;
@@ -58,12 +64,11 @@ function Chart({ rounds }: { rounds: LoopRound[] }) {
   const oof = line("oof_accuracy");
   const gold = line("gold_accuracy");
   const anyGold = rounds.some((r) => r.metrics.gold_accuracy !== undefined);
-  const anyCold = rounds.some((r) => !trained(r.metrics));
+  const untrained = all.length - rounds.length;
   // The legend's entries side by side (10px text is about 5.2px a character).
-  const entries: { mark: "oof" | "gold" | "cold"; label: string }[] = [
+  const entries: { mark: "oof" | "gold"; label: string }[] = [
     { mark: "oof", label: "out-of-fold accuracy (labelled items)" },
     ...(anyGold ? [{ mark: "gold" as const, label: "gold accuracy" }] : []),
-    ...(anyCold ? [{ mark: "cold" as const, label: "not trained (cold start)" }] : []),
   ];
   let at = left;
   const legend = entries.map((e) => {
@@ -93,29 +98,22 @@ function Chart({ rounds }: { rounds: LoopRound[] }) {
         <g class="legend">
           {legend.map((l) => (
             <g>
-              {l.mark === "cold"
-                ? <circle class="dot cold" cx={l.x + 11} cy={12} r={4} />
-                : (
-                  <>
-                    <line class={l.mark === "gold" ? "curve gold" : "curve"} x1={l.x} x2={l.x + 22} y1={12} y2={12} />
-                    {l.mark === "gold"
-                      ? <rect class="gold-mark" x={l.x + 6} y={7} width={10} height={10} />
-                      : <circle class="dot" cx={l.x + 11} cy={12} r={3.5} />}
-                  </>
-                )}
+              <line class={l.mark === "gold" ? "curve gold" : "curve"} x1={l.x} x2={l.x + 22} y1={12} y2={12} />
+              {l.mark === "gold"
+                ? <rect class="gold-mark" x={l.x + 6} y={7} width={10} height={10} />
+                : <circle class="dot" cx={l.x + 11} cy={12} r={3.5} />}
               <text x={l.x + 28} y={16}>{l.label}</text>
             </g>
           ))}
         </g>
         {oof.includes(" ") && <polyline class="curve" points={oof} />}
         {gold.includes(" ") && <polyline class="curve gold" points={gold} />}
-        {rounds.map((r, i) => {
+        {rounds.map((r) => {
           const m = r.metrics;
           const x = px(m.human_answers ?? 0);
           return (
-            <g class={trained(m) ? "round" : "round cold"} data-round={String(i + 1)}>
-              <title>{roundNote(r, i + 1)}</title>
-              {!trained(m) && <circle class="dot cold" cx={x} cy={base} r={5} />}
+            <g class="round" data-round={String(r.n)}>
+              <title>{roundNote(r, r.n)}</title>
               {/* an open square round the dot, so both show when the two accuracies are equal */}
               {m.gold_accuracy !== undefined && <rect class="gold-mark" x={x - 6.5} y={py(m.gold_accuracy) - 6.5} width={13} height={13} />}
               {m.oof_accuracy !== undefined && <circle class="dot" cx={x} cy={py(m.oof_accuracy)} r={4.5} />}
@@ -125,7 +123,8 @@ function Chart({ rounds }: { rounds: LoopRound[] }) {
       </svg>
       <figcaption>
         Accuracy of each round's model against the human answers spent so far: out-of-fold (cross-validated
-        on the labelled items){anyGold ? ", and on gold items" : ""}. One point per round.
+        on the labelled items){anyGold ? ", and on gold items" : ""}. One point per round that trained a model
+        {untrained ? `; ${untrained === 1 ? "the round" : `the ${untrained} rounds`} without one (cold start) ${untrained === 1 ? "is" : "are"} in the table only` : ""}.
       </figcaption>
     </figure>
   );
@@ -172,7 +171,9 @@ export function LearningCurve({ rounds }: { rounds: LoopRound[] }) {
   if (!rounds.length) return <p class="muted">No round has run yet: run one to start the curve.</p>;
   return (
     <>
-      <Chart rounds={rounds} />
+      {rounds.some((r) => trained(r.metrics))
+        ? <Chart rounds={rounds} />
+        : <p class="muted no-curve">No round has trained a model yet (too few labelled items), so there is no accuracy to plot.</p>}
       <Rounds rounds={rounds} />
     </>
   );

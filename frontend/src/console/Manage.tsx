@@ -1,8 +1,8 @@
 /** A manager's console for one project: progress, quality, the loop, data, settings, members, export. */
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import type { Project, Status, StoredAnswer, User } from "../types";
+import type { Project, QualityReport, Status, StoredAnswer, User } from "../types";
 import { BarChart, StackedBar } from "./charts";
 import { perHour, recentAnswers } from "./data";
 import { Members } from "./Members";
@@ -38,28 +38,68 @@ function Settings({ project, onSaved }: { project: Project; onSaved: (p: Project
   );
 }
 
-export function Manage({ me, projectId }: { me: User; projectId: number }) {
-  const [project, setProject] = useState<Project | null>(null);
+const POLL_MS = 3000;
+/**
+ * The status is cheap and polled; the quality report (agreement with bootstrap intervals over
+ * every answer) and the recent answers are not, so they are reloaded when the status changed, and
+ * every FULL_EVERY polls anyway: a reviewer's decision or a pause changes them, not the status.
+ */
+const FULL_EVERY = 10;
+
+/** What the console shows live (progress, quality, throughput), loaded together by one timer. */
+function useLive(projectId: number) {
   const [status, setStatus] = useState<Status | null>(null);
+  const [report, setReport] = useState<QualityReport | null>(null);
+  const [qualityError, setQualityError] = useState("");
   const [answers, setAnswers] = useState<StoredAnswer[]>([]);
   const [error, setError] = useState("");
-  const [tick, setTick] = useState(0);
-  const load = () => {
-    api<Status>("GET", `/api/projects/${projectId}/status`).then(setStatus).catch((e) => setError(errorText(e)));
-    recentAnswers(projectId).then(setAnswers).catch(() => undefined);
-  };
-  const refresh = () => {
-    load();
-    setTick((t) => t + 1); // the quality report too (it costs more: not polled)
+  const seen = useRef({ status: "", polls: 0 });
+  const refresh = async (all: boolean) => {
+    const s = await api<Status>("GET", `/api/projects/${projectId}/status`);
+    setStatus(s);
+    const key = JSON.stringify(s);
+    if (!all && key === seen.current.status && ++seen.current.polls % FULL_EVERY) return;
+    seen.current = { status: key, polls: 0 };
+    await Promise.all([
+      api<QualityReport>("GET", `/api/projects/${projectId}/quality`)
+        .then((r) => {
+          setReport(r);
+          setQualityError("");
+        })
+        .catch((e) => setQualityError(errorText(e))),
+      recentAnswers(projectId).then(setAnswers).catch(() => undefined),
+    ]);
   };
   useEffect(() => {
-    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch((e) => setError(errorText(e)));
-    load();
-    const timer = setInterval(() => {
-      api<Status>("GET", `/api/projects/${projectId}/status`).then(setStatus).catch(() => undefined);
-    }, 3000);
-    return () => clearInterval(timer);
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The next poll is timed from the end of this one, so a slow report never piles up requests.
+    const poll = async (first: boolean) => {
+      try {
+        await refresh(first);
+      } catch (e) {
+        if (first) setError(errorText(e));
+      }
+      if (!stopped) timer = setTimeout(() => void poll(false), POLL_MS);
+    };
+    void poll(true);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }, [projectId]);
+  return { status, report, qualityError, answers, error, refresh: () => refresh(true).catch(() => undefined) };
+}
+
+export function Manage({ me, projectId }: { me: User; projectId: number }) {
+  const [project, setProject] = useState<Project | null>(null);
+  const [projectError, setProjectError] = useState("");
+  const live = useLive(projectId);
+  const { status, answers } = live;
+  useEffect(() => {
+    api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch((e) => setProjectError(errorText(e)));
+  }, [projectId]);
+  const error = projectError || live.error;
   if (error) return <main><p class="error" role="alert">{error}</p></main>;
   if (!project) return <main><p>Loading…</p></main>;
   const throughput = perHour(answers);
@@ -86,24 +126,29 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
               <p class="stat"><span class="n">{status.answers}</span>answers of {status.answers_needed}</p>
               <p class="stat"><span class="n">{status.annotators}</span>annotators</p>
             </div>
-            <StackedBar title={`${status.percent_done.toFixed(0)}% done`} parts={[
+            {!status.items && <p class="muted" data-testid="no-items">No items yet: add data below.</p>}
+            <StackedBar title={status.items ? `${status.percent_done.toFixed(0)}% done` : "no items yet"} parts={[
               { label: "done", value: status.done, cls: "seg-done" },
               { label: "in progress", value: status.in_progress, cls: "seg-progress" },
               { label: "not started", value: status.untouched, cls: "seg-open" },
             ]} />
           </>
         )}
-        {throughput.length > 0 && <BarChart title="Answers per hour" bars={throughput} />}
+        {throughput.length > 0 && (
+          <BarChart title="Answers per hour" bars={throughput} maxBarWidth={36}
+            caption={`Answers per hour, the last ${throughput.length} hours up to the newest answer`} />
+        )}
       </section>
 
       <section class="panel" aria-labelledby="quality-h">
         <h2 id="quality-h">Quality</h2>
-        <Quality projectId={projectId} tick={tick} />
+        <Quality projectId={projectId} report={live.report} error={live.qualityError}
+          target={project.quality.target_confidence} />
       </section>
 
       <section class="panel" aria-labelledby="data-h">
         <h2 id="data-h">Add data</h2>
-        <Upload projectId={projectId} onDone={refresh} />
+        <Upload projectId={projectId} onDone={live.refresh} />
       </section>
 
       <section class="panel" aria-labelledby="export-h">

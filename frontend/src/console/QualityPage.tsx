@@ -6,14 +6,22 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
+import { title } from "../questions/kind";
 import type { AnnotatorQuality, Job, Project, QualityReport } from "../types";
 import { Annotators, seconds } from "./Annotators";
 import { BarChart, DotWhisker, Scatter } from "./charts";
 import { num, pct, QualitySummary } from "./Quality";
 import { QualitySettingsForm } from "./QualitySettings";
 
-function Agreement({ report }: { report: QualityReport }) {
+/** A question's label from the schema (its name when it has none, or is no longer in it). */
+function questionTitle(project: Project, name: string): string {
+  const q = project.label_schema.questions.find((x) => x.name === name);
+  return q ? title(q) : name;
+}
+
+function Agreement({ report, project }: { report: QualityReport; project: Project }) {
   const rated = report.questions.filter((q) => q.alpha !== null);
+  const named = (q: { question: string }) => questionTitle(project, q.question);
   const low = Math.min(0, ...rated.map((q) => q.alpha_low ?? q.alpha ?? 0));
   return (
     <>
@@ -26,7 +34,7 @@ function Agreement({ report }: { report: QualityReport }) {
         <tbody>
           {report.questions.map((q) => (
             <tr>
-              <th scope="row">{q.question}</th><td>{q.items}</td><td>{pct(q.percent_agreement)}</td>
+              <th scope="row" title={q.question}>{named(q)}</th><td>{q.items}</td><td>{pct(q.percent_agreement)}</td>
               <td>{num(q.alpha)}{q.alpha_low !== null ? ` (${num(q.alpha_low)} – ${num(q.alpha_high)})` : ""}</td>
               <td>{num(q.fleiss_kappa)}</td>
             </tr>
@@ -38,8 +46,8 @@ function Agreement({ report }: { report: QualityReport }) {
           format={(x) => x.toFixed(2)} threshold={{ value: 0.667, label: "0.667: tentative" }}
           caption="Krippendorff's alpha per question, with its 95% bootstrap interval (0.8 and up: reliable)"
           rows={rated.map((q) => ({
-            label: q.question, value: q.alpha, low: q.alpha_low, high: q.alpha_high,
-            note: `${q.question}: alpha ${num(q.alpha)}${q.alpha_low !== null ? `, 95% interval ${num(q.alpha_low)} to ${num(q.alpha_high)}` : ""} over ${q.items} items`,
+            label: named(q), value: q.alpha, low: q.alpha_low, high: q.alpha_high,
+            note: `${named(q)}: alpha ${num(q.alpha)}${q.alpha_low !== null ? `, 95% interval ${num(q.alpha_low)} to ${num(q.alpha_high)}` : ""} over ${q.items} items`,
           }))} />
       )}
     </>
@@ -128,11 +136,11 @@ export function QualityPage({ projectId }: { projectId: number }) {
         <a class="button" href={`#/p/${projectId}/manage`}>Back to the project</a>
       </div>
       <p class="message" role="status">{note}</p>
-      <QualitySummary projectId={projectId} report={report} />
+      <QualitySummary projectId={projectId} report={report} target={project.quality.target_confidence} />
 
       <section class="panel" aria-labelledby="agreement-h">
         <h2 id="agreement-h">Agreement</h2>
-        <Agreement report={report} />
+        <Agreement report={report} project={project} />
       </section>
 
       <section class="panel" aria-labelledby="confidence-h">

@@ -41,25 +41,32 @@ function Chart({ title, width, height, children, caption }: {
   );
 }
 
-export function BarChart({ bars, title, unit = "", caption }: { bars: Bar[]; title: string; unit?: string; caption?: string }) {
+/**
+ * Vertical bars, one slot per bar. A bar is at most `maxBarWidth` wide, centred in its slot, so a
+ * chart with one or two bars shows narrow bars on a wide axis rather than a wall of colour.
+ */
+export function BarChart({ bars, title, unit = "", caption, maxBarWidth = 64 }: {
+  bars: Bar[]; title: string; unit?: string; caption?: string; maxBarWidth?: number;
+}) {
   const width = 640;
   const height = 160;
   const pad = 28;
   const max = Math.max(1, ...bars.map((b) => b.value));
-  const w = bars.length ? (width - pad) / bars.length : 0;
+  const slot = bars.length ? (width - pad) / bars.length : 0;
+  const w = Math.max(1, Math.min(slot - 2, maxBarWidth));
+  const every = Math.ceil(bars.length / 12); // at most about 12 labels under the axis
   return (
     <Chart title={title} width={width} height={height + 30} {...(caption ? { caption } : {})}>
       <line class="axis" x1={pad} x2={width} y1={height} y2={height} />
       {bars.map((b, i) => {
         const h = (b.value / max) * height;
+        const mid = pad + i * slot + slot / 2;
         return (
           <g class="bar" data-label={b.label}>
-            <rect class={`bar-rect ${b.cls ?? ""}`} x={pad + i * w + 1} y={height - h} width={Math.max(1, w - 2)} height={h}>
+            <rect class={`bar-rect ${b.cls ?? ""}`} x={mid - w / 2} y={height - h} width={w} height={h}>
               <title>{b.note ?? `${b.label}: ${b.value}${unit}`}</title>
             </rect>
-            {(bars.length <= 12 || i % Math.ceil(bars.length / 12) === 0) && (
-              <text x={pad + i * w + w / 2} y={height + 14} text-anchor="middle">{b.label}</text>
-            )}
+            {i % every === 0 && <text class="bar-label" x={mid} y={height + 14} text-anchor="middle">{b.label}</text>}
           </g>
         );
       })}

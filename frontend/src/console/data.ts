@@ -29,19 +29,30 @@ export async function recentAnswers(projectId: number): Promise<StoredAnswer[]> 
   return out;
 }
 
-/** Answers per hour, for the hours from the first answer to the last (at most the last HOURS). */
-export function perHour(answers: StoredAnswer[]): { label: string; value: number }[] {
+/** The chart shows at least this many hours, so that one busy hour is one bar among others. */
+export const MIN_HOURS = 12;
+
+const clock = (d: Date) => `${String(d.getHours()).padStart(2, "0")}:00`;
+
+/**
+ * Answers per hour (local time) for the hours up to the one of the newest answer: from the first
+ * answer's hour, at least MIN_HOURS and at most HOURS of them. Each bar is labelled by the hour
+ * it starts at, and its note says which hour of which day it counts.
+ */
+export function perHour(answers: StoredAnswer[]): { label: string; value: number; note: string }[] {
   if (!answers.length) return [];
   const times = answers.map((a) => Date.parse(a.created_at));
   const last = Math.floor(Math.max(...times) / HOUR);
-  const first = Math.max(Math.floor(Math.min(...times) / HOUR), last - (HOURS - 1));
+  const first = Math.min(Math.max(Math.floor(Math.min(...times) / HOUR), last - (HOURS - 1)), last - (MIN_HOURS - 1));
   const counts = new Array<number>(last - first + 1).fill(0);
   for (const t of times) {
     const b = Math.floor(t / HOUR) - first;
     if (b >= 0) counts[b]!++;
   }
   return counts.map((value, i) => {
-    const d = new Date((first + i) * HOUR);
-    return { label: `${String(d.getHours()).padStart(2, "0")}h`, value };
+    const start = new Date((first + i) * HOUR);
+    const day = start.toLocaleDateString(undefined, { day: "numeric", month: "short" });
+    const n = `${value} answer${value === 1 ? "" : "s"}`;
+    return { label: clock(start), value, note: `${n} from ${clock(start)} to ${clock(new Date((first + i + 1) * HOUR))} on ${day}` };
   });
 }

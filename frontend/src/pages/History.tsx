@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { answerText, when } from "../format";
+import { answerLabels, answerText, when } from "../format";
 import { newKey } from "../ids";
 import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
 import type { QuestionUi } from "../questions/kind";
@@ -114,7 +114,7 @@ export function History({ me, projectId }: { me: User; projectId: number }) {
       </div>
       {error && <p class="error" role="alert">{error}</p>}
       {answers && answers.length === 0 && <p>No answers yet.</p>}
-      {answers && answers.length > 0 && (
+      {answers && project && answers.length > 0 && (
         <table class="data">
           <thead>
             <tr><th scope="col">Item</th><th scope="col">Answer</th><th scope="col">When</th><th scope="col"><span class="visually-hidden">Edit</span></th></tr>
@@ -124,14 +124,17 @@ export function History({ me, projectId }: { me: User; projectId: number }) {
               <>
                 <tr data-answer={a.id}>
                   <td>{String(a.item_id)}</td>
-                  <td>{answerText(a.value)}</td>
+                  {/* the schema's labels (this list has no item text: spans give their characters) */}
+                  <td class="answer" title={answerText(a.value)}>
+                    {answerLabels(project.label_schema, a.value)}
+                  </td>
                   <td>{when(a.created_at)}</td>
                   <td>
                     <button type="button" class="link" aria-label={`edit answer to item ${a.item_id}`}
                       onClick={() => setEditing(editing === a.id ? null : a.id)}>edit</button>
                   </td>
                 </tr>
-                {editing === a.id && project && (
+                {editing === a.id && (
                   <tr>
                     <td colSpan={4}>
                       <Editor project={project} answerId={a.id} onDone={() => {

@@ -6,7 +6,10 @@ import sys
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+from rich.text import Text
 
 from labelloop.cli.common import (
     OPERATOR,
@@ -178,11 +181,49 @@ def status_command(
 ) -> None:
     """Progress of one project or of all of them."""
     with runtime() as rt:
-        ids = [project_id(rt, project)] if project else [p.id for p in read(rt, projects.list_projects)]
         names = {p.id: p.name for p in read(rt, projects.list_projects)}
+        ids = [project_id(rt, project)] if project else list(names)
         rows = [read(rt, stats.project_status, i) for i in ids]
-    table("Status", ["id", "project", "items", "done", "in progress", "untouched", "answers",
-                     "% done", "skipped", "annotators"],
-          [[s.project_id, names.get(s.project_id), s.items, s.done, s.in_progress, s.untouched,
-            f"{s.answers}/{s.answers_needed}", f"{s.percent_done:.1f}", s.skipped, s.annotators]
-           for s in rows])
+    if project:
+        one = rows[0]
+        # Text, not markup: a project's name is whatever its owner typed
+        console.print(Text.assemble((names.get(one.project_id, ""), "bold"), f" (id {one.project_id})"))
+        console.print(_status_of(one))
+    else:
+        console.print(_status_table(rows, names))
+
+
+def _percent(s: stats.ProjectStatus) -> str:
+    return f"{s.percent_done:.1f}" if s.items else f"{s.percent_done:.1f} (no items yet)"
+
+
+def _status_of(s: stats.ProjectStatus) -> Table:
+    """One project's numbers, one per line."""
+    t = Table(show_header=False, box=box.SIMPLE, pad_edge=False)
+    t.add_column("", style="bold", no_wrap=True)
+    t.add_column("", overflow="fold")
+    for label, value in [
+        ("items", s.items), ("done", s.done), ("in progress", s.in_progress), ("not started", s.untouched),
+        ("answers", f"{s.answers}/{s.answers_needed}"), ("% done", _percent(s)), ("skipped", s.skipped),
+        ("leased", s.leased), ("annotators", s.annotators),
+    ]:
+        t.add_row(label, str(value))
+    return t
+
+
+def _status_table(rows: list[stats.ProjectStatus], names: dict[int, str]) -> Table:
+    """Every project, one row each, in 80 columns: numbers never wrap (their headers break between
+    words), and the name takes the room left, wrapped between words (a word too long for it is
+    folded). Skips, leases and annotators are in `status <project>`, which has room for them."""
+    empty = [names.get(s.project_id, "") for s in rows if not s.items]
+    t = Table(title="Status", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+              caption=Text(f"No items yet (0% done): {', '.join(empty)}") if empty else None)
+    t.add_column("id", justify="right", no_wrap=True)
+    t.add_column("project", min_width=16, ratio=1, overflow="fold")
+    for header in ("items", "done", "in\nprogress", "not\nstarted", "answers", "%\ndone"):
+        t.add_column(header, justify="right", no_wrap=True)
+    for s in rows:
+        t.add_row(str(s.project_id), Text(names.get(s.project_id, "")),
+                  *(str(n) for n in (s.items, s.done, s.in_progress, s.untouched)),
+                  f"{s.answers}/{s.answers_needed}", f"{s.percent_done:.1f}")
+    return t

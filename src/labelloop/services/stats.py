@@ -25,6 +25,10 @@ class ProjectStatus:
 
     @property
     def percent_done(self) -> float:
+        """Answers given of answers needed. A project without items has done nothing (0, not 100);
+        one whose items need no answers (all auto-labelled) is done."""
+        if not self.items:
+            return 0.0
         return 100.0 * self.answers / self.answers_needed if self.answers_needed else 100.0
 
 
@@ -36,7 +40,8 @@ def project_status(conn: Connection, actor: Actor, project_id: int) -> ProjectSt
             func.count(),
             func.coalesce(func.sum(case((done, 1), else_=0)), 0),
             func.coalesce(func.sum(case((~done & (items.c.reserved > 0), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((items.c.reserved == 0, 1), else_=0)), 0),
+            # not done and never handed out (an auto-labelled item needs 0 answers: done, not this)
+            func.coalesce(func.sum(case((~done & (items.c.reserved == 0), 1), else_=0)), 0),
             func.coalesce(func.sum(items.c.answer_count), 0),
             func.coalesce(func.sum(items.c.needed), 0),
             func.coalesce(func.sum(items.c.reserved - items.c.answer_count), 0),
