@@ -76,5 +76,5 @@ def test_loop_settings_table_matches_the_model() -> None:
     rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|", text, re.M))
     assert set(rows) == set(LoopSettings.model_fields)
     for name, field in LoopSettings.model_fields.items():
-        expected = "null" if field.default is None else str(field.default)
+        expected = "null" if field.default is None else str(field.default).lower()
         assert rows[name].strip() == expected, name

@@ -1,8 +1,14 @@
-/** The shell: who is signed in, and which page the URL asks for. */
+/**
+ * The shell: who is signed in, which page the URL asks for, and the trail back from it. A
+ * project page is shown only to roles that may use it (access.tsx); the others see one page
+ * that says which role it needs, and a missing project is said once.
+ */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, retrying, setUnauthenticatedHandler } from "./api";
 import { go, useRoute } from "./router";
+import { NeedsRole, PAGES, ProjectMissing, may, useProjectGate } from "./access";
+import { Crumbs } from "./Crumbs";
 import type { User } from "./types";
 import { Login } from "./pages/Login";
 import { Projects } from "./pages/Projects";
@@ -30,6 +36,9 @@ export function App() {
   const [me, setMe] = useState<User | null | undefined>(undefined);
   const route = useRoute();
   const [offline, setOffline] = useState(false);
+  const [page, id, sub, subId] = route;
+  const pid = Number(id);
+  const gate = useProjectGate(page === "p" && me ? pid : null); // again once someone signs in
   useEffect(() => {
     setUnauthenticatedHandler(() => setMe(null));
     // While the server cannot be reached, the last signed-in user carries on (their pending
@@ -56,15 +65,21 @@ export function App() {
   if (me === undefined) return <p class="loading" role="status">{offline ? "The server cannot be reached; trying again…" : "Loading…"}</p>;
   if (me === null) return <Login onLogin={login} />;
   const logout = async () => {
+    const from = location.hash;
     await api("DELETE", "/api/auth/session").catch(() => undefined);
     localStorage.removeItem(ME_KEY);
     setMe(null);
-    go("/");
+    // To the start, unless a page was asked for meanwhile: the next sign-in goes there.
+    if (location.hash === from) go("/");
   };
-  const [page, id, sub, subId] = route;
-  const pid = Number(id);
+  const need = page === "p" ? PAGES[sub ?? ""]?.need ?? "annotator" : null;
   let body;
-  if (page === "p" && sub === "label") body = <Workbench key={pid} me={me} projectId={pid} />;
+  if (need && gate.missing) body = <ProjectMissing pid={pid} />;
+  else if (need && gate.project && !may(me, gate.project, need)) body = <NeedsRole me={me} project={gate.project} need={need} />;
+  // The workbench starts at once (its first task is the critical path, and it works offline);
+  // other pages wait to know they may be shown. If the project cannot be loaded, the page says why.
+  else if (need && need !== "annotator" && !gate.project && !gate.failed) body = <main><p>Loading…</p></main>;
+  else if (page === "p" && sub === "label") body = <Workbench key={pid} me={me} projectId={pid} />;
   else if (page === "p" && sub === "history") body = <History me={me} projectId={pid} />;
   else if (page === "p" && sub === "manage") body = <Manage me={me} projectId={pid} />;
   else if (page === "p" && sub === "items" && subId) body = <ItemDetail projectId={pid} itemId={Number(subId)} />;
@@ -76,11 +91,12 @@ export function App() {
   else body = <Projects me={me} />;
   return (
     <>
-      <nav class="top" aria-label="main">
+      <header class="top">
         <a href="#/" class="brand">labelloop</a>
-        <span class="who">{me.display_name || me.username}</span>
+        <Crumbs route={route} me={me} gate={gate} />
+        <span class="who" title={me.display_name || me.username}>{me.display_name || me.username}</span>
         <button type="button" class="link" onClick={logout}>Sign out</button>
-      </nav>
+      </header>
       {body}
     </>
   );

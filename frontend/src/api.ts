@@ -74,10 +74,20 @@ export async function api<T>(
   return data as T;
 }
 
+/** One problem as a line of text: where (file, line and column, record, field), then what. */
+export function problemText(p: Problem): string {
+  const where = [p.file, p.line && `line ${p.line}`, p.column && `column ${p.column}`, p.record && `record ${p.record}`]
+    .filter(Boolean).join(", ");
+  return [where, p.field, p.message].filter(Boolean).join(": ");
+}
+
+const SHOWN_PROBLEMS = 5;
+
 export function errorText(e: unknown): string {
   if (e instanceof ApiError) {
-    const details = e.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message));
-    return [e.message, ...details.slice(0, 5)].join(" — ");
+    const details = e.problems.slice(0, SHOWN_PROBLEMS).map(problemText);
+    const more = e.problems.length - details.length;
+    return [e.message, ...details, ...(more > 0 ? [`and ${more} more`] : [])].join(" — ");
   }
   if (e instanceof NetworkError) return "The server cannot be reached.";
   return e instanceof Error ? e.message : String(e);

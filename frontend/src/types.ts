@@ -92,8 +92,12 @@ export interface Project {
 
 /** A project's learning-loop settings (docs/loop.md), defaults filled in by the server. */
 export interface LoopSettings {
-  /** `require` also holds back items the model has not answered yet. */
+  /** `require` hands out only items with a suggestion (none while no model passes the bar). */
   prelabels: "off" | "suggest" | "require";
+  /** Pre-fill answers with the suggestion (newer servers; off: shown, applied with one key). */
+  preselect?: boolean;
+  /** Held-out accuracy a model needs before its suggestions are shown (null: any model; newer servers). */
+  suggest_min_accuracy?: number | null;
   /** `builtin`, the URL of a team's model server, or `python:<entry point>` (newer servers). */
   model?: string;
   strategy: string;
@@ -105,6 +109,8 @@ export interface LoopSettings {
   autolabel_target: number | null;
   autolabel_alpha: number;
   label_error_confidence: number;
+  /** Labelled items a class needs before a round flags labels in or out of it (newer servers). */
+  label_error_min_per_class?: number;
 }
 
 /** What a round of the loop measured (docs/loop.md); a cold-start round has no accuracy. */
@@ -123,9 +129,26 @@ export interface RoundMetrics {
   autolabel_lower_bound?: number | null;
   autolabel_threshold?: number | null;
   label_issues?: number;
+  /** Whether the model had earned the right to flag label errors, and why not. */
+  flagging?: FlagGate;
   strategy?: string;
   encoder?: string;
   question?: string;
+}
+
+/** A round's test of its model before it may flag labels (docs/loop.md, "Flag label errors"). */
+export interface FlagGate {
+  allowed: boolean;
+  /** Why not, in words ("model not yet better than chance: …"); null when allowed. */
+  reason: string | null;
+  min_per_class: number;
+  accuracy: number | null;
+  /** The one-sided lower bound of the out-of-fold accuracy at `level`. */
+  lower_bound: number | null;
+  /** The accuracy of always answering the commonest class. */
+  chance: number | null;
+  needed_accuracy: number | null;
+  level: number;
 }
 
 /** One row of GET /api/projects/{id}/loop/rounds (oldest first). */
@@ -151,11 +174,28 @@ export interface QualitySettings {
 
 export type Answer = Record<string, unknown>;
 
-/** The latest model's answer for a task, shown as an editable suggestion. */
+/** The latest model's answer for a task, shown as a suggestion. */
 export interface Prelabel {
   value: Record<string, unknown>;
   confidence: number;
   model_version: number;
+}
+
+/** A renewed lease, with the item's current suggestion (a newer round's, if one ended). */
+export interface Lease {
+  item_id: number;
+  state: string;
+  leased_at: string;
+  expires_at: string;
+  prelabel?: Prelabel | null;
+}
+
+/** What an answer did with the suggestion shown with it (docs/loop.md); the server decides it. */
+export interface SuggestionRecord {
+  from: "model" | "import";
+  model_version: number | null;
+  preselected: boolean;
+  questions: Record<string, "unchanged" | "edited" | "none">;
 }
 
 export interface Task {
@@ -168,6 +208,14 @@ export interface Task {
   prelabel?: Prelabel | null;
 }
 
+/** GET .../tasks/progress: the caller's own numbers in a project. */
+export interface TaskProgress {
+  done: number;
+  left: number;
+  /** More than `left` are left (the server stops counting there). */
+  left_capped: boolean;
+}
+
 export interface StoredAnswer {
   id: number;
   item_id: number;
@@ -177,6 +225,8 @@ export interface StoredAnswer {
   created_at: string;
   duration_ms: number | null;
   source: string;
+  /** null when no suggestion was shown (newer servers). */
+  suggestion?: SuggestionRecord | null;
 }
 
 export interface Item {
@@ -196,6 +246,11 @@ export interface Item {
   consensus?: { value: Answer; confidence: number | null; method: string; final: boolean } | null;
   /** Set when the latest loop round suspects the item's label (newer servers). */
   label_issue?: LabelIssue | null;
+  /**
+   * Why the item was sent to review, oldest first, kept after the decision: `low_confidence`,
+   * `flagged`, `confident_learning`, `model_disagrees` (others may come from newer servers).
+   */
+  review_reasons?: string[];
 }
 
 /** Why the latest loop round suspects an item's label, and which model said so. */
@@ -290,4 +345,7 @@ export interface Problem {
   message: string;
   field?: string | null;
   line?: number | null;
+  column?: number | null;
+  record?: number | null;
+  file?: string | null;
 }

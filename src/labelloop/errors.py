@@ -48,10 +48,12 @@ class Problem:
     field: str | None = None
     record: int | None = None  # 1-based position in a file without lines (a JSON array)
     file: str | None = None  # the member of a folder or archive
+    column: int | None = None  # 1-based, on `line` (a schema's YAML syntax error)
 
     def as_dict(self) -> dict[str, Any]:
         where = {
-            "file": self.file, "line": self.line, "record": self.record, "field": self.field
+            "file": self.file, "line": self.line, "column": self.column, "record": self.record,
+            "field": self.field,
         }
         return {k: v for k, v in where.items() if v is not None} | {"message": self.message}
 
@@ -61,6 +63,8 @@ class Problem:
             where.append(self.file)
         if self.line is not None:
             where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
         if self.record is not None:
             where.append(f"record {self.record}")
         if self.field is not None:

@@ -59,6 +59,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/answers/{answer_id}/revisions"): "annotator",
     ("GET", "/api/projects/{project_id}/export"): "manager",
     ("POST", "/api/projects/{project_id}/tasks/next"): "annotator",
+    ("GET", "/api/projects/{project_id}/tasks/progress"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/skip"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/lease"): "annotator",

@@ -8,6 +8,7 @@ import pytest
 
 from labelloop.errors import Invalid
 from labelloop.schema import parse_schema
+from labelloop.schema.label_type import type_names
 
 GOOD = """
 title: Reviews
@@ -60,7 +61,7 @@ def test_yaml_and_json_documents_parse_to_the_same_schema() -> None:
          "questions[0].target", "takes no 'target'"),
         ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "choice", "options": ["a"],
                                                      "colour": "red"}]},
-         "questions[0].colour", "Extra inputs"),
+         "questions[0].colour", "unknown key 'colour'; known keys: help, label, name, options"),
         ({"fields": [{"name": "t"}], "questions": [{"name": "1q", "type": "text"}]},
          "questions[0].name", "should match pattern"),
     ],
@@ -74,6 +75,48 @@ def test_yaml_syntax_error_names_the_line() -> None:
     with pytest.raises(Invalid) as e:
         parse_schema("fields:\n  - name: t\n questions: [\n")
     assert e.value.problems[0].line is not None
+
+
+def test_yaml_syntax_error_is_line_and_column_in_words_without_the_caret_art() -> None:
+    text = "fields:\n  - {name: text}\nquestions:\n  - name: q\n    type: text\n   required: false\n"
+    with pytest.raises(Invalid) as e:
+        parse_schema(text)
+    [p] = e.value.problems
+    assert (p.line, p.column) == (6, 4)
+    assert p.message == ("expected the end of the block, but found a new key at a different indentation "
+                         "(in the block that starts on line 4)")
+    assert "^" not in str(e.value) and "<unicode string>" not in str(e.value) and "\n" not in str(e.value)
+    assert str(p).startswith("line 6, column 4: expected the end of the block")
+    with pytest.raises(Invalid) as e:
+        parse_schema("fields:\n\t- name: t\n")
+    assert [(p.line, p.column, p.message) for p in e.value.problems] == [
+        (2, 1, "a tab character: indent YAML with spaces")]
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ({"fields": [{"name": "t"}], "questons": [{"name": "q", "type": "text"}]},
+         [("questons", "unknown key 'questons'; did you mean 'questions'?")]),
+        ({"feilds": [{"name": "t"}], "questions": [{"name": "q", "type": "text"}], "titel": "x"},
+         [("feilds", "unknown key 'feilds'; did you mean 'fields'?"),
+          ("titel", "unknown key 'titel'; did you mean 'title'?")]),
+        ({"fields": [{"nmae": "t"}], "questions": [{"name": "q", "type": "text"}]},
+         [("fields[0].nmae", "unknown key 'nmae'; did you mean 'name'?")]),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "choice", "option": ["a"]}]},
+         [("questions[0].option", "unknown key 'option'; did you mean 'options'?")]),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "rating", "min": 1, "max": 5, "lables": {}}]},
+         [("questions[0].lables", "unknown key 'lables'; did you mean 'labels'?")]),
+        ({"fields": [{"name": "t"}], "questions": [{"name": "q", "type": "chioce", "options": ["a"]}]},
+         [("questions[0].type", "unknown question type 'chioce'; did you mean 'choice'? "
+                                f"known: {', '.join(type_names())}")]),
+    ],
+)
+def test_a_misspelled_key_is_named_with_the_key_it_was_meant_to_be(
+    doc: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    # Only the misspelling: the key it stands for is not reported missing as well.
+    assert problems(doc) == expected
 
 
 def test_answers_are_validated_and_canonicalised() -> None:

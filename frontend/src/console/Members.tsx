@@ -1,4 +1,8 @@
-/** Who works on the project, in which role: added by username; admins can also create accounts here. */
+/**
+ * Who works on the project, in which role: added by username; admins can also create accounts here.
+ * Only owners (and admins) may grant, change or take away the owner role (services/projects.py), so
+ * nobody else is offered it.
+ */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
@@ -52,6 +56,9 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
     }
   };
   const outsiders = users.filter((u) => !members.some((m) => m.user_id === u.id));
+  const ownsIt = me.is_admin || members.some((m) => m.user_id === me.id && m.role === "owner");
+  const roles = ownsIt ? ROLES : ROLES.filter((r) => r !== "owner");
+  const fixed = (m: Member) => m.role === "owner" && !ownsIt;
   return (
     <div>
       <table class="data members">
@@ -61,16 +68,22 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
             <tr data-member={m.username}>
               <th scope="row">{m.username}</th>
               <td>
-                <select aria-label={`role of ${m.username}`} value={m.role}
-                  onChange={(e) => api("PUT", `/api/projects/${projectId}/members/${m.user_id}`, { role: e.currentTarget.value })
-                    .then(load).catch((err) => setError(errorText(err)))}>
-                  {ROLES.map((r) => <option value={r}>{r}</option>)}
-                </select>
+                {fixed(m) ? (
+                  <>owner <span class="muted">(only an owner may change this)</span></>
+                ) : (
+                  <select aria-label={`role of ${m.username}`} value={m.role}
+                    onChange={(e) => api("PUT", `/api/projects/${projectId}/members/${m.user_id}`, { role: e.currentTarget.value })
+                      .then(load).catch((err) => setError(errorText(err)))}>
+                    {roles.map((r) => <option value={r}>{r}</option>)}
+                  </select>
+                )}
               </td>
               <td>
-                <button type="button" class="link" aria-label={`remove ${m.username}`}
-                  onClick={() => api("DELETE", `/api/projects/${projectId}/members/${m.user_id}`)
-                    .then(load).catch((err) => setError(errorText(err)))}>remove</button>
+                {!fixed(m) && (
+                  <button type="button" class="link" aria-label={`remove ${m.username}`}
+                    onClick={() => api("DELETE", `/api/projects/${projectId}/members/${m.user_id}`)
+                      .then(load).catch((err) => setError(errorText(err)))}>remove</button>
+                )}
               </td>
             </tr>
           ))}
@@ -90,7 +103,7 @@ export function Members({ me, projectId }: { me: User; projectId: number }) {
         <label>
           Role of the new member
           <select value={role} onChange={(e) => setRole(e.currentTarget.value)}>
-            {ROLES.map((r) => <option value={r}>{r}</option>)}
+            {roles.map((r) => <option value={r}>{r}</option>)}
           </select>
         </label>
         <button type="submit">Add member</button>

@@ -1,7 +1,11 @@
-/** Create a project: a schema editor checked by the server as you type, with a live preview. */
+/**
+ * Create a project: a schema editor checked by the server as you type, with a live preview. While
+ * the text has problems the preview keeps the last valid schema, marked out of date, and the
+ * create button is off and says why.
+ */
 
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, errorText } from "../api";
+import { ApiError, api, errorText, problemText } from "../api";
 import { go } from "../router";
 import { QuestionsForm } from "../questions/form";
 import type { QuestionUi } from "../questions/kind";
@@ -64,6 +68,9 @@ export function NewProject() {
     return () => clearTimeout(timer);
   }, [text]);
 
+  const invalid = problems.length > 0;
+  const stale = invalid && schema !== null;
+
   const create = async (e: Event) => {
     e.preventDefault();
     setError("");
@@ -95,21 +102,33 @@ export function NewProject() {
               Label schema (YAML or JSON; see docs/schema.md)
               <textarea name="schema" spellcheck={false} value={text} onInput={(e) => setText(e.currentTarget.value)} />
             </label>
-            {problems.length > 0 ? (
+            {invalid ? (
               <ul class="problems" role="alert" aria-label="schema problems">
-                {problems.map((p) => <li>{[p.line ? `line ${p.line}` : "", p.field ?? "", p.message].filter(Boolean).join(": ")}</li>)}
+                {problems.map((p) => <li>{problemText(p)}</li>)}
               </ul>
             ) : (
               <p class="muted" role="status">{schema ? "The schema is valid." : "Checking…"}</p>
             )}
           </div>
-          <div class="preview" aria-label="preview of the annotator's view">
+          <div class={`preview${stale ? " stale" : ""}`} aria-label="preview of the annotator's view"
+            aria-describedby={stale ? "preview-stale" : undefined}>
             <h2>Preview</h2>
-            {schema && <Preview schema={schema} />}
+            {stale && (
+              <p class="notice" id="preview-stale" role="status">
+                Out of date: this is the last valid schema. Fix the problems to see your changes.
+              </p>
+            )}
+            {schema && <div class="preview-body" inert={stale}><Preview schema={schema} /></div>}
           </div>
         </div>
         {error && <p class="error" role="alert">{error}</p>}
-        <button type="submit" class="primary" disabled={problems.length > 0}>Create project</button>
+        <div class="buttons">
+          <button type="submit" class="primary" disabled={invalid} aria-describedby={invalid ? "create-why" : undefined}>
+            Create project
+          </button>
+          <a class="button" href="#/">Cancel</a>
+        </div>
+        {invalid && <p class="muted" id="create-why">Fix the problems in the schema to create the project.</p>}
       </form>
     </main>
   );

@@ -2,6 +2,7 @@
 
 import { useState } from "preact/hooks";
 import { api, csrfToken, errorText } from "../api";
+import { ProblemList } from "../problems";
 import type { Job, Problem } from "../types";
 
 interface UploadError {
@@ -9,10 +10,37 @@ interface UploadError {
   problems: Problem[];
 }
 
-function send(projectId: number, file: File, onProgress: (sent: number) => void): Promise<Job> {
+/** The formats the server reads (services/importing/readers.py); "" lets it go by the file's name. */
+const FORMATS: [string, string][] = [
+  ["", "from the file's name"],
+  ["jsonl", "JSON Lines: one object per line"],
+  ["json", "JSON: an array of objects"],
+  ["csv", "CSV: a header, then one item per row"],
+  ["tsv", "TSV: like CSV, tab-separated"],
+  ["zip", "a zip of .txt files (one item per file)"],
+];
+const KNOWN_SUFFIX = /\.(jsonl|ndjson|json|csv|tsv|zip)$/i;
+
+/** Why the server could not tell this file's format from its name, before it is sent. */
+function formatHint(file: File | null, format: string): string {
+  if (!file || format) return "";
+  if (/\.txt$/i.test(file.name)) {
+    return "A single .txt file cannot be imported as it is: put your .txt files in a zip and upload " +
+      "that (each file becomes one item, named after the file), or choose the format below if " +
+      "this file holds JSON lines, CSV or TSV.";
+  }
+  if (!KNOWN_SUFFIX.test(file.name)) {
+    return "The format cannot be told from this file's name: choose it below.";
+  }
+  return "";
+}
+
+function send(projectId: number, file: File, format: string, onProgress: (sent: number) => void): Promise<Job> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/api/projects/${projectId}/imports?filename=${encodeURIComponent(file.name)}`);
+    const query = new URLSearchParams({ filename: file.name });
+    if (format) query.set("format", format);
+    xhr.open("POST", `/api/projects/${projectId}/imports?${query}`);
     xhr.setRequestHeader("X-CSRF-Token", csrfToken());
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
@@ -34,21 +62,31 @@ function send(projectId: number, file: File, onProgress: (sent: number) => void)
   });
 }
 
+/** What a finished import did: new items, and those already in the project (a re-import). */
+function resultText(result: Record<string, unknown> | null): string {
+  const created = Number(result?.["created"] ?? 0);
+  const unchanged = Number(result?.["unchanged"] ?? 0);
+  return `Imported: ${created} new item${created === 1 ? "" : "s"}` +
+    (unchanged ? `, ${unchanged} unchanged (already in the project)` : "");
+}
+
 export function Upload({ projectId, onDone }: { projectId: number; onDone: () => void }) {
   const [file, setFile] = useState<File | null>(null);
+  const [format, setFormat] = useState("");
   const [phase, setPhase] = useState("");
   const [done, setDone] = useState(0);
   const [total, setTotal] = useState(1);
   const [error, setError] = useState<UploadError | null>(null);
+  const hint = formatHint(file, format);
 
   const start = async (e: Event) => {
     e.preventDefault();
-    if (!file) return;
+    if (!file || hint) return;
     setError(null);
     setPhase("Uploading");
     setTotal(file.size || 1);
     try {
-      let job = await send(projectId, file, setDone);
+      let job = await send(projectId, file, format, setDone);
       setPhase("Importing");
       while (job.status === "queued" || job.status === "running") {
         setDone(job.progress_done);
@@ -61,8 +99,7 @@ export function Upload({ projectId, onDone }: { projectId: number; onDone: () =>
         setPhase("");
       } else {
         setDone(total);
-        const n = job.result?.["created"];
-        setPhase(`Imported${n !== undefined ? `: ${String(n)} new items` : ""}`);
+        setPhase(resultText(job.result));
         onDone();
       }
     } catch (err) {
@@ -71,14 +108,34 @@ export function Upload({ projectId, onDone }: { projectId: number; onDone: () =>
     }
   };
 
+  const busy = phase === "Uploading" || phase === "Importing";
   return (
     <form onSubmit={start} class="upload">
-      <label>
-        Data file (JSONL, JSON, CSV, TSV or a zip of .txt files)
-        <input type="file" accept=".jsonl,.json,.csv,.tsv,.zip"
-          onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
-      </label>
-      <button type="submit" disabled={!file || phase === "Uploading" || phase === "Importing"}>Upload</button>
+      <p class="muted" id="upload-formats">
+        One item per line or row (JSON Lines, CSV, TSV), per object (a JSON array), or a zip of .txt
+        files (one item per file). Records name the schema's fields; see docs/api.md, "Import".
+      </p>
+      <div class="filters">
+        <label>
+          Data file
+          <input type="file" accept=".jsonl,.ndjson,.json,.csv,.tsv,.zip,.txt" aria-describedby="upload-formats"
+            onChange={(e) => {
+              setFile(e.currentTarget.files?.[0] ?? null);
+              setPhase("");
+              setError(null);
+            }} />
+        </label>
+        <label>
+          Format
+          <select value={format} onChange={(e) => setFormat(e.currentTarget.value)}>
+            {FORMATS.map(([value, text]) => <option value={value}>{text}</option>)}
+          </select>
+        </label>
+        <button type="submit" disabled={!file || !!hint || busy} aria-describedby={hint ? "upload-hint" : undefined}>
+          Upload
+        </button>
+      </div>
+      {hint && <p class="notice" id="upload-hint" role="status">{hint}</p>}
       {phase && (
         <p role="status">
           {phase}{" "}
@@ -90,7 +147,7 @@ export function Upload({ projectId, onDone }: { projectId: number; onDone: () =>
       {error && (
         <div class="problems" role="alert">
           <p>{error.message}</p>
-          <ul>{error.problems.slice(0, 20).map((p) => <li>{[p.line ? `line ${p.line}` : "", p.field ?? "", p.message].filter(Boolean).join(": ")}</li>)}</ul>
+          <ProblemList problems={error.problems} />
         </div>
       )}
     </form>

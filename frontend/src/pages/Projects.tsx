@@ -1,9 +1,9 @@
+/** The projects of the signed-in user, with what their role there lets them open. */
+
 import { useEffect, useState } from "preact/hooks";
+import { may } from "../access";
 import { api, errorText } from "../api";
 import type { Project, User } from "../types";
-
-const MANAGES = new Set(["manager", "owner"]);
-const REVIEWS = new Set(["reviewer", "manager", "owner"]);
 
 export function Projects({ me }: { me: User }) {
   const [projects, setProjects] = useState<Project[] | null>(null);
@@ -15,6 +15,7 @@ export function Projects({ me }: { me: User }) {
     <main class="projects">
       <div class="bar">
         <h1>Your projects</h1>
+        {/* Anyone signed in may start a project and owns it (docs/architecture.md, "Who may do what"). */}
         <a class="button" href="#/new">New project</a>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
@@ -28,8 +29,8 @@ export function Projects({ me }: { me: User }) {
             <div class="buttons">
               {p.role && <a class="button primary" href={`#/p/${p.id}/label`}>Start labelling</a>}
               {p.role && <a class="button" href={`#/p/${p.id}/history`}>My answers</a>}
-              {(me.is_admin || REVIEWS.has(p.role ?? "")) && <a class="button" href={`#/p/${p.id}/review`}>Review</a>}
-              {(me.is_admin || MANAGES.has(p.role ?? "")) && <a class="button" href={`#/p/${p.id}/manage`}>Manage</a>}
+              {may(me, p, "reviewer") && <a class="button" href={`#/p/${p.id}/review`}>Review</a>}
+              {may(me, p, "manager") && <a class="button" href={`#/p/${p.id}/manage`}>Manage</a>}
             </div>
           </li>
         ))}

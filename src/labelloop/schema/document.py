@@ -11,8 +11,10 @@ loaded mapping) and rejects an invalid document with problems that name the offe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import yaml
@@ -99,8 +101,81 @@ def _path(loc: tuple[int | str, ...], prefix: str = "") -> str:
     return out or "(document)"
 
 
-def _problems(err: ValidationError, prefix: str = "") -> list[Problem]:
-    return [Problem(e["msg"], field=_path(tuple(e["loc"]), prefix)) for e in err.errors()]
+def _problems(
+    err: ValidationError, keys: Callable[[tuple[int | str, ...]], Collection[str]], prefix: str = ""
+) -> list[Problem]:
+    """Pydantic's errors as problems; an unknown key names the known key it is closest to
+    (`keys(loc)`: the keys the object at `loc` may have), and the missing key it was surely
+    meant to be is not reported again."""
+    errors = err.errors()
+    meant: set[tuple[int | str, ...]] = set()
+    problems: list[Problem] = []
+    for e in errors:
+        loc = tuple(e["loc"])
+        if e["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+            known = sorted(keys(loc[:-1]))
+            close = difflib.get_close_matches(loc[-1], known, n=1)
+            if close:
+                meant.add((*loc[:-1], close[0]))
+                message = f"unknown key {loc[-1]!r}; did you mean {close[0]!r}?"
+            else:
+                message = f"unknown key {loc[-1]!r}; known keys: {', '.join(known)}"
+            problems.append(Problem(message, field=_path(loc, prefix)))
+    for e in errors:
+        loc = tuple(e["loc"])
+        if e["type"] == "extra_forbidden" or (e["type"] == "missing" and loc in meant):
+            continue
+        problems.append(Problem(e["msg"], field=_path(loc, prefix)))
+    return problems
+
+
+def _question_keys(kind: LabelType[Any], loc: tuple[int | str, ...]) -> Collection[str]:
+    return kind.question_model.model_fields.keys() if not loc else ()
+
+
+def _envelope_keys(loc: tuple[int | str, ...]) -> Collection[str]:
+    if len(loc) == 2 and loc[0] == "fields":
+        return FieldSpec.model_fields.keys()
+    return _Envelope.model_fields.keys() if not loc else ()
+
+
+# PyYAML's names for what it expected or found, in words.
+_YAML_WORDS = {
+    "<block end>": "the end of the block",
+    "'<block mapping start>'": "a new key at a different indentation",
+    "<block mapping start>": "a new key",
+    "'<block sequence start>'": "a list item",
+    "'<stream end>'": "the end of the text",
+    "found '?'": "found a key",
+    "found unexpected end of stream": "the text ends before it is closed",
+    "mapping values are not allowed here":
+        "a ':' is not allowed here (check the indentation, or quote a value that holds ': ')",
+}
+
+_YAML_CONTEXT = {
+    "while parsing a flow mapping": "the {...}",
+    "while parsing a flow sequence": "the [...]",
+    "while parsing a block mapping": "the block",
+    "while parsing a block collection": "the block",
+    "while scanning a quoted scalar": "the quoted text",
+    "while scanning a simple key": "the key",
+}
+
+
+def _yaml_problem(e: yaml.YAMLError) -> Problem:
+    """A YAML syntax error as `line, column: what` (PyYAML's own text quotes the line and
+    draws a caret under it, which reads badly anywhere but a terminal)."""
+    if not isinstance(e, yaml.MarkedYAMLError) or e.problem_mark is None:
+        return Problem(str(e).splitlines()[0] if str(e) else "not valid YAML")
+    message = e.problem or "not valid YAML"
+    if "'\\t'" in message:  # PyYAML quotes the tab it found as '\\t'
+        message = "a tab character: indent YAML with spaces"
+    for word, plain in _YAML_WORDS.items():
+        message = message.replace(word, plain)
+    if e.context and e.context_mark is not None and e.context_mark.line != e.problem_mark.line:
+        what = _YAML_CONTEXT.get(e.context, "the part")
+        message += f" (in {what} that starts on line {e.context_mark.line + 1})"
+    return Problem(message, line=e.problem_mark.line + 1, column=e.problem_mark.column + 1)
 
 
 def load_document(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
@@ -109,9 +184,7 @@ def load_document(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(source)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise Invalid("the schema is not valid YAML or JSON", [Problem(str(e), line=line)]) from e
+        raise Invalid("the schema is not valid YAML or JSON", [_yaml_problem(e)]) from e
     if not isinstance(doc, dict):
         raise Invalid("the schema must be a mapping with 'fields' and 'questions'")
     return doc
@@ -122,7 +195,7 @@ def parse_schema(source: str | bytes | Mapping[str, Any]) -> LabelSchema:
     try:
         env = _Envelope.model_validate(doc)
     except ValidationError as e:
-        raise Invalid("invalid label schema", _problems(e)) from e
+        raise Invalid("invalid label schema", _problems(e, _envelope_keys)) from e
 
     problems: list[Problem] = []
     fields_by_name: dict[str, FieldSpec] = {}
@@ -144,9 +217,11 @@ def parse_schema(source: str | bytes | Mapping[str, Any]) -> LabelSchema:
         where = f"questions[{i}]"
         type_name = raw.get("type")
         if not isinstance(type_name, str) or type_name not in type_names():
+            close = difflib.get_close_matches(str(type_name), type_names(), n=1)
+            guess = f"did you mean {close[0]!r}? " if close and isinstance(type_name, str) else ""
             problems.append(
                 Problem(
-                    f"unknown question type {type_name!r}; known: {', '.join(type_names())}",
+                    f"unknown question type {type_name!r}; {guess}known: {', '.join(type_names())}",
                     field=f"{where}.type",
                 )
             )
@@ -155,7 +230,7 @@ def parse_schema(source: str | bytes | Mapping[str, Any]) -> LabelSchema:
         try:
             spec = kind.question_model.model_validate(raw)
         except ValidationError as e:
-            problems.extend(_problems(e, where))
+            problems.extend(_problems(e, partial(_question_keys, kind), where))
             continue
         if spec.name in seen:
             problems.append(Problem(f"question name {spec.name!r} is used twice", field=f"{where}.name"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -47,6 +47,17 @@ class Where:
         return Problem(message, line=self.line, field=field, record=self.record, file=self.file)
 
 
+# One .txt file is not taken as one item: a whole data set one upload per item would be a trap,
+# and one text per line is what JSONL or CSV say without doubt. A zip of .txt files is the way.
+def _one_txt_file() -> Invalid:
+    return Invalid(
+        "a single .txt file cannot be imported",
+        [Problem("put the .txt files in a zip archive and upload that (each file becomes one "
+                 "item, its name the item's id), or give the format (jsonl, csv or tsv) if the "
+                 "file holds one item per line", field="format")],
+    )
+
+
 def detect_format(path: Path, declared: str | None = None) -> str:
     if declared:
         if declared not in FORMATS:
@@ -54,10 +65,14 @@ def detect_format(path: Path, declared: str | None = None) -> str:
                 "unknown import format",
                 [Problem(f"{declared!r}; known: {', '.join(FORMATS)}", field="format")],
             )
+        if declared == "txt" and not path.is_dir():
+            raise _one_txt_file()
         return declared
     if path.is_dir():
         return "txt"
     suffix = path.suffix.lower()
+    if suffix == ".txt":
+        raise _one_txt_file()
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix in (".csv", ".tsv", ".zip"):
@@ -68,8 +83,8 @@ def detect_format(path: Path, declared: str | None = None) -> str:
         return "json" if head.startswith(b"[") else "jsonl"
     raise Invalid(
         "cannot tell the file's format",
-        [Problem(f"name it .jsonl, .json, .csv, .tsv or .zip, or give a format ({', '.join(FORMATS)})",
-                 field="format")],
+        [Problem("name it .jsonl, .json, .csv, .tsv or .zip, or give its format "
+                 "(jsonl, json, csv, tsv or zip)", field="format")],
     )
 
 
@@ -87,10 +102,16 @@ def _utf8_problem(raw: bytes, where: Where) -> Problem | None:
 class Source:
     """An opened input and how far into it a reader has got."""
 
-    def __init__(self, path: Path, fmt: str, limits: ImportLimits | None = None) -> None:
+    def __init__(
+        self, path: Path, fmt: str, limits: ImportLimits | None = None,
+        header_check: Callable[[list[str]], str | None] | None = None,
+    ) -> None:
         self.path = path
         self.format = fmt
         self.limits = limits or ImportLimits()
+        # What is wrong with a CSV header for the project (a required field with no column),
+        # so that is said once rather than on every row.
+        self.header_check = header_check
         self.bytes_read = 0
         self.total_bytes = (
             sum(p.stat().st_size for p in path.rglob("*.txt")) if path.is_dir() else path.stat().st_size
@@ -194,6 +215,8 @@ class Source:
                 yield Where(line=1), Where(line=1).problem(too_large)
                 return
             header_problem = _check_header(header)
+            if header_problem is None and self.header_check is not None:
+                header_problem = self.header_check(header)
             if header_problem:
                 yield Where(line=1), Where(line=1).problem(header_problem)
                 return

@@ -28,6 +28,7 @@ from labelloop.services.importing.readers import TextFile, Where, shown
 
 RESERVED = frozenset({"id", "meta", "priority", "gold"})
 MAX_ID = 500
+MAX_COLUMNS_SHOWN = 20  # of a header, in a problem
 NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored"
 _ESCAPED_NUL = b"\\u0000"  # how orjson writes a NUL (or, harmlessly, a backslash then "u0000")
 
@@ -62,6 +63,17 @@ class RecordReader:
         self.field_names = frozenset(f.name for f in self.fields)
         self.text_cells = text_cells  # CSV: every cell is a string
         self.first_text_field = next((f.name for f in self.fields if f.type == "text"), None)
+
+    def missing_columns(self, header: list[str]) -> str | None:
+        """What a CSV header lacks for this schema: its required fields (said once, not per row)."""
+        missing = [f.name for f in self.fields if f.required and f.name not in header]
+        if not missing:
+            return None
+        names = ", ".join(f"'{name}'" for name in missing)
+        found = ", ".join(shown(h if len(h) <= 40 else h[:40] + "…") for h in header[:MAX_COLUMNS_SHOWN])
+        if len(header) > MAX_COLUMNS_SHOWN:
+            found += f" and {len(header) - MAX_COLUMNS_SHOWN} more"
+        return f"no column{'s' if len(missing) > 1 else ''} {names} (found: {found})"
 
     def to_row(self, where: Where, record: dict[str, Any]) -> ItemRow | list[Problem]:
         problems: list[Problem] = []

@@ -72,10 +72,12 @@ def import_file(
     fmt = detect_format(path, fmt)
     reader = RecordReader(schema_of(acc.project.label_schema), text_cells=fmt in ("csv", "tsv"),
                           limits=limits)
-    source = Source(path, fmt, limits)
+    source = Source(path, fmt, limits, header_check=reader.missing_columns)
     stats = ImportStats()
     batch: list[ItemRow] = []
     overlap = initial_needed(acc.project.overlap, quality_settings(acc.project.quality_settings))
+    records = source.records()
+    stopped = False  # at MAX_PROBLEMS, with more of the file left unchecked
 
     def report(force: bool = False) -> None:
         if progress is not None:
@@ -83,7 +85,7 @@ def import_file(
                      f"{stats.records:,} records read", force=force)
 
     try:
-        for where, record in source.records():
+        for where, record in records:
             if isinstance(record, Problem):
                 stats.problems.append(record)
             else:
@@ -94,6 +96,7 @@ def import_file(
                 elif not stats.problems:
                     batch.append(row)
             if len(stats.problems) >= MAX_PROBLEMS:
+                stopped = next(records, None) is not None
                 break
             if len(batch) >= batch_size:
                 db.run(lambda c: _write_batch(c, project_id, job_id, overlap, batch, stats))
@@ -105,7 +108,8 @@ def import_file(
             stats.problems.append(Problem("the file holds no records"))
         if stats.problems:
             raise Invalid(
-                f"{display_name or path.name}: nothing was imported", stats.problems[:MAX_PROBLEMS]
+                _nothing_imported(display_name or path.name, len(stats.problems), stopped),
+                stats.problems[:MAX_PROBLEMS],
             )
         db.run(lambda c: _commit(c, job_id, stats.as_result()))
     except BaseException:
@@ -120,6 +124,17 @@ def import_file(
     publish_staged(db, job_id, batch_size=batch_size * 10, on_range=published)
     report(force=True)
     return stats.as_result()
+
+
+def _nothing_imported(name: str, found: int, stopped: bool) -> str:
+    """The failure's message, saying when the list of problems is not the whole story."""
+    listed = f"; the first {MAX_PROBLEMS} are listed" if found > MAX_PROBLEMS else ""
+    if stopped:
+        return (f"{name}: nothing was imported; stopped after {found:,} problems{listed} "
+                "(the rest of the file was not checked)")
+    if listed:
+        return f"{name}: nothing was imported; {found:,} problems{listed}"
+    return f"{name}: nothing was imported"
 
 
 def _write_batch(
