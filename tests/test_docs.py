@@ -58,7 +58,7 @@ def test_api_examples_cover_every_endpoint(tmp_path: Path) -> None:
 
 
 def test_quality_settings_table_matches_the_model() -> None:
-    from labelloop.services.quality_settings import QualitySettings
+    from labelloop.services.quality.settings import QualitySettings
 
     text = (ROOT / "docs" / "quality.md").read_text()
     rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|", text, re.M))
@@ -70,7 +70,7 @@ def test_quality_settings_table_matches_the_model() -> None:
 
 
 def test_loop_settings_table_matches_the_model() -> None:
-    from labelloop.services.loop_settings import LoopSettings
+    from labelloop.services.loop.settings import LoopSettings
 
     text = (ROOT / "docs" / "loop.md").read_text()
     rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|", text, re.M))

@@ -16,7 +16,7 @@ from labelloop.api.app import create_app
 from labelloop.cli.main import app as cli_app
 from labelloop.config import get_settings
 from labelloop.errors import Forbidden, Invalid
-from labelloop.services import tokens
+from labelloop.services.accounts import tokens
 from labelloop.services.policy import Action, Actor, Role, check
 from labelloop.store.models import api_tokens, users, utcnow
 from tests.platform.world import OPERATOR, World

@@ -266,3 +266,4 @@ def test_an_unexpected_failure_still_answers_in_the_error_shape(runtime: Any) ->
         r = c.get("/api/boom")
     assert_error(r, 500, "internal")
     assert "internal detail" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"

@@ -20,7 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from labelloop.services import projects, tokens, users
+from labelloop.services import projects
+from labelloop.services.accounts import tokens, users
 from labelloop.services.policy import Actor
 from labelloop.store.db import Database
 from labelloop.store.models import answers, assignments, items

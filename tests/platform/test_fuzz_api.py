@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 
 from labelloop.api.app import create_app
 from labelloop.config import Settings
-from labelloop.services import tokens
+from labelloop.services.accounts import tokens
 from labelloop.services.runtime import Runtime
 from tests.platform.world import OPERATOR, SCHEMA, User, World
 

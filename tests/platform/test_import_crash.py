@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from labelloop.services import projects, tokens, users
+from labelloop.services import projects
+from labelloop.services.accounts import tokens, users
 from labelloop.services.policy import Actor
 from labelloop.store.db import Database
 from labelloop.store.models import items

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from labelloop.services import loop_models
+from labelloop.services.loop import models as loop_models
 from labelloop.store.models import items, predictions
 from tests.platform.test_loop_flow import SCHEMA, WORDS, corpus, label, text
 from tests.platform.world import User, World

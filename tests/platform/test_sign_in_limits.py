@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, update
 
 from labelloop.api.app import create_app
+from labelloop.services.accounts.sign_in import account_key
 from labelloop.services.runtime import Runtime
-from labelloop.services.sign_in import account_key
 from labelloop.store.models import sign_in_failures, utcnow
 from tests.platform.conftest import make_settings
 from tests.platform.world import World

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from labelloop.services import projects, tokens, users
+from labelloop.services import projects
+from labelloop.services.accounts import tokens, users
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
 

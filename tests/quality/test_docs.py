@@ -12,14 +12,14 @@ import pytest
 import labelloop.quality as quality
 
 CITATIONS = {
-    "labelloop.quality.dawid_skene": ["Dawid", "Skene", "1979"],
-    "labelloop.quality.glad": ["Whitehill", "2009"],
-    "labelloop.quality.mace": ["Hovy", "2013"],
-    "labelloop.quality.krippendorff": ["Krippendorff", "2011"],
-    "labelloop.quality.agreement": ["Fleiss", "1971", "Cohen", "1960", "1968"],
+    "labelloop.quality.classification.dawid_skene": ["Dawid", "Skene", "1979"],
+    "labelloop.quality.classification.glad": ["Whitehill", "2009"],
+    "labelloop.quality.classification.mace": ["Hovy", "2013"],
+    "labelloop.quality.agreement.krippendorff": ["Krippendorff", "2011"],
+    "labelloop.quality.agreement.kappa": ["Fleiss", "1971", "Cohen", "1960", "1968"],
     "labelloop.quality.numeric": ["Huber", "1964"],
     "labelloop.quality.bootstrap": ["Efron"],
-    "labelloop.quality.ensemble": ["Hoeting"],
+    "labelloop.quality.classification.ensemble": ["Hoeting"],
 }
 
 

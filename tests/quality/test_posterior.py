@@ -7,7 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labelloop.quality.posterior import accuracy_interval, accuracy_upper_bound, one_coin_posterior
+from labelloop.quality.classification.posterior import (
+    accuracy_interval,
+    accuracy_upper_bound,
+    one_coin_posterior,
+)
 
 
 def test_one_coin_posterior_by_hand() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from labelloop.services import tokens, users
+from labelloop.services.accounts import tokens, users
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
 

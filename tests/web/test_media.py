@@ -8,6 +8,7 @@ from typing import Any
 from tests.web.conftest import Watch
 from tests.web.site import Site
 from tests.web.test_workbench import log_in
+from tests.web.waits import wait_until
 
 SCHEMA: dict[str, Any] = {
     "fields": [{"name": "photo", "type": "image", "label": "Photo"},
@@ -51,7 +52,7 @@ def test_media_fields_load_only_safe_references(page: Any, site: Site, watch: Wa
     image = page.get_by_role("img", name="Photo")
     image.wait_for()
     assert image.get_attribute("src") == "https://media.example.org/cat.png"
-    page.wait_for_function("document.querySelector('img.media').complete")
+    wait_until(page, "document.querySelector('img.media').complete")
     assert page.evaluate("document.querySelector('img.media').naturalWidth") == 1  # the CSP let it load
     audio, video = page.locator("audio.media"), page.locator("video.media")
     assert audio.get_attribute("src") == f"{site.url}/media/purr.ogg"  # a relative path, on this origin

@@ -8,6 +8,7 @@ from tests.web.conftest import Watch
 from tests.web.screens import screenshot
 from tests.web.site import Person, Site
 from tests.web.test_workbench import log_in
+from tests.web.waits import wait_until
 
 SCHEMA: dict[str, Any] = {
     "fields": [{"name": "text", "type": "text"}],
@@ -130,5 +131,5 @@ def test_down_right_after_a_pick_moved_on_stays_on_that_question(page: Any, site
     page.keyboard.press("3")  # neu, and the page moves on to the note by itself
     assert active_question(page) == "note"
     page.keyboard.press("ArrowDown")  # stays on the note, and goes into its text field
-    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('aria-label') === 'note'")
+    wait_until(page, "document.activeElement && document.activeElement.getAttribute('aria-label') === 'note'")
     assert watch.dialogs == [] and watch.errors == []

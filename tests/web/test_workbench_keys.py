@@ -7,6 +7,7 @@ from typing import Any
 from tests.web.conftest import Watch
 from tests.web.site import Site
 from tests.web.test_workbench import labelling_project, log_in
+from tests.web.waits import wait_until
 
 
 def active_question(page: Any) -> str:
@@ -30,7 +31,7 @@ def test_down_right_after_a_pick_moved_on_goes_to_that_question(page: Any, site:
     page.keyboard.press("5")  # moves on to "note"
     assert active_question(page) == "note"
     page.keyboard.press("ArrowDown")  # goes to the note, and into its text field
-    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('aria-label') === 'note'")
+    wait_until(page, "document.activeElement && document.activeElement.getAttribute('aria-label') === 'note'")
     page.keyboard.type("fine")
     page.keyboard.press("Control+Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()

@@ -14,6 +14,7 @@ from tests.web.test_workbench import (
     shown_item,
     wait_until_gone,
 )
+from tests.web.waits import wait_until
 
 
 def my_progress(page: Any, text: str) -> None:
@@ -55,10 +56,8 @@ def drafts(page: Any, who: Person) -> dict[str, Any]:
 
 def wait_draft_gone(page: Any, who: Person, key: str) -> None:
     """The draft is dropped once the submit or skip is done, which may follow the next screen."""
-    page.wait_for_function(
-        "([store, key]) => !(key in JSON.parse(localStorage.getItem(store) || '{}'))",
-        arg=[f"labelloop.outbox.{who.id}.drafts", key],
-    )
+    store = f"labelloop.outbox.{who.id}.drafts"
+    wait_until(page, f"!({json.dumps(key)} in JSON.parse(localStorage.getItem({json.dumps(store)}) || '{{}}'))")
 
 
 def test_a_half_typed_answer_survives_a_reload_until_it_is_submitted_or_skipped(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from labelloop.errors import Forbidden
-from labelloop.services.sessions import SESSION_DAYS, csrf_matches
+from labelloop.services.accounts.sessions import SESSION_DAYS, csrf_matches
 
 SESSION_COOKIE = "labelloop_session"
 CSRF_COOKIE = "labelloop_csrf"

@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from labelloop.api.browser import SESSION_COOKIE, session_secret
 from labelloop.api.models import JobOut
 from labelloop.errors import Unauthenticated
+from labelloop.services.accounts.tokens import actor_for_token
 from labelloop.services.jobs import JobInfo, Progress, create_job
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.runtime import Runtime
-from labelloop.services.tokens import actor_for_token
 
 T = TypeVar("T")
 

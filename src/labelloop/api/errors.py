@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from labelloop.api.models import ErrorOut
+from labelloop.api.security import secure_headers
 from labelloop.errors import (
     Conflict,
     DomainError,
@@ -109,8 +110,11 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
     # Starlette logs the exception and re-raises it after this; the client gets the usual shape
-    # and nothing of the internals.
-    return error_response(500, "internal", "internal server error")
+    # and nothing of the internals. This response leaves through Starlette's outermost error
+    # middleware, outside SecurityHeaders, so it carries the security headers itself.
+    response = error_response(500, "internal", "internal server error")
+    response.raw_headers = secure_headers(response.raw_headers)
+    return response
 
 
 def install(app: FastAPI) -> None:

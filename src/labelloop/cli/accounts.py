@@ -7,7 +7,7 @@ import sys
 import typer
 
 from labelloop.cli.common import OPERATOR, console, runtime, table, user_id
-from labelloop.services import tokens, users
+from labelloop.services.accounts import tokens, users
 
 user_app = typer.Typer(help="Create and manage user accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)

@@ -55,7 +55,7 @@ def project_id(rt: Runtime, ref: str) -> int:
 
 
 def user_id(conn: Connection, ref: str) -> int:
-    from labelloop.services.users import find_user, get_user
+    from labelloop.services.accounts.users import find_user, get_user
 
     return get_user(conn, int(ref)).id if ref.isdigit() else find_user(conn, ref).id
 

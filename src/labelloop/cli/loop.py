@@ -6,9 +6,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from labelloop.cli.common import OPERATOR, console, err_console, project_id, read, runtime, table, write
-from labelloop.services import loop
 from labelloop.services.jobs import Progress as JobProgress
 from labelloop.services.jobs import create_job, run_job
+from labelloop.services.loop import rounds as loop
 
 loop_app = typer.Typer(help="The learning loop: train, rescore the queue, auto-label, find errors.",
                        no_args_is_help=True)

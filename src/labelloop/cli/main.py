@@ -40,8 +40,8 @@ def serve(
     """Migrate the database, then serve the API (and, first time, print the admin login)."""
     import uvicorn
 
+    from labelloop.services.accounts.users import ensure_first_admin, find_user
     from labelloop.services.demo import ensure_demo_project
-    from labelloop.services.users import ensure_first_admin, find_user
 
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from labelloop.cli.common import OPERATOR, console, project_id, read, runtime, table, write
-from labelloop.services import consensus, quality_reports
 from labelloop.services.jobs import create_job, run_job
+from labelloop.services.quality import consensus
+from labelloop.services.quality import reports as quality_reports
 
 quality_app = typer.Typer(help="Agreement, annotator quality and consensus.", no_args_is_help=True)
 

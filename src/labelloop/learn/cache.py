@@ -15,7 +15,7 @@ from types import TracebackType
 
 import numpy as np
 
-from labelloop.learn.encoders import Vectors
+from labelloop.learn.encoder_base import Vectors
 
 FILENAME = "embeddings.sqlite"
 _CHUNK = 500  # keys per SELECT, under SQLite's default limit of bound parameters

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelloop.learn._checks import Floats
-from labelloop.learn.encoders import Encoder, Vectors
+from labelloop.learn.encoder_base import Encoder, Vectors
 
 
 def to_grey(image: NDArray[np.generic]) -> Floats:

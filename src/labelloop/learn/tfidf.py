@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped, unused-ignore]
 
 from labelloop.learn._checks import Floats
-from labelloop.learn.encoders import TextEncoder, Vectors
+from labelloop.learn.encoder_base import TextEncoder, Vectors
 
 
 class HashedTfidfEncoder(TextEncoder):

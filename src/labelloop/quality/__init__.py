@@ -7,23 +7,27 @@ once at the boundary (see :mod:`labelloop.quality._input` for the rules on missi
 duplicate (task, worker) rows: the last row wins).
 """
 
-from labelloop.quality._base import CategoricalAggregator
-from labelloop.quality.agreement import (
+from labelloop.quality.agreement.kappa import (
     category_counts,
     cohen_kappa,
     fleiss_kappa,
     pairwise_agreement_matrix,
     percent_agreement,
 )
+from labelloop.quality.agreement.krippendorff import krippendorff_alpha, reliability_to_long
 from labelloop.quality.bootstrap import ConfidenceInterval, bootstrap_ci
-from labelloop.quality.dawid_skene import DawidSkene, OneCoinDawidSkene
-from labelloop.quality.decision import answer_decisions, needs_more_answers, posterior_confidence
-from labelloop.quality.defaults import default_aggregator
-from labelloop.quality.ensemble import EnsembleAggregator
-from labelloop.quality.glad import GLAD
-from labelloop.quality.krippendorff import krippendorff_alpha, reliability_to_long
-from labelloop.quality.mace import MACE
-from labelloop.quality.majority import MajorityVote, WeightedMajorityVote
+from labelloop.quality.classification.base import CategoricalAggregator
+from labelloop.quality.classification.dawid_skene import DawidSkene, OneCoinDawidSkene
+from labelloop.quality.classification.decision import (
+    answer_decisions,
+    needs_more_answers,
+    posterior_confidence,
+)
+from labelloop.quality.classification.defaults import default_aggregator
+from labelloop.quality.classification.ensemble import EnsembleAggregator
+from labelloop.quality.classification.glad import GLAD
+from labelloop.quality.classification.mace import MACE
+from labelloop.quality.classification.majority import MajorityVote, WeightedMajorityVote
 from labelloop.quality.numeric import RobustMean, RobustMedian
 from labelloop.quality.scoring import (
     confusion_matrices,

@@ -140,7 +140,7 @@ def _answer_obj(a: Any) -> dict[str, Any]:
         "answer_id": a.id, "annotator": a.username, "value": orjson.Fragment(a.value),
         "created_at": a.created_at, "leased_at": a.leased_at, "duration_ms": a.duration_ms,
         "source": a.source, "supersedes": a.supersedes_id,
-        # What the annotator did with the model's suggestion (services/suggestions.py), or null.
+        # What the annotator did with the model's suggestion (services/loop/suggestions.py), or null.
         "suggestion": _frag(a.suggestion),
     }
 

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, Text, bindparam, cast, exists, func, or_, select, update
 
 from labelloop.errors import Invalid, NotFound, Problem
-from labelloop.services.answers import AnswerInfo, list_answers
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.review_reasons import reasons_of
+from labelloop.services.quality.review_reasons import reasons_of
+from labelloop.services.queue.answers import AnswerInfo, list_answers
 from labelloop.store.models import answers, consensus, items, open_when, published_in
 
 STATUSES = ("open", "in_progress", "done")
@@ -37,7 +37,8 @@ class ItemInfo:
     consensus: dict[str, Any] | None = None  # {value, confidence, method, final}
     # The latest loop round suspects the label: {reasons, model_version, model_answer}.
     label_issue: dict[str, Any] | None = None
-    # Why the item was sent to review, oldest first (services/review_reasons.py); kept after the decision.
+    # Why the item was sent to review, oldest first (services/quality/review_reasons.py);
+    # kept after the decision.
     review_reasons: tuple[str, ...] = ()
 
 

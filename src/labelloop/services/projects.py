@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from labelloop.schema import LabelSchema, parse_schema
-from labelloop.services.loop_settings import check_loop_settings, loop_settings
+from labelloop.services.loop.settings import check_loop_settings, loop_settings
 from labelloop.services.policy import Action, Actor, Role, access, may_grant
-from labelloop.services.quality_settings import check_quality_settings, initial_needed, quality_settings
+from labelloop.services.quality.settings import check_quality_settings, initial_needed, quality_settings
 from labelloop.store.models import answers, items, memberships, open_when, projects, users, utcnow
 
 MAX_OVERLAP = 100

@@ -122,11 +122,11 @@ class Project(Base):
     label_schema: Mapped[dict[str, Any]] = mapped_column(JSONType)
     overlap: Mapped[int] = mapped_column(Integer, default=1)
     lease_seconds: Mapped[int] = mapped_column(Integer, default=600)
-    # Gold mixing, adaptive overlap, trust rules and review: see services/quality_settings.py.
+    # Gold mixing, adaptive overlap, trust rules and review: see services/quality/settings.py.
     quality_settings: Mapped[dict[str, Any]] = mapped_column(
         JSONType, default=dict, server_default="{}"
     )
-    # Pre-labels, queue strategy, auto-labelling: see services/loop_settings.py.
+    # Pre-labels, queue strategy, auto-labelling: see services/loop/settings.py.
     loop_settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -184,12 +184,13 @@ class Item(Base):
     gold: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     # None, or "pending" while the item waits for a reviewer, "done" once one decided.
     review_state: Mapped[str | None] = mapped_column(String(10))
-    # Why the item went to review (comma-separated reasons, see services/review.py), shown to
+    # Why the item went to review (comma-separated reasons, see services/quality/review.py), shown to
     # the reviewer; kept after the decision so the record says why it was reviewed.
     review_reason: Mapped[str | None] = mapped_column(String(200))
     # Drawn at random by the loop to certify auto-labels (never chosen by a strategy).
     validation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # The latest loop round suspects this item's label: why (services/loop.py's reasons, comma-separated),
+    # The latest loop round suspects this item's label: why (services/loop/rounds.py's reasons,
+    # comma-separated),
     # which model version said so, and that model's out-of-fold answer {value, confidence}.
     # A round replaces the previous round's flags; None when the latest round suspects nothing.
     label_issue: Mapped[str | None] = mapped_column(String(40))
@@ -244,7 +245,7 @@ class Answer(Base):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("answers.id"))
     # How the answer relates to the model's suggestion the annotator was shown: the model
     # version, and per question whether the suggestion was kept unchanged, edited, or absent.
-    # None when no suggestion was shown (services/answers.py fills it).
+    # None when no suggestion was shown (services/queue/answers.py fills it).
     suggestion: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
 

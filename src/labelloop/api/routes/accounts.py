@@ -20,10 +20,10 @@ from labelloop.api.models import (
     UserPatch,
 )
 from labelloop.api.params import Id
-from labelloop.services import sign_in, tokens, users
+from labelloop.services.accounts import sign_in, tokens, users
+from labelloop.services.accounts.users import UserInfo
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
-from labelloop.services.users import UserInfo
 
 router = APIRouter(prefix="/api", tags=["accounts"], route_class=JSONRoute)
 LOGIN_TOKEN_DAYS = 30

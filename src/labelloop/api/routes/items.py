@@ -25,9 +25,10 @@ from labelloop.api.models import (
 )
 from labelloop.api.params import Cursor, Id
 from labelloop.errors import Invalid, Problem
-from labelloop.services import answers, exports, items
+from labelloop.services import exports, items
 from labelloop.services.importing.writer import check_import_allowed
 from labelloop.services.policy import Actor
+from labelloop.services.queue import answers
 
 router = APIRouter(
     prefix="/api/projects/{project_id:id}", tags=["items"], route_class=JSONRoute,

@@ -13,8 +13,8 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import JobOut
 from labelloop.api.params import Id
-from labelloop.services import loop
 from labelloop.services.jobs import Progress
+from labelloop.services.loop import rounds as loop
 from labelloop.services.policy import Actor
 
 router = APIRouter(

@@ -13,9 +13,10 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import AnswerOut, ItemDetailOut, ItemOut, JobOut
 from labelloop.api.params import Cursor, Id
-from labelloop.services import consensus, quality_reports, review, trust
 from labelloop.services.jobs import Progress
 from labelloop.services.policy import Actor
+from labelloop.services.quality import consensus, review, trust
+from labelloop.services.quality import reports as quality_reports
 
 router = APIRouter(
     prefix="/api/projects/{project_id:id}", tags=["quality"], route_class=JSONRoute,

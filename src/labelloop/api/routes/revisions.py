@@ -13,7 +13,7 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import AnswerOut, SubmitIn
 from labelloop.api.params import Id
-from labelloop.services import revisions
+from labelloop.services.queue import revisions
 
 router = APIRouter(
     prefix="/api/projects/{project_id:id}/answers/{answer_id:id}", tags=["tasks"], route_class=JSONRoute,

@@ -21,7 +21,7 @@ from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import LoginIn, UserOut
 from labelloop.api.routes.accounts import client_address
 from labelloop.errors import Unauthenticated
-from labelloop.services import sessions, sign_in
+from labelloop.services.accounts import sessions, sign_in
 from labelloop.services.runtime import Runtime
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"], route_class=JSONRoute)

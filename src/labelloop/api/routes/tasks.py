@@ -10,7 +10,8 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import AnswerOut, LeaseOut, NextIn, ProgressOut, SkipIn, TaskAnswerIn, TaskOut
 from labelloop.api.params import Id
-from labelloop.services import answers, progress, queue
+from labelloop.services.queue import answers, progress
+from labelloop.services.queue import tasks as queue
 
 router = APIRouter(
     prefix="/api/projects/{project_id:id}", tags=["tasks"], route_class=JSONRoute,

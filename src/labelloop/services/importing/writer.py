@@ -29,7 +29,7 @@ from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality_settings import initial_needed, quality_settings
+from labelloop.services.quality.settings import initial_needed, quality_settings
 from labelloop.store.bulk import insert_items
 from labelloop.store.db import Database
 from labelloop.store.models import items, jobs, open_when, utcnow

@@ -33,8 +33,13 @@ import numpy as np
 from scipy.stats import beta, binom
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from labelloop.services.consensus import REVIEW
-from labelloop.services.review_reasons import CONFIDENT_LEARNING, DONE, MODEL_DISAGREES, sent_to_review
+from labelloop.services.quality.consensus import REVIEW
+from labelloop.services.quality.review_reasons import (
+    CONFIDENT_LEARNING,
+    DONE,
+    MODEL_DISAGREES,
+    sent_to_review,
+)
 from labelloop.store.db import Database
 from labelloop.store.models import answers, consensus, items
 

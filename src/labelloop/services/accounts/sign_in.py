@@ -27,9 +27,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.config import Settings
 from labelloop.errors import Invalid, Problem, TooManyAttempts, Unauthenticated
-from labelloop.services import users
+from labelloop.services.accounts import users
+from labelloop.services.accounts.users import UserInfo
 from labelloop.services.policy import Actor
-from labelloop.services.users import UserInfo
 from labelloop.store.db import Database
 from labelloop.store.models import sign_in_failures, utcnow
 

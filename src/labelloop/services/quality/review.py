@@ -1,5 +1,5 @@
 """The review queue: items whose consensus stays unsure, that someone flagged, or whose label a
-loop round suspects wait for a reviewer, told why (services/review_reasons.py); the decision is
+loop round suspects wait for a reviewer, told why (services/quality/review_reasons.py); the decision is
 final and recorded (as an answer with source "review")."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from labelloop.errors import Conflict, NotFound
-from labelloop.services.consensus import REVIEW, Settled, store
 from labelloop.services.items import ItemDetail, get_item
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.review_reasons import DONE, FLAGGED, PENDING, sent_to_review
+from labelloop.services.quality.consensus import REVIEW, Settled, store
+from labelloop.services.quality.review_reasons import DONE, FLAGGED, PENDING, sent_to_review
 from labelloop.store.models import answers, consensus, items, utcnow
 
 

@@ -22,13 +22,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.quality import default_aggregator
-from labelloop.quality.posterior import one_coin_posterior
+from labelloop.quality.classification.posterior import one_coin_posterior
 from labelloop.schema import LabelSchema
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality_settings import QualitySettings, quality_settings
-from labelloop.services.review_reasons import LOW_CONFIDENCE, sent_to_review
-from labelloop.services.trust import Standing, set_skills, standings
+from labelloop.services.quality.review_reasons import LOW_CONFIDENCE, sent_to_review
+from labelloop.services.quality.settings import QualitySettings, quality_settings
+from labelloop.services.quality.trust import Standing, set_skills, standings
 from labelloop.store.db import Database
 from labelloop.store.models import annotator_quality, answers, consensus, items, utcnow
 

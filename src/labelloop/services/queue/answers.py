@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from labelloop.errors import Conflict, Invalid, Problem
-from labelloop.services.consensus import on_answer
-from labelloop.services.loop_settings import loop_settings
+from labelloop.services.loop.settings import loop_settings
+from labelloop.services.loop.suggestions import suggestion_record
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality_settings import quality_settings
-from labelloop.services.queue import LEASED, SUBMITTED, lock_assignment, reacquire
-from labelloop.services.suggestions import suggestion_record
-from labelloop.services.trust import gold_correct, record_gold_answer, worker_access
+from labelloop.services.quality.consensus import on_answer
+from labelloop.services.quality.settings import quality_settings
+from labelloop.services.quality.trust import gold_correct, record_gold_answer, worker_access
+from labelloop.services.queue.tasks import LEASED, SUBMITTED, lock_assignment, reacquire
 from labelloop.store.models import answers, assignments, items, users, utcnow
 
 MAX_KEY = 100
@@ -34,7 +34,7 @@ class AnswerInfo:
     leased_at: datetime | None
     duration_ms: int | None
     source: str
-    # What the answer did with the suggestion shown with it (services/suggestions.py); None: none shown.
+    # What the answer did with the suggestion shown with it (services/loop/suggestions.py); None: none shown.
     suggestion: dict[str, Any] | None = None
 
 

@@ -5,7 +5,7 @@ The algorithms are `labelloop.learn`'s; this module feeds them the project's ite
 and writes the results back: a model version with its metrics (so a learning curve is one query),
 one prediction per unlabelled item (the pre-label annotators see), new queue priorities, consensus
 for auto-labelled items, and suspected label errors (flagged on their items, with why, and sent
-to review, once the model has earned the right: services/loop_flags.py). Each round runs as a
+to review, once the model has earned the right: services/loop/flags.py). Each round runs as a
 background job.
 """
 
@@ -22,12 +22,19 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
-from labelloop.services import loop_flags
-from labelloop.services.consensus import INCREMENTAL, PROJECT, REVIEW, Settled, recompute_project, store
-from labelloop.services.loop_models import model_for
-from labelloop.services.loop_settings import LoopSettings, loop_settings
+from labelloop.services.loop import flags as loop_flags
+from labelloop.services.loop.models import model_for
+from labelloop.services.loop.settings import LoopSettings, loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.services.quality.consensus import (
+    INCREMENTAL,
+    PROJECT,
+    REVIEW,
+    Settled,
+    recompute_project,
+    store,
+)
 from labelloop.store.db import Database
 from labelloop.store.models import (
     answers,

@@ -22,11 +22,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Conflict, NotFound
-from labelloop.services import suggestions
-from labelloop.services.loop_settings import loop_settings
+from labelloop.services.loop import suggestions
+from labelloop.services.loop.settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
-from labelloop.services.quality_settings import quality_settings
-from labelloop.services.trust import worker_access
+from labelloop.services.quality.settings import quality_settings
+from labelloop.services.quality.trust import worker_access
 from labelloop.store.models import assignments, items, open_when, predictions, utcnow
 
 LEASED, SUBMITTED, SKIPPED, EXPIRED = "leased", "submitted", "skipped", "expired"
@@ -44,7 +44,7 @@ class Task:
     leased_at: datetime
     lease_expires_at: datetime
     # The latest model's answer, shown as a suggestion: {value, confidence, model_version}
-    # (services/suggestions.py says which model may suggest).
+    # (services/loop/suggestions.py says which model may suggest).
     prelabel: dict[str, Any] | None = None
 
 

@@ -36,7 +36,8 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from labelloop.quality._base import (
+from labelloop.quality._input import Codes, Encoded, Floats
+from labelloop.quality.classification.base import (
     CategoricalAggregator,
     clamp_gold,
     class_prior,
@@ -45,7 +46,6 @@ from labelloop.quality._base import (
     normalize_rows,
     worker_series,
 )
-from labelloop.quality._input import Codes, Encoded, Floats
 
 _FLOOR = 1e-12
 _GOLD_START = 0.5  # pseudo-count for a confusion matrix started from gold answers only

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from labelloop.quality._base import CategoricalAggregator
-from labelloop.quality.dawid_skene import DawidSkene
-from labelloop.quality.ensemble import EnsembleAggregator
-from labelloop.quality.mace import MACE
+from labelloop.quality.classification.base import CategoricalAggregator
+from labelloop.quality.classification.dawid_skene import DawidSkene
+from labelloop.quality.classification.ensemble import EnsembleAggregator
+from labelloop.quality.classification.mace import MACE
 
 
 def default_aggregator() -> CategoricalAggregator:

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from labelloop.errors import Forbidden, Invalid, NotFound, Problem, Unauthenticated
+from labelloop.services.accounts.credentials import new_token, token_hash
 from labelloop.services.policy import Actor
-from labelloop.services.security import new_token, token_hash
 from labelloop.store.models import api_tokens, users, utcnow
 
-# A browser session is a token with this name (services/sessions.py).
+# A browser session is a token with this name (services/accounts/sessions.py).
 SESSION_TOKEN_NAME = "browser session"
 MAX_DAYS = 3650
 

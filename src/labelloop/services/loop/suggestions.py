@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, exists, func, select
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
 from labelloop.schema.label_type import ValueProblem
-from labelloop.services.loop_settings import LoopSettings
+from labelloop.services.loop.settings import LoopSettings
 from labelloop.store.models import items, model_versions, predictions
 
 IMPORT: Final = "import"

@@ -31,7 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labelloop.quality._base import (
+from labelloop.quality._input import Codes, Encoded, Floats, wsum
+from labelloop.quality.classification.base import (
     CategoricalAggregator,
     clamp_gold,
     class_prior,
@@ -39,7 +40,6 @@ from labelloop.quality._base import (
     normalize_rows,
     worker_series,
 )
-from labelloop.quality._input import Codes, Encoded, Floats, wsum
 
 
 def _log_sigmoid(x: Floats) -> Floats:

@@ -19,9 +19,9 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import pandas as pd
 
-from labelloop.quality._base import CategoricalAggregator
 from labelloop.quality._input import AnswersLike, encode
-from labelloop.quality.defaults import default_aggregator
+from labelloop.quality.classification.base import CategoricalAggregator
+from labelloop.quality.classification.defaults import default_aggregator
 
 
 def posterior_confidence(probas: pd.DataFrame | CategoricalAggregator) -> pd.Series:

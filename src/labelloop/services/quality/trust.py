@@ -16,9 +16,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Forbidden, NotFound
-from labelloop.quality.posterior import accuracy_upper_bound
+from labelloop.quality.classification.posterior import accuracy_upper_bound
 from labelloop.services.policy import PROJECT_AND_ROLE, Action, Actor, ProjectAccess, access, check
-from labelloop.services.quality_settings import QualitySettings, quality_settings
+from labelloop.services.quality.settings import QualitySettings, quality_settings
 from labelloop.store.models import annotator_quality, memberships, projects, utcnow
 
 # Skill assumed for an annotator the project knows nothing about yet: the mean of a Beta(7, 3)

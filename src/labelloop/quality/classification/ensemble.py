@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from labelloop.quality._base import CategoricalAggregator
 from labelloop.quality._input import Codes, Encoded, Floats
+from labelloop.quality.classification.base import CategoricalAggregator
 
 
 class EnsembleAggregator(CategoricalAggregator):

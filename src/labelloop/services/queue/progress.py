@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, exists, func, select
 
 from labelloop.errors import Conflict
-from labelloop.services.loop_settings import loop_settings
+from labelloop.services.loop.settings import loop_settings
 from labelloop.services.policy import Actor
-from labelloop.services.queue import LEASED, NOT_TAKEN_BY_ME, SUBMITTED
-from labelloop.services.trust import worker_access
+from labelloop.services.quality.trust import worker_access
+from labelloop.services.queue.tasks import LEASED, NOT_TAKEN_BY_ME, SUBMITTED
 from labelloop.store.models import assignments, items, predictions
 
 # Beyond this many, "more than LEFT_CAP left" says all an annotator needs to know.
@@ -40,7 +40,7 @@ _MINE = (
     )
     .group_by(assignments.c.state)
 )
-# The next-task query's own filter and order (services/queue.py), so "left" is what next-task
+# The next-task query's own filter and order (services/queue/tasks.py), so "left" is what next-task
 # would hand out, and both databases walk the same partial index of open items to find it.
 _OPEN_FOR_ME = (
     select(items.c.id)

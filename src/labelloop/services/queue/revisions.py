@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, exists, insert, select
 
 from labelloop.errors import Conflict, Invalid, NotFound, Problem
-from labelloop.services.answers import MAX_KEY, AnswerInfo, answer_info
-from labelloop.services.consensus import on_answer
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality_settings import quality_settings
+from labelloop.services.quality.consensus import on_answer
+from labelloop.services.quality.settings import quality_settings
+from labelloop.services.queue.answers import MAX_KEY, AnswerInfo, answer_info
 from labelloop.store.models import answers, consensus, items, users, utcnow
 
 

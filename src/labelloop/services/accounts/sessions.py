@@ -15,11 +15,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, update
 
-from labelloop.services import tokens
+from labelloop.services.accounts import tokens
+from labelloop.services.accounts.credentials import token_hash
+from labelloop.services.accounts.tokens import SESSION_TOKEN_NAME
+from labelloop.services.accounts.users import UserInfo
 from labelloop.services.policy import Actor
-from labelloop.services.security import token_hash
-from labelloop.services.tokens import SESSION_TOKEN_NAME
-from labelloop.services.users import UserInfo
 from labelloop.store.models import api_tokens, utcnow
 
 SESSION_DAYS = 7

@@ -18,11 +18,11 @@ from labelloop.quality import (
     percent_agreement,
     suspicious_workers,
 )
-from labelloop.quality.posterior import accuracy_interval
+from labelloop.quality.classification.posterior import accuracy_interval
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality_settings import quality_settings
-from labelloop.services.trust import gold_correct, standings
+from labelloop.services.quality.settings import quality_settings
+from labelloop.services.quality.trust import gold_correct, standings
 from labelloop.store.models import answers, consensus, items, users
 
 BOOTSTRAP_RESAMPLES = 200

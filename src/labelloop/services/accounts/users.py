@@ -10,9 +10,9 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Unauthenticated
-from labelloop.services import tokens
+from labelloop.services.accounts import tokens
+from labelloop.services.accounts.credentials import hash_password, new_password, verify_password
 from labelloop.services.policy import Actor, require_admin
-from labelloop.services.security import hash_password, new_password, verify_password
 from labelloop.store.models import users, utcnow
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,149}$")

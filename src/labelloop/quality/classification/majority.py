@@ -12,8 +12,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from labelloop.quality._base import CategoricalAggregator, normalize_rows, worker_series
 from labelloop.quality._input import Codes, Encoded, Floats, wsum
+from labelloop.quality.classification.base import CategoricalAggregator, normalize_rows, worker_series
 
 Weighting = Literal["log_odds", "accuracy"]
 

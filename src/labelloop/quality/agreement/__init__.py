@@ -1,0 +1,1 @@
+"""Agreement between annotators: chance-corrected kappas, percent agreement, Krippendorff's alpha."""

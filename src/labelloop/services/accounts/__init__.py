@@ -1,0 +1,1 @@
+"""Accounts: users, API tokens, browser sessions, sign-in limits, password hashing."""

@@ -1,0 +1,1 @@
+"""The learning loop on the platform: rounds, label-error flags, models, suggestions."""

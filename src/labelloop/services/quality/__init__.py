@@ -1,0 +1,1 @@
+"""Quality control on the platform: consensus, trust (gold, pauses), review, reports."""

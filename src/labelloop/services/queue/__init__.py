@@ -1,0 +1,1 @@
+"""The task queue: handing out items, leases, answers and their corrections."""

@@ -1,0 +1,17 @@
+"""Waiting on the page's own state. Playwright's `wait_for_function` polls by evaluating a string
+inside the page, which the app's Content-Security-Policy (no 'unsafe-eval') refuses as soon as
+the first check fails; `page.evaluate` runs through the debugging protocol and is not affected."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def wait_until(page: Any, expression: str, *, timeout_s: float = 15.0) -> None:
+    """Wait until the JavaScript `expression` is truthy in the page."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(50)
