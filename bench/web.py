@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 from labelloop.config import Settings
-from labelloop.services import projects, users
+from labelloop.services import projects
+from labelloop.services.accounts import users
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
 
