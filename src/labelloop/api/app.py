@@ -11,7 +11,18 @@ from fastapi_offline import FastAPIOffline
 
 from labelloop import __version__
 from labelloop.api import errors
-from labelloop.api.routes import accounts, items, loop, projects, quality, revisions, schemas, session, tasks
+from labelloop.api.routes import (
+    accounts,
+    blobs,
+    items,
+    loop,
+    projects,
+    quality,
+    revisions,
+    schemas,
+    session,
+    tasks,
+)
 from labelloop.api.security import SecurityHeaders
 from labelloop.config import Settings, get_settings
 from labelloop.services.runtime import Runtime
@@ -42,7 +53,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.state.runtime = rt
     errors.install(app)
     app.add_middleware(SecurityHeaders)
-    for module in (accounts, session, projects, schemas, items, tasks, quality, revisions, loop):
+    for module in (accounts, session, projects, schemas, items, blobs, tasks, quality, revisions, loop):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

@@ -325,3 +325,19 @@ class StatusOut(Out):
     skipped: int
     annotators: int
     percent_done: float
+
+
+class BlobFileOut(BaseModel):
+    sha256: str
+    size: int = Field(description="Bytes.")
+    media_type: str
+    width: int | None = Field(None, description="Pixels, after EXIF orientation (images only).")
+    height: int | None = None
+
+
+class BlobInfoOut(BlobFileOut):
+    """A stored file and its variants (for an image: the web-sized preview and the thumbnail,
+    which may be the original itself)."""
+
+    preview: BlobFileOut
+    thumb: BlobFileOut

@@ -125,10 +125,14 @@ def import_command(
     project: str = typer.Argument(..., help="Project id or name."),
     path: Path = typer.Argument(..., exists=True,
                                 help="A .jsonl, .json (array), .csv, .tsv or .zip file, "
-                                "or a folder of .txt files."),
-    format: str | None = typer.Option(None, help="Override the format the name suggests."),
+                                "or a folder of .txt files or of images."),
+    format: str | None = typer.Option(None, help="Override the format the name suggests "
+                                      "(jsonl, json, csv, tsv, zip, txt or images)."),
 ) -> None:
-    """Import items into a project, with a progress bar. Bad input imports nothing."""
+    """Import items into a project, with a progress bar. Bad input imports nothing.
+
+    A zip or folder of images makes one item per image (its id the file's path), or holds one
+    records file at its top whose image fields name the images by path (docs/images.md)."""
     with runtime() as rt:
         pid = project_id(rt, project)
         fmt = detect_format(path, format)
@@ -143,7 +147,7 @@ def import_command(
             done = run_job(rt.db, job.id, lambda p: import_file(
                 rt.db, OPERATOR, pid, path, job_id=job.id, fmt=fmt,
                 batch_size=rt.settings.import_batch_size, progress=p,
-                limits=ImportLimits.from_settings(rt.settings)), progress)
+                limits=ImportLimits.from_settings(rt.settings), blobs=rt.blobs), progress)
     if done.status != "succeeded":
         err = done.error or {}
         err_console.print(f"[red]error:[/red] {err.get('message')}", highlight=False)

@@ -7,7 +7,11 @@
 - selection strategies (:func:`rank_items`): random, least confidence, margin, entropy, diversity,
   hybrid and cold start, all with one signature;
 - :func:`choose_threshold` and :func:`autolabel`: auto-labelling with a confidence bound on accuracy;
-- :func:`find_label_issues` (confident learning) and :func:`consensus_disagreements`.
+- :func:`find_label_issues` (confident learning) and :func:`consensus_disagreements`;
+- images: :class:`Detector` / :class:`CocoDetector` (boxes), the ``efficientnet-lite3`` encoder
+  (:func:`default_image_encoder`), near-duplicate search (:func:`near_duplicate_pairs`,
+  :func:`top_k_similar`, :func:`duplicate_groups`) and :func:`grabcut_mask` (interactive masks);
+  OpenCV and LiteRT are imported only when a model is built (the ``images-models`` extra).
 
 Arrays in, arrays out; options are keyword-only; inputs are checked once at the boundary
 (:mod:`labelloop.learn._checks`). Nothing here imports the platform or :mod:`labelloop.quality`.
@@ -15,7 +19,9 @@ Arrays in, arrays out; options are keyword-only; inputs are checked once at the 
 
 from labelloop.learn.autolabel import AutoLabelPolicy, AutoLabels, apply_policy, autolabel, choose_threshold
 from labelloop.learn.cache import EmbeddingCache
-from labelloop.learn.encoders import Encoder, available_encoders, embed, get_encoder
+from labelloop.learn.detector import COCO_CLASSES, CocoDetector, Detection, Detector
+from labelloop.learn.encoders import Encoder, available_encoders, default_image_encoder, embed, get_encoder
+from labelloop.learn.grabcut import grabcut_mask
 from labelloop.learn.label_errors import (
     confident_joint,
     confident_thresholds,
@@ -25,15 +31,26 @@ from labelloop.learn.label_errors import (
     label_quality_scores,
 )
 from labelloop.learn.models import EmbeddingClassifier, out_of_fold_proba
+from labelloop.learn.near_duplicates import (
+    NearDuplicates,
+    duplicate_groups,
+    near_duplicate_pairs,
+    top_k_similar,
+)
 from labelloop.learn.strategies import STRATEGIES, rank_items
 
 __all__ = [
+    "COCO_CLASSES",
     "STRATEGIES",
     "AutoLabelPolicy",
     "AutoLabels",
+    "CocoDetector",
+    "Detection",
+    "Detector",
     "EmbeddingCache",
     "EmbeddingClassifier",
     "Encoder",
+    "NearDuplicates",
     "apply_policy",
     "autolabel",
     "available_encoders",
@@ -41,11 +58,16 @@ __all__ = [
     "confident_joint",
     "confident_thresholds",
     "consensus_disagreements",
+    "default_image_encoder",
+    "duplicate_groups",
     "embed",
     "estimated_noise_rate",
     "find_label_issues",
     "get_encoder",
+    "grabcut_mask",
     "label_quality_scores",
+    "near_duplicate_pairs",
     "out_of_fold_proba",
     "rank_items",
+    "top_k_similar",
 ]

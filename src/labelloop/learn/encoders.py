@@ -15,7 +15,11 @@ name               what                                                         
 ``image-features`` downscaled intensities + gradient histograms (:mod:`~.images`)         numpy
 =================  =====================================================================  ==============
 
-The heavy encoder is imported only when asked for, so ``pip install labelloop`` stays light.
+and ``efficientnet-lite3``: EfficientNet-Lite3 image embeddings, 1280-d (:mod:`~.image_embeddings`),
+which needs the ``[images-models]`` extra.
+
+The heavy encoders are imported only when asked for, so ``pip install labelloop`` stays light;
+:func:`default_image_encoder` falls back to ``image-features`` when the image models are missing.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ from labelloop.learn.encoder_base import Encoder, Progress, T, TextEncoder, Vect
 if TYPE_CHECKING:
     from labelloop.learn.cache import EmbeddingCache
 
-__all__ = ["Encoder", "TextEncoder", "Vectors", "available_encoders", "embed", "get_encoder"]
+__all__ = [
+    "Encoder", "TextEncoder", "Vectors", "available_encoders", "default_image_encoder", "embed",
+    "get_encoder",
+]
 
 
 def embed(
@@ -90,7 +97,7 @@ def embed(
 
 def available_encoders() -> tuple[str, ...]:
     """Names :func:`get_encoder` accepts."""
-    return ("hashed-tfidf", "minilm", "image-features")
+    return ("hashed-tfidf", "minilm", "image-features", "efficientnet-lite3")
 
 
 def get_encoder(name: str, **options: Any) -> Encoder[Any]:
@@ -107,4 +114,19 @@ def get_encoder(name: str, **options: Any) -> Encoder[Any]:
         from labelloop.learn.images import ImageFeatureEncoder
 
         return ImageFeatureEncoder(**options)
+    if name == "efficientnet-lite3":
+        from labelloop.learn.image_embeddings import EfficientNetLiteEncoder
+
+        return EfficientNetLiteEncoder(**options)
     raise ValueError(f"unknown encoder {name!r}; choose one of {', '.join(available_encoders())}")
+
+
+def default_image_encoder() -> Encoder[Any]:
+    """``efficientnet-lite3`` when the ``images-models`` extra is installed, else ``image-features``.
+
+    The two give different vectors under different names, so a cache never mixes them.
+    """
+    try:
+        return get_encoder("efficientnet-lite3")
+    except ImportError:
+        return get_encoder("image-features")

@@ -1,7 +1,8 @@
 """labelloop.quality: crowd-label aggregation, agreement and annotator scoring as plain algorithms.
 
 Pure numpy/pandas/scipy, no server: ``DawidSkene().fit_predict(df)`` on a long table with columns
-``task, worker, label``. Estimators follow the crowd-kit contract (``fit``, ``fit_predict``,
+``task, worker, label``; ``default_box_aggregator().fit_predict(df)`` on one with ``task, worker, boxes``
+(see :mod:`labelloop.quality.shapes`). Estimators follow the crowd-kit contract (``fit``, ``fit_predict``,
 ``fit_predict_proba``; learned attributes end in ``_``); options are keyword-only; inputs are checked
 once at the boundary (see :mod:`labelloop.quality._input` for the rules on missing answers and
 duplicate (task, worker) rows: the last row wins).
@@ -35,33 +36,61 @@ from labelloop.quality.scoring import (
     gold_accuracy,
     suspicious_workers,
 )
+from labelloop.quality.shapes import (
+    BoxAggregator,
+    KeypointAggregator,
+    NaiveBoxConsensus,
+    RandomWorkerBoxes,
+    box_f1,
+    box_gold_scores,
+    box_iou,
+    default_box_aggregator,
+    detection_scores,
+    mask_vote,
+    oks,
+    pairwise_box_agreement,
+    staple,
+)
 
 __all__ = [
     "GLAD",
     "MACE",
+    "BoxAggregator",
     "CategoricalAggregator",
     "ConfidenceInterval",
     "DawidSkene",
     "EnsembleAggregator",
+    "KeypointAggregator",
     "MajorityVote",
+    "NaiveBoxConsensus",
     "OneCoinDawidSkene",
+    "RandomWorkerBoxes",
     "RobustMean",
     "RobustMedian",
     "WeightedMajorityVote",
     "answer_decisions",
     "bootstrap_ci",
+    "box_f1",
+    "box_gold_scores",
+    "box_iou",
     "category_counts",
     "cohen_kappa",
     "confusion_matrices",
     "consensus_agreement",
     "default_aggregator",
+    "default_box_aggregator",
+    "detection_scores",
     "fleiss_kappa",
     "gold_accuracy",
     "krippendorff_alpha",
+    "mask_vote",
     "needs_more_answers",
+    "oks",
     "pairwise_agreement_matrix",
+    "pairwise_box_agreement",
     "percent_agreement",
     "posterior_confidence",
     "reliability_to_long",
+    "staple",
     "suspicious_workers",
 ]

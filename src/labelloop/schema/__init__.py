@@ -2,15 +2,24 @@
 
 from labelloop.schema.document import LabelSchema, Question, load_document, parse_schema
 from labelloop.schema.fields import FieldSpec, check_field_value
-from labelloop.schema.label_type import Aggregate, LabelType, QuestionBase, ValueProblem
+from labelloop.schema.label_type import (
+    Aggregate,
+    ImageInfo,
+    LabelType,
+    QuestionBase,
+    Target,
+    ValueProblem,
+)
 
 __all__ = [
     "Aggregate",
     "FieldSpec",
+    "ImageInfo",
     "LabelSchema",
     "LabelType",
     "Question",
     "QuestionBase",
+    "Target",
     "ValueProblem",
     "check_field_value",
     "load_document",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import yaml
@@ -23,7 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import labelloop.schema.types  # noqa: F401  (registers the built-in label types)
 from labelloop.errors import Invalid, Problem
 from labelloop.schema.fields import FieldSpec
-from labelloop.schema.label_type import LabelType, QuestionBase, ValueProblem, get_type, type_names
+from labelloop.schema.label_type import (
+    LabelType,
+    QuestionBase,
+    Target,
+    ValueProblem,
+    get_type,
+    type_names,
+)
 
 # Keys an imported record uses for the item itself rather than for a field.
 RESERVED_FIELD_NAMES = frozenset({"id", "meta", "priority", "gold"})
@@ -66,8 +73,19 @@ class LabelSchema:
                 return q
         raise KeyError(name)
 
-    def validate_answer(self, value: Any) -> dict[str, Any]:
-        """The canonical answer, or `Invalid` naming each question that is wrong."""
+    @cached_property
+    def target_fields(self) -> frozenset[str]:
+        """The fields some question is about: what `validate_answer`'s `targets` may hold."""
+        return frozenset(q.spec.target for q in self.questions if q.spec.target is not None)
+
+    def validate_answer(
+        self, value: Any, targets: Mapping[str, Target] | None = None
+    ) -> dict[str, Any]:
+        """The canonical answer, or `Invalid` naming each question that is wrong.
+
+        `targets` holds, by field name, what the item's target fields are (`Target`: a text, an
+        image's size); a question whose target is not in it is checked without it.
+        """
         if not isinstance(value, Mapping):
             raise Invalid("an answer is an object keyed by question name", [Problem("not an object")])
         problems: list[Problem] = []
@@ -83,7 +101,8 @@ class LabelSchema:
                     problems.append(Problem("an answer is required", field=q.name))
                 continue
             try:
-                out[q.name] = q.kind.validate(q.spec, raw)
+                target = targets.get(q.spec.target) if targets and q.spec.target else None
+                out[q.name] = q.kind.validate(q.spec, raw, target)
             except ValueProblem as e:
                 problems.append(Problem(e.message, field=q.name + e.path))
         if problems:

@@ -2,7 +2,10 @@
 
 A label type is one module under `labelloop.schema.types` that defines:
 - `Question`: a pydantic model of the question's options in the schema document;
-- `validate(question, value)`: the canonical form of one annotator's value, or `ValueProblem`;
+- `validate(question, value, target=None)`: the canonical form of one annotator's value, or
+  `ValueProblem`; `target` is what the question's target field holds when the caller knows it
+  (`Target`: the text of a text field, the `ImageInfo` of an image field), so offsets and
+  coordinates can be checked against it;
 - `aggregate(question, values, weights)`: one value for the item and a confidence in [0, 1];
 - `agreement(question, values_per_item)`: how much annotators agree, in [0, 1];
 - `export_cell(question, value)`: a flat rendering for tabular exports (CSV).
@@ -48,6 +51,20 @@ class QuestionBase(BaseModel):
 
 
 @dataclass(frozen=True)
+class ImageInfo:
+    """An image field's size in pixels, after EXIF orientation: the frame shapes are drawn in."""
+
+    width: int
+    height: int
+
+
+# What `validate` is told about a question's target field: its text, its image's size, or
+# None when unknown (no target, an external image whose size the server never saw, a caller
+# that only canonicalises). Checks that need the target are skipped when it is None.
+Target = str | ImageInfo | None
+
+
+@dataclass(frozen=True)
 class Aggregate:
     """The value several annotators' answers settle on, and how sure that is."""
 
@@ -67,7 +84,7 @@ class LabelType(Generic[Q]):
     target_kinds: ClassVar[frozenset[str]] = frozenset()
     target_required: ClassVar[bool] = False
 
-    def validate(self, question: Q, value: Any) -> Any:
+    def validate(self, question: Q, value: Any, target: Target = None) -> Any:
         raise NotImplementedError
 
     def aggregate(

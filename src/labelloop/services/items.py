@@ -14,6 +14,7 @@ from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.review_reasons import reasons_of
 from labelloop.services.queue.answers import AnswerInfo, list_answers
+from labelloop.services.targets import item_targets
 from labelloop.store.models import answers, consensus, items, open_when, published_in
 
 STATUSES = ("open", "in_progress", "done")
@@ -172,7 +173,10 @@ def set_gold(
 ) -> ItemInfo:
     """Mark an item as gold with its true answer (None removes the mark)."""
     acc = access(conn, actor, project_id, Action.edit_items)
-    clean = None if value is None else schema_of(acc.project.label_schema).validate_answer(value)
+    schema = schema_of(acc.project.label_schema)
+    clean = None if value is None else schema.validate_answer(
+        value, item_targets(conn, schema, project_id, item_id)
+    )
     result = conn.execute(
         update(items)
         .where(items.c.id == item_id, published_in(project_id))

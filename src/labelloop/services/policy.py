@@ -41,6 +41,7 @@ class Action(Enum):
     view_project = "view_project", Role.annotator
     work_tasks = "work_tasks", Role.annotator  # next task, submit, skip, renew a lease
     view_own_answers = "view_own_answers", Role.annotator
+    view_blobs = "view_blobs", Role.annotator  # stored files (images) the project's items show
     view_items = "view_items", Role.reviewer  # item contents with everyone's answers, but no gold
     view_all_answers = "view_all_answers", Role.reviewer
     view_status = "view_status", Role.reviewer

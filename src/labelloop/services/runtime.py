@@ -14,6 +14,7 @@ from labelloop.services.importing.readers import detect_format
 from labelloop.services.importing.writer import check_import_allowed, import_file, recover_imports
 from labelloop.services.jobs import JobInfo, JobRunner, Progress, create_job, fail_interrupted
 from labelloop.services.policy import Actor
+from labelloop.store.blobs import LocalBlobStore
 from labelloop.store.db import Database
 from labelloop.store.migrate import upgrade
 
@@ -23,6 +24,7 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
         self.jobs = JobRunner(self.db, settings.job_workers)
+        self.blobs = LocalBlobStore(settings.blob_dir)
 
     def migrate(self) -> None:
         upgrade(self.db.engine)
@@ -44,6 +46,8 @@ class Runtime:
                 if stray.is_file():
                     stray.unlink(missing_ok=True)
                     said.append(f"removed the unfinished upload {stray.name}")
+        if swept := self.blobs.sweep_temporary():
+            said.append(f"removed {swept} unfinished blob file{'s' if swept > 1 else ''}")
         return said
 
     def close(self) -> None:
@@ -78,6 +82,7 @@ class Runtime:
                     self.db, actor, project_id, path, job_id=job.id, fmt=fmt,
                     batch_size=self.settings.import_batch_size, progress=progress,
                     display_name=filename, limits=ImportLimits.from_settings(self.settings),
+                    blobs=self.blobs,
                 )
             finally:
                 path.unlink(missing_ok=True)

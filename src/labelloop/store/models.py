@@ -340,6 +340,52 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
 
 
+class Blob(Base):
+    """A stored file (store/blobs.py), named by the SHA-256 of its bytes.
+
+    A row is a fact about content, shared by the whole instance; who may read the file is
+    `project_blobs`. Images have `width` and `height` in pixels after EXIF orientation.
+    """
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlobVariant(Base):
+    """A derived file of a blob, made at import: `preview` (web-sized) or `thumb`. Stored as a
+    blob too; it may be the original itself when that already suits a browser."""
+
+    __tablename__ = "blob_variants"
+
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    variant: Mapped[str] = mapped_column(String(10), primary_key=True)
+    variant_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+
+
+class ProjectBlob(Base):
+    """The projects that hold a blob: their members (annotator and up) may read it.
+
+    Written when an import publishes its items (services/importing/writer.py), so a failed
+    import leaves no link."""
+
+    __tablename__ = "project_blobs"
+    __table_args__ = (Index("ix_project_blobs_sha256", "sha256"),)
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 def open_when(reserved: Any, *, publishing: bool = False) -> Any:
     """The `is_open` rule for an item with `reserved` slots taken: a slot left, not gold, published.
 
@@ -377,3 +423,6 @@ annotator_quality = _table(AnnotatorQuality)
 model_versions = _table(ModelVersion)
 predictions = _table(Prediction)
 jobs = _table(Job)
+blobs = _table(Blob)
+blob_variants = _table(BlobVariant)
+project_blobs = _table(ProjectBlob)

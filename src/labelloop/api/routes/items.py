@@ -64,7 +64,8 @@ async def import_items(
     project_id: Id,
     request: Request,
     filename: str = Query(..., description="The file's name; its suffix tells the format."),
-    format: str | None = Query(None, description="jsonl, json, csv, tsv or zip (of .txt files)."),
+    format: str | None = Query(None, description="jsonl, json, csv, tsv, zip (of .txt files or of "
+                               "images, told apart by what it holds) or images."),
     wait: bool = Query(False, description="Answer when the import has finished."),
     ctx: Ctx = CtxDep,
 ) -> Response:

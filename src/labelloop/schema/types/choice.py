@@ -8,6 +8,7 @@ from typing import Any, Literal
 from labelloop.schema.label_type import (
     Aggregate,
     LabelType,
+    Target,
     ValueProblem,
     pairwise_mean,
     register,
@@ -24,7 +25,7 @@ class Choice(LabelType[ChoiceQuestion]):
     name = "choice"
     question_model = ChoiceQuestion
 
-    def validate(self, question: ChoiceQuestion, value: Any) -> Any:
+    def validate(self, question: ChoiceQuestion, value: Any, target: Target = None) -> Any:
         if not isinstance(value, str):
             raise ValueProblem(f"expected one of the options as a string, got {type(value).__name__}")
         if value not in question.values:

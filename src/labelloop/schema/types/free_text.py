@@ -11,6 +11,7 @@ from labelloop.schema.label_type import (
     Aggregate,
     LabelType,
     QuestionBase,
+    Target,
     ValueProblem,
     pairwise_mean,
     register,
@@ -33,7 +34,7 @@ class FreeText(LabelType[FreeTextQuestion]):
     name = "text"
     question_model = FreeTextQuestion
 
-    def validate(self, question: FreeTextQuestion, value: Any) -> Any:
+    def validate(self, question: FreeTextQuestion, value: Any, target: Target = None) -> Any:
         if not isinstance(value, str):
             raise ValueProblem(f"expected a string, got {type(value).__name__}")
         if len(value) < question.min_length:

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from labelloop.schema.label_type import (
     Aggregate,
     LabelType,
+    Target,
     ValueProblem,
     pairwise_mean,
     register,
@@ -35,7 +36,7 @@ class MultiChoice(LabelType[MultiChoiceQuestion]):
     name = "multi_choice"
     question_model = MultiChoiceQuestion
 
-    def validate(self, question: MultiChoiceQuestion, value: Any) -> Any:
+    def validate(self, question: MultiChoiceQuestion, value: Any, target: Target = None) -> Any:
         if not isinstance(value, list):
             raise ValueProblem(f"expected a list of options, got {type(value).__name__}")
         allowed = question.values

@@ -12,6 +12,7 @@ from labelloop.schema.label_type import (
     Aggregate,
     LabelType,
     QuestionBase,
+    Target,
     ValueProblem,
     pairwise_mean,
     register,
@@ -47,7 +48,7 @@ class Rating(LabelType[RatingQuestion]):
     name = "rating"
     question_model = RatingQuestion
 
-    def validate(self, question: RatingQuestion, value: Any) -> Any:
+    def validate(self, question: RatingQuestion, value: Any, target: Target = None) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueProblem(f"expected an integer, got {type(value).__name__}")
         if not question.min <= value <= question.max:

@@ -1,9 +1,9 @@
 """Text spans: stretches of a text field tagged with labels (named entities, phrases, errors).
 
 A value is a list of `{start, end, label}`: offsets in Unicode code points into the target
-text (Python string indices), `end` exclusive. The schema cannot know the text, so here a
-value is checked for shape, labels, duplicates and (unless `allow_overlap`) overlaps; the
-page that draws the text keeps offsets inside it and on token boundaries.
+text (Python string indices), `end` exclusive. A value is checked for shape, labels,
+duplicates, overlaps (unless `allow_overlap`) and, when the caller passes the target text,
+offsets inside it; the page that draws the text snaps offsets to token boundaries.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from labelloop.schema.label_type import (
     Aggregate,
     LabelType,
     QuestionBase,
+    Target,
     ValueProblem,
     pairwise_mean,
     register,
@@ -88,7 +89,7 @@ class Spans(LabelType[SpansQuestion]):
     target_kinds = frozenset({"text"})
     target_required = True
 
-    def validate(self, question: SpansQuestion, value: Any) -> Any:
+    def validate(self, question: SpansQuestion, value: Any, target: Target = None) -> Any:
         """The spans sorted by (start, end, label); no duplicates, and no overlaps unless allowed."""
         if not isinstance(value, list):
             raise ValueProblem(f"expected a list of spans, got {type(value).__name__}")
@@ -101,6 +102,10 @@ class Spans(LabelType[SpansQuestion]):
             start, end = _offset(span["start"], "start", i), _offset(span["end"], "end", i)
             if end <= start:
                 raise ValueProblem("end must be larger than start", path=f"[{i}].end")
+            if isinstance(target, str) and end > len(target):
+                raise ValueProblem(
+                    f"end {end} is past the end of the text ({len(target)} characters)", path=f"[{i}].end"
+                )
             label = span["label"]
             if not isinstance(label, str) or label not in question.values:
                 allowed = ", ".join(lab.value for lab in question.labels)

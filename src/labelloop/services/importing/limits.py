@@ -1,6 +1,7 @@
 """How much one import may hold: bytes per item, bytes per archive, nesting depth.
 
-The numbers are settings (`LABELLOOP_MAX_ITEM_BYTES`, `..._ARCHIVE_BYTES`, `..._JSON_DEPTH`).
+The numbers are settings (`LABELLOOP_MAX_ITEM_BYTES`, `..._ARCHIVE_BYTES`, `..._JSON_DEPTH`,
+`..._IMAGE_BYTES`).
 readers.py checks bytes while streaming, so an oversized line or archive member is never read
 whole; records.py checks the item as it will be stored (its size, nesting and characters).
 """
@@ -26,10 +27,12 @@ class ImportLimits:
     max_item_bytes: int = _default("max_item_bytes")
     max_archive_bytes: int = _default("max_archive_bytes")
     max_json_depth: int = _default("max_json_depth")
+    max_image_bytes: int = _default("max_image_bytes")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImportLimits:
-        return cls(settings.max_item_bytes, settings.max_archive_bytes, settings.max_json_depth)
+        return cls(settings.max_item_bytes, settings.max_archive_bytes, settings.max_json_depth,
+                   settings.max_image_bytes)
 
     def item_too_large(self, what: str) -> str:
         return (f"the {what} is larger than {limit_text(self.max_item_bytes)}, "
@@ -39,9 +42,13 @@ class ImportLimits:
         return (f"the item is {size_text(size)} as stored (fields, meta and gold as JSON), over "
                 f"the {limit_text(self.max_item_bytes)} limit for one item (LABELLOOP_MAX_ITEM_BYTES)")
 
-    def archive_too_large(self) -> str:
-        return (f"the archive holds more than {limit_text(self.max_archive_bytes)} of .txt files "
+    def archive_too_large(self, what: str = ".txt files") -> str:
+        return (f"the archive holds more than {limit_text(self.max_archive_bytes)} of {what} "
                 "uncompressed, the limit for one archive (LABELLOOP_MAX_ARCHIVE_BYTES)")
+
+    def image_too_large(self) -> str:
+        return (f"the image is larger than {limit_text(self.max_image_bytes)}, the limit for one "
+                "image file (LABELLOOP_MAX_IMAGE_BYTES)")
 
     def too_deep(self) -> str:
         return f"nested deeper than {self.max_json_depth} levels (LABELLOOP_MAX_JSON_DEPTH)"

@@ -25,16 +25,31 @@ import ijson
 import orjson
 
 from labelloop.errors import Invalid, Problem
+from labelloop.services.blobs import StoredImage
 from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
+from labelloop.services.importing.names import holds_images
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip")
+FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images")
 BOM = b"\xef\xbb\xbf"
 PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
 
 
 class TextFile(dict[str, Any]):
     """A .txt file's record: its `text` goes into the schema's first text field (records.py)."""
+
+
+class StoredRecord(dict[str, Any]):
+    """A record whose image files an archive reader stored (archive.py): `images` are the stored
+    images its fields now reference as `blob:<sha256>`, for the writer to record with the item."""
+
+    def __init__(self, values: dict[str, Any], images: tuple[StoredImage, ...] = ()) -> None:
+        super().__init__(values)
+        self.images = images
+
+
+class ImageFile(StoredRecord):
+    """An image file alone: its `blob` reference goes into the schema's first image field."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +82,13 @@ def detect_format(path: Path, declared: str | None = None) -> str:
             )
         if declared == "txt" and not path.is_dir():
             raise _one_txt_file()
+        if declared == "images" and not (path.is_dir() or zipfile.is_zipfile(path)):
+            raise Invalid("not a folder or zip of images",
+                          [Problem("the images format is a zip archive (or, with the CLI, a folder) "
+                                   "of image files", field="format")])
         return declared
     if path.is_dir():
-        return "txt"
+        return "images" if holds_images(path) else "txt"
     suffix = path.suffix.lower()
     if suffix == ".txt":
         raise _one_txt_file()

@@ -22,9 +22,13 @@ from typing import Any
 import orjson
 
 from labelloop.errors import Invalid, Problem
-from labelloop.schema import LabelSchema, check_field_value
+from labelloop.schema import ImageInfo, LabelSchema, Target, check_field_value
+from labelloop.schema.fields import MEDIA_KINDS
+from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage
 from labelloop.services.importing.limits import ImportLimits, deeper_than
-from labelloop.services.importing.readers import TextFile, Where, shown
+from labelloop.services.importing.readers import ImageFile, StoredRecord, TextFile, Where, shown
+from labelloop.services.targets import SizeOf, targets_of
+from labelloop.store.blobs import is_sha256
 
 RESERVED = frozenset({"id", "meta", "priority", "gold"})
 MAX_ID = 500
@@ -42,6 +46,8 @@ class ItemRow:
     priority: float
     gold: dict[str, Any] | None
     where: Where
+    images: tuple[StoredImage, ...] = ()  # stored by this import, to record with the item
+    refs: tuple[tuple[str, str], ...] = ()  # (field, sha256) of each blob the fields reference
 
 
 def content_hash(data: dict[str, Any]) -> str:
@@ -53,9 +59,12 @@ class RecordReader:
     """Checks records against one project's schema."""
 
     def __init__(
-        self, schema: LabelSchema, *, text_cells: bool = False, limits: ImportLimits | None = None
+        self, schema: LabelSchema, *, text_cells: bool = False, limits: ImportLimits | None = None,
+        image_size: SizeOf | None = None,
     ) -> None:
         self.schema = schema
+        # The size of a stored image a record references, to check gold shapes against.
+        self.image_size = image_size
         self.limits = limits or ImportLimits()
         self.max_item_bytes = self.limits.max_item_bytes
         self.max_depth = self.limits.max_json_depth
@@ -63,6 +72,7 @@ class RecordReader:
         self.field_names = frozenset(f.name for f in self.fields)
         self.text_cells = text_cells  # CSV: every cell is a string
         self.first_text_field = next((f.name for f in self.fields if f.type == "text"), None)
+        self.first_image_field = next((f.name for f in self.fields if f.type == "image"), None)
 
     def missing_columns(self, header: list[str]) -> str | None:
         """What a CSV header lacks for this schema: its required fields (said once, not per row)."""
@@ -81,8 +91,16 @@ class RecordReader:
             if self.first_text_field is None:
                 return [where.problem("the schema has no text field to put a .txt file in")]
             record = {"id": record["id"], self.first_text_field: record["text"]}
+        images: tuple[StoredImage, ...] = ()
+        if isinstance(record, StoredRecord):
+            images = record.images
+            if isinstance(record, ImageFile):
+                if self.first_image_field is None:
+                    return [where.problem("the schema has no image field to put an image in")]
+                record = {"id": record["id"], self.first_image_field: record["blob"]}
 
         data: dict[str, Any] = {}
+        refs: list[tuple[str, str]] = []
         for f in self.fields:
             value = record.get(f.name)
             if value is None:
@@ -96,6 +114,12 @@ class RecordReader:
             wrong = check_field_value(f.type, value)
             if wrong is None and (not isinstance(value, str) or "\x00" in value):
                 wrong = self._unstorable(value)
+            if wrong is None and f.type in MEDIA_KINDS and value.startswith(REFERENCE_PREFIX):
+                sha256 = value[len(REFERENCE_PREFIX):]
+                if is_sha256(sha256):
+                    refs.append((f.name, sha256))
+                else:
+                    wrong = "a stored file is referenced as blob: and its SHA-256 in 64 lowercase hex digits"
             if wrong:
                 problems.append(where.problem(wrong, f.name))
             elif f.type == "text" and f.required and not value.strip():
@@ -106,14 +130,14 @@ class RecordReader:
         external_id = self._id(where, record.get("id"), problems)
         meta = self._meta(where, record, problems)
         priority = self._priority(where, record.get("priority"), problems)
-        gold = self._gold(where, record.get("gold"), problems)
+        gold = self._gold(where, record.get("gold"), problems, data, images)
         if problems:
             return problems
         canonical = self._stored(where, external_id, data, meta, gold)
         if isinstance(canonical, list):
             return canonical
         digest = hashlib.sha256(canonical).hexdigest()  # content_hash(data), serialised once
-        return ItemRow(external_id or digest, digest, data, meta, priority, gold, where)
+        return ItemRow(external_id or digest, digest, data, meta, priority, gold, where, images, tuple(refs))
 
     def _unstorable(self, value: Any) -> str | None:
         """Why a field's value cannot be stored: a NUL, or nesting past the limit (the item's
@@ -217,7 +241,10 @@ class RecordReader:
             return 0.0
         return float(raw)
 
-    def _gold(self, where: Where, raw: Any, problems: list[Problem]) -> dict[str, Any] | None:
+    def _gold(
+        self, where: Where, raw: Any, problems: list[Problem], data: dict[str, Any],
+        images: tuple[StoredImage, ...] = (),
+    ) -> dict[str, Any] | None:
         if raw is None:
             return None
         if self.text_cells:
@@ -225,11 +252,26 @@ class RecordReader:
             if raw is None:
                 return None
         try:
-            return self.schema.validate_answer(raw)
+            return self.schema.validate_answer(raw, self._targets(data, images))
         except Invalid as e:
             for p in e.problems:
                 problems.append(where.problem(p.message, f"gold.{p.field}" if p.field else "gold"))
             return None
+
+    def _targets(self, data: dict[str, Any], images: tuple[StoredImage, ...]) -> dict[str, Target]:
+        """What the gold answer's questions are about: texts, and the sizes of images stored by this
+        import or (through `image_size`) before it."""
+        if not self.schema.target_fields:
+            return {}
+        here = {i.original.sha256: ImageInfo(i.original.width, i.original.height) for i in images
+                if i.original.width and i.original.height}
+
+        def size_of(sha256: str) -> ImageInfo | None:
+            if sha256 in here:
+                return here[sha256]
+            return self.image_size(sha256) if self.image_size is not None else None
+
+        return targets_of(self.schema, data, size_of)
 
     def _json_cell(self, where: Where, name: str, raw: Any, problems: list[Problem]) -> Any:
         if not isinstance(raw, str):

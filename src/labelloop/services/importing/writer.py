@@ -6,6 +6,12 @@ bad, or an id comes back with different content, the staged rows are deleted and
 the file remains; the error lists the problems (up to `MAX_PROBLEMS`) with their line and field.
 Re-importing the same file changes nothing: items whose id and content are there are skipped.
 
+Images (a zip or folder of them, archive.py) are stored as blobs while the file is read, their
+rows written with each batch; the right of the project's members to read them
+(`project_blobs`) is written as the items are published, so a failed import leaves no link.
+Its files stay in the store: content-addressed, readable by nobody, and re-used as they are
+when the same image is imported again.
+
 A file is imported whole or not at all, whatever moment the process dies at. The commit point
 is one short transaction that writes the job's result once every row is staged. Before it, a
 restart deletes the staged rows (`recover_imports`); after it, a restart finishes publishing
@@ -23,16 +29,30 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, func, select, update
 
 from labelloop.errors import Invalid, Problem
+from labelloop.schema import ImageInfo
+from labelloop.schema.fields import MEDIA_KINDS
+from labelloop.services.blobs import (
+    StoredImage,
+    link_blobs,
+    record_images,
+    references_in,
+    stored_image,
+    visible_blobs,
+)
+from labelloop.services.importing.archive import ImageArchive
 from labelloop.services.importing.limits import ImportLimits
+from labelloop.services.importing.names import holds_images
 from labelloop.services.importing.readers import Source, detect_format
 from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.settings import initial_needed, quality_settings
+from labelloop.services.targets import stored_image_info
+from labelloop.store.blobs import BlobStore
 from labelloop.store.bulk import insert_items
 from labelloop.store.db import Database
-from labelloop.store.models import items, jobs, open_when, utcnow
+from labelloop.store.models import items, jobs, open_when, projects, utcnow
 
 MAX_PROBLEMS = 50
 
@@ -66,15 +86,29 @@ def import_file(
     progress: ProgressFn | None = None,
     display_name: str | None = None,
     limits: ImportLimits | None = None,
+    blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
+    """Import a file (or, from the CLI, a folder); `blobs` is where images go."""
     with db.read() as conn:
         acc = access(conn, actor, project_id, Action.import_items)
     fmt = detect_format(path, fmt)
-    reader = RecordReader(schema_of(acc.project.label_schema), text_cells=fmt in ("csv", "tsv"),
-                          limits=limits)
-    source = Source(path, fmt, limits, header_check=reader.missing_columns)
+    schema = schema_of(acc.project.label_schema)
+    reader = RecordReader(schema, text_cells=fmt in ("csv", "tsv"), limits=limits,
+                          image_size=partial(_image_info, db, actor))
+    source: Source | ImageArchive
+    if fmt == "images" or (fmt == "zip" and holds_images(path)):
+        if blobs is None:
+            raise ValueError("importing images needs a blob store")
+        source = ImageArchive(
+            path, blobs, limits, image_fields=tuple(f.name for f in schema.fields if f.type == "image"),
+            known=partial(_known_image, db), header_check=reader.missing_columns,
+        )
+        reader.text_cells = source.records_format in ("csv", "tsv")
+    else:
+        source = Source(path, fmt, limits, header_check=reader.missing_columns)
     stats = ImportStats()
     batch: list[ItemRow] = []
+    unchecked: list[ItemRow] = []
     overlap = initial_needed(acc.project.overlap, quality_settings(acc.project.quality_settings))
     records = source.records()
     stopped = False  # at MAX_PROBLEMS, with more of the file left unchecked
@@ -95,18 +129,24 @@ def import_file(
                     stats.problems.extend(row)
                 elif not stats.problems:
                     batch.append(row)
+                elif row.refs:  # not to be written, but its references are checked all the same
+                    unchecked.append(row)
+            if len(unchecked) >= batch_size:
+                _check_references(db, actor, unchecked, stats)
+                unchecked.clear()
             if len(stats.problems) >= MAX_PROBLEMS:
                 stopped = next(records, None) is not None
                 break
             if len(batch) >= batch_size:
-                db.run(lambda c: _write_batch(c, project_id, job_id, overlap, batch, stats))
+                db.run(lambda c: _write_batch(c, actor, project_id, job_id, overlap, batch, stats))
                 batch.clear()
                 report()
         if batch and not stats.problems:
-            db.run(lambda c: _write_batch(c, project_id, job_id, overlap, batch, stats))
+            db.run(lambda c: _write_batch(c, actor, project_id, job_id, overlap, batch, stats))
         if stats.records == 0 and not stats.problems:
             stats.problems.append(Problem("the file holds no records"))
         if stats.problems:
+            _check_references(db, actor, batch + unchecked, stats)
             raise Invalid(
                 _nothing_imported(display_name or path.name, len(stats.problems), stopped),
                 stats.problems[:MAX_PROBLEMS],
@@ -137,8 +177,43 @@ def _nothing_imported(name: str, found: int, stopped: bool) -> str:
     return f"{name}: nothing was imported"
 
 
+def _image_info(db: Database, actor: Actor, sha256: str) -> ImageInfo | None:
+    """The size of a stored image the importer may use (gold shapes are checked against it); none
+    for others, whose size an error message must not give away."""
+    with db.read() as conn:
+        return stored_image_info(conn, sha256) if visible_blobs(conn, actor, [sha256]) else None
+
+
+def _known_image(db: Database, sha256: str) -> StoredImage | None:
+    with db.read() as conn:
+        return stored_image(conn, sha256)
+
+
+def _blob_problems(
+    conn: Connection, actor: Actor, batch: list[ItemRow], *, record: bool = True
+) -> list[Problem]:
+    """Record the batch's new images; name each reference to a blob the importer may not use."""
+    new = {image.original.sha256: image for r in batch for image in r.images}
+    if record:
+        record_images(conn, new.values())
+    wanted = {sha for r in batch for _, sha in r.refs} - new.keys()
+    usable = new.keys() | visible_blobs(conn, actor, wanted)
+    return [
+        r.where.problem(f"no stored file blob:{sha} that you may use (import the image itself, or "
+                        "reference one stored in a project you are a member of)", field)
+        for r in batch for field, sha in r.refs if sha not in usable
+    ]
+
+
+def _check_references(db: Database, actor: Actor, rows: list[ItemRow], stats: ImportStats) -> None:
+    """Name the bad blob references of rows that will not be written (the import already failed)."""
+    if any(r.refs for r in rows):
+        with db.read() as conn:
+            stats.problems.extend(_blob_problems(conn, actor, rows, record=False))
+
+
 def _write_batch(
-    conn: Connection, project_id: int, job_id: int, overlap: int, batch: list[ItemRow],
+    conn: Connection, actor: Actor, project_id: int, job_id: int, overlap: int, batch: list[ItemRow],
     stats: ImportStats,
 ) -> None:
     ids = list({r.external_id for r in batch})
@@ -153,7 +228,7 @@ def _write_batch(
     now = utcnow()
     rows: list[dict[str, Any]] = []
     created = unchanged = 0
-    problems: list[Problem] = []
+    problems = _blob_problems(conn, actor, batch) if any(r.images or r.refs for r in batch) else []
     for r in batch:
         seen = existing.get(r.external_id)
         if seen is not None:
@@ -193,16 +268,29 @@ def publish_staged(
     on_range: Callable[[int, int], None] | None = None,
 ) -> int:
     """Open a committed import's staged items to the queue, in id ranges so no transaction runs
-    long. Safe to run again after a crash: it picks up the rows still staged."""
+    long, and let the project's members read the blobs they show. Safe to run again after a
+    crash: it picks up the rows still staged."""
     with db.read() as conn:
         lo, hi, total = conn.execute(
             select(func.min(items.c.id), func.max(items.c.id), func.count())
             .where(items.c.import_job_id == job_id, items.c.staged.is_(True))
         ).one()
-    if lo is None:
+        project = conn.execute(
+            select(projects.c.id, projects.c.label_schema)
+            .where(projects.c.id == select(jobs.c.project_id).where(jobs.c.id == job_id).scalar_subquery())
+        ).first()
+    if lo is None or project is None:
         return 0
+    media = tuple(f.name for f in schema_of(project.label_schema).fields if f.type in MEDIA_KINDS)
 
     def publish_range(conn: Connection, start: int) -> int:
+        if media:
+            shown = conn.execute(
+                select(items.c.data).where(
+                    items.c.import_job_id == job_id, items.c.staged.is_(True),
+                    items.c.id >= start, items.c.id < start + batch_size)
+            ).scalars()
+            link_blobs(conn, project.id, {sha for data in shown for sha in references_in(data, media)})
         return conn.execute(
             update(items)
             .where(items.c.import_job_id == job_id, items.c.staged.is_(True),

@@ -8,18 +8,28 @@ the training items; without them the round skips auto-labelling and label-error 
 then POSTs `{"question", "classes", "items": [{"id", "data"}]}` to `<url>/predict` and expects
 `{"probabilities": [[p per class] per item]}` in the same order. A Python model is a class
 registered under the entry-point group `labelloop.models`, constructed without arguments.
+
+Images (docs/loop.md, "Images") have two more interfaces of the same three kinds: a `Detector`
+(labelloop.learn.detector; built in: the offline COCO detector) that pre-labels boxes, POSTed to
+`<url>/detect`, and a `Segmenter` (below; built in: GrabCut) that turns a box or scribbles into a
+mask, POSTed to `<url>/segment`; entry-point groups `labelloop.detectors` and `labelloop.segmenters`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 import numpy as np
 
 from labelloop.errors import Invalid, Problem
+from labelloop.learn.detector import Detection, Detector
+from labelloop.schema.types.rle import RleError, decode_counts
 
 ENTRY_POINT_GROUP = "labelloop.models"
 HTTP_TIMEOUT = 600.0
@@ -80,16 +90,7 @@ class HttpModel:
         self.class_counts: np.ndarray | None = None
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        try:
-            r = httpx.post(f"{self.url}/{path}", json=body, timeout=HTTP_TIMEOUT)
-        except httpx.HTTPError as e:
-            raise Invalid("the external model could not be reached",
-                          [Problem(f"{self.url}/{path}: {e}", field="loop.model")]) from e
-        if r.status_code != 200:
-            raise Invalid("the external model refused the request",
-                          [Problem(f"{self.url}/{path} answered {r.status_code}: {r.text[:300]}",
-                                   field="loop.model")])
-        return r.json()
+        return _post_json(self.url, path, body, "loop.model")
 
     def fit(self, items: Sequence[dict[str, Any]], x: np.ndarray, y: np.ndarray, weights: np.ndarray,
             classes: list[str], question: str) -> np.ndarray | None:
@@ -106,6 +107,203 @@ class HttpModel:
         answer = self._post("predict", {"question": question, "classes": classes, "items": list(items)})
         raw = answer.get("probabilities") if isinstance(answer, dict) else None
         return _probabilities(raw, len(items), len(classes), "probabilities")
+
+
+def _post_json(url: str, path: str, body: dict[str, Any], field: str) -> Any:
+    try:
+        r = httpx.post(f"{url}/{path}", json=body, timeout=HTTP_TIMEOUT)
+    except httpx.HTTPError as e:
+        raise Invalid("the external model could not be reached",
+                      [Problem(f"{url}/{path}: {e}", field=field)]) from e
+    if r.status_code != 200:
+        raise Invalid("the external model refused the request",
+                      [Problem(f"{url}/{path} answered {r.status_code}: {r.text[:300]}", field=field)])
+    try:
+        return r.json()
+    except ValueError as e:
+        raise Invalid("the external model answered badly",
+                      [Problem(f"{url}/{path} did not answer JSON", field=field)]) from e
+
+
+def _image_json(image: Any) -> dict[str, str]:
+    """An image file as the image protocols send it: its blob reference and its bytes in base64."""
+    if not isinstance(image, bytes | bytearray | memoryview):
+        raise TypeError("an external image model is sent the image file: pass its bytes")
+    data = bytes(image)
+    return {"ref": f"blob:{hashlib.sha256(data).hexdigest()}",
+            "content_base64": base64.b64encode(data).decode("ascii")}
+
+
+def _bad(message: str, field: str) -> Invalid:
+    return Invalid("the external model answered badly", [Problem(message, field=field)])
+
+
+def _detection(raw: Any, labels: set[str] | None, where: str) -> Detection:
+    if not isinstance(raw, dict):
+        raise _bad("expected an object {label, box, score}", where)
+    label, box, score = raw.get("label"), raw.get("box"), raw.get("score", 1.0)
+    if not isinstance(label, str) or (labels is not None and label not in labels):
+        raise _bad(f"label {label!r} is not one of the question's labels", f"{where}.label")
+    if (not isinstance(box, list) or len(box) != 4
+            or not all(isinstance(v, int | float) and math.isfinite(v) for v in box)
+            or not (box[0] < box[2] and box[1] < box[3])):
+        raise _bad("box must be [x1, y1, x2, y2] with x1 < x2 and y1 < y2", f"{where}.box")
+    if not isinstance(score, int | float) or not 0 <= score <= 1:
+        raise _bad("score must be a number in [0, 1]", f"{where}.score")
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return Detection(label, (x1, y1, x2, y2), float(score))
+
+
+class HttpDetector:
+    """A team's own detector behind `<url>/detect` (docs/loop.md, "Images"): meets `Detector`.
+
+    Boxes are checked for shape here; against the image's size by the `bbox` type where they are
+    stored. Detections under *threshold* are dropped.
+    """
+
+    def __init__(self, url: str, *, labels: Sequence[str] | None = None, question: str | None = None,
+                 threshold: float = 0.0) -> None:
+        self.url = url.rstrip("/")
+        self.name = f"http:{self.url}"
+        self.labels = None if labels is None else list(labels)
+        self.question = question
+        self.threshold = threshold
+
+    def detect(self, images: Sequence[Any], *,
+               items: Sequence[dict[str, Any]] | None = None) -> list[list[Detection]]:
+        """Detections of each image file (bytes); *items* (`{"id", "data"}`, one per image) go along."""
+        if items is not None and len(items) != len(images):
+            raise ValueError("items must have one entry per image")
+        body = {"question": self.question, "labels": self.labels, "items": [
+            {**(items[i] if items is not None else {}), "image": _image_json(image)}
+            for i, image in enumerate(images)]}
+        answer = _post_json(self.url, "detect", body, "loop.detector")
+        raw = answer.get("detections") if isinstance(answer, dict) else None
+        if not isinstance(raw, list) or len(raw) != len(images):
+            raise _bad(f"expected {len(images)} lists of detections", "detections")
+        known = None if self.labels is None else set(self.labels)
+        out: list[list[Detection]] = []
+        for i, per_image in enumerate(raw):
+            if not isinstance(per_image, list):
+                raise _bad("expected a list of detections", f"detections[{i}]")
+            found = [_detection(d, known, f"detections[{i}][{j}]") for j, d in enumerate(per_image)]
+            out.append(sorted((d for d in found if d.score >= self.threshold), key=lambda d: -d.score))
+        return out
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """Interactive masks: an image file and a prompt in, COCO compressed RLE of the image's size out."""
+
+    name: str
+
+    def segment(self, image: Any, *, box: Sequence[float] | None = None,
+                foreground: Sequence[Sequence[float]] = (),
+                background: Sequence[Sequence[float]] = ()) -> dict[str, Any]:
+        """`{"size": [h, w], "counts": "..."}` for a box `[x1, y1, x2, y2]` and/or `[x, y]` scribbles."""
+        ...
+
+
+class GrabCutSegmenter:
+    """The built-in segmenter: labelloop.learn.grabcut (OpenCV, the `images-models` extra)."""
+
+    def __init__(self, **options: Any) -> None:
+        from labelloop.learn.image_input import require_cv2
+
+        require_cv2()
+        self.options = options
+        self.name = "grabcut"
+
+    def segment(self, image: Any, *, box: Sequence[float] | None = None,
+                foreground: Sequence[Sequence[float]] = (),
+                background: Sequence[Sequence[float]] = ()) -> dict[str, Any]:
+        from labelloop.learn.grabcut import grabcut_mask
+        from labelloop.schema.types.rle import encode_mask
+
+        try:
+            mask = grabcut_mask(image, box=box, foreground=foreground, background=background, **self.options)
+        except ValueError as e:
+            raise Invalid("the mask prompt is not usable", [Problem(str(e), field="prompt")]) from e
+        return encode_mask(mask)
+
+
+class HttpSegmenter:
+    """A team's own segmenter behind `<url>/segment` (docs/loop.md, "Images"): meets `Segmenter`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.name = f"http:{self.url}"
+
+    def segment(self, image: Any, *, box: Sequence[float] | None = None,
+                foreground: Sequence[Sequence[float]] = (),
+                background: Sequence[Sequence[float]] = ()) -> dict[str, Any]:
+        body = {"image": _image_json(image), "box": None if box is None else [float(v) for v in box],
+                "foreground": [[float(v) for v in p] for p in foreground],
+                "background": [[float(v) for v in p] for p in background]}
+        answer = _post_json(self.url, "segment", body, "loop.segmenter")
+        rle = answer.get("rle") if isinstance(answer, dict) else None
+        size = rle.get("size") if isinstance(rle, dict) else None
+        counts = rle.get("counts") if isinstance(rle, dict) else None
+        if (not isinstance(size, list) or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+                or not isinstance(counts, str)):
+            raise _bad('expected {"rle": {"size": [height, width], "counts": "<COCO compressed RLE>"}}',
+                       "rle")
+        try:
+            runs = decode_counts(counts)
+        except RleError as e:
+            raise _bad(str(e), "rle.counts") from e
+        if (runs < 0).any() or int(runs.sum()) != size[0] * size[1]:
+            raise _bad(f"the runs cover {int(runs.sum())} pixels, not {size[0]} x {size[1]}", "rle.counts")
+        return {"size": [int(size[0]), int(size[1])], "counts": counts}
+
+
+def _entry_point(group: str, wanted: str, field: str) -> Any:
+    for ep in entry_points(group=group):
+        if ep.name == wanted:
+            return ep.load()()
+    raise Invalid("unknown model",
+                  [Problem(f"no entry point {wanted!r} in the group {group!r}", field=field)])
+
+
+def detector_for(name: str, *, labels: Sequence[str] | None = None,
+                 label_map: Mapping[str, str] | None = None, threshold: float = 0.5) -> Detector:
+    """`coco` (the offline COCO detector, COCO names mapped by *label_map*), an http(s) URL, or
+    python:<entry point in labelloop.detectors>."""
+    if name == "coco":
+        from labelloop.learn.detector import CocoDetector
+
+        try:
+            return CocoDetector(labels=label_map, threshold=threshold)
+        except ImportError as e:
+            raise Invalid("the built-in detector is not installed",
+                          [Problem(str(e), field="loop.detector")]) from e
+        except ValueError as e:
+            raise Invalid("bad detector settings", [Problem(str(e), field="loop.detector")]) from e
+    if name.startswith(("http://", "https://")):
+        return HttpDetector(name, labels=labels, threshold=threshold)
+    if name.startswith("python:"):
+        found: Detector = _entry_point("labelloop.detectors", name.removeprefix("python:"), "loop.detector")
+        return found
+    raise Invalid("unknown detector",
+                  [Problem("coco, an http(s) URL, or python:<name>", field="loop.detector")])
+
+
+def segmenter_for(name: str) -> Segmenter:
+    """`grabcut` (built in, offline), an http(s) URL, or python:<entry point in labelloop.segmenters>."""
+    if name == "grabcut":
+        try:
+            return GrabCutSegmenter()
+        except ImportError as e:
+            raise Invalid("GrabCut is not installed", [Problem(str(e), field="loop.segmenter")]) from e
+    if name.startswith(("http://", "https://")):
+        return HttpSegmenter(name)
+    if name.startswith("python:"):
+        found: Segmenter = _entry_point("labelloop.segmenters", name.removeprefix("python:"),
+                                        "loop.segmenter")
+        return found
+    raise Invalid("unknown segmenter",
+                  [Problem("grabcut, an http(s) URL, or python:<name>", field="loop.segmenter")])
 
 
 def model_for(name: str) -> Any:

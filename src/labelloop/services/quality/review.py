@@ -15,6 +15,7 @@ from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import REVIEW, Settled, store
 from labelloop.services.quality.review_reasons import DONE, FLAGGED, PENDING, sent_to_review
+from labelloop.services.targets import item_targets
 from labelloop.store.models import answers, consensus, items, utcnow
 
 
@@ -62,7 +63,8 @@ def decide(
     """Record a reviewer's answer as the item's final consensus."""
     acc = access(conn, actor, project_id, Action.review)
     assert actor.user_id is not None or actor.is_admin
-    clean = schema_of(acc.project.label_schema).validate_answer(value)
+    schema = schema_of(acc.project.label_schema)
+    clean = schema.validate_answer(value, item_targets(conn, schema, project_id, item_id))
     row = _pending_item(conn, project_id, item_id)
     if row.review_state != PENDING:
         raise Conflict(f"item {item_id} is not waiting for review")

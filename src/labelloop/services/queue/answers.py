@@ -18,6 +18,7 @@ from labelloop.services.quality.consensus import on_answer
 from labelloop.services.quality.settings import quality_settings
 from labelloop.services.quality.trust import gold_correct, record_gold_answer, worker_access
 from labelloop.services.queue.tasks import LEASED, SUBMITTED, lock_assignment, reacquire
+from labelloop.services.targets import item_targets
 from labelloop.store.models import answers, assignments, items, users, utcnow
 
 MAX_KEY = 100
@@ -104,7 +105,7 @@ def submit_answer(
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
         raise Invalid("invalid duration", [Problem("0 to 86400000 milliseconds", field="duration_ms")])
     schema = schema_of(acc.project.label_schema)
-    clean = schema.validate_answer(value)
+    clean = schema.validate_answer(value, item_targets(conn, schema, project_id, item_id))
 
     lease = lock_assignment(conn, project_id, item_id, uid)
     if idempotency_key is not None:

@@ -20,6 +20,7 @@ from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import on_answer
 from labelloop.services.quality.settings import quality_settings
 from labelloop.services.queue.answers import MAX_KEY, AnswerInfo, answer_info
+from labelloop.services.targets import answer_targets
 from labelloop.store.models import answers, consensus, items, users, utcnow
 
 
@@ -91,7 +92,7 @@ def revise_answer(
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
         raise Invalid("invalid duration", [Problem("0 to 86400000 milliseconds", field="duration_ms")])
     schema = schema_of(acc.project.label_schema)
-    clean = schema.validate_answer(value)
+    clean = schema.validate_answer(value, answer_targets(conn, schema, project_id, answer_id))
 
     if idempotency_key is not None:
         done = conn.execute(select(answers).where(answers.c.user_id == uid,

@@ -1,0 +1,97 @@
+"""Stored files (images) of a project, streamed: ETag, conditional and range requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+
+from labelloop.api.deps import Ctx, CtxDep
+from labelloop.api.errors import documented
+from labelloop.api.json_body import JSONRoute
+from labelloop.api.models import BlobFileOut, BlobInfoOut
+from labelloop.api.params import Id
+from labelloop.errors import NotFound
+from labelloop.services import blobs
+
+router = APIRouter(
+    prefix="/api/projects/{project_id:id}/blobs", tags=["blobs"], route_class=JSONRoute,
+    responses=documented(401, 404, 422),
+)
+
+Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="The file's SHA-256, in lowercase hex.")]
+# Content-addressed: the bytes behind a URL never change, so browsers may keep them; `private`
+# keeps them out of shared caches, since reading them takes a project role.
+CACHE = "private, max-age=31536000, immutable"
+# Raster images a browser shows and cannot run; any other type is sent as a download.
+INLINE = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff")
+SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
+          "image/bmp": ".bmp", "image/tiff": ".tif"}
+FILE_CONTENT: dict[str, Any] = {"content": {t: {} for t in (*INLINE, "application/octet-stream")}}
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110's If-None-Match: weak comparison against any listed tag, or `*`."""
+    if header is None:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+
+
+@router.get(
+    "/{sha256}",
+    response_class=Response,
+    responses={
+        200: {**FILE_CONTENT, "description": "The file (the whole of it)."},
+        206: {**FILE_CONTENT, "description": "The byte range the Range header asked for."},
+        304: {"description": "Not modified: the If-None-Match header names this file's ETag."},
+    },
+)
+def get_blob(
+    project_id: Id,
+    sha256: Sha256,
+    request: Request,
+    variant: Literal["original", "preview", "thumb"] = Query(
+        "original", description="original; preview: at most 2048 px on the long side; thumb: 256 px."),
+    ctx: Ctx = CtxDep,
+) -> Response:
+    """A file the project's items reference as `blob:<sha256>`, for any member of the project.
+
+    `ETag` is the SHA-256 of the bytes sent (the variant's own), so `If-None-Match` answers 304;
+    `Range: bytes=...` answers 206 with that part. Non-members, and hashes the project does not
+    hold, get 404 alike.
+    """
+    found = ctx.read(blobs.served_blob, project_id, sha256, variant)
+    etag = f'"{found.sha256}"'
+    # Kept per credential: after a sign-out, the next person on the browser is asked again.
+    headers = {"ETag": etag, "Cache-Control": CACHE, "Vary": "Authorization, Cookie"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    inline = found.media_type in INLINE
+    name = f"{sha256[:16]}-{variant}{SUFFIX.get(found.media_type, '')}"
+    headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{name}"'
+    # Opened on its own, the file is a document with no rights to run or load anything.
+    headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    media_type = found.media_type if inline else "application/octet-stream"
+    path = ctx.runtime.blobs.local_path(found.sha256)
+    if path is None:  # a store that is not on local disk: streamed whole, no ranges
+        return StreamingResponse(_chunks(ctx, found.sha256), media_type=media_type, headers=headers)
+    if not path.is_file():
+        raise NotFound(f"the file of blob {sha256} is missing from the store")
+    return FileResponse(path, media_type=media_type, headers=headers)
+
+
+def _chunks(ctx: Ctx, sha256: str) -> Iterator[bytes]:
+    with ctx.runtime.blobs.open(sha256) as f:
+        while piece := f.read(64 * 1024):
+            yield piece
+
+
+@router.get("/{sha256}/info", response_model=BlobInfoOut)
+def blob_info(project_id: Id, sha256: Sha256, ctx: Ctx = CtxDep) -> BlobInfoOut:
+    """A stored file's size, media type and pixels (after EXIF orientation), and its variants'."""
+    found = ctx.read(blobs.blob_info, project_id, sha256)
+    files = {name: BlobFileOut.model_validate(row, from_attributes=True) for name, row in found.items()}
+    return BlobInfoOut(**files["original"].model_dump(), preview=files["preview"], thumb=files["thumb"])

@@ -1,0 +1,175 @@
+r"""Which clusters of boxes are real objects: annotator recall and false-positive rates learned by EM.
+
+Every cluster :math:`c` on task :math:`t` (see :mod:`.matching`) is an item; every annotator
+:math:`w \in W_t` who answered the task (an empty answer included) either drew a box in it
+(:math:`y_{cw} = 1`) or did not (:math:`y_{cw} = 0`). The cluster has a hidden class
+:math:`z_c \in \{0, 1, \dots, K-1\}`: 0 is *spurious* (no object: a false positive, or a stray
+duplicate box), :math:`1 \dots K-1` are real objects of increasing ease of being seen. Given the class,
+annotators draw independently:
+
+.. math:: P(y_{c\cdot} \mid z_c = k) \propto \prod_{w \in W_t} p_{wk}^{\,y_{cw}} (1 - p_{wk})^{1 - y_{cw}},
+
+where :math:`p_{wk}` is annotator w's **recall** on real objects of level :math:`k \ge 1` and their
+**false-positive rate** for :math:`k = 0`. This is Dawid & Skene's latent-class model (Dawid & Skene,
+JRSS C 28(1), 1979) with a binary answer per (cluster, annotator), as used for boxes by Branson, Van Horn
+& Perona ("Lean Crowdsourcing", CVPR 2017: per-annotator probabilities of a missed box and of a false
+one). Two refinements over the textbook model:
+
+- *Difficulty levels* (:math:`K-1` real classes, default 2): small or occluded objects are missed by
+  many annotators. With one real class, EM makes "real" mean "drawn by nearly everyone" and rejects
+  objects most but not all annotators saw; a hard and an easy level let the real class cover both.
+- *Truncation*: a cluster exists only if someone drew it, so the likelihood is conditioned on
+  :math:`\sum_w y_{cw} \ge 1`, dividing by :math:`1 - P_{0tk}` with
+  :math:`P_{0tk} = \prod_{w \in W_t} (1 - p_{wk})`. Without it the false-positive rate of a crowd whose
+  false boxes are singletons would be estimated near :math:`1/|W_t|` instead of near 0.
+
+EM. E-step: :math:`q_{ck} \propto \pi_k P(y_{c\cdot} \mid k) / (1 - P_{0tk})`. M-step (the truncation
+handled as missing data: each observed cluster of class k stands for :math:`P_{0tk}/(1 - P_{0tk})`
+unseen ones that nobody drew):
+
+.. math:: p_{wk} = \frac{\sum_{c \ni w} q_{ck} + \lambda \bar p_k}
+                        {\sum_{t \in T_w} Q_{tk} / (1 - P_{0tk}) + \lambda},\qquad
+          Q_{tk} = \sum_{c \in t} q_{ck},\qquad
+          \pi_k \propto 1 + \sum_c q_{ck},
+
+with :math:`\bar p_k` the crowd's pooled rate (empirical-Bayes shrinkage: an annotator with few
+answers looks like the average annotator; :math:`\lambda` = ``shrinkage`` pseudo-answers). EM starts
+from each cluster's share of votes :math:`s_c = \sum_w y_{cw} / |W_t|`: class k gets weight
+:math:`\theta_k^{\,v}(1-\theta_k)^{n-v}` with :math:`\theta_k` evenly spaced in [0.05, 0.95].
+Every step is a product with a sparse incidence matrix (who answered which task, who drew in which
+cluster), never a loop over (cluster, annotator) pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+
+import numpy as np
+import scipy.sparse as sp
+
+from labelloop.quality.shapes._input import Codes, Floats
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class ExistenceFit:
+    """The fitted model: P(real) per cluster, rates ``[worker, class]``, class prior, iterations."""
+
+    real: Floats
+    rates: Floats
+    prior: Floats
+    n_iter: int
+
+
+def _log_rates(rates: Floats) -> tuple[Floats, Floats]:
+    clipped = np.clip(rates, _EPS, 1 - _EPS)
+    return np.log1p(-clipped), np.log(clipped) - np.log1p(-clipped)
+
+
+@dataclass(frozen=True, eq=False)
+class _Design:
+    """Sparse incidence matrices: who answered each task, who drew in each cluster, each cluster's task."""
+
+    answered: sp.csr_matrix  # tasks x workers
+    answered_t: sp.csr_matrix
+    drew: sp.csr_matrix  # clusters x workers
+    drew_t: sp.csr_matrix
+    in_task: sp.csr_matrix  # tasks x clusters
+    cl_task: Codes
+
+    @classmethod
+    def build(
+        cls, cl_task: Codes, box_cluster: Codes, box_worker: Codes, answer_task: Codes, answer_worker: Codes,
+        n_tasks: int, n_workers: int,
+    ) -> _Design:
+        m = len(cl_task)
+        answered = sp.csr_matrix(
+            (np.ones(len(answer_task)), (answer_task, answer_worker)), shape=(n_tasks, n_workers)
+        )
+        drew = sp.csr_matrix((np.ones(len(box_cluster)), (box_cluster, box_worker)), shape=(m, n_workers))
+        in_task = sp.csr_matrix((np.ones(m), (cl_task, np.arange(m))), shape=(n_tasks, m))
+        return cls(answered, answered.T.tocsr(), drew, drew.T.tocsr(), in_task, cl_task)
+
+
+def fit_existence(
+    *,
+    cl_task: Codes,
+    box_cluster: Codes,
+    box_worker: Codes,
+    answer_task: Codes,
+    answer_worker: Codes,
+    n_tasks: int,
+    n_workers: int,
+    levels: int,
+    shrinkage: float,
+    n_iter: int,
+    tol: float,
+) -> ExistenceFit:
+    """EM for the model of the module docstring; classes: 0 spurious, 1..levels real.
+
+    Stops when the log-likelihood per cluster improves by less than *tol*.
+    """
+    k = levels + 1
+    m = len(cl_task)
+    if m == 0:
+        return ExistenceFit(np.zeros(0), np.zeros((n_workers, k)), np.full(k, 1.0 / k), 0)
+    design = _Design.build(cl_task, box_cluster, box_worker, answer_task, answer_worker, n_tasks, n_workers)
+    votes = np.bincount(box_cluster, minlength=m).astype(np.float64)
+    voters = np.bincount(answer_task, minlength=n_tasks).astype(np.float64)[cl_task]
+    theta = np.linspace(0.05, 0.95, k)
+    logits = votes[:, None] * np.log(theta) + (voters - votes)[:, None] * np.log1p(-theta)
+    q = np.exp(logits - logits.max(axis=1, keepdims=True))
+    q /= q.sum(axis=1, keepdims=True)
+    rates = np.tile(theta, (n_workers, 1))
+    history: list[float] = []
+    none_drew: Floats | None = None
+    for _ in range(n_iter):
+        rates, prior = _m_step(q, rates, design, shrinkage, none_drew)
+        q, loglik, none_drew = _e_step(rates, prior, design)
+        history.append(loglik / m)
+        if len(history) > 1 and abs(history[-1] - history[-2]) < tol:
+            break
+    rates, prior = _m_step(q, rates, design, shrinkage, none_drew)
+    # The spurious class is the one annotators join least (EM keeps the starting order in practice).
+    spurious = int(np.argmin(rates.mean(axis=0)))
+    real = 1.0 - q[:, spurious]
+    if spurious != 0:
+        order = [spurious] + [j for j in range(k) if j != spurious]
+        rates, prior = rates[:, order], prior[order]
+    return ExistenceFit(real, rates, prior, len(history))
+
+
+def _m_step(
+    q: Floats, rates: Floats, design: _Design, shrinkage: float, none_drew: Floats | None
+) -> tuple[Floats, Floats]:
+    """New rates and prior; *none_drew* (P0[t, k] under *rates*) is reused from the E-step when given."""
+    k = q.shape[1]
+    if none_drew is None:
+        log_miss, _ = _log_rates(rates)
+        none_drew = np.exp(np.asarray(design.answered @ log_miss))
+    per_task = np.asarray(design.in_task @ q)  # Q[t, k]
+    exposure_t = per_task / np.maximum(1.0 - none_drew, _EPS)
+    drawn = np.asarray(design.drew_t @ q)  # [w, k]
+    exposure = np.asarray(design.answered_t @ exposure_t)  # [w, k]
+    pooled = drawn.sum(axis=0) / np.maximum(exposure.sum(axis=0), _EPS)
+    new_rates = (drawn + shrinkage * pooled) / np.maximum(exposure + shrinkage, _EPS)
+    prior = (q.sum(axis=0) + 1.0) / (len(q) + k)
+    return np.clip(new_rates, _EPS, 1 - _EPS), prior
+
+
+def _e_step(rates: Floats, prior: Floats, design: _Design) -> tuple[Floats, float, Floats]:
+    """Posteriors ``q[c, k]``, the log-likelihood of the observed clusters, and P0[t, k]."""
+    log_miss, log_odds = _log_rates(rates)
+    all_miss = np.asarray(design.answered @ log_miss)  # log P0[t, k]
+    drew = np.asarray(design.drew @ log_odds)  # [c, k]
+    seen = np.log(np.maximum(-np.expm1(all_miss), _EPS))  # log(1 - P0): the truncation
+    logits = np.log(prior)[None, :] + (all_miss - seen)[design.cl_task] + drew
+    # Row-wise max and sum over the K columns as K-1 elementwise steps and a matrix-vector product:
+    # numpy's reductions along a short inner axis are several times slower on millions of rows.
+    top = reduce(np.maximum, logits.T)
+    expd = np.exp(logits - top[:, None])
+    total = expd @ np.ones(expd.shape[1])
+    loglik = float(np.log(total).sum() + top.sum())
+    return np.asarray(expd / total[:, None], dtype=np.float64), loglik, np.exp(all_miss)

@@ -1,0 +1,290 @@
+"""Zip archives and folders of images: each image one item, or the images a records file names.
+
+Two layouts, told apart by the archive's top level:
+- **images only**: every file is an image and becomes one item, its id the file's path in the
+  archive (`photos/cat.jpg`), the schema's first image field `blob:<sha256>`.
+- **one records file at the top** (`.jsonl`, `.csv`, `.tsv` or `.json`) **and the images it
+  names**: a record's image fields hold paths from the archive's top (`photos/cat.jpg`, or
+  `./photos/cat.jpg`), replaced by `blob:<sha256>` once the image is stored; URLs and `blob:`
+  references are kept as they are, and every other key works as in any import. Images that no
+  record names are not imported.
+
+Refused, each problem naming the file: a name that could leave the archive (`../`, an absolute
+path or a drive, a backslash, an empty or `.` part), a symbolic link, a name twice, a file that
+is not an image (first layout), more than one records file. Skipped: folders, `__MACOSX/`, hidden
+files (a part starting with `.`, such as `.DS_Store`), `Thumbs.db` and `desktop.ini`. Sizes are
+counted while each file is inflated: `LABELLOOP_MAX_IMAGE_BYTES` per image, and
+`LABELLOOP_MAX_ARCHIVE_BYTES` for the files read in all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tempfile
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+from labelloop.errors import Problem
+from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage
+from labelloop.services.importing.images import ACCEPTED_TEXT, KnownFn, NotAnImage, store_image
+from labelloop.services.importing.limits import ImportLimits
+from labelloop.services.importing.names import IMAGE_SUFFIXES, RECORD_SUFFIXES, is_junk, suffix, unsafe_name
+from labelloop.services.importing.readers import ImageFile, Source, StoredRecord, Where, detect_format, shown
+from labelloop.store.blobs import BlobStore, TooLarge
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+_CACHED = 4096  # images stored by name, for records that name one image more than once
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    packed: int  # bytes of the input it takes (for progress)
+    open: Callable[[], IO[bytes]]
+    problem: str | None = None
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
+    return archive.open(info)
+
+
+def _open_file(path: Path) -> IO[bytes]:
+    return path.open("rb")
+
+
+def _zip_members(archive: zipfile.ZipFile) -> list[Member]:
+    infos = [m for m in archive.infolist() if not m.is_dir() and not is_junk(m.filename)]
+    counts = Counter(m.filename for m in infos)
+    out: list[Member] = []
+    seen: set[str] = set()
+    for info in sorted(infos, key=lambda m: m.filename):
+        name = info.filename
+        if name in seen:
+            continue
+        seen.add(name)
+        problem = unsafe_name(name)
+        if problem is None and counts[name] > 1:
+            problem = f"the archive holds {counts[name]} files of this name"
+        if problem is None and stat.S_ISLNK(info.external_attr >> 16):
+            problem = "a symbolic link: put the file itself in the archive"
+        out.append(Member(name, info.compress_size, partial(_open_member, archive, info), problem))
+    return out
+
+
+def _folder_members(root: Path) -> list[Member]:
+    out: list[Member] = []
+    for folder, dirs, files in os.walk(root):  # links to folders are listed, never followed
+        base = Path(folder)
+        for entry in [*dirs, *files]:
+            full = base / entry
+            name = full.relative_to(root).as_posix()
+            if is_junk(name):
+                continue
+            if full.is_symlink():
+                out.append(Member(name, 0, partial(_open_file, full), "a symbolic link: copy the file"))
+            elif entry in files:
+                out.append(Member(name, full.stat().st_size, partial(_open_file, full)))
+        dirs[:] = [d for d in dirs if not (base / d).is_symlink() and not is_junk(d)]
+    return sorted(out, key=lambda m: m.name)
+
+
+class ImageArchive:
+    """A record source (like `readers.Source`) over a zip or folder of images."""
+
+    def __init__(
+        self, path: Path, store: BlobStore, limits: ImportLimits | None = None, *,
+        image_fields: tuple[str, ...] = (), known: KnownFn | None = None,
+        header_check: Callable[[list[str]], str | None] | None = None,
+    ) -> None:
+        self.path = path
+        self.store = store
+        self.limits = limits or ImportLimits()
+        self.image_fields = image_fields
+        self.known = known
+        self.header_check = header_check
+        self.bytes_read = 0
+        self.total_bytes = path.stat().st_size if path.is_file() else 0
+        self._left = self.limits.max_archive_bytes
+        self._stored: dict[str, StoredImage | Problem] = {}
+        self._stop = False
+        names = self._names()
+        tables = sorted(n for n in names if "/" not in n and suffix(n) in RECORD_SUFFIXES and not is_junk(n))
+        self.records_files = tables
+        self.records_format: str | None = None
+        if len(tables) == 1:
+            kind = suffix(tables[0])[1:]
+            self.records_format = "jsonl" if kind == "ndjson" else kind
+
+    def _names(self) -> list[str]:
+        if self.path.is_dir():
+            return [m.name for m in _folder_members(self.path)]
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                return archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return []
+
+    def records(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        if self.path.is_dir():
+            members = _folder_members(self.path)
+            self.total_bytes = sum(m.packed for m in members)
+            yield from self._records(members)
+            return
+        try:
+            archive = zipfile.ZipFile(self.path)
+        except zipfile.BadZipFile as e:
+            yield Where(), Where().problem(f"not a zip archive: {e}")
+            return
+        with archive:
+            yield from self._records(_zip_members(archive))
+
+    def _records(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        if len(self.records_files) > 1:
+            listed = ", ".join(shown(n) for n in self.records_files[:10])
+            yield Where(), Where().problem(
+                f"the archive holds more than one records file ({listed}); keep one")
+            return
+        if self.records_format is None:
+            yield from self._image_files(members)
+        else:
+            yield from self._named_images(members)
+
+    def _image_files(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        for m in members:
+            if self._stop:
+                return
+            where = Where(file=m.name)
+            self.bytes_read += m.packed
+            if m.problem is not None:
+                yield where, where.problem(m.problem)
+            elif suffix(m.name) == ".svg":
+                yield where, where.problem("an SVG image: vector images can carry scripts; convert it to PNG")
+            elif suffix(m.name) not in IMAGE_SUFFIXES:
+                yield where, where.problem(f"not an image file (accepted: {ACCEPTED_TEXT})")
+            else:
+                stored = self._store(m)
+                if isinstance(stored, Problem):
+                    yield where, stored
+                else:
+                    yield where, ImageFile({"id": m.name, "blob": stored.reference}, (stored,))
+
+    def _named_images(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        by_name = {m.name: m for m in members}
+        table = by_name[self.records_files[0]]
+        for m in members:
+            if m.problem is not None:
+                yield Where(file=m.name), Where(file=m.name).problem(m.problem)
+        records_path = self._records_path(table)
+        if isinstance(records_path, Problem):
+            yield Where(file=table.name), records_path
+            return
+        try:
+            assert self.records_format is not None
+            source = Source(records_path[0], self.records_format, self.limits, header_check=self.header_check)
+            for where, record in source.records():
+                where = replace(where, file=table.name)
+                self.bytes_read = min(source.bytes_read, self.total_bytes)
+                if isinstance(record, Problem):
+                    yield where, replace(record, file=table.name)
+                    continue
+                found = self._with_images(where, record, by_name)
+                if isinstance(found, list):
+                    for problem in found:
+                        yield where, problem
+                else:
+                    yield where, found
+                if self._stop:
+                    return
+        finally:
+            if records_path[1]:
+                records_path[0].unlink(missing_ok=True)
+
+    def _records_path(self, table: Member) -> tuple[Path, bool] | Problem:
+        """The records file on disk: the folder's own, or a temporary copy out of the zip."""
+        where = Where(file=table.name)
+        if table.problem is not None:
+            return where.problem(table.problem)
+        if self.path.is_dir():
+            return self.path / table.name, False
+        fd, name = tempfile.mkstemp(suffix=suffix(table.name))
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out, table.open() as f:
+                while piece := f.read(min(1 << 20, self._left + 1)):
+                    self._left -= len(piece)
+                    if self._left < 0:
+                        path.unlink(missing_ok=True)
+                        return where.problem(self.limits.archive_too_large("files"))
+                    out.write(piece)
+        except _READ_ERRORS as e:
+            path.unlink(missing_ok=True)
+            return where.problem(f"cannot be read from the archive: {e}")
+        if self.records_format == "json":  # a .json file holds an array or JSON lines
+            self.records_format = detect_format(path)
+        return path, True
+
+    def _with_images(
+        self, where: Where, record: dict[str, Any], by_name: dict[str, Member]
+    ) -> StoredRecord | list[Problem]:
+        images: list[StoredImage] = []
+        problems: list[Problem] = []
+        values = dict(record)
+        for field in self.image_fields:
+            value = values.get(field)
+            if not isinstance(value, str) or not value.strip() or value.startswith(("/", REFERENCE_PREFIX)) \
+                    or _SCHEME.match(value):
+                continue  # no value, a URL, a path on this server or a stored blob: kept as it is
+            name = value.strip()
+            while name.startswith("./"):
+                name = name[2:]
+            member = by_name.get(name)
+            if unsafe_name(name) is not None or member is None or member.name == self.records_files[0]:
+                problems.append(where.problem(f"no image {shown(value)!r} in the archive", field))
+                continue
+            stored = self._stored.get(name)
+            if stored is None:
+                stored = self._store(member)
+                if len(self._stored) >= _CACHED:
+                    self._stored.pop(next(iter(self._stored)))
+                self._stored[name] = stored
+            if isinstance(stored, Problem):
+                problems.append(replace(stored, line=where.line, record=where.record, field=field,
+                                        message=f"{shown(name)}: {stored.message}"))
+                if self._stop:
+                    break
+                continue
+            values[field] = stored.reference
+            images.append(stored)
+        return problems or StoredRecord(values, tuple(images))
+
+    def _store(self, m: Member) -> StoredImage | Problem:
+        where = Where(file=m.name)
+        if m.problem is not None:
+            return where.problem(m.problem)
+        if suffix(m.name) not in IMAGE_SUFFIXES:
+            return where.problem(f"not an image file (accepted: {ACCEPTED_TEXT})")
+        image_limit = self.limits.max_image_bytes
+        limit = min(image_limit, self._left)
+        try:
+            with m.open() as f:
+                stored = store_image(self.store, f, limit=limit, known=self.known)
+        except TooLarge:
+            if limit == image_limit:
+                return where.problem(self.limits.image_too_large())
+            self._stop = True
+            return where.problem(self.limits.archive_too_large("files"))
+        except NotAnImage as e:
+            return where.problem(str(e))
+        except _READ_ERRORS as e:
+            return where.problem(f"cannot be read from the archive: {e}")
+        self._left -= stored.original.size
+        return stored

@@ -1,0 +1,57 @@
+"""Names of files in an imported folder or zip: which are images, which are skipped, which are unsafe."""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp",
+                            ".tif", ".tiff"})
+RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".csv", ".tsv", ".json"})
+JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini"})
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def suffix(name: str) -> str:
+    return PurePosixPath(name).suffix.lower()
+
+
+def is_junk(name: str) -> bool:
+    """Files an archive tool or a desktop adds by itself: `__MACOSX/`, hidden files, `Thumbs.db`."""
+    parts = name.split("/")
+    return (parts[0] == "__MACOSX" or parts[-1].lower() in JUNK_NAMES
+            or any(p.startswith(".") and p not in (".", "..") for p in parts))
+
+
+def unsafe_name(name: str) -> str | None:
+    """Why a member's name is not a plain relative path inside the archive, or None."""
+    if any(ord(c) < 32 or c == "\x7f" for c in name):
+        return "the name holds control characters"
+    if "\\" in name:
+        return "the name holds a backslash (write paths with /)"
+    if name.startswith("/") or _DRIVE.match(name):
+        return "an absolute path: names must be relative to the archive"
+    parts = name.split("/")
+    if ".." in parts:
+        return "the name leads out of the archive (../)"
+    if any(p in ("", ".") for p in parts):
+        return "the name has an empty or '.' part"
+    return None
+
+
+def holds_images(path: Path) -> bool:
+    """Whether a folder or zip has image files (or SVGs, to be refused by name) to import."""
+    wanted = IMAGE_SUFFIXES | {".svg"}
+    if path.is_dir():
+        for _root, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not is_junk(d)]
+            if any(suffix(f) in wanted and not is_junk(f) for f in files):
+                return True
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(suffix(n) in wanted and not is_junk(n) for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False

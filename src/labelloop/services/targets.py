@@ -1,0 +1,75 @@
+"""What an item's targeted fields hold, so answers are checked against them (`Target`).
+
+A spans question is checked against its text (offsets inside it), a shape question against its
+image's size (coordinates inside it). Only fields that some question targets are looked at, so a
+schema without targets costs nothing: no read of the item. An image's size is one lookup of the
+`blobs` row by its primary key; an image given by URL, or a blob that is not an image, has no
+known size, and its shapes are checked for everything but the bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from labelloop.schema import ImageInfo, LabelSchema, Target
+from labelloop.services.blobs import REFERENCE_PREFIX, image_size
+from labelloop.store.blobs import is_sha256
+from labelloop.store.models import answers, items
+
+SizeOf = Callable[[str], "ImageInfo | None"]  # a blob's hash to its image size, if known
+
+
+def blob_hash(reference: Any) -> str | None:
+    """The SHA-256 of a `blob:<sha256>` reference, or None for anything else (a URL)."""
+    if isinstance(reference, str) and reference.startswith(REFERENCE_PREFIX):
+        sha256 = reference[len(REFERENCE_PREFIX):]
+        return sha256 if is_sha256(sha256) else None
+    return None
+
+
+def stored_image_info(conn: Connection, sha256: str) -> ImageInfo | None:
+    size = image_size(conn, sha256)
+    return None if size is None else ImageInfo(*size)
+
+
+def targets_of(schema: LabelSchema, data: Mapping[str, Any], size_of: SizeOf) -> dict[str, Target]:
+    """By field name, what each targeted field of an item holds: its text, its image's size."""
+    out: dict[str, Target] = {}
+    for f in schema.fields:
+        if f.name not in schema.target_fields:
+            continue
+        value = data.get(f.name)
+        if f.type == "text" and isinstance(value, str):
+            out[f.name] = value
+        elif f.type == "image" and (sha256 := blob_hash(value)) is not None:
+            out[f.name] = size_of(sha256)
+    return out
+
+
+def item_targets(conn: Connection, schema: LabelSchema, project_id: int, item_id: int) -> dict[str, Target]:
+    """The targets of an item of the project (empty when the schema has none or the item is not
+    there: the caller's own lookup says so)."""
+    if not schema.target_fields:
+        return {}
+    data = conn.execute(
+        select(items.c.data).where(items.c.id == item_id, items.c.project_id == project_id)
+    ).scalar()
+    if not isinstance(data, dict):
+        return {}
+    return targets_of(schema, data, partial(stored_image_info, conn))
+
+
+def answer_targets(
+    conn: Connection, schema: LabelSchema, project_id: int, answer_id: int
+) -> dict[str, Target]:
+    """The targets of the item an answer of the project is about."""
+    if not schema.target_fields:
+        return {}
+    item_id = conn.execute(
+        select(answers.c.item_id).where(answers.c.id == answer_id, answers.c.project_id == project_id)
+    ).scalar()
+    return {} if item_id is None else item_targets(conn, schema, project_id, item_id)
