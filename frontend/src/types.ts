@@ -61,7 +61,28 @@ export interface SpansQuestion extends QuestionCommon {
   allow_overlap?: boolean;
 }
 
-export type Question = ChoiceQuestion | MultiChoiceQuestion | RatingQuestion | TextQuestion | SpansQuestion;
+/** A per-object sub-question of a shape question (docs/images.md): a choice or a text. */
+export interface ShapeAttribute {
+  name: string;
+  type: "choice" | "text";
+  label?: string;
+  options?: (Option | string)[];
+  required?: boolean;
+}
+
+/** Shape questions over an image field (docs/images.md): the value is a list of objects. */
+export interface ShapeQuestion extends QuestionCommon {
+  type: "bbox" | "rotated_bbox" | "polygon" | "polyline" | "keypoints" | "mask";
+  target: string;
+  labels: SpanLabel[];
+  attributes?: ShapeAttribute[];
+  max_objects?: number;
+  /** Keypoints: the named points in placing order, and the edges drawn between them. */
+  skeleton?: { points: string[]; edges?: [string | number, string | number][] };
+}
+
+export type Question =
+  | ChoiceQuestion | MultiChoiceQuestion | RatingQuestion | TextQuestion | SpansQuestion | ShapeQuestion;
 
 export interface FieldSpec {
   name: string;

@@ -76,7 +76,7 @@ def test_a_txt_file_is_explained_before_upload_and_its_format_can_be_chosen(
     page: Any, site: Site, watch: Watch, tmp_path: Path
 ) -> None:
     on_the_console(page, site)
-    page.get_by_text("a zip of .txt files (one item per file)").first.wait_for()
+    page.get_by_text("files or of images (one item per file)").first.wait_for()
     notes = tmp_path / "notes.txt"
     notes.write_text("".join(json.dumps({"id": f"x{i}", "text": f"line {i}"}) + "\n" for i in range(2)))
     page.get_by_label("Data file").set_input_files(str(notes))

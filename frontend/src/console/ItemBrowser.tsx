@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import { answerLabels, answerText, labelIssueText, modelAnswerText, statusText, valueText } from "../format";
+import { isStored, Thumbs } from "../media";
 import { title } from "../questions/kind";
 import { routeQuery, setRouteQuery } from "../router";
 import type { Item, Member, Project } from "../types";
@@ -167,7 +168,10 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
           {project && items.map((i) => (
             <tr data-item={i.id}>
               <td><a href={`#/p/${projectId}/items/${i.id}`}>{i.external_id}</a></td>
-              <td>{Object.values(i.data).map(valueText).join(" · ").slice(0, 200)}</td>
+              <td>
+                <Thumbs fields={project.label_schema.fields} data={i.data} />
+                {Object.values(i.data).filter((v) => !isStored(v)).map(valueText).join(" · ").slice(0, 200)}
+              </td>
               <td class="status" title={i.status}>{statusText(i.status)}</td>
               <td>{`${i.answer_count} of ${i.needed}`}</td>
               <td>{i.gold ? "gold" : ""}</td>

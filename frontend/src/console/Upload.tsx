@@ -113,7 +113,7 @@ export function Upload({ projectId, onDone }: { projectId: number; onDone: () =>
     <form onSubmit={start} class="upload">
       <p class="muted" id="upload-formats">
         One item per line or row (JSON Lines, CSV, TSV), per object (a JSON array), or a zip of .txt
-        files (one item per file). Records name the schema's fields; see docs/api.md, "Import".
+        files or of images (one item per file). Records name the schema's fields; see docs/api.md, "Import".
       </p>
       <div class="filters">
         <label>

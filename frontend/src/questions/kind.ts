@@ -4,6 +4,7 @@
  */
 
 import type { FunctionComponent } from "preact";
+import type { ShapeUi } from "../canvas/shape";
 import type { Question } from "../types";
 
 /** Per-question state that is not part of the answer (e.g. the current span label). */
@@ -15,6 +16,8 @@ export interface QuestionUi {
   anchor?: number | null;
   /** Spans: what the last label key or selection did, or why it did nothing (shown by the question). */
   notice?: string;
+  /** Shape questions: the class for new objects, the selection, hidden and locked objects, the brush. */
+  shape?: ShapeUi;
 }
 
 export interface ViewProps<Q extends Question = Question> {
@@ -59,6 +62,8 @@ export interface Kind<Q extends Question = Question> {
   problem: (q: Q, value: unknown) => string | null;
   /** Whether a value counts as given (a required question needs one). */
   given?: (value: unknown) => boolean;
+  /** The value a fresh answer starts with (spans and shapes: the empty list, "nothing here"). */
+  empty?: () => unknown;
 }
 
 export function title(q: { name: string; label?: string | undefined }): string {

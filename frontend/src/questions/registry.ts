@@ -1,10 +1,14 @@
 /** Question types by name; a new type is one module here and one line below. */
 
 import type { Question } from "../types";
+import { bbox, rotatedBbox } from "./boxes";
 import { choice } from "./choice";
 import { freeText } from "./freeText";
+import { keypoints } from "./keypoints";
 import type { Kind } from "./kind";
+import { mask } from "./mask";
 import { multiChoice } from "./multiChoice";
+import { polygon, polyline } from "./poly";
 import { rating } from "./rating";
 import { spans } from "./spans";
 
@@ -14,8 +18,19 @@ const KINDS: Record<string, Kind<never>> = {
   rating,
   text: freeText,
   spans,
+  bbox,
+  rotated_bbox: rotatedBbox,
+  polygon,
+  polyline,
+  keypoints,
+  mask,
 } as unknown as Record<string, Kind<never>>;
 
 export function kindOf(q: Question): Kind<Question> | null {
   return (KINDS[q.type] as unknown as Kind<Question> | undefined) ?? null;
+}
+
+/** What a fresh answer holds for a question before the annotator does anything (undefined: nothing). */
+export function emptyValue(q: Question): unknown {
+  return kindOf(q)?.empty?.();
 }

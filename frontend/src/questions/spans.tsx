@@ -269,4 +269,5 @@ export const spans: Kind<SpansQuestion> = {
   onKey,
   problem: () => null,
   given: (value) => Array.isArray(value),
+  empty: () => [],
 };

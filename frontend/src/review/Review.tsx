@@ -10,6 +10,7 @@ import { newKey } from "../ids";
 import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
 import type { QuestionUi } from "../questions/kind";
 import { formKey, inTextField } from "../questions/keys";
+import { emptyValue } from "../questions/registry";
 import type { Answer, Item, ItemDetail, LabelSchema, Project } from "../types";
 import { AnswerCards } from "./Answers";
 import { ReviewReasons } from "./Reasons";
@@ -25,7 +26,7 @@ interface Decision {
 function fresh(schema: LabelSchema, from: Answer = {}): Decision {
   const answer: Answer = {};
   for (const q of schema.questions) {
-    if (q.type === "spans") answer[q.name] = [];
+    if (emptyValue(q) !== undefined) answer[q.name] = emptyValue(q);
     if (q.name in from) answer[q.name] = structuredClone(from[q.name]);
   }
   return { answer, active: 0, focusActive: false, ui: {}, key: newKey("review") };

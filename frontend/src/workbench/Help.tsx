@@ -11,10 +11,19 @@ export const SHORTCUTS: [string, string][] = [
   ["Shift+Enter", "skip this item (it goes to someone else)"],
   ["Backspace or Ctrl+Z", "undo the last change"],
   ["A", "use the model's suggestion, when one is shown (unless the schema gives A to an option)"],
-  ["] / [", "spans: next / previous label"],
+  ["] / [", "spans: next / previous label; masks: a larger / smaller brush"],
   ["← / →, Shift+← / →", "spans: move through the words / select words"],
   ["a label's key", "spans: tag the selected words, or the word at the cursor, with that label (with neither, pick the label for mouse selections)"],
-  ["Delete", "spans: remove the spans at the cursor"],
+  ["Delete", "spans: remove the spans at the cursor; shapes: remove the selected point or object"],
+  ["drag, click", "shapes: drag on the image for a box; click the points of a polygon or line (Enter or a double click finishes it, Backspace takes the last point back, Escape gives up); paint a mask"],
+  ["a class's key, 1 – 9", "shapes: the class for new objects, and for the selected one"],
+  ["Tab, Shift+Tab", "shapes: select the next / previous object (while the image has the focus: click it)"],
+  ["← → ↑ ↓ (Shift: 10)", "shapes: move the selected object or point by 1 image pixel (Escape lets go of it; then ↓ ↑ move between questions)"],
+  ["h / l", "shapes: hide / lock the selected object"],
+  ["+ − 0", "shapes: zoom in / out / fit the image (or the wheel); space + drag or the middle button pans"],
+  ["Ctrl+Shift+Z, Ctrl+Y", "shapes: redo what undo took back"],
+  ["v / s", "keypoints: the last point hidden or visible / skip the next point"],
+  ["e", "masks: the eraser on or off"],
   ["Escape", "leave a text field; close this help"],
   ["?", "show or hide this help"],
 ];
@@ -42,6 +51,8 @@ export function Help({ onClose }: { onClose: () => void }) {
           it; multiple choice and text never move on by themselves.
         </p>
         <p>Select text with the mouse to tag a span with the current label; click a word to put the cursor on it. Mouse clicks work everywhere.</p>
+        <p>On an image, click an object to select it, drag it to move it, drag its handles to reshape it (the middle of an
+          edge adds a vertex; click a vertex, then Delete removes it). Coordinates are the original image's pixels.</p>
         <button type="button" ref={close} onClick={onClose}>Close (Esc)</button>
       </div>
     </div>

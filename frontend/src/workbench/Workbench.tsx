@@ -5,6 +5,7 @@ import { api, errorText, retrying } from "../api";
 import { newKey } from "../ids";
 import { formKey, inTextField } from "../questions/keys";
 import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
+import { emptyValue } from "../questions/registry";
 import type { QuestionUi } from "../questions/kind";
 import type { Answer, LabelSchema, Lease, Prelabel, Project, Task, User } from "../types";
 import { TaskFeed } from "./feed";
@@ -44,7 +45,7 @@ interface Editing {
 export function startEditing(schema: LabelSchema, task: Task | null, preselect = false): Editing {
   const answer: Answer = {};
   const suggested = new Set<string>();
-  for (const q of schema.questions) if (q.type === "spans") answer[q.name] = [];
+  for (const q of schema.questions) if (emptyValue(q) !== undefined) answer[q.name] = emptyValue(q);
   const suggestion = suggestionOf(task);
   if (suggestion && preselect) {
     for (const [q, v] of Object.entries(suggestedValues(schema, suggestion))) {
@@ -67,7 +68,7 @@ export function resumeEditing(schema: LabelSchema, task: Task | null, draft: Dra
   const suggested = new Set<string>();
   for (const q of schema.questions) {
     if (stillSuggested.has(q.name) && fresh.suggested.has(q.name)) suggested.add(q.name);
-    else answer[q.name] = draft.value[q.name] ?? (q.type === "spans" ? [] : undefined);
+    else answer[q.name] = draft.value[q.name] ?? emptyValue(q);
   }
   return { ...fresh, answer, suggested, restored: true };
 }
