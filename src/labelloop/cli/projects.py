@@ -23,8 +23,9 @@ from labelloop.cli.common import (
     write,
 )
 from labelloop.services import exports, projects, stats
+from labelloop.services.importing.datasets import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
-from labelloop.services.importing.readers import detect_format
+from labelloop.services.importing.readers import DATASETS, detect_format
 from labelloop.services.importing.writer import import_file
 from labelloop.services.jobs import Progress as JobProgress
 from labelloop.services.jobs import create_job, run_job
@@ -127,16 +128,24 @@ def import_command(
                                 help="A .jsonl, .json (array), .csv, .tsv or .zip file, "
                                 "or a folder of .txt files or of images."),
     format: str | None = typer.Option(None, help="Override the format the name suggests "
-                                      "(jsonl, json, csv, tsv, zip, txt or images)."),
+                                      "(jsonl, json, csv, tsv, zip, txt or images), or say that a "
+                                      "zip or folder is a coco, yolo or voc dataset."),
+    as_: str = typer.Option("gold", "--as", help="coco, yolo, voc: the annotations become gold or "
+                            "prelabels."),
+    question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question they answer "
+                                        "(when the schema has several)."),
 ) -> None:
     """Import items into a project, with a progress bar. Bad input imports nothing.
 
     A zip or folder of images makes one item per image (its id the file's path), or holds one
-    records file at its top whose image fields name the images by path (docs/images.md)."""
+    records file at its top whose image fields name the images by path; a COCO, YOLO or Pascal
+    VOC dataset brings its annotations as gold or pre-labels (docs/images.md)."""
     with runtime() as rt:
         pid = project_id(rt, project)
         fmt = detect_format(path, format)
-        job = write(rt, create_job, pid, "import", {"file": str(path), "format": fmt})
+        dataset = DatasetOptions(as_, question) if fmt in DATASETS else None
+        params = {"file": str(path), "format": fmt} | ({"as": as_, "question": question} if dataset else {})
+        job = write(rt, create_job, pid, "import", params)
         with Progress(
             "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
             TransferSpeedColumn(), TimeRemainingColumn(), console=err_console,
@@ -147,7 +156,7 @@ def import_command(
             done = run_job(rt.db, job.id, lambda p: import_file(
                 rt.db, OPERATOR, pid, path, job_id=job.id, fmt=fmt,
                 batch_size=rt.settings.import_batch_size, progress=p,
-                limits=ImportLimits.from_settings(rt.settings), blobs=rt.blobs), progress)
+                limits=ImportLimits.from_settings(rt.settings), blobs=rt.blobs, dataset=dataset), progress)
     if done.status != "succeeded":
         err = done.error or {}
         err_console.print(f"[red]error:[/red] {err.get('message')}", highlight=False)
@@ -163,15 +172,21 @@ def import_command(
 
 def export_command(
     project: str = typer.Argument(..., help="Project id or name."),
-    format: str = typer.Option("jsonl", help="jsonl, csv or parquet."),
+    format: str = typer.Option("jsonl", help="jsonl, csv or parquet; or coco, yolo or voc (a zip)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+    question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question (when "
+                                        "the schema has several)."),
+    source: str = typer.Option("consensus", help="coco, yolo, voc: consensus, gold or answers."),
+    images: str = typer.Option("include", help="coco, yolo, voc: include the image files, or refs."),
 ) -> None:
-    """Export every item with its answers, gold and consensus."""
+    """Export every item with its answers, gold and consensus, or one shape question as an image
+    dataset (COCO, YOLO or Pascal VOC; docs/images.md)."""
     with runtime() as rt:
-        plan = read(rt, exports.plan_export, project_id(rt, project), format)
+        plan = read(rt, exports.plan_export, project_id(rt, project), format, question=question,
+                    source=source, images=images)
         out = output.open("wb") if output else sys.stdout.buffer
         try:
-            for chunk in exports.stream_export(rt.db, plan):
+            for chunk in exports.stream_export(rt.db, plan, rt.blobs):
                 out.write(chunk)
         finally:
             if output:

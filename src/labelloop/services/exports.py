@@ -1,4 +1,5 @@
-"""Export a project as JSONL, CSV or Parquet: items, every answer, gold and consensus.
+"""Export a project as JSONL, CSV or Parquet: items, every answer, gold and consensus; or one
+shape question as an image dataset, COCO, YOLO or Pascal VOC in a zip (`services/exporting/`).
 
 Streamed in chunks of items read by id (keyset pagination) inside one snapshot, so memory
 stays flat in the number of items and the file is consistent even while annotators work.
@@ -23,17 +24,21 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Text, cast, select
+from sqlalchemy import Connection
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
+from labelloop.services.exporting.chunks import ItemChunk, item_chunks
+from labelloop.services.exporting.dataset import MEDIA_TYPE, stream_dataset
+from labelloop.services.exporting.pictures import TYPES, DatasetPlan, dataset_plan
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
-from labelloop.store.models import answers, consensus, items, published_in, users
 
-FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
-CHUNK = 5000
+CHUNK = 5000  # items read at a time
+FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
+           **dict.fromkeys(TYPES, MEDIA_TYPE)}
 FORMULA_START = frozenset("=+-@\t\r")  # OWASP: what a spreadsheet may take for a formula
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -57,6 +62,7 @@ class ExportPlan:
     project_name: str
     format: str
     schema: LabelSchema
+    dataset: DatasetPlan | None = None  # coco, yolo and voc: the question, source and images
 
     @property
     def media_type(self) -> str:
@@ -65,66 +71,24 @@ class ExportPlan:
     @property
     def filename(self) -> str:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.project_name)
+        if self.dataset is not None:
+            return f"{safe or 'project'}-{self.format}.zip"
         return f"{safe or 'project'}.{self.format}"
 
 
-def plan_export(conn: Connection, actor: Actor, project_id: int, fmt: str) -> ExportPlan:
-    """Check permission and format before the first byte is sent."""
+def plan_export(
+    conn: Connection, actor: Actor, project_id: int, fmt: str, *, question: str | None = None,
+    source: str = "consensus", images: str = "include",
+) -> ExportPlan:
+    """Check permission and format (and for an image dataset, the question, the source of its
+    objects and whether the images go in) before the first byte is sent."""
     acc = access(conn, actor, project_id, Action.export)
     if fmt not in FORMATS:
         known = ", ".join(FORMATS)
         raise Invalid("unknown export format", [Problem(f"{fmt!r}; known: {known}", field="format")])
-    return ExportPlan(project_id, acc.project.name, fmt, schema_of(acc.project.label_schema))
-
-
-@dataclass
-class _Chunk:
-    items: list[Any]
-    answers: dict[int, list[Any]]
-    consensus: dict[int, Any]
-
-
-def _chunks(conn: Connection, project_id: int) -> Iterator[_Chunk]:
-    last = 0
-    item_cols = select(
-        items.c.id, items.c.external_id, items.c.content_hash, cast(items.c.data, Text).label("data"),
-        cast(items.c.meta, Text).label("meta"), items.c.priority, items.c.needed,
-        items.c.answer_count, cast(items.c.gold, Text).label("gold"),
-    )
-    while True:
-        rows = conn.execute(
-            item_cols.where(published_in(project_id), items.c.id > last)
-            .order_by(items.c.id).limit(CHUNK)
-        ).all()
-        if not rows:
-            return
-        lo, hi = rows[0].id, rows[-1].id
-        last = hi
-        by_item: dict[int, list[Any]] = {}
-        if any(r.answer_count for r in rows):
-            for a in conn.execute(
-                select(
-                    answers.c.id, answers.c.item_id, users.c.username,
-                    cast(answers.c.value, Text).label("value"), answers.c.created_at,
-                    answers.c.leased_at, answers.c.duration_ms, answers.c.source,
-                    answers.c.supersedes_id, cast(answers.c.suggestion, Text).label("suggestion"),
-                )
-                .join(users, users.c.id == answers.c.user_id)
-                .where(answers.c.item_id >= lo, answers.c.item_id <= hi,
-                       answers.c.project_id == project_id)
-                .order_by(answers.c.item_id, answers.c.id)
-            ):
-                by_item.setdefault(a.item_id, []).append(a)
-        cons = {
-            c.item_id: c
-            for c in conn.execute(
-                select(consensus.c.item_id, cast(consensus.c.value, Text).label("value"),
-                       consensus.c.confidence, consensus.c.method, consensus.c.final)
-                .where(consensus.c.item_id >= lo, consensus.c.item_id <= hi,
-                       consensus.c.project_id == project_id)
-            )
-        }
-        yield _Chunk(list(rows), by_item, cons)
+    schema = schema_of(acc.project.label_schema)
+    dataset = dataset_plan(schema, fmt, question, source, images) if fmt in TYPES else None
+    return ExportPlan(project_id, acc.project.name, fmt, schema, dataset)
 
 
 def _status(row: Any) -> str:
@@ -152,13 +116,20 @@ def _consensus_obj(c: Any) -> dict[str, Any] | None:
             "final": c.final}
 
 
-def stream_export(db: Database, plan: ExportPlan) -> Iterator[bytes]:
+def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None) -> Iterator[bytes]:
+    """The export's bytes; `blobs` is where an image dataset's images are read from."""
+    if plan.dataset is not None:
+        if blobs is None:
+            raise ValueError("exporting an image dataset needs the blob store")
+        with db.read(snapshot=True) as conn:
+            yield from stream_dataset(conn, plan.project_id, plan.dataset, blobs)
+        return
     writer = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
     with db.read(snapshot=True) as conn:
-        yield from writer(plan, _chunks(conn, plan.project_id))
+        yield from writer(plan, item_chunks(conn, plan.project_id, size=CHUNK))
 
 
-def _jsonl(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
+def _jsonl(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
     def dumps(obj: Any) -> bytes:
         return orjson.dumps(obj, option=orjson.OPT_UTC_Z)
 
@@ -177,7 +148,7 @@ def _jsonl(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
         yield bytes(out)
 
 
-def _csv(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
+def _csv(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
     fields = [f.name for f in plan.schema.fields]
     questions = plan.schema.questions
     header = ["id", *fields, "meta", "priority", "gold", "status", "answer_count", "answers",
@@ -254,7 +225,7 @@ class _Sink:
         return out
 
 
-def _parquet(plan: ExportPlan, chunks: Iterator[_Chunk]) -> Iterator[bytes]:
+def _parquet(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
     fields = [f.name for f in plan.schema.fields]
     schema = pa.schema([
         ("id", pa.string()), ("item_id", pa.int64()),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.config import Settings
+from labelloop.services.importing.datasets import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import detect_format
 from labelloop.services.importing.writer import check_import_allowed, import_file, recover_imports
@@ -64,14 +65,19 @@ class Runtime:
         return Path(name)
 
     def start_import(
-        self, actor: Actor, project_id: int, path: Path, *, filename: str, fmt: str | None = None
+        self, actor: Actor, project_id: int, path: Path, *, filename: str, fmt: str | None = None,
+        dataset: DatasetOptions | None = None,
     ) -> tuple[JobInfo, Future[JobInfo]]:
-        """Import a spooled upload in the background (the file is removed afterwards)."""
+        """Import a spooled upload in the background (the file is removed afterwards); `dataset`:
+        what a COCO, YOLO or VOC dataset's annotations become."""
         try:
             with self.db.write() as conn:
                 check_import_allowed(conn, actor, project_id)
                 fmt = detect_format(path, fmt)
-                job = create_job(conn, actor, project_id, "import", {"file": filename, "format": fmt})
+                params: dict[str, Any] = {"file": filename, "format": fmt}
+                if dataset is not None:
+                    params |= {"as": dataset.as_, "question": dataset.question}
+                job = create_job(conn, actor, project_id, "import", params)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -82,7 +88,7 @@ class Runtime:
                     self.db, actor, project_id, path, job_id=job.id, fmt=fmt,
                     batch_size=self.settings.import_batch_size, progress=progress,
                     display_name=filename, limits=ImportLimits.from_settings(self.settings),
-                    blobs=self.blobs,
+                    blobs=self.blobs, dataset=dataset,
                 )
             finally:
                 path.unlink(missing_ok=True)

@@ -26,6 +26,8 @@ from labelloop.api.models import (
 from labelloop.api.params import Cursor, Id
 from labelloop.errors import Invalid, Problem
 from labelloop.services import exports, items
+from labelloop.services.importing.datasets import DatasetOptions
+from labelloop.services.importing.readers import DATASETS
 from labelloop.services.importing.writer import check_import_allowed
 from labelloop.services.policy import Actor
 from labelloop.services.queue import answers
@@ -65,7 +67,12 @@ async def import_items(
     request: Request,
     filename: str = Query(..., description="The file's name; its suffix tells the format."),
     format: str | None = Query(None, description="jsonl, json, csv, tsv, zip (of .txt files or of "
-                               "images, told apart by what it holds) or images."),
+                               "images, told apart by what it holds), images; or coco, yolo or voc "
+                               "(a zip of an image dataset with its annotations)."),
+    as_: str = Query("gold", alias="as", description="coco, yolo, voc: the annotations become gold "
+                     "or prelabels (meta.prelabel)."),
+    question: str | None = Query(None, description="coco, yolo, voc: the shape question they answer "
+                                 "(needed when the schema has several)."),
     wait: bool = Query(False, description="Answer when the import has finished."),
     ctx: Ctx = CtxDep,
 ) -> Response:
@@ -82,8 +89,9 @@ async def import_items(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    dataset = DatasetOptions(as_, question) if format in DATASETS else None
     job, future = await run_in_threadpool(
-        runtime.start_import, actor, project_id, path, filename=filename, fmt=format
+        runtime.start_import, actor, project_id, path, filename=filename, fmt=format, dataset=dataset
     )
     if not wait:
         return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"), status_code=202)
@@ -170,13 +178,21 @@ def list_answers(
 )
 def export(
     project_id: Id,
-    format: str = Query("jsonl", description="jsonl, csv or parquet"),
+    format: str = Query("jsonl", description="jsonl, csv or parquet; or coco, yolo or voc (a zip)"),
+    question: str | None = Query(None, description="coco, yolo, voc: the shape question to export "
+                                 "(needed when the schema has several)."),
+    source: str = Query("consensus", description="coco, yolo, voc: whose objects: consensus, gold "
+                        "or answers (every annotator's latest; not yolo)."),
+    images: str = Query("include", description="coco, yolo, voc: include the image files, or refs "
+                        "(references.csv names each image's blob: reference instead)."),
     ctx: Ctx = CtxDep,
 ) -> StreamingResponse:
-    """Stream every item with its answers, gold and consensus."""
-    plan = ctx.read(exports.plan_export, project_id, format)
+    """Stream every item with its answers, gold and consensus; or one shape question as an image
+    dataset (docs/images.md, "Formats")."""
+    plan = ctx.read(exports.plan_export, project_id, format, question=question, source=source,
+                    images=images)
     return StreamingResponse(
-        exports.stream_export(ctx.runtime.db, plan),
+        exports.stream_export(ctx.runtime.db, plan, ctx.runtime.blobs),
         media_type=plan.media_type,
         headers={"Content-Disposition": content_disposition(plan.filename)},
     )

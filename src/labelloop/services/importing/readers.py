@@ -30,7 +30,8 @@ from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_images
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images")
+FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "coco", "yolo", "voc")
+DATASETS = ("coco", "yolo", "voc")  # image datasets with annotations (datasets.py)
 BOM = b"\xef\xbb\xbf"
 PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
 
@@ -82,6 +83,10 @@ def detect_format(path: Path, declared: str | None = None) -> str:
             )
         if declared == "txt" and not path.is_dir():
             raise _one_txt_file()
+        if declared in DATASETS and not (path.is_dir() or zipfile.is_zipfile(path)):
+            raise Invalid(f"not a folder or zip of a {declared.upper()} dataset",
+                          [Problem(f"a {declared.upper()} dataset is a zip archive (or, with the CLI, a "
+                                   "folder) of its images and annotation files", field="format")])
         if declared == "images" and not (path.is_dir() or zipfile.is_zipfile(path)):
             raise Invalid("not a folder or zip of images",
                           [Problem("the images format is a zip archive (or, with the CLI, a folder) "

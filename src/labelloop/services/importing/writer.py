@@ -39,10 +39,12 @@ from labelloop.services.blobs import (
     stored_image,
     visible_blobs,
 )
+from labelloop.services.importing import coco, voc, yolo
 from labelloop.services.importing.archive import ImageArchive
+from labelloop.services.importing.datasets import DatasetArchive, DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_images
-from labelloop.services.importing.readers import Source, detect_format
+from labelloop.services.importing.readers import DATASETS, Source, detect_format
 from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
 from labelloop.services.policy import Action, Actor, access
@@ -55,6 +57,7 @@ from labelloop.store.db import Database
 from labelloop.store.models import items, jobs, open_when, projects, utcnow
 
 MAX_PROBLEMS = 50
+DATASET_READERS = {"coco": coco.entries, "yolo": yolo.entries, "voc": voc.entries}
 
 ProgressFn = Callable[..., None]
 
@@ -87,8 +90,10 @@ def import_file(
     display_name: str | None = None,
     limits: ImportLimits | None = None,
     blobs: BlobStore | None = None,
+    dataset: DatasetOptions | None = None,
 ) -> dict[str, Any]:
-    """Import a file (or, from the CLI, a folder); `blobs` is where images go."""
+    """Import a file (or, from the CLI, a folder); `blobs` is where images go, `dataset` what a
+    COCO, YOLO or VOC dataset's annotations become."""
     with db.read() as conn:
         acc = access(conn, actor, project_id, Action.import_items)
     fmt = detect_format(path, fmt)
@@ -96,7 +101,12 @@ def import_file(
     reader = RecordReader(schema, text_cells=fmt in ("csv", "tsv"), limits=limits,
                           image_size=partial(_image_info, db, actor))
     source: Source | ImageArchive
-    if fmt == "images" or (fmt == "zip" and holds_images(path)):
+    if fmt in DATASETS:
+        if blobs is None:
+            raise ValueError("importing images needs a blob store")
+        source = DatasetArchive(path, blobs, limits, fmt=fmt, reader=DATASET_READERS[fmt], schema=schema,
+                                options=dataset or DatasetOptions(), known=partial(_known_image, db))
+    elif fmt == "images" or (fmt == "zip" and holds_images(path)):
         if blobs is None:
             raise ValueError("importing images needs a blob store")
         source = ImageArchive(

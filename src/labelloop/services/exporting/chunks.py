@@ -1,0 +1,67 @@
+"""A project's published items read in chunks by id (keyset pagination), with their answers and
+consensus: what every export streams from, inside one snapshot so the file is consistent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Text, cast, select
+
+from labelloop.store.models import answers, consensus, items, published_in, users
+
+CHUNK = 5000
+
+
+@dataclass
+class ItemChunk:
+    items: list[Any]
+    answers: dict[int, list[Any]]
+    consensus: dict[int, Any]
+
+
+def item_chunks(
+    conn: Connection, project_id: int, *, size: int = CHUNK, with_answers: bool = True
+) -> Iterator[ItemChunk]:
+    """Items in id order, `size` at a time; stored JSON stays text (`data`, `meta`, `gold`, values)."""
+    last = 0
+    item_cols = select(
+        items.c.id, items.c.external_id, items.c.content_hash, cast(items.c.data, Text).label("data"),
+        cast(items.c.meta, Text).label("meta"), items.c.priority, items.c.needed,
+        items.c.answer_count, cast(items.c.gold, Text).label("gold"),
+    )
+    while True:
+        rows = conn.execute(
+            item_cols.where(published_in(project_id), items.c.id > last)
+            .order_by(items.c.id).limit(size)
+        ).all()
+        if not rows:
+            return
+        lo, hi = rows[0].id, rows[-1].id
+        last = hi
+        by_item: dict[int, list[Any]] = {}
+        if with_answers and any(r.answer_count for r in rows):
+            for a in conn.execute(
+                select(
+                    answers.c.id, answers.c.item_id, users.c.username,
+                    cast(answers.c.value, Text).label("value"), answers.c.created_at,
+                    answers.c.leased_at, answers.c.duration_ms, answers.c.source,
+                    answers.c.supersedes_id, cast(answers.c.suggestion, Text).label("suggestion"),
+                )
+                .join(users, users.c.id == answers.c.user_id)
+                .where(answers.c.item_id >= lo, answers.c.item_id <= hi,
+                       answers.c.project_id == project_id)
+                .order_by(answers.c.item_id, answers.c.id)
+            ):
+                by_item.setdefault(a.item_id, []).append(a)
+        cons = {
+            c.item_id: c
+            for c in conn.execute(
+                select(consensus.c.item_id, cast(consensus.c.value, Text).label("value"),
+                       consensus.c.confidence, consensus.c.method, consensus.c.final)
+                .where(consensus.c.item_id >= lo, consensus.c.item_id <= hi,
+                       consensus.c.project_id == project_id)
+            )
+        }
+        yield ItemChunk(list(rows), by_item, cons)
