@@ -66,6 +66,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/items/{item_id}/answers"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/skip"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/lease"): "annotator",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): "annotator",
     ("GET", "/api/projects/{project_id}/quality"): "manager",
     ("GET", "/api/projects/{project_id}/quality/annotators"): "manager",
     ("POST", "/api/projects/{project_id}/quality/recompute"): "manager",
@@ -76,6 +77,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/items/{item_id}/flag"): "reviewer",
     ("POST", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("GET", "/api/projects/{project_id}/loop/rounds"): "manager",
+    ("POST", "/api/projects/{project_id}/loop/prelabel"): "manager",
 }
 
 
@@ -148,6 +150,8 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
             "json": {"value": {"sentiment": "pos"}}},
         ("POST", "/api/projects/{project_id}/quality/recompute"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/loop/rounds"): lambda: {"params": {"wait": "true"}},
+        ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda: {"params": {"wait": "true"}},
+        ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda: {"json": {"box": [1, 1, 5, 5]}},
         ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {
             "json": {"paused": True, "reason": "test"}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/review"): lambda: {

@@ -57,6 +57,7 @@ EXAMPLES = 32
 FEWER = {
     ("POST", "/api/projects/{project_id}/imports"): 12,
     ("POST", "/api/projects/{project_id}/loop/rounds"): 8,
+    ("POST", "/api/projects/{project_id}/loop/prelabel"): 8,
     ("POST", "/api/projects/{project_id}/quality/recompute"): 8,
 }
 
@@ -151,6 +152,8 @@ VALID: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
         "body": {"paused": True, "reason": "fuzz"}},
     ("POST", "/api/projects/{project_id}/quality/recompute"): lambda s: {"query": {"wait": "true"}},
     ("POST", "/api/projects/{project_id}/loop/rounds"): lambda s: {"query": {"wait": "true"}},
+    ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda s: {"query": {"wait": "true"}},
+    ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda s: {"body": {"box": [0, 0, 1, 1]}},
 }
 
 

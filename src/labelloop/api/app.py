@@ -20,6 +20,7 @@ from labelloop.api.routes import (
     quality,
     revisions,
     schemas,
+    segment,
     session,
     tasks,
 )
@@ -53,7 +54,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.state.runtime = rt
     errors.install(app)
     app.add_middleware(SecurityHeaders)
-    for module in (accounts, session, projects, schemas, items, blobs, tasks, quality, revisions, loop):
+    for module in (accounts, session, projects, schemas, items, blobs, tasks, segment, quality, revisions,
+                   loop):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

@@ -28,7 +28,8 @@ def run(project: str = typer.Argument(..., help="Project id or name.")) -> None:
 
             progress = JobProgress(rt.db, job.id, echo=echo)
             done = run_job(rt.db, job.id, lambda p: loop.run_round(
-                rt.db, OPERATOR, pid, data_dir=rt.settings.data_dir, job_id=job.id, progress=p), progress)
+                rt.db, OPERATOR, pid, data_dir=rt.settings.data_dir, job_id=job.id, progress=p,
+                store=rt.blobs), progress)
     if done.status != "succeeded":
         console.print(f"[red]failed:[/red] {(done.error or {}).get('message')}")
         raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""The learning loop: run a round, read the learning curve."""
+"""The learning loop: run a round, read the learning curve, pre-label images with a detector."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import JobOut
 from labelloop.api.params import Id
 from labelloop.services.jobs import Progress
+from labelloop.services.loop import prelabels
 from labelloop.services.loop import rounds as loop
 from labelloop.services.policy import Actor
 
@@ -40,9 +41,26 @@ async def run_round(
 
     def work(actor: Actor, job_id: int, progress: Progress) -> dict[str, Any]:
         return loop.run_round(runtime.db, actor, project_id, data_dir=runtime.settings.data_dir,
-                              job_id=job_id, progress=progress)
+                              job_id=job_id, progress=progress, store=runtime.blobs)
 
     return await project_job(ctx, project_id, "round", work, wait=wait)
+
+
+@router.post("/prelabel", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+             responses={200: {"model": JobOut, "description": "With `wait`: the finished job."}})
+async def prelabel(
+    project_id: Id, wait: bool = Query(False, description="Answer when the job has finished."),
+    ctx: Ctx = CtxDep,
+) -> Response:
+    """Run the project's detector (`loop.detector`) over the images without its boxes, and store
+    its boxes as the suggestion for the bbox question (a job; docs/loop.md, "Images")."""
+    runtime = ctx.runtime
+
+    def work(actor: Actor, job_id: int, progress: Progress) -> dict[str, Any]:
+        return prelabels.run_prelabels(runtime.db, runtime.blobs, actor, project_id, job_id=job_id,
+                                       progress=progress)
+
+    return await project_job(ctx, project_id, "prelabel", work, wait=wait)
 
 
 @router.get("/rounds", response_model=list[RoundOut])

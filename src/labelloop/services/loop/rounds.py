@@ -7,6 +7,12 @@ one prediction per unlabelled item (the pre-label annotators see), new queue pri
 for auto-labelled items, and suspected label errors (flagged on their items, with why, and sent
 to review, once the model has earned the right: services/loop/flags.py). Each round runs as a
 background job.
+
+Images: on a project whose items have no text field (or whose `encoder` names an image encoder)
+the round embeds each item's stored image instead (services/loop/round_images.py: EfficientNet-
+Lite3 with the images-models extra, hand features otherwise) and reports near-duplicate photos;
+everything after the embedding is the same. A round's predictions carry the previous version's
+answers to other questions, such as a detector's boxes (services/loop/versions.py).
 """
 
 from __future__ import annotations
@@ -23,8 +29,17 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
 from labelloop.services.loop import flags as loop_flags
+from labelloop.services.loop.images import image_field
 from labelloop.services.loop.models import model_for
-from labelloop.services.loop.settings import LoopSettings, loop_settings
+from labelloop.services.loop.round_images import embed_images
+from labelloop.services.loop.settings import IMAGE_ENCODERS, TEXT_ENCODERS, LoopSettings, loop_settings
+from labelloop.services.loop.versions import (
+    DETECTOR,
+    carried_metrics,
+    latest_with_predictions,
+    merged,
+    predicted_values,
+)
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import (
@@ -35,6 +50,7 @@ from labelloop.services.quality.consensus import (
     recompute_project,
     store,
 )
+from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
 from labelloop.store.models import (
     answers,
@@ -47,6 +63,7 @@ from labelloop.store.models import (
 )
 
 AUTO = "model (auto-label)"
+PRELABEL = "prelabel"  # the `kind` of a pre-label job's version (services/loop/prelabels.py)
 HUMAN_METHODS = (INCREMENTAL, PROJECT, REVIEW)
 ProgressFn = Callable[..., None]
 
@@ -72,30 +89,43 @@ def _text(schema: LabelSchema, data: dict[str, Any]) -> str:
     return "\n".join(str(data.get(f.name, "")) for f in schema.fields if f.type == "text")
 
 
+def _image_target(schema: LabelSchema, settings: LoopSettings) -> str | None:
+    """The image field a round embeds, or None for a text round: the first image field when the
+    items have no text field, or when `encoder` names an image encoder."""
+    has_text = any(f.type == "text" for f in schema.fields)
+    if has_text and settings.encoder not in IMAGE_ENCODERS:
+        return None
+    return image_field(schema)
+
+
 def list_rounds(conn: Connection, actor: Actor, project_id: int) -> list[RoundInfo]:
-    """Every round's model version and metrics, oldest first: the learning curve."""
+    """Every round's model version and metrics, oldest first: the learning curve (the versions of
+    pre-label jobs, services/loop/prelabels.py, are not rounds)."""
     access(conn, actor, project_id, Action.view_quality)
     rows = conn.execute(
         select(model_versions).where(model_versions.c.project_id == project_id).order_by(model_versions.c.id)
     )
-    return [RoundInfo(r.id, r.created_at, r.metrics) for r in rows]
+    return [RoundInfo(r.id, r.created_at, r.metrics) for r in rows
+            if (r.metrics or {}).get("kind") != PRELABEL]
 
 
 def run_round(
     db: Database, actor: Actor, project_id: int, *, data_dir: Path, job_id: int | None = None,
-    progress: ProgressFn | None = None,
+    progress: ProgressFn | None = None, store: BlobStore | None = None,
 ) -> dict[str, Any]:
-    """One round (see the module docstring); returns its metrics."""
+    """One round (see the module docstring); returns its metrics. `store` holds the images of an
+    image project."""
     from threadpoolctl import threadpool_limits
 
     # On a small shared machine BLAS threads fight each other and the server: one is faster.
     with threadpool_limits(1):
-        return _run_round(db, actor, project_id, data_dir=data_dir, job_id=job_id, progress=progress)
+        return _run_round(db, actor, project_id, data_dir=data_dir, job_id=job_id, progress=progress,
+                          blob_store=store)
 
 
 def _run_round(
     db: Database, actor: Actor, project_id: int, *, data_dir: Path, job_id: int | None,
-    progress: ProgressFn | None,
+    progress: ProgressFn | None, blob_store: BlobStore | None,
 ) -> dict[str, Any]:
     from labelloop.learn import (  # heavy (scikit-learn): imported when a round runs
         EmbeddingCache,
@@ -116,9 +146,14 @@ def _run_round(
     schema = schema_of(acc.project.label_schema)
     settings = loop_settings(acc.project.loop_settings)
     question, classes = _target(schema, settings)
-    if not any(f.type == "text" for f in schema.fields):
-        raise Invalid("the loop needs a text field",
-                      [Problem("the schema has no text field", field="fields")])
+    image = _image_target(schema, settings)
+    if image is None and not any(f.type == "text" for f in schema.fields):
+        raise Invalid("the loop needs a text or an image field",
+                      [Problem("the schema has no text or image field", field="fields")])
+    if image is None and settings.encoder not in TEXT_ENCODERS:
+        raise Invalid("invalid loop settings", [Problem(
+            f"{settings.encoder} embeds images; this project's items are text ({', '.join(TEXT_ENCODERS)})",
+            field="loop.encoder")])
 
     step(0, "aggregating answers")
     recompute_project(db, actor, project_id)
@@ -150,13 +185,21 @@ def _run_round(
     validation = np.array([bool(r.validation) for r in rows])
 
     step(1, f"embedding {len(rows):,} items")
-    encoder = get_encoder(settings.encoder)
-    with EmbeddingCache(data_dir / "embeddings") as cache:
-        x = embed(encoder, [_text(schema, r.data) for r in rows], cache=cache)
+    extra: dict[str, Any] = {}
+    if image is None:
+        encoder_name = settings.encoder
+        with EmbeddingCache(data_dir / "embeddings") as cache:
+            x = embed(get_encoder(settings.encoder), [_text(schema, r.data) for r in rows], cache=cache)
+    else:
+        if blob_store is None:
+            raise Invalid("this round cannot read images", [Problem("no blob store", field="store")])
+        x, encoder_name, extra = embed_images(db, blob_store, project_id, [r.data for r in rows], image,
+                                              settings.encoder, data_dir / "embeddings",
+                                              [int(r.id) for r in rows])
 
     metrics: dict[str, Any] = {
         "human_answers": human_answers, "labelled": int(labelled.sum()), "items": len(rows),
-        "strategy": settings.strategy, "encoder": settings.encoder, "question": question,
+        "strategy": settings.strategy, "encoder": encoder_name, "question": question, **extra,
     }
     classes_seen = int(np.unique(y[labelled]).size)
     if labelled.sum() < settings.min_labels or classes_seen < 2:
@@ -164,7 +207,7 @@ def _run_round(
         order = rank_items("cold_start", embeddings=x, labelled=labelled | gold, seed=0)
         _set_priorities(db, ids[_with_validation(order, rows, validation, settings, job_id, db)])
         metrics.update(trained=False, reason=f"needs {settings.min_labels} labelled items of 2+ classes")
-        cold = _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
+        cold = _new_version(db, project_id, job_id, question, encoder_name, classes, metrics)
         loop_flags.record(db, project_id, cold, {})  # this round suspects nothing: old flags go
         return metrics
 
@@ -188,11 +231,17 @@ def _run_round(
 
     step(4, "predicting")
     open_rows = np.flatnonzero(~labelled & ~gold)
-    version = _new_version(db, project_id, job_id, question, settings.encoder, classes, metrics)
+    with db.read(snapshot=True) as conn:
+        previous = latest_with_predictions(conn, project_id)
+        before = predicted_values(conn, previous[0], [int(i) for i in ids]) if previous else {}
+    metrics["carried"] = carried_metrics(previous[1] if previous else None,
+                                         previous[0] if previous else None, DETECTOR)
+    version = _new_version(db, project_id, job_id, question, encoder_name, classes, metrics)
     # Every item gets the model's answer, the pre-label of whoever labels it next: gold items
     # too, or the one task without a suggestion would give the gold away. The model never saw
-    # a gold answer (it trains on consensus of the rest), so its guess reveals none.
-    _store_predictions(db, version, ids, proba, question, classes)
+    # a gold answer (it trains on consensus of the rest), so its guess reveals none. Answers of
+    # other questions (a detector's boxes) come along from the previous version (versions.py).
+    _store_predictions(db, version, ids, proba, question, classes, before)
 
     step(5, "rescoring the queue")
     order = rank_items(settings.strategy, proba=proba, embeddings=x, labelled=labelled | gold, seed=0)
@@ -256,8 +305,11 @@ def _set_metrics(db: Database, version: int, metrics: dict[str, Any]) -> None:
 
 
 def _store_predictions(db: Database, version: int, item_ids: np.ndarray, proba: np.ndarray,
-                       question: str, classes: list[str]) -> None:
-    rows = [{"model_version_id": version, "item_id": int(i), "value": {question: classes[int(p.argmax())]},
+                       question: str, classes: list[str],
+                       before: dict[int, tuple[dict[str, Any], float]]) -> None:
+    rows = [{"model_version_id": version, "item_id": int(i),
+             "value": merged({question: classes[int(p.argmax())]}, before.get(int(i), ({}, 0.0))[0],
+                             [question]),
              "confidence": float(p.max())} for i, p in zip(item_ids, proba, strict=True)]
     def write(conn: Connection, chunk: list[dict[str, Any]]) -> None:
         conn.execute(insert(predictions), chunk)

@@ -1,4 +1,5 @@
-"""A project's learning-loop settings: pre-labels, queue strategy, encoder, auto-labelling."""
+"""A project's learning-loop settings: pre-labels, queue strategy, encoder, auto-labelling, and
+the image models (detector, segmenter)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from labelloop.errors import Invalid, Problem
 
 STRATEGIES = ("random", "least_confidence", "margin", "entropy", "diversity", "hybrid", "cold_start")
-ENCODERS = ("hashed-tfidf", "minilm")
+TEXT_ENCODERS = ("hashed-tfidf", "minilm")
+IMAGE_ENCODERS = ("efficientnet-lite3", "image-features")
+ENCODERS = TEXT_ENCODERS + IMAGE_ENCODERS
 
 
 class LoopSettings(BaseModel):
@@ -37,7 +40,13 @@ class LoopSettings(BaseModel):
         "builtin", description="builtin, the URL of a team's model server, or python:<entry point>."
     )
     strategy: str = Field("hybrid", description=f"How a round orders the queue: {', '.join(STRATEGIES)}.")
-    encoder: str = Field("hashed-tfidf", description=f"Text encoder: {', '.join(ENCODERS)}.")
+    encoder: str = Field(
+        "hashed-tfidf",
+        description=f"Encoder of the items a round embeds: for text {', '.join(TEXT_ENCODERS)}; for "
+        f"images {', '.join(IMAGE_ENCODERS)} (a text encoder named on an image project, as by "
+        "default, means the best installed: efficientnet-lite3 with the images-models extra, else "
+        "image-features).",
+    )
     question: str | None = Field(
         None, description="The single-choice question the model learns (default: the first one)."
     )
@@ -62,6 +71,51 @@ class LoopSettings(BaseModel):
         description="Labelled items a class needs before a round flags labels in or out of it (and "
         "the model must also beat chance at 95%).",
     )
+
+    detector: str | None = Field(
+        None,
+        description="Pre-labels a bbox question (POST .../loop/prelabel): coco (the offline COCO "
+        "detector, images-models extra), the URL of a team's detector, python:<entry point>, or "
+        "None.",
+    )
+    detector_question: str | None = Field(
+        None, description="The bbox question the detector pre-labels (default: the first one)."
+    )
+    detector_labels: dict[str, str] | None = Field(
+        None,
+        description="Detector classes to the question's labels ({\"person\": \"pedestrian\"}); "
+        "detections of other classes are dropped. None: the detector's own class names, kept when "
+        "they are labels of the question.",
+    )
+    detector_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Detections scoring under this are dropped."
+    )
+    segmenter: str = Field(
+        "grabcut",
+        description="Interactive masks (POST .../items/{item}/segment): grabcut (built in), the URL "
+        "of a team's segmenter, or python:<entry point>.",
+    )
+
+    @field_validator("detector")
+    @classmethod
+    def _detector(cls, v: str | None) -> str | None:
+        if v is not None and v != "coco" and not v.startswith(("http://", "https://", "python:")):
+            raise ValueError("coco, an http(s) URL, python:<entry point name>, or null")
+        return v
+
+    @field_validator("detector_labels")
+    @classmethod
+    def _detector_labels(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is not None and (len(v) > 1000 or any(not k or not t for k, t in v.items())):
+            raise ValueError("at most 1000 pairs of non-empty names")
+        return v
+
+    @field_validator("segmenter")
+    @classmethod
+    def _segmenter(cls, v: str) -> str:
+        if v != "grabcut" and not v.startswith(("http://", "https://", "python:")):
+            raise ValueError("grabcut, an http(s) URL, or python:<entry point name>")
+        return v
 
     @field_validator("strategy")
     @classmethod

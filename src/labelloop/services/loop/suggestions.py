@@ -4,7 +4,10 @@ Annotators see the predictions of the project's *latest model* (the newest model
 made predictions), and only while its held-out accuracy passes the project's bar
 (`suggest_min_accuracy`): a model that is often wrong would teach people its mistakes. An
 item's imported pre-label (`meta.prelabel`) is the other kind of suggestion, shown by the page
-when no model suggests.
+when no model suggests. On an image project a version may answer both a choice question (a
+round's classifier) and a `bbox` question (a detector's pre-labels): each new version carries the
+other's answers, and the bar is compared with the lower of their held-out scores
+(services/loop/versions.py).
 
 How an answer relates to its suggestion is decided by the server, not taken from the client:
 the client says which suggestion it showed (a model version, or "import"), and each question's
@@ -17,27 +20,40 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Connection, bindparam, exists, func, select
+import orjson
+from sqlalchemy import Connection, bindparam, exists, select
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
 from labelloop.schema.label_type import ValueProblem
+from labelloop.schema.types.shapes import ShapeType
 from labelloop.services.loop.settings import LoopSettings
+from labelloop.services.loop.versions import held_out
 from labelloop.store.models import items, model_versions, predictions
 
 IMPORT: Final = "import"
 # Per question: the answer is the suggestion's value, differs from it, or there was none.
 UNCHANGED, EDITED, NONE = "unchanged", "edited", "none"
 
-# Out-of-fold accuracy when the model gave out-of-fold predictions, else its accuracy on gold
-# items (never trained on): both are measured on items the model did not learn from.
-_HELD_OUT = func.coalesce(
-    model_versions.c.metrics["oof_accuracy"].as_float(),
-    model_versions.c.metrics["gold_accuracy"].as_float(),
-)
+# What the bar is compared with (versions.held_out): out-of-fold accuracy when the model gave
+# out-of-fold predictions, else its accuracy on gold items (never trained on), and a detector's F1
+# against gold and human consensus; for a version that carries another's part, the lowest. Only
+# these few numbers are read, not the whole metrics document: this runs with every next task.
+_M = model_versions.c.metrics
+_SCORES = {
+    "oof_accuracy": _M["oof_accuracy"].as_float(),
+    "gold_accuracy": _M["gold_accuracy"].as_float(),
+    "model": _M["model"].as_string(),
+    "detector": _M[("detector", "name")].as_string(),
+    "box_f1": _M["box_f1"].as_float(),
+}
+_CARRIED = {k: _M[("carried", *(("detector", "name") if k == "detector" else (k,)))] for k in _SCORES}
+_CARRIED_SCORES = {k: (c.as_string() if k in ("model", "detector") else c.as_float())
+                   for k, c in _CARRIED.items()}
 # A cold-start round makes a model version without predictions: it is not a model to suggest.
 _LATEST_MODEL = (
-    select(model_versions.c.id, _HELD_OUT.label("accuracy"))
+    select(model_versions.c.id, *(c.label(k) for k, c in _SCORES.items()),
+           *(c.label("carried_" + k) for k, c in _CARRIED_SCORES.items()))
     .where(
         model_versions.c.project_id == bindparam("pid"),
         exists().where(predictions.c.model_version_id == model_versions.c.id),
@@ -59,9 +75,19 @@ def suggesting_model(conn: Connection, project_id: int, settings: LoopSettings) 
     if row is None:
         return None
     bar = settings.suggest_min_accuracy
-    if bar is not None and (row.accuracy is None or row.accuracy < bar):
-        return None
+    if bar is not None:
+        accuracy = held_out(_scores(row))
+        if accuracy is None or accuracy < bar:
+            return None
     return int(row.id)
+
+
+def _scores(row: Any) -> dict[str, Any]:
+    """The version's metrics as far as `held_out` reads them, from `_LATEST_MODEL`'s columns."""
+    m = row._mapping
+    own = {k: m[k] for k in _SCORES if m[k] is not None}
+    carried = {k: m["carried_" + k] for k in _SCORES if m["carried_" + k] is not None}
+    return {**own, **({"carried": carried} if carried else {})}
 
 
 def prelabel(value: Any, confidence: float, model_version: int) -> dict[str, Any]:
@@ -113,7 +139,13 @@ def suggestion_record(
 
 
 def compare(schema: LabelSchema, suggested: dict[str, Any], answer: dict[str, Any]) -> dict[str, str]:
-    """Per question: whether the (canonical) answer is the suggestion's value."""
+    """Per question: whether the (canonical) answer is the suggestion's value.
+
+    Shape questions (boxes, polygons, masks, keypoints) compare their lists of objects after
+    canonicalisation: the same objects, each with the same class, shape and attributes, in any
+    order, numbers compared by value (2 and 2.0 are one coordinate). A box nudged by a quarter
+    pixel is an edit; a list the annotator only reordered is not.
+    """
     out: dict[str, str] = {}
     for q in schema.questions:
         raw = suggested.get(q.name)
@@ -124,8 +156,32 @@ def compare(schema: LabelSchema, suggested: dict[str, Any], answer: dict[str, An
             canonical = q.kind.validate(q.spec, raw)
         except ValueProblem:
             canonical = raw
-        out[q.name] = UNCHANGED if answer.get(q.name) == canonical else EDITED
+        given = answer.get(q.name)
+        if isinstance(q.kind, ShapeType):
+            same = given is not None and shape_list_key(given) == shape_list_key(canonical)
+        else:
+            same = given == canonical
+        out[q.name] = UNCHANGED if same else EDITED
     return out
+
+
+def shape_list_key(objects: Any) -> list[bytes]:
+    """A list of shape objects as a sorted list of canonical JSON texts (order-free, 2 == 2.0)."""
+    if not isinstance(objects, list):
+        return [orjson.dumps(_floats(objects), option=orjson.OPT_SORT_KEYS)]
+    return sorted(orjson.dumps(_floats(o), option=orjson.OPT_SORT_KEYS) for o in objects)
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    return value
 
 
 def _refused(message: str) -> Invalid:

@@ -5,8 +5,11 @@ answers alone: single-choice questions by the one-coin posterior with each annot
 estimate, other questions by their label type's weighted aggregate. That also drives adaptive
 overlap (ask for one more answer while the consensus is unsure) and sends items that stay
 unsure to review. The project-wide recompute fits the default aggregator (Dawid-Skene and
-MACE, gold clamped) over every answer, re-estimates each annotator's skill and rewrites every
-consensus that a reviewer has not made final.
+MACE, gold clamped) over every answer of a single-choice question and the default box aggregator
+(annotator recall and precision learned over the whole project: box_consensus.py) over every
+answer of a `bbox` question; other questions keep their label type's per-item aggregate. It
+re-estimates each annotator's skill (the mean over those questions) and rewrites every consensus
+that a reviewer has not made final.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from labelloop.quality.classification.posterior import one_coin_posterior
 from labelloop.schema import LabelSchema
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.services.quality.box_consensus import box_consensus, enough_for_box_model
 from labelloop.services.quality.review_reasons import LOW_CONFIDENCE, sent_to_review
 from labelloop.services.quality.settings import QualitySettings, quality_settings
 from labelloop.services.quality.trust import Standing, set_skills, standings
@@ -33,7 +37,7 @@ from labelloop.store.db import Database
 from labelloop.store.models import annotator_quality, answers, consensus, items, utcnow
 
 INCREMENTAL = "one-coin (as answers arrive)"
-PROJECT = "dawid-skene+mace (project)"
+PROJECT = "dawid-skene+mace (project)"  # and the box aggregator for bbox questions
 REVIEW = "review"
 
 
@@ -191,7 +195,13 @@ def recompute_project(db: Database, actor: Actor, project_id: int) -> dict[str, 
         rows = frame[values.notna()].assign(label=values[values.notna()])
         if rows.empty:
             continue
-        if q.kind.name == "choice" and rows.label.nunique() > 1:
+        if q.kind.name == "bbox" and enough_for_box_model(rows.item_id):
+            boxes = box_consensus(q, rows)
+            for item_id, (value, sure) in boxes.items.items():
+                s = settled.setdefault(item_id, Settled())
+                s.value[q.name], s.confidences[q.name] = value, sure
+            skill_parts.append(boxes.skills)
+        elif q.kind.name == "choice" and rows.label.nunique() > 1:
             long = pd.DataFrame({"task": rows.item_id, "worker": rows.user_id, "label": rows.label})
             q_gold = pd.Series({i: g[q.name] for i, g in gold.items() if q.name in g}, dtype=object)
             model = default_aggregator()

@@ -19,9 +19,11 @@ from labelloop.quality import (
     suspicious_workers,
 )
 from labelloop.quality.classification.posterior import accuracy_interval
+from labelloop.schema import Question
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.settings import quality_settings
+from labelloop.services.quality.shape_gold import ShapeCounts, is_shape, shape_counts
 from labelloop.services.quality.trust import gold_correct, standings
 from labelloop.store.models import answers, consensus, items, users
 
@@ -139,6 +141,8 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
     if frame.empty:
         return []
     known = standings(conn, project_id)
+    settings = quality_settings(acc.project.quality_settings)
+    shapes = [q for q in schema.questions if is_shape(q)]
     gold = {r.id: r.gold for r in conn.execute(select(items.c.id, items.c.gold).where(
         items.c.project_id == project_id, items.c.gold.is_not(None)))}
     settled = {r.item_id: r.value for r in conn.execute(
@@ -156,12 +160,14 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
     for (uid, name), group in frame.groupby(["user_id", "username"]):
         s = known.get(int(uid))
         on_gold = group[group.item_id.isin(gold)]
-        right = sum(gold_correct(gold[i], v) for i, v in zip(on_gold.item_id, on_gold.value, strict=True))
+        pairs = list(zip(on_gold.item_id, on_gold.value, strict=True))
+        right = sum(gold_correct(gold[i], v, schema, settings) for i, v in pairs)
         mean = low = high = None
         if len(on_gold):
             mean, low, high = accuracy_interval(right, len(on_gold))
         regular = group[~group.item_id.isin(gold) & group.item_id.isin(settled)]
-        matches = [v == {k: settled[i].get(k) for k in v}
+        # Shape questions agree by F1 as on gold; the rest must be equal.
+        matches = [gold_correct({k: settled[i].get(k) for k in v}, v, schema, settings)
                    for i, v in zip(regular.item_id, regular.value, strict=True)]
         row = flags.loc[uid] if uid in flags.index else None
         durations = group.duration_ms.dropna()
@@ -174,5 +180,28 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
             "skill": s.skill if s else None,
             "paused": bool(s and s.paused), "paused_reason": s.paused_reason if s else None,
             "flags": [] if row is None else [f for f in FLAGS if bool(row[f])],
+            "gold_shapes": _gold_shapes(shapes, [(gold[i], v) for i, v in pairs]),
         })
     return sorted(out, key=lambda r: r["username"])
+
+
+def _gold_shapes(
+    shapes: list[Question], answered: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """Per shape question the gold settles: the annotator's objects against the gold's over their
+    gold answers (services/quality/shape_gold.py), pooled: precision, recall, F1, and the mean IoU
+    (OKS for keypoints) of the matched objects."""
+    out: dict[str, dict[str, Any]] = {}
+    for q in shapes:
+        scored = [shape_counts(q, answer.get(q.name), truth[q.name])
+                  for truth, answer in answered if q.name in truth]
+        if not scored:
+            continue
+        c = sum(scored, ShapeCounts())
+        out[q.name] = {
+            "answers": len(scored), "matched": c.matched, "missed": c.fn, "extra": c.fp,
+            "precision": c.precision, "recall": c.recall, "f1": c.f1,
+            "mean_similarity": c.mean_similarity,
+            "similarity": "oks" if q.kind.name == "keypoints" else "iou",
+        }
+    return out

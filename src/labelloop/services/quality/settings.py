@@ -47,6 +47,11 @@ class QualitySettings(BaseModel):
         0.95, gt=0.5, lt=1.0, description="How sure 'credibly below' must be."
     )
     exclude_paused: bool = Field(True, description="Leave paused annotators' answers out of consensus.")
+    gold_shape_score: float = Field(
+        0.8, ge=0.0, le=1.0,
+        description="A shape answer (boxes, polygons, masks, keypoints) on a gold item counts as "
+        "correct when its F1 against the gold objects (IoU 0.5; OKS for keypoints) is at least this.",
+    )
 
 
 def quality_settings(document: dict[str, Any] | None) -> QualitySettings:

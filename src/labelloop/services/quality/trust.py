@@ -1,6 +1,7 @@
 """Annotators' standing in a project: gold record, skill estimate, automatic pause.
 
-Answers on gold items are scored the moment they are submitted. Once an annotator has answered
+Answers on gold items are scored the moment they are submitted (shape questions by F1 against
+the gold objects: services/quality/shape_gold.py). Once an annotator has answered
 `trust_min_gold` gold items and the upper credible bound of their accuracy falls below
 `trust_min_accuracy`, they are paused: they get no more tasks, and (by default) their answers
 stop counting towards consensus. Managers can lift a pause.
@@ -17,7 +18,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Forbidden, NotFound
 from labelloop.quality.classification.posterior import accuracy_upper_bound
+from labelloop.schema import LabelSchema
 from labelloop.services.policy import PROJECT_AND_ROLE, Action, Actor, ProjectAccess, access, check
+from labelloop.services.quality import shape_gold
 from labelloop.services.quality.settings import QualitySettings, quality_settings
 from labelloop.store.models import annotator_quality, memberships, projects, utcnow
 
@@ -102,9 +105,15 @@ def _upsert(conn: Connection, project_id: int, user_id: int, values: dict[str, A
     ))
 
 
-def gold_correct(gold: dict[str, Any], answer: dict[str, Any]) -> bool:
-    """An answer is right on gold when it matches every question the gold answer settles."""
-    return all(answer.get(name) == value for name, value in gold.items())
+def gold_correct(
+    gold: dict[str, Any], answer: dict[str, Any], schema: LabelSchema | None = None,
+    settings: QualitySettings | None = None,
+) -> bool:
+    """An answer is right on gold when it matches every question the gold answer settles; a shape
+    question (with the schema) matches when its F1 against the gold objects reaches the project's
+    `gold_shape_score` (services/quality/shape_gold.py)."""
+    bar = (settings or QualitySettings()).gold_shape_score
+    return shape_gold.gold_correct(gold, answer, schema, shape_f1=bar)
 
 
 def record_gold_answer(

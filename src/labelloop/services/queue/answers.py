@@ -141,7 +141,7 @@ def submit_answer(
     ).one()
     settings = quality_settings(acc.project.quality_settings)
     if lease.gold is not None:
-        record_gold_answer(conn, project_id, uid, gold_correct(lease.gold, clean), settings)
+        record_gold_answer(conn, project_id, uid, gold_correct(lease.gold, clean, schema, settings), settings)
     else:
         on_answer(conn, acc.project, schema, settings, item_id, state)
     return answer_info(row, actor.username), True
