@@ -15,8 +15,19 @@ frame: the page's handler, Preact's render, the browser's rendering. Raster and 
 on other threads. The figure is the 95th percentile (`canvas_frame_ms_500`); a 60 Hz screen has
 16.7 ms per frame.
 
-`canvas_frame_time()` is the function bench/images.py calls; run alone, this prints a table and,
-as its last line, one JSON object.
+First image (`first_image_ms`): a project whose one item is a 12-megapixel JPEG (4000 x 3000)
+uploaded through the import endpoint (the server makes its 2048 px preview there). Each run opens
+a cold page: a new browser context (empty cache) with the annotator's session cookie, navigation
+to the workbench, until the first frame that shows the picture: the page, its script, the task,
+the blob's size (`/info`) and its preview, decoded (the page decodes the picture before drawing
+it, so the first frame with it is complete). Measured in the page, from the navigation's start
+(`performance.now()`'s origin): the stage's `<image>` element has loaded and decoded, and the
+frame after it has been drawn (a `requestAnimationFrame`, then a message that arrives once that
+frame is done). The median of `FIRST_IMAGE_RUNS` runs after one warm-up run (not counted);
+`first_image_driver_ms` is the same from the test driver's side (with its polling).
+
+`canvas_frame_time()` and `first_image_time()` are the functions bench/images.py calls; run
+alone, this prints a table and, as its last line, one JSON object.
 """
 
 from __future__ import annotations
@@ -48,6 +59,9 @@ WIDTH, HEIGHT = 6000, 4000
 OBJECTS = 500
 MOVES = 120
 TARGET_MS = 16.0
+PHOTO_12MP = (4000, 3000)
+FIRST_IMAGE_RUNS = 20
+FIRST_IMAGE_TARGET_MS = 1000.0
 SCHEMA = {
     "fields": [{"name": "photo", "type": "image"}],
     "questions": [{"name": "boxes", "type": "bbox", "target": "photo", "labels": ["car", "person", "bike"]}],
@@ -77,11 +91,11 @@ RECORDER = """() => {
 NEXT_FRAME = "() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))"
 
 
-def photo() -> bytes:
-    """A 6000 x 4000 JPEG with structure (gradients and noise), made here."""
+def photo(width: int = WIDTH, height: int = HEIGHT) -> bytes:
+    """A JPEG with structure (gradients and noise), made here: 6000 x 4000 unless told."""
     rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
-    arr = np.stack([x * 255 // WIDTH, y * 255 // HEIGHT, (x + y) % 256], axis=-1).astype(np.int16)
+    y, x = np.mgrid[0:height, 0:width]
+    arr = np.stack([x * 255 // width, y * 255 // height, (x + y) % 256], axis=-1).astype(np.int16)
     arr += rng.integers(-20, 20, size=arr.shape, dtype=np.int16)
     buf = io.BytesIO()
     Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=85)
@@ -99,7 +113,7 @@ def boxes(n: int = OBJECTS, seed: int = 0) -> list[dict[str, Any]]:
     return out
 
 
-def set_up(data: Path, url: str) -> tuple[int, int, int, dict[str, str]]:
+def set_up(data: Path, url: str, image: bytes | None = None) -> tuple[int, int, int, dict[str, str]]:
     """(user id, project id, item id, session cookies) of an annotator with one photo to label."""
     rt = Runtime(Settings(_env_file=None, data_dir=data, database_url=f"sqlite:///{data / 'labelloop.db'}"))
     op = Actor.operator()
@@ -118,7 +132,7 @@ def set_up(data: Path, url: str) -> tuple[int, int, int, dict[str, str]]:
     cookies = dict(http.cookies)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("big.jpg", photo())
+        z.writestr("big.jpg", photo() if image is None else image)
     r = http.post(f"/api/projects/{pid}/imports", params={"filename": "photos.zip", "wait": "true"},
                   content=buf.getvalue(), headers={"X-CSRF-Token": cookies["labelloop_csrf"]})
     r.raise_for_status()
@@ -274,7 +288,102 @@ def canvas_frame_time() -> dict[str, Any]:
     }
 
 
+# Installed before the app's own scripts run (through the DevTools protocol, so the page's CSP does
+# not apply): notes when the stage's picture has loaded and decoded, and when the frame after it ends.
+FIRST_IMAGE_RECORDER = """(() => {
+    const rec = window.__firstImage = {};
+    const watch = () => {
+        const el = document.querySelector('.canvas-svg image');
+        if (!el || rec.attached !== undefined) return;
+        rec.attached = performance.now();
+        const shown = () => {
+            rec.decoded = performance.now();
+            requestAnimationFrame(() => {
+                const ch = new MessageChannel();
+                ch.port1.onmessage = () => { rec.shown = performance.now(); };
+                ch.port2.postMessage(0);
+            });
+        };
+        const loaded = () => (el.decode ? el.decode() : Promise.resolve()).then(shown, shown);
+        el.addEventListener('load', loaded, { once: true });
+        el.addEventListener('error', () => { rec.error = true; }, { once: true });
+    };
+    new MutationObserver(watch).observe(document, { childList: true, subtree: true });
+})();"""
+
+
+def first_image_runs(url: str, pid: int, cookies: dict[str, str], runs: int) -> list[dict[str, float]]:
+    from playwright.sync_api import sync_playwright
+
+    out: list[dict[str, float]] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        jar = [{"name": k, "value": v, "url": url} for k, v in cookies.items()]
+        for _ in range(runs + 1):  # the first cold page warms the server's caches: not counted
+            context = browser.new_context(viewport={"width": 1366, "height": 900})  # empty cache
+            context.add_cookies(jar)
+            context.add_init_script(FIRST_IMAGE_RECORDER)
+            page = context.new_page()
+            t0 = time.perf_counter()
+            page.goto(f"{url}/app/#/p/{pid}/label", wait_until="commit")
+            deadline = time.monotonic() + 30
+            done = "window.__firstImage && (window.__firstImage.shown || window.__firstImage.error)"
+            while not page.evaluate(done):
+                if time.monotonic() > deadline:
+                    raise SystemExit("the first image never showed")
+                page.wait_for_timeout(5)
+            driver = (time.perf_counter() - t0) * 1000
+            rec = page.evaluate("window.__firstImage")
+            if rec.get("error"):
+                raise SystemExit("the first image failed to load")
+            # What the page fetched for the picture: the preview, not the 12 MP original.
+            fetched = page.evaluate(
+                "performance.getEntriesByType('resource').filter((e) => e.name.includes('/blobs/'))"
+                ".map((e) => [e.name.split('?')[1] || 'info', e.encodedBodySize])")
+            out.append({"shown": rec["shown"], "decoded": rec["decoded"], "attached": rec["attached"],
+                        "driver": driver, "fetched": fetched})
+            context.close()
+        browser.close()
+    return out[1:]
+
+
+def first_image_time(runs: int = FIRST_IMAGE_RUNS) -> dict[str, Any]:
+    """{'first_image_ms': median time from a cold page to the first frame showing a 12 MP upload, ...}."""
+    with tempfile.TemporaryDirectory(prefix="labelloop-bench-first-image-") as tmp:
+        data = Path(tmp)
+        proc, url = start_server(data)
+        try:
+            image = photo(*PHOTO_12MP)
+            _uid, pid, _item, cookies = set_up(data, url, image)
+            got = first_image_runs(url, pid, cookies, runs)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    shown = [r["shown"] for r in got]
+    return {
+        "first_image_ms": round(statistics.median(shown), 1),
+        "first_image_p90_ms": round(float(np.percentile(shown, 90)), 1),
+        "first_image_max_ms": round(max(shown), 1),
+        "first_image_attached_ms": round(statistics.median(r["attached"] for r in got), 1),
+        "first_image_driver_ms": round(statistics.median(r["driver"] for r in got), 1),
+        "first_image_runs": len(got),
+        "first_image_upload_bytes": len(image),
+        "first_image_pixels": PHOTO_12MP[0] * PHOTO_12MP[1],
+        "first_image_fetched": got[0]["fetched"],
+    }
+
+
 def main() -> None:
+    if "--first-image" in sys.argv:
+        result = first_image_time()
+        print(f"{'measure':<28}{'ms':>8}")
+        for k in ("first_image_ms", "first_image_p90_ms", "first_image_max_ms", "first_image_attached_ms",
+                  "first_image_driver_ms"):
+            print(f"{k:<28}{result[k]:>8.1f}")
+        print(f"runs: {result['first_image_runs']}, target median < {FIRST_IMAGE_TARGET_MS:.0f} ms: "
+              f"{'yes' if result['first_image_ms'] < FIRST_IMAGE_TARGET_MS else 'NO'}")
+        print(json.dumps(result))
+        return
     result = canvas_frame_time()
     if "--compare" in sys.argv:
         result.update(rendering_comparison())

@@ -6,18 +6,28 @@
  * return plain strings, which the app only ever renders as text nodes.
  */
 
+import { isShapeQuestion, looksLikeShapes, shapesText } from "./canvas/words";
 import { title } from "./questions/kind";
 import type { Answer, LabelIssue, LabelSchema, Question } from "./types";
 
-/** A stored value as it is (spans as `LABEL[start:end]`): for tooltips and unknown questions. */
+/** Longest string shown inside a raw value (an unknown value may hold anything, e.g. an RLE). */
+const RAW_STRING = 60;
+
+/**
+ * A stored value as it is (spans as `LABEL[start:end]`): for tooltips and unknown questions.
+ * Shapes are counted by class instead (`3 boxes: 2 car, 1 person`): their coordinates and
+ * RLE strings mean nothing as text.
+ */
 export function valueText(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "string") return v;
   if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.join(", ");
+  if (looksLikeShapes(v)) return shapesText(v);
   if (Array.isArray(v) && v.every((x) => x && typeof x === "object" && "label" in x)) {
     return v.map((s: { start: number; end: number; label: string }) => `${s.label}[${s.start}:${s.end}]`).join(" ");
   }
-  return JSON.stringify(v);
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === "string" && x.length > RAW_STRING ? `${x.slice(0, RAW_STRING)}…` : x);
 }
 
 /** A whole answer as it is stored: `sentiment: fresh; product: PRODUCT[27:34]` (for tooltips). */
@@ -41,10 +51,12 @@ function quote(points: string[], start: number, end: number): string {
 /**
  * One question's value in the schema's words: option labels, a rating with its label, span
  * label names with the words they cover (offsets are code points, as Python counts them; when
- * the item's text is not at hand, the character range instead).
+ * the item's text is not at hand, the character range instead), shapes counted by class
+ * (canvas/words.ts).
  */
 export function questionValueText(q: Question, v: unknown, data?: Record<string, unknown>): string {
   if (v === undefined || v === null) return "–";
+  if (isShapeQuestion(q)) return shapesText(v, q);
   if (q.type === "spans" && Array.isArray(v)) {
     if (!v.length) return "no spans";
     const text = data?.[q.target];

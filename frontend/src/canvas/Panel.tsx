@@ -1,13 +1,16 @@
 /**
  * A shape question's own part of the form, under the item: the class for new objects (keys
  * like span labels), how to draw, and the objects, each with its class, hide / lock / remove,
- * and, for the selected one, its attributes.
+ * and, for the selected one, its attributes; the model's suggested objects still to decide,
+ * each with accept / dismiss; for masks, the buttons of "propose a mask".
  */
 
 import type { ShapeAttribute, ShapeQuestion } from "../types";
 import type { ViewProps } from "../questions/kind";
 import { title } from "../questions/kind";
 import type { Family } from "./family";
+import { acceptSuggestion, dismissSuggestion, modelOf, openSuggestions, pickedSuggestion, suggestedShapes } from "./others";
+import { proposeKey } from "./propose";
 import {
   attributeOptions, colourOf, flagsOf, HIDDEN, labelKey, labelName, LOCKED, noteValue, replaced, selectedIndex,
   shapesOf, withFlag, withFlagsOf, type Shape, type ShapeUi,
@@ -67,6 +70,24 @@ export function Panel(props: PanelProps) {
     setUi(withFlagsOf(ui, o, next));
   };
   const toggle = (o: Shape, flag: number) => setUi(withFlag(ui, o, flag, !(flagsOf(ui, o) & flag)));
+  const sug = suggestedShapes(props.others);
+  const open = openSuggestions(sug, shapes, ui);
+  const pick = pickedSuggestion(open, ui);
+  const model = modelOf(props.others);
+  const accept = (k: number) => {
+    props.activate();
+    if (shapes.length >= (q.max_objects ?? 1000)) return setUi({ ...ui, notice: `At most ${q.max_objects ?? 1000} objects.` });
+    const r = acceptSuggestion(shapes, ui, sug, open, k);
+    set(r.value);
+    setUi(r.ui);
+  };
+  const proposeTool = (key: string) => {
+    props.activate();
+    const r = proposeKey(shapes, ui, key);
+    if (!r) return;
+    if (r.value) set(r.value);
+    setUi(r.ui);
+  };
   const remove = (i: number) => {
     set(shapes.filter((_, j) => j !== i));
     setUi({ ...ui, selected: null, handle: null, notice: `Object ${i + 1} removed.` });
@@ -120,6 +141,56 @@ export function Panel(props: PanelProps) {
         })}
       </ol>
       {!shapes.length && <p class="muted">No objects: submitting says there is nothing here.</p>}
+      {model && open.length > 0 && (
+        <ol class="suggested-list" aria-label={`${title(q)}: suggested objects`}>
+          {open.map((k) => {
+            const o = sug[k]!;
+            const label = q.labels.find((l) => l.value === o.label);
+            return (
+              <li class={k === pick ? "sel" : undefined} data-sug={k}>
+                <span class="badge model">suggested</span>{" "}
+                <span class={`chip ${colourOf(q, o.label)}`}>{label ? labelName(label) : o.label}</span>{" "}
+                {safeDescribe(family, o, q)}
+                <span class="obj-tools">
+                  <button type="button" class="link" onClick={() => accept(k)}
+                    aria-label={`accept suggested object ${k + 1}`}>accept</button>
+                  <button type="button" class="link" onClick={() => (props.activate(), setUi(dismissSuggestion(ui, sug, open, k)))}
+                    aria-label={`dismiss suggested object ${k + 1}`}>dismiss</button>
+                </span>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+      {family.propose && props.itemId !== undefined && (
+        <div class="propose-tools" role="group" aria-label={`${title(q)}: propose a mask`}>
+          <button type="button" aria-pressed={!!ui.propose} onClick={() => proposeTool("p")}>
+            {ui.propose ? "Stop proposing" : "Propose a mask"} <kbd>P</kbd>
+          </button>
+          {ui.propose && (
+            <>
+              {(["box", "inside", "outside"] as const).map((tool) => (
+                <button type="button" aria-pressed={ui.propose!.tool === tool}
+                  onClick={() => proposeTool(tool === "box" ? "b" : tool === "inside" ? "i" : "o")}>
+                  {tool === "box" ? "Box" : tool === "inside" ? "Scribble inside" : "Scribble outside"}{" "}
+                  <kbd>{tool === "box" ? "B" : tool === "inside" ? "I" : "O"}</kbd>
+                </button>
+              ))}
+              <button type="button" disabled={!ui.propose.target} onClick={() => proposeTool("y")}>Keep <kbd>Y</kbd></button>
+              <button type="button" onClick={() => proposeTool("x")}>Discard <kbd>X</kbd></button>
+            </>
+          )}
+        </div>
+      )}
     </div>
   );
+}
+
+/** A suggested object in words; one the family cannot read is named by its class only. */
+function safeDescribe(family: Family, o: Shape, q: ShapeQuestion): string {
+  try {
+    return family.describe(o, q);
+  } catch {
+    return "(cannot be read)";
+  }
 }

@@ -9,18 +9,26 @@
  * layer of its own, so a drag among 500 objects redraws one. Strokes keep their width on screen
  * at every zoom (`vector-effect`), so zooming redraws nothing but handles.
  *
+ * Other values of the question (the model's suggestion, others' answers in review) are drawn
+ * under the answer's objects (canvas/others.tsx); masks can be proposed by the project's
+ * segmenter from a box and scribbles (canvas/propose.ts).
+ *
  * Keys (canvas/keys.ts) are taken before the page's own while the question is active.
  */
 
-import { Component } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { ShapeQuestion } from "../types";
 import type { ViewProps } from "../questions/kind";
 import { title } from "../questions/kind";
-import type { Ctx, Family, Handle } from "./family";
+import type { Ctx, Family } from "./family";
 import { dist, snapPt, snapStep, type Pt } from "./geometry";
 import { useImage } from "./image";
 import { stageKey, type StageActions } from "./keys";
+import { bboxOf, HandleMark, Objects, Prompt } from "./layers";
+import {
+  acceptAll, acceptSuggestion, OtherLayers, OthersLegend, openSuggestions, pickedSuggestion, suggestedShapes,
+} from "./others";
+import { PROPOSE_KEYS, useProposals } from "./propose";
 import {
   brushRadius, colourOf, flagsOf, HIDDEN, LOCKED, noteValue, replaced, selectedIndex, shapesOf, withFlagsOf,
   type Shape, type ShapeUi,
@@ -34,57 +42,17 @@ type Gesture = { sx: number; sy: number; moved: boolean } & (
   | { kind: "pan"; view: View }
   | { kind: "move"; i: number; start: Pt; orig: Shape; cur: Shape }
   | { kind: "handle"; i: number; id: string; orig: Shape; cur: Shape }
-  | { kind: "box"; a: Pt; b: Pt }
-  | { kind: "stroke"; points: Pt[]; hit: number | null }
+  // `sug`: pressed on a suggested object (a click accepts it); `prompt`: a mask prompt, not a shape.
+  | { kind: "box"; a: Pt; b: Pt; sug?: number | null; prompt?: boolean }
+  | { kind: "stroke"; points: Pt[]; hit: number | null; sug?: number | null; prompt?: "inside" | "outside" }
 );
 
 export interface StageProps extends ViewProps<ShapeQuestion> {
   family: Family;
 }
 
-interface ObjectsProps {
-  family: Family;
-  q: ShapeQuestion;
-  shapes: Shape[];
-  selected: number | null;
-  /** The object drawn by the live layer instead (being dragged). */
-  skip: number | null;
-  flags: Map<Shape, number> | undefined;
-}
-
-/** Every object but the one being dragged; drawn again only when its props change. */
-class Objects extends Component<ObjectsProps> {
-  shouldComponentUpdate(next: ObjectsProps): boolean {
-    const p = this.props;
-    return p.shapes !== next.shapes || p.selected !== next.selected || p.skip !== next.skip ||
-      p.flags !== next.flags || p.q !== next.q || p.family !== next.family;
-  }
-
-  render({ family, q, shapes, selected, skip, flags }: ObjectsProps) {
-    return (
-      <g class="objects">
-        {shapes.map((o, i) => {
-          const f = flags?.get(o) ?? 0;
-          if (i === skip || f & HIDDEN) return null;
-          const cls = `obj ${colourOf(q, o.label)}${i === selected ? " sel" : ""}${f & LOCKED ? " locked" : ""}`;
-          return <g class={cls} data-obj={i}>{family.render(o, q)}</g>;
-        })}
-      </g>
-    );
-  }
-}
-
-function HandleMark({ h, ppx, on }: { h: Handle; ppx: number; on: boolean }) {
-  const r = (h.kind === "mid" ? 4 : 6) / ppx;
-  return (
-    <circle class={`handle ${h.kind}${on ? " on" : ""}`} data-handle={h.id} cx={h.at[0]} cy={h.at[1]} r={r}>
-      {h.title && <title>{h.title}</title>}
-    </circle>
-  );
-}
-
 export function Stage(props: StageProps) {
-  const { family, q, value, set, active, activate, data, suggested } = props;
+  const { family, q, value, set, active, activate, data, suggested, others } = props;
   const shapes = shapesOf(value);
   const ui: ShapeUi = props.ui.shape ?? {};
   const setUi = (u: ShapeUi) => props.setUi({ ...props.ui, shape: u });
@@ -101,6 +69,8 @@ export function Stage(props: StageProps) {
   const svg = useRef<SVGSVGElement>(null);
   const layer = useRef<SVGGElement>(null);
   const space = useRef(false);
+  const keyRef = useRef<StageActions | null>(null);
+  const proposals = useProposals(keyRef, props.itemId);
 
   // Screen pixels per image pixel: when the zoom changes and whenever the stage is resized (not
   // on every frame of a drag: reading the screen matrix forces a layout).
@@ -140,6 +110,10 @@ export function Stage(props: StageProps) {
   };
 
   const selected = selectedIndex(ui, shapes);
+  const sug = suggestedShapes(others);
+  const open = openSuggestions(sug, shapes, ui);
+  const pick = pickedSuggestion(open, ui);
+  const proposing = family.propose ? ui.propose : undefined;
   const labelValue = () => q.labels[Math.min(ui.label ?? 0, q.labels.length - 1)]!.value;
   const full = () => shapes.length >= (q.max_objects ?? 1000);
   const commit = (next: Shape[], u: ShapeUi) => {
@@ -149,6 +123,12 @@ export function Stage(props: StageProps) {
   const add = (o: Shape, extra: Partial<ShapeUi> = {}) => {
     if (full()) return setUi({ ...ui, notice: `At most ${q.max_objects ?? 1000} objects.` });
     commit([...shapes, o], { ...ui, selected: shapes.length, handle: null, notice: "", ...extra });
+  };
+
+  const acceptSug = (k: number) => {
+    if (full()) return setUi({ ...ui, notice: `At most ${q.max_objects ?? 1000} objects.` });
+    const r = acceptSuggestion(shapes, ui, sug, open, k);
+    commit(r.value, r.ui);
   };
 
   const finishDrawing = (pts: Pt[] | null = drawing) => {
@@ -176,6 +156,13 @@ export function Stage(props: StageProps) {
     const handle = target.closest<SVGElement>("[data-handle]")?.dataset.handle;
     const objEl = target.closest<SVGElement>("[data-obj]");
     const hit = objEl ? Number(objEl.dataset.obj) : null;
+    const sugEl = hit === null ? target.closest<SVGElement>("[data-sug]") : null;
+    const sugHit = sugEl ? Number(sugEl.dataset.sug) : null;
+    if (proposing) {
+      capture();
+      if (proposing.tool === "box") return setGesture({ ...base, kind: "box", a: p, b: p, prompt: true });
+      return setGesture({ ...base, kind: "stroke", points: [p], hit: null, prompt: proposing.tool });
+    }
     if (drawing) {
       // Clicks add points; one on the last point again (the second click of a double click) adds
       // none, and one on the first point closes a polygon.
@@ -192,9 +179,14 @@ export function Stage(props: StageProps) {
       if (handle.startsWith("v") || handle.startsWith("p")) setUi({ ...ui, handle, notice: "" });
       return setGesture({ ...base, kind: "handle", i: selected, id: handle, orig: o, cur: o });
     }
+    // A click on a suggested object accepts it; drawing families that drag still draw from there.
+    // (Keypoints: not while an object's points are being placed, where a click places the next one.)
+    if (sugHit !== null && (family.draw === "clicks" || (family.draw === "points" && selected === null))) {
+      return acceptSug(sugHit);
+    }
     if (family.draw === "brush") {
       capture();
-      return setGesture({ ...base, kind: "stroke", points: [p], hit });
+      return setGesture({ ...base, kind: "stroke", points: [p], hit, sug: sugHit });
     }
     const placed = family.click?.(shapes, ui, p, ctx(), hit);
     if (placed) {
@@ -214,7 +206,7 @@ export function Stage(props: StageProps) {
     }
     if (family.draw === "drag") {
       capture();
-      return setGesture({ ...base, kind: "box", a: p, b: p });
+      return setGesture({ ...base, kind: "box", a: p, b: p, sug: sugHit });
     }
     if (selected !== null) return setUi({ ...ui, selected: null, handle: null, notice: "" });
     if (family.draw === "clicks") {
@@ -264,12 +256,23 @@ export function Stage(props: StageProps) {
       if (g.moved && g.cur !== g.orig) {
         commit(replaced(shapes, g.i, g.cur), withFlagsOf({ ...ui, selected: g.i }, g.orig, g.cur));
       }
+    } else if (g.kind === "box" && g.prompt) {
+      if (!g.moved || !proposing) return setUi({ ...ui, notice: "Drag a box around the object." });
+      const o = bboxOf(g.a, g.b, c.step);
+      if (!o) return setUi({ ...ui, notice: "Too small to be a box." });
+      proposals.ask({ ...proposing, box: o.box! }, ui);
+    } else if (g.kind === "stroke" && g.prompt) {
+      if (!proposing) return;
+      const side = g.prompt;
+      proposals.ask({ ...proposing, [side]: [...proposing[side], g.points] }, ui);
     } else if (g.kind === "box") {
+      if (!g.moved && g.sug !== undefined && g.sug !== null) return acceptSug(g.sug);
       if (!g.moved) return setUi({ ...ui, selected: null, handle: null, notice: "" });
       const o = family.fromDrag!(g.a, g.b, labelValue(), c);
       if (o) add(o);
       else setUi({ ...ui, notice: "Too small to be a box." });
     } else if (g.kind === "stroke") {
+      if (!g.moved && g.hit === null && g.sug !== undefined && g.sug !== null) return acceptSug(g.sug);
       if (!g.moved && g.hit !== null && g.hit !== selected) {
         return setUi({ ...ui, selected: g.hit, handle: null, notice: "" });
       }
@@ -293,14 +296,13 @@ export function Stage(props: StageProps) {
 
   const actions: StageActions = {
     family, q, shapes, ui, setUi, set, commit, ctx, view, setView, drawing, setDrawing, finishDrawing,
-    gesture: gesture !== null, cancelGesture: () => setGesture(null), space,
+    gesture: gesture !== null, cancelGesture: () => setGesture(null), space, sug, open, acceptSug,
   };
-  const keyRef = useRef(actions);
   keyRef.current = actions;
   useEffect(() => {
     if (!active || !img) return;
     const down = (e: KeyboardEvent) => {
-      if (stageKey(keyRef.current, e)) {
+      if (stageKey(keyRef.current!, e)) {
         e.preventDefault();
         e.stopPropagation();
       }
@@ -337,16 +339,24 @@ export function Stage(props: StageProps) {
   const rot = handles.find((h) => h.kind === "rotate");
   const brush = brushRadius(ui, image.size);
   const { width: W, height: H } = image.size;
+  const setOff = (id: string, hidden: boolean) => {
+    const off = new Set(ui.off);
+    if (hidden) off.add(id);
+    else off.delete(id);
+    setUi({ ...ui, off });
+  };
+  const proposal = proposing && <Prompt p={proposing} ppx={ppx} />;
 
   return (
     <div class={`canvas-stage${suggested ? " suggested" : ""}`} data-question={q.name}>
       <div
         ref={host}
-        class={`canvas-view draw-${family.draw}${gesture?.kind === "pan" ? " panning" : ""}`}
+        class={`canvas-view draw-${proposing ? "propose" : family.draw}${gesture?.kind === "pan" ? " panning" : ""}`}
         tabIndex={0}
         role="application"
         aria-label={`image to draw on for ${title(q)}: ${shapes.length} objects`}
         aria-roledescription="drawing canvas"
+        aria-busy={proposals.busy}
         onFocus={activate}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
@@ -361,13 +371,15 @@ export function Stage(props: StageProps) {
         <svg ref={svg} class="canvas-svg" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="xMidYMid meet">
           <g ref={layer} class="view" transform={transform(view)}>
             <image href={image.src} x={0} y={0} width={W} height={H} preserveAspectRatio="none" />
+            <OtherLayers family={family} q={q} others={others} open={open} pick={pick} off={ui.off} />
             <Objects family={family} q={q} shapes={shapes} selected={sel} skip={live ? live.i : null} flags={ui.flags} />
             <g class="live">
               {liveShape && live && (
                 <g class={`obj sel ${colourOf(q, liveShape.label)}`} data-obj={live.i}>{family.render(liveShape, q)}</g>
               )}
+              {proposal}
               {gesture?.kind === "box" && gesture.moved && (
-                <rect class={`drawing ${colourOf(q, labelValue())}`} x={Math.min(gesture.a[0], gesture.b[0])}
+                <rect class={`drawing ${gesture.prompt ? "prompt" : colourOf(q, labelValue())}`} x={Math.min(gesture.a[0], gesture.b[0])}
                   y={Math.min(gesture.a[1], gesture.b[1])} width={Math.abs(gesture.b[0] - gesture.a[0])}
                   height={Math.abs(gesture.b[1] - gesture.a[1])} />
               )}
@@ -377,11 +389,14 @@ export function Stage(props: StageProps) {
                   {drawing.map((p) => <circle class="handle vertex" cx={p[0]} cy={p[1]} r={4 / ppx} />)}
                 </g>
               )}
-              {gesture?.kind === "stroke" && (
+              {gesture?.kind === "stroke" && gesture.prompt && (
+                <polyline class={`scribble ${gesture.prompt}`} points={gesture.points.map((p) => p.join(",")).join(" ")} />
+              )}
+              {gesture?.kind === "stroke" && !gesture.prompt && (
                 <polyline class={`stroke ${ui.erase ? "erase" : colourOf(q, labelValue())}`}
                   points={gesture.points.map((p) => p.join(",")).join(" ")} stroke-width={2 * brush} />
               )}
-              {family.draw === "brush" && hover && (
+              {family.draw === "brush" && !proposing && hover && (
                 <circle class={`brush${ui.erase ? " erase" : ""}`} cx={hover[0]} cy={hover[1]} r={brush} />
               )}
               {rot && selShape && (
@@ -392,13 +407,25 @@ export function Stage(props: StageProps) {
           </g>
         </svg>
       </div>
+      <OthersLegend q={q} others={others} open={open} off={ui.off} setOff={setOff}
+        startFrom={(layer) => commit(structuredClone(shapesOf(layer.value)),
+          { ...ui, selected: null, handle: null, notice: `Started from the objects of ${layer.who}.` })}
+        acceptRest={() => {
+          if (shapes.length + open.length > (q.max_objects ?? 1000)) return setUi({ ...ui, notice: `At most ${q.max_objects ?? 1000} objects.` });
+          const r = acceptAll(shapes, ui, sug, open);
+          commit(r.value, r.ui);
+        }} />
       <p class="canvas-status" role="status" aria-live="polite">
+        {proposals.busy && <span class="spinner" aria-hidden="true" />}
         {[
+          proposals.busy ? "Asking the segmenter for a mask…" : "",
           ui.notice,
+          proposing && !proposals.busy && !ui.notice && `Proposing a mask: ${PROPOSE_KEYS}`,
           drawing && `${drawing.length} point${drawing.length === 1 ? "" : "s"}: click the next; Enter or a double ` +
             "click finishes, Backspace takes one back, Escape gives up.",
         ].filter(Boolean).join(" ")}
       </p>
+      {proposing?.error && <p class="error propose-error" role="alert">{proposing.error}</p>}
     </div>
   );
 }

@@ -73,4 +73,6 @@ export interface Family {
   describe(o: Shape, q: ShapeQuestion): string;
   /** Why the server would refuse this object, or null. */
   problem?(o: Shape, q: ShapeQuestion): string | null;
+  /** Masks: the project's segmenter proposes objects from a box and scribbles (canvas/propose.ts). */
+  propose?: boolean;
 }

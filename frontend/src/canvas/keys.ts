@@ -10,6 +10,7 @@
  *   arrows       move the selected object or point    Delete remove the point or object
  *   h / l        hide / lock the selected object      Ctrl+Shift+Z, Ctrl+Y  redo
  *   space+drag   pan (or drag with the middle button)
+ *   n / y / x    the model's suggested objects: pick the next, accept it, dismiss it
  * A class's own key (or a digit) is never taken here: it picks the class (kind.tsx).
  */
 
@@ -17,6 +18,7 @@ import type { RefObject } from "preact";
 import type { ShapeQuestion } from "../types";
 import type { Ctx, Family } from "./family";
 import { bounds, type Pt } from "./geometry";
+import { dismissSuggestion, pickedSuggestion } from "./others";
 import {
   flagsOf, HIDDEN, labelForKey, LOCKED, redoValue, replaced, selectedIndex, withFlag, withFlagsOf,
   type Shape, type ShapeUi,
@@ -40,6 +42,10 @@ export interface StageActions {
   gesture: boolean;
   cancelGesture: () => void;
   space: RefObject<boolean>;
+  /** The model's suggested objects, the indices still open, and accepting one. */
+  sug: Shape[];
+  open: number[];
+  acceptSug: (k: number) => void;
 }
 
 const ARROWS: Record<string, Pt> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -105,6 +111,8 @@ export function stageKey(a: StageActions, e: KeyboardEvent): boolean {
     return true;
   }
 
+  if (a.open.length && (key === "n" || key === "y" || key === "x")) return suggestionKey(a, key, ctx);
+
   const i = selectedIndex(ui, shapes);
   if ((key === "Tab" || key === "Shift+Tab") && onStage(focused)) return cycle(a, key === "Tab" ? 1 : -1, ctx);
   if (i === null) return false;
@@ -145,6 +153,19 @@ export function stageKey(a: StageActions, e: KeyboardEvent): boolean {
     return true;
   }
   return false;
+}
+
+/** n picks the next suggested object (into view), y accepts the picked one, x dismisses it. */
+function suggestionKey(a: StageActions, key: string, ctx: Ctx): boolean {
+  const k = pickedSuggestion(a.open, a.ui);
+  if (k === null) return false;
+  if (key === "y") return a.acceptSug(k), true;
+  if (key === "x") return a.setUi(dismissSuggestion(a.ui, a.sug, a.open, k)), true;
+  const next = a.ui.pick === undefined || a.ui.pick === null ? k : a.open.find((j) => j > k) ?? a.open[0]!;
+  a.setUi({ ...a.ui, pick: next, notice: `Suggested object ${next + 1}: ${a.family.describe(a.sug[next]!, a.q)} (y accepts, x dismisses).` });
+  const pts = a.family.outline(a.sug[next]!);
+  if (pts.length) a.setView(reveal(a.view, bounds(pts), ctx.img));
+  return true;
 }
 
 function clampPt(p: Pt, ctx: Ctx): Pt {

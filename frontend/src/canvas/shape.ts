@@ -6,6 +6,7 @@
 
 import type { ShapeAttribute, ShapeQuestion, SpanLabel } from "../types";
 import { digit } from "../questions/kind";
+import type { Pt } from "./geometry";
 import type { Rle } from "./rle";
 
 export interface Shape {
@@ -38,6 +39,35 @@ export interface ShapeUi {
   erase?: boolean;
   /** What the last action did, or why it did nothing. */
   notice?: string;
+  /**
+   * Objects accepted from the model's suggestion, and their edited copies: the suggested object
+   * each came from (canvas/others.tsx), so that it is not offered again.
+   */
+  origin?: Map<Shape, Shape>;
+  /** Suggested objects the annotator dismissed. */
+  dismissed?: Set<Shape>;
+  /** The suggested object that y and x act on (index into the suggestion). */
+  pick?: number | null;
+  /** Other values (questions/kind.ts: OtherValue) switched off, by id. */
+  off?: Set<string>;
+  /** Masks: proposing a mask from a box and scribbles (canvas/propose.ts); absent otherwise. */
+  propose?: Proposing;
+}
+
+/** The prompt of an interactive mask, and the proposal it brought (docs/images.md, "Workbench"). */
+export interface Proposing {
+  /** What a drag on the image does: draw the box, or scribble inside or outside the object. */
+  tool: "box" | "inside" | "outside";
+  /** [x1, y1, x2, y2] in image pixels. */
+  box: number[] | null;
+  inside: Pt[][];
+  outside: Pt[][];
+  /** The proposal in the answer (a mask object), until kept or discarded. */
+  target: Shape | null;
+  /** The request this prompt is waiting for (an answer to an older one is dropped). */
+  asked?: number;
+  /** Why the last request brought no mask. */
+  error?: string;
 }
 
 /** The mask brush's radius in image pixels: as set, else a hundredth of the image's longer side. */
@@ -84,13 +114,22 @@ export function withFlag(ui: ShapeUi, o: Shape, flag: number, on: boolean): Shap
   return { ...ui, flags };
 }
 
-/** The flags of `from` given to its edited copy `to`. */
+/** The flags (and the suggested object it came from) of `from` given to its edited copy `to`. */
 export function withFlagsOf(ui: ShapeUi, from: Shape, to: Shape): ShapeUi {
   const f = flagsOf(ui, from);
-  if (!f) return ui;
-  const flags = new Map(ui.flags);
-  flags.set(to, f);
-  return { ...ui, flags };
+  const came = ui.origin?.get(from);
+  let out = ui;
+  if (f) {
+    const flags = new Map(ui.flags);
+    flags.set(to, f);
+    out = { ...out, flags };
+  }
+  if (came) {
+    const origin = new Map(ui.origin);
+    origin.set(to, came);
+    out = { ...out, origin };
+  }
+  return out;
 }
 
 export function selectedIndex(ui: ShapeUi, shapes: Shape[]): number | null {

@@ -6,7 +6,7 @@
 import type { ComponentChildren } from "preact";
 import type { Answer, FieldSpec, LabelSchema, Question } from "../types";
 import { ItemView } from "../itemView";
-import { title, type QuestionUi, type ViewProps } from "./kind";
+import { title, type OtherValue, type QuestionUi, type ViewProps } from "./kind";
 import { kindOf } from "./registry";
 
 export interface FormProps {
@@ -22,6 +22,10 @@ export interface FormProps {
   ui: Record<string, QuestionUi>;
   setUi: (question: string, ui: QuestionUi) => void;
   suggested: ReadonlySet<string>;
+  /** Per question, other values to show beside the answer (kind.ts: OtherValue). */
+  others?: Record<string, OtherValue[]>;
+  /** The item on screen. */
+  itemId?: number;
   /** Shown between the item and its questions (the review queue puts the answers there). */
   between?: ComponentChildren;
 }
@@ -53,6 +57,8 @@ export function QuestionsForm(p: FormProps) {
     ui: p.ui[q.name] ?? {},
     setUi: (u) => p.setUi(q.name, u),
     suggested: p.suggested.has(q.name),
+    others: p.others?.[q.name],
+    itemId: p.itemId,
   });
   const targetOf = (field: FieldSpec) => {
     const i = owners.get(field.name);

@@ -13,7 +13,7 @@ import type { ShapeQuestion } from "../types";
 import type { ClickResult, Ctx, Family, Handle } from "../canvas/family";
 import { clampMove, type Pt } from "../canvas/geometry";
 import { shapeKind } from "../canvas/kind";
-import { replaced, selectedIndex, type Shape, type ShapeUi } from "../canvas/shape";
+import { replaced, selectedIndex, withFlagsOf, type Shape, type ShapeUi } from "../canvas/shape";
 
 type Kp = [number, number, number];
 
@@ -63,7 +63,7 @@ function click(shapes: Shape[], ui: ShapeUi, p: Pt, ctx: Ctx, hit: number | null
     const after = next(ctx.q, o, k);
     return {
       value: replaced(shapes, i, o),
-      ui: { ...ui, handle: after >= 0 ? `p${after}` : null, last: k, notice: placingNotice(ctx.q, after) },
+      ui: { ...withFlagsOf(ui, shapes[i]!, o), handle: after >= 0 ? `p${after}` : null, last: k, notice: placingNotice(ctx.q, after) },
     };
   }
   if (i !== null || hit !== null || !names.length) return null;
@@ -94,9 +94,10 @@ function key(shapes: Shape[], ui: ShapeUi, k: string, ctx: Ctx): ClickResult | n
     const pt = name === undefined ? undefined : pointsOf(o)[name];
     if (!name || !placed(pt)) return { ui: { ...ui, notice: "No point to make hidden or visible: place one first." } };
     const v = pt[2] === 2 ? 1 : 2;
+    const turned = withPoint(o, name, [pt[0], pt[1], v]);
     return {
-      value: replaced(shapes, i, withPoint(o, name, [pt[0], pt[1], v])),
-      ui: { ...ui, notice: `${name} is now ${v === 2 ? "visible" : "hidden (labelled, v = 1)"}.` },
+      value: replaced(shapes, i, turned),
+      ui: { ...withFlagsOf(ui, o, turned), notice: `${name} is now ${v === 2 ? "visible" : "hidden (labelled, v = 1)"}.` },
     };
   }
   return null;

@@ -20,6 +20,20 @@ export interface QuestionUi {
   shape?: ShapeUi;
 }
 
+/**
+ * Another value of the same question, shown beside the answer being made: the model's suggestion
+ * (not applied yet), or, in the review queue, each person's answer and the gold answer (managers
+ * only: the server sends gold to no one else). Shape questions draw them on the image.
+ */
+export interface OtherValue {
+  /** Stable while the page shows the item: "model", "answer:12", "gold". */
+  id: string;
+  /** Who gave it, as text (a username, "Model 3", "gold answer"). */
+  who: string;
+  kind: "model" | "answer" | "gold";
+  value: unknown;
+}
+
 export interface ViewProps<Q extends Question = Question> {
   q: Q;
   value: unknown;
@@ -33,6 +47,10 @@ export interface ViewProps<Q extends Question = Question> {
   setUi: (ui: QuestionUi) => void;
   /** Shown as a model suggestion until the annotator changes it. */
   suggested: boolean;
+  /** Other values of this question to show beside it (the suggestion, others' answers). */
+  others?: OtherValue[];
+  /** The item on screen (interactive masks ask the server about its image). */
+  itemId?: number;
 }
 
 export interface KeyResult {

@@ -3,12 +3,14 @@
  * the image's own size (docs/images.md; canvas/rle.ts). Paint with the brush: a stroke goes into
  * the selected mask, or starts a new one with the current class; e switches to the eraser;
  * [ and ] make the brush smaller and larger. A click (no stroke) on another mask selects it.
+ * p proposes a mask from a box and scribbles instead (canvas/propose.ts).
  */
 
 import type { ClickResult, Ctx, Family } from "../canvas/family";
 import { clamp, type Pt } from "../canvas/geometry";
 import { shapeKind } from "../canvas/kind";
 import { maskBounds, shiftRle, strokeRle } from "../canvas/mask";
+import { proposeKey } from "../canvas/propose";
 import { area, rects, type Rle } from "../canvas/rle";
 import { brushRadius, type Shape, type ShapeUi } from "../canvas/shape";
 
@@ -44,7 +46,9 @@ function areaOf(rle: Rle): number {
   return n;
 }
 
-function key(_shapes: Shape[], ui: ShapeUi, k: string, ctx: Ctx): ClickResult | null {
+function key(shapes: Shape[], ui: ShapeUi, k: string, ctx: Ctx): ClickResult | null {
+  const proposed = proposeKey(shapes, ui, k);
+  if (proposed) return proposed;
   const r = brushRadius(ui, ctx.img);
   if (k === "e") {
     const erase = !ui.erase;
@@ -61,7 +65,8 @@ function key(_shapes: Shape[], ui: ShapeUi, k: string, ctx: Ctx): ClickResult | 
 
 export const maskFamily: Family = {
   draw: "brush",
-  hint: "Paint with the brush ([ ] change its size, e switches to the eraser); a stroke goes into the selected mask, or starts a new one.",
+  hint: "Paint with the brush ([ ] change its size, e switches to the eraser); a stroke goes into the selected mask, or starts a new one. p: propose a mask from a box.",
+  propose: true,
   render: (o) => <path class="mask" d={pathOf(o.rle!)} />,
   outline: (o) => {
     const b = o.rle ? maskBounds(o.rle) : null;
@@ -80,7 +85,7 @@ export const maskFamily: Family = {
     return rle ? { ...(o ?? { label }), rle } : null;
   },
   key,
-  describe: (o) => `${areaOf(o.rle!)} pixels`,
+  describe: (o) => `${areaOf(o.rle!).toLocaleString("en-US")} pixels`,
   problem: (o) => (o.rle && areaOf(o.rle) > 0 ? null : "a mask needs at least one pixel"),
 };
 

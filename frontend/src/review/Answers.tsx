@@ -1,11 +1,13 @@
 /**
  * Every answer to one item side by side, question by question, with the questions on which
- * they differ marked. Answers are untrusted (free text especially): text nodes only.
+ * they differ marked. Answers are untrusted (free text especially): text nodes only. Shape
+ * questions also draw every answer on the image, one colour per person (`reviewLayers`).
  */
 
+import { isShapeQuestion } from "../canvas/words";
 import { questionValueText } from "../format";
-import { title } from "../questions/kind";
-import type { Answer, Item, LabelSchema, StoredAnswer } from "../types";
+import { title, type OtherValue } from "../questions/kind";
+import type { Answer, Item, ItemDetail, LabelSchema, StoredAnswer } from "../types";
 
 /** Each person's latest answer (a revision replaces what it revised), in the order given. */
 export function latestPerPerson(answers: StoredAnswer[]): StoredAnswer[] {
@@ -16,6 +18,31 @@ export function latestPerPerson(answers: StoredAnswer[]): StoredAnswer[] {
     if (!seen || seen.id < a.id) last.set(who, a);
   }
   return answers.filter((a) => last.get(`${a.source}:${a.user_id}`) === a);
+}
+
+/** Who gave an answer, as the cards name them. */
+function whoOf(a: StoredAnswer): string {
+  const name = a.username ?? `user ${a.user_id}`;
+  return a.source === "human" ? name : `${name} (${a.source})`;
+}
+
+/**
+ * Per shape question, each person's latest answer and the gold answer (sent to managers only)
+ * as values to draw under the decision (questions/kind.ts: OtherValue).
+ */
+export function reviewLayers(schema: LabelSchema, detail: ItemDetail): Record<string, OtherValue[]> {
+  const shown = latestPerPerson(detail.answers);
+  const out: Record<string, OtherValue[]> = {};
+  for (const q of schema.questions) {
+    if (!isShapeQuestion(q)) continue;
+    const layers: OtherValue[] = shown
+      .filter((a) => Array.isArray(a.value[q.name]))
+      .map((a) => ({ id: `answer:${a.id}`, who: whoOf(a), kind: "answer", value: a.value[q.name] }));
+    const gold = detail.item.gold?.[q.name];
+    if (Array.isArray(gold)) layers.push({ id: "gold", who: "gold answer", kind: "gold", value: gold });
+    if (layers.length) out[q.name] = layers;
+  }
+  return out;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);

@@ -1,10 +1,11 @@
 /**
  * The review queue: one disputed item at a time, with why it is there and every answer side by
  * side; the reviewer decides it with the same question renderer as the workbench (the decision is final and
- * becomes the item's consensus) or skips to the next one. Keyboard first.
+ * becomes the item's consensus) or skips to the next one. Keyboard first. Shape questions draw
+ * every answer on the image under the decision, one colour per person, with a legend.
  */
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, api, errorText } from "../api";
 import { newKey } from "../ids";
 import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
@@ -12,7 +13,7 @@ import type { QuestionUi } from "../questions/kind";
 import { formKey, inTextField } from "../questions/keys";
 import { emptyValue } from "../questions/registry";
 import type { Answer, Item, ItemDetail, LabelSchema, Project } from "../types";
-import { AnswerCards } from "./Answers";
+import { AnswerCards, reviewLayers } from "./Answers";
 import { ReviewReasons } from "./Reasons";
 
 interface Decision {
@@ -60,6 +61,9 @@ export function Review({ projectId }: { projectId: number }) {
   const [error, setError] = useState("");
   const [decided, setDecided] = useState(0);
   const busy = useRef(false);
+  // Everyone's objects, drawn under the decision; one set per item, so the canvas keeps them.
+  const others = useMemo(() => (current && project ? reviewLayers(project.label_schema, current) : undefined),
+    [current, project]);
 
   const show = (d: ItemDetail | null, schema: LabelSchema) => {
     setCurrent(d);
@@ -183,6 +187,7 @@ export function Review({ projectId }: { projectId: number }) {
             answer={decision.answer} setAnswer={change} active={decision.active} focusActive={decision.focusActive}
             setActive={(i) => setActive(i, true)} ui={decision.ui}
             setUi={(q, u) => setDecision((d) => ({ ...d, ui: { ...d.ui, [q]: u } }))} suggested={new Set()}
+            others={others} itemId={current.item.id}
             between={<AnswerCards schema={project.label_schema} item={current.item} answers={current.answers}
               onUse={(v) => {
                 setDecision({ ...fresh(project.label_schema, v), key: decision.key });

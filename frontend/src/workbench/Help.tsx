@@ -24,6 +24,8 @@ export const SHORTCUTS: [string, string][] = [
   ["Ctrl+Shift+Z, Ctrl+Y", "shapes: redo what undo took back"],
   ["v / s", "keypoints: the last point hidden or visible / skip the next point"],
   ["e", "masks: the eraser on or off"],
+  ["n / y / x", "shapes: the model's suggested objects (dashed): pick the next one / accept it / dismiss it (a click on one accepts it)"],
+  ["p", "masks: propose a mask: drag a box around the object, i / o scribble inside / outside it (b: the box again); y keeps the proposal, x discards it, Escape stops"],
   ["Escape", "leave a text field; close this help"],
   ["?", "show or hide this help"],
 ];

@@ -14,7 +14,8 @@ import { outboxFor, type Draft } from "./outbox";
 import { Pending } from "./Pending";
 import { ProgressCount, progressText } from "./progress";
 import {
-  applyKeyFree, isApplyKey, stillSuggested, suggestedValues, suggestionOf, SuggestionHint, type Suggestion,
+  applyKeyFree, isApplyKey, stillSuggested, suggestedValues, suggestionLayers, suggestionOf, SuggestionHint,
+  type Suggestion,
 } from "./suggestion";
 
 interface Editing {
@@ -332,6 +333,8 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
             ui={edit.ui}
             setUi={setUi}
             suggested={edit.suggested}
+            others={suggestionLayers(project.label_schema, edit.suggestion)}
+            itemId={task.item_id}
             between={edit.suggestion && (
               <SuggestionHint schema={project.label_schema} suggestion={edit.suggestion} answer={edit.answer}
                 data={task.data} onApply={applySuggestion} />

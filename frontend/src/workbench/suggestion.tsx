@@ -6,10 +6,15 @@
  * the model. The page sends back only which suggestion it showed; the server works out, per
  * question, whether the answer kept it, so nothing here can make a suggestion pass as a
  * person's answer.
+ *
+ * Shape questions (boxes, polygons, keypoints, masks) also draw the suggested objects on the
+ * image, dashed in the model's colour, until they are taken: one by one (a click, or y) or all
+ * at once (`A`, which puts the suggestion's whole value in the answer); canvas/others.tsx.
  */
 
+import { isShapeQuestion } from "../canvas/words";
 import { questionValueText } from "../format";
-import { title } from "../questions/kind";
+import { title, type OtherValue } from "../questions/kind";
 import type { Answer, LabelSchema, Question, Task } from "../types";
 
 export interface Suggestion {
@@ -55,11 +60,30 @@ export function stillSuggested(schema: LabelSchema, s: Suggestion | null, answer
   return new Set([...marked].filter((q) => q in values && same(answer[q], values[q])));
 }
 
-/** The apply key works unless the schema gives it to an option or a span label. */
+// One per suggestion: the canvas draws a layer again only when its values change.
+const drawn = new WeakMap<Suggestion, Record<string, OtherValue[]>>();
+
+/** Per shape question, the suggestion as a value to draw on the image (questions/kind.ts: OtherValue). */
+export function suggestionLayers(schema: LabelSchema, s: Suggestion | null): Record<string, OtherValue[]> | undefined {
+  if (!s) return undefined;
+  let out = drawn.get(s);
+  if (!out) {
+    out = {};
+    const who = s.version === "import" ? "The imported suggestion" : `Model ${s.version}`;
+    for (const [name, value] of Object.entries(suggestedValues(schema, s))) {
+      const q = schema.questions.find((x) => x.name === name);
+      if (q && isShapeQuestion(q) && Array.isArray(value)) out[name] = [{ id: "model", who, kind: "model", value }];
+    }
+    drawn.set(s, out);
+  }
+  return out;
+}
+
+/** The apply key works unless the schema gives it to an option, a span label or a shape class. */
 export function applyKeyFree(schema: LabelSchema): boolean {
   const keys = (q: Question) =>
     q.type === "choice" || q.type === "multi_choice" ? q.options.map((o) => o.key)
-      : q.type === "spans" ? q.labels.map((l) => l.key) : [];
+      : q.type === "spans" || isShapeQuestion(q) ? q.labels.map((l) => l.key) : [];
   return !schema.questions.some((q) => keys(q).some((k) => k?.toLowerCase() === APPLY_KEY));
 }
 
@@ -90,7 +114,10 @@ export function SuggestionHint({ schema, suggestion, answer, data, onApply }: {
         {questions.map((q) => (
           <div>
             <dt>{title(q)}</dt>
-            <dd>{questionValueText(q, values[q.name], data)}</dd>
+            <dd>
+              {questionValueText(q, values[q.name], data)}
+              {isShapeQuestion(q) && <span class="muted">{" (dashed on the image)"}</span>}
+            </dd>
           </div>
         ))}
       </dl>
