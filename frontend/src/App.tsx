@@ -5,7 +5,7 @@
  */
 
 import { useEffect, useState } from "preact/hooks";
-import { api, retrying, setUnauthenticatedHandler } from "./api";
+import { api, retrying, sessionChanged, setUnauthenticatedHandler } from "./api";
 import { go, useRoute } from "./router";
 import { NeedsRole, PAGES, ProjectMissing, may, useProjectGate } from "./access";
 import { Crumbs } from "./Crumbs";
@@ -59,6 +59,7 @@ export function App() {
       });
   }, []);
   const login = (u: User) => {
+    sessionChanged();
     localStorage.setItem(ME_KEY, JSON.stringify(u));
     setMe(u);
   };
@@ -67,6 +68,7 @@ export function App() {
   const logout = async () => {
     const from = location.hash;
     await api("DELETE", "/api/auth/session").catch(() => undefined);
+    sessionChanged();
     localStorage.removeItem(ME_KEY);
     setMe(null);
     // To the start, unless a page was asked for meanwhile: the next sign-in goes there.

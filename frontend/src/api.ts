@@ -41,12 +41,20 @@ export function setUnauthenticatedHandler(fn: () => void): void {
   onUnauthenticated = fn;
 }
 
+/** Counts sign-ins and sign-outs: a 401 answering a request sent before the last one belongs to
+ * the session that has ended, and must not sign out the person who has signed in since. */
+let sessionEpoch = 0;
+export function sessionChanged(): void {
+  sessionEpoch += 1;
+}
+
 export async function api<T>(
   method: string,
   path: string,
   body?: unknown,
   extraHeaders: Record<string, string> = {},
 ): Promise<T> {
+  const epoch = sessionEpoch;
   const headers = requestHeaders(method, extraHeaders);
   let payload: BodyInit | undefined;
   if (body !== undefined) {
@@ -68,7 +76,7 @@ export async function api<T>(
   }
   if (!response.ok) {
     const err = (data as { error?: { message?: string; problems?: Problem[] } } | null)?.error;
-    if (response.status === 401 && path !== "/api/auth/session") onUnauthenticated();
+    if (response.status === 401 && path !== "/api/auth/session" && epoch === sessionEpoch) onUnauthenticated();
     throw new ApiError(response.status, err?.message ?? `HTTP ${response.status}`, err?.problems ?? []);
   }
   return data as T;

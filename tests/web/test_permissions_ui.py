@@ -4,6 +4,7 @@ server would refuse."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.web.conftest import Watch
@@ -86,6 +87,37 @@ def test_a_manager_is_not_offered_the_owner_role_only_owners_may_grant(page: Any
     page.get_by_label(f"role of {manager.username}").wait_for()
     assert "owner" in page.get_by_label("Role of the new member").locator("option").all_inner_texts()
     assert page.get_by_label(f"role of {owner.username}").count() == 1  # owners may change owners
+    assert watch.errors == []
+
+
+def test_a_late_refusal_meant_for_the_last_user_does_not_sign_out_the_next(page: Any, site: Site, watch: Watch) -> None:
+    """A request sent in one session and refused (401) after the next person signed in on the same
+    tab answers the ended session: it must not send the new user back to the sign-in form."""
+    owner, manager = site.person("owner"), site.person("manager")
+    pid = site.project(owner, SCHEMA, members={"manager": [manager]})
+    held: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:
+        if not held and route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"**/api/projects/{pid}/members", hold_the_first)
+    log_in(page, site, manager, f"p/{pid}/manage")
+    page.get_by_role("heading", name="Members").wait_for()
+    deadline = time.monotonic() + 15
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the manager's member list was never asked for"
+    sign_out(page)
+    log_in(page, site, owner, f"p/{pid}/manage")
+    page.get_by_label(f"role of {manager.username}").wait_for()
+    with page.expect_response(lambda r: r.status == 401):
+        held[0].fulfill(status=401, json={"error": {"message": "not signed in"}})
+    page.wait_for_timeout(300)  # time for the app to act on the refusal, had it been going to
+    assert page.get_by_role("button", name="Sign in").count() == 0
+    assert page.get_by_label(f"role of {manager.username}").is_visible()
     assert watch.errors == []
 
 
