@@ -40,7 +40,8 @@ SENSITIVITY: dict[str, list[Any]] = {
     "difficulty_levels": [1, 2, 3],
     "threshold": [0.3, 0.5, 0.7],
     "shrinkage": [0.5, 2.0, 8.0],
-    "fusion": ["mean", "median"],
+    "fusion": ["robust", "mean", "median"],
+    "dof": [4.0, 10.0, 30.0, float("inf")],
     "n_passes": [1, 2],
 }
 

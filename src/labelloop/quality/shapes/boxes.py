@@ -12,7 +12,9 @@ its own module, and does the whole loop ``n_passes`` times:
    and false-positive rate learned jointly by EM; a cluster is kept when
    :math:`P(\text{real}) \ge` ``threshold``;
 3. **fuse** (:mod:`.fusion`): each cluster's box is the weighted mean of its members, each annotator
-   weighted by :math:`1/\sigma_w^2`, their scale-free localisation error against the others' boxes.
+   weighted by :math:`1/\sigma_w^2`, their scale-free localisation error against the others' boxes,
+   after removing each annotator's habitual offset per edge (loose boxes, cut-off feet) and with
+   outlying boxes down-weighted by a Student-t error model (``fusion="robust"``).
 
 Defaults come from principles, not from any one data set. ``match_iou=0.3``: two boxes that would
 both count as finding the same object at the usual IoU 0.5 can overlap each other far less (two boxes
@@ -22,8 +24,11 @@ low because the one-to-one constraint already keeps one annotator's neighbouring
 split object (two clusters for one person) costs a miss *and* a false box. ``difficulty_levels=2``:
 the least structure that lets "real" cover objects most but not all annotators saw. ``threshold=0.5``
 is the Bayes decision for "is this object real"; ``shrinkage=2`` pseudo-answers is the light
-empirical-Bayes prior of :class:`~labelloop.quality.DawidSkene`; ``fusion="mean"`` is the
-inverse-variance (Gaussian maximum-likelihood) combination. docs/quality.md ("Shapes") reports how
+empirical-Bayes prior of :class:`~labelloop.quality.DawidSkene`; ``fusion="robust"`` is the
+inverse-variance (maximum-likelihood) combination under per-annotator offsets and Student-t errors,
+``dof=10`` the usual compromise between the Gaussian's efficiency on clean answers and resistance to
+a wrong box (``fusion="mean"``: without offsets or t weights; ``"median"``: weighted median).
+The existence EM runs to convergence, accelerated by SQUAREM. docs/quality.md ("Shapes") reports how
 the result moves with each of them, on real and synthetic crowds.
 
 References: Branson, Van Horn & Perona, "Lean Crowdsourcing: Combining Humans and Machines in an
@@ -40,7 +45,7 @@ import pandas as pd
 
 from labelloop.quality.shapes._input import BoxAnswers, Codes, EncodedBoxes, Floats, encode_boxes
 from labelloop.quality.shapes.existence import fit_existence
-from labelloop.quality.shapes.fusion import fuse_boxes, localisation_variance
+from labelloop.quality.shapes.fusion import fuse_boxes, localisation_variance, robust_fusion
 from labelloop.quality.shapes.matching import cluster_boxes
 
 
@@ -60,8 +65,9 @@ class BoxAggregator:
     Options (keyword-only): ``match_iou`` the IoU at which a box may join a cluster; ``difficulty_levels``
     how many levels of object difficulty the existence model has (1 is the textbook two-class model);
     ``threshold`` the probability of being real above which a cluster is kept; ``shrinkage``
-    pseudo-answers (and pseudo-boxes) pulling each annotator towards the crowd; ``fusion`` ``"mean"``
-    or ``"median"`` (weighted either way); ``n_passes`` rounds of match-decide-fuse (a second pass
+    pseudo-answers (and pseudo-boxes) pulling each annotator towards the crowd; ``fusion`` ``"robust"``,
+    ``"mean"`` or ``"median"`` (weighted either way); ``dof`` the Student-t degrees of freedom of
+    ``"robust"`` (``float("inf")``: Gaussian); ``n_passes`` rounds of match-decide-fuse (a second pass
     re-matches with the learned weights, most precise annotator first); ``n_iter`` and ``tol`` (the
     smallest improvement of the log-likelihood per cluster worth another iteration) bound
     each EM.
@@ -70,7 +76,9 @@ class BoxAggregator:
     ``x1..y2``, ``n_boxes``, ``p_real``, ``kept``), per annotator (Series indexed by worker):
     ``recall_`` (P(draws a real object), averaged over difficulty levels), ``false_positive_rate_``,
     ``precision_`` (mean P(real) of the clusters their boxes are in), ``localisation_`` (RMS error as a
-    share of the box's width/height), ``weights_`` (fusion weights, mean 1); ``difficulty_prior_``
+    share of the box's width/height), ``weights_`` (fusion weights, mean 1), ``bias_`` (DataFrame:
+    the habitual offset of each edge as a share of the box's width/height, e.g. ``x2 = 0.1``: draws
+    the right edge a tenth of a width too far right); ``difficulty_prior_``
     (share of clusters per class, spurious first) and ``n_iter_`` (EM iterations of the last pass).
     """
 
@@ -81,6 +89,7 @@ class BoxAggregator:
     precision_: pd.Series
     localisation_: pd.Series
     weights_: pd.Series
+    bias_: pd.DataFrame
     difficulty_prior_: pd.Series
     n_iter_: int
 
@@ -91,7 +100,8 @@ class BoxAggregator:
         difficulty_levels: int = 2,
         threshold: float = 0.5,
         shrinkage: float = 2.0,
-        fusion: str = "mean",
+        fusion: str = "robust",
+        dof: float = 10.0,
         n_passes: int = 1,
         n_iter: int = 200,
         tol: float = 1e-5,
@@ -108,13 +118,16 @@ class BoxAggregator:
             raise ValueError("n_passes and n_iter must be >= 1")
         if tol < 0:
             raise ValueError("tol must be >= 0")
-        if fusion not in ("mean", "median"):
-            raise ValueError(f"fusion must be 'mean' or 'median', got {fusion!r}")
+        if fusion not in ("robust", "mean", "median"):
+            raise ValueError(f"fusion must be 'robust', 'mean' or 'median', got {fusion!r}")
+        if not dof > 0:
+            raise ValueError("dof must be > 0 (inf for Gaussian errors)")
         self.match_iou = match_iou
         self.difficulty_levels = difficulty_levels
         self.threshold = threshold
         self.shrinkage = shrinkage
         self.fusion = fusion
+        self.dof = dof
         self.n_passes = n_passes
         self.n_iter = n_iter
         self.tol = tol
@@ -150,12 +163,20 @@ class BoxAggregator:
                 )
                 weights = (1.0 / variance) / np.mean(1.0 / variance)
             priority = variance
-        fused = fuse_boxes(data.boxes, box_cluster, weights[box_worker], len(cl_task), self.fusion)
+        bias = np.zeros((n_w, 4))
+        if self.fusion == "robust":
+            fused, bias = robust_fusion(
+                data.boxes, box_cluster, box_worker, 1.0 / variance, fit.real, n_w,
+                shrinkage=self.shrinkage, dof=self.dof,
+            )
+        else:
+            fused = fuse_boxes(data.boxes, box_cluster, weights[box_worker], len(cl_task), self.fusion)
         kept = fit.real >= self.threshold
         self.boxes_ = boxes_series(data, fused[kept], cl_task[kept])
         self._store(data, fused, cl_task, box_cluster, fit.real, kept, fit.rates, fit.prior)
         self.localisation_ = pd.Series(np.sqrt(variance), index=self._workers(data), name="localisation")
         self.weights_ = pd.Series(weights, index=self._workers(data), name="weight")
+        self.bias_ = pd.DataFrame(bias, index=self._workers(data), columns=["x1", "y1", "x2", "y2"])
         self.n_iter_ = fit.n_iter
         return self
 

@@ -64,8 +64,12 @@ def line(plan: DatasetPlan, obj: dict[str, Any], w: int, h: int) -> str:
     elif kind == "keypoints":
         points = [obj["points"][name] for name in spec.skeleton.points]
         placed = [p for p in points if p[2] > 0]
-        xs, ys = [p[0] for p in placed], [p[1] for p in placed]
-        parts += [text(v) for v in _box_numbers(min(xs), min(ys), max(xs), max(ys), w, h)]
+        # The box from the points' written (normalised) values, not from their pixels: several
+        # pixel values write the same fraction, and the one an import brings back must give the
+        # same box again, so that export, import and export write the same file.
+        xs, ys = [normalised(p[0], w) for p in placed], [normalised(p[1], h) for p in placed]
+        box = [(min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, max(xs) - min(xs), max(ys) - min(ys)]
+        parts += [text(v) for v in box]
         for x, y, v in points:
             parts += [text(normalised(x, w)), text(normalised(y, h)), str(int(v))]
     else:
