@@ -81,12 +81,62 @@ export interface ShapeQuestion extends QuestionCommon {
   skeleton?: { points: string[]; edges?: [string | number, string | number][] };
 }
 
+/** Language-model feedback (docs/feedback.md, "Questions"): each names a `responses` field as `target`. */
+export interface PreferenceQuestion extends QuestionCommon {
+  type: "preference";
+  target: string;
+  ties?: boolean;
+  strength?: boolean;
+  reason?: "none" | "optional" | "required";
+}
+
+export interface RankingQuestion extends QuestionCommon {
+  type: "ranking";
+  target: string;
+  partial?: boolean;
+}
+
+export interface Criterion {
+  name: string;
+  label?: string | null;
+  help?: string | null;
+}
+
+export interface CriteriaQuestion extends QuestionCommon {
+  type: "criteria";
+  target: string;
+  criteria: (Criterion | string)[];
+  min?: number;
+  max?: number;
+  /** Words for the points: by value ("1": "poor") or a list from `min` up. */
+  labels?: Record<string, string> | string[] | null;
+  per_response?: boolean;
+}
+
+export interface RewriteQuestion extends QuestionCommon {
+  type: "rewrite";
+  target: string;
+  min_change?: number;
+}
+
+export interface ResponseSpansQuestion extends QuestionCommon {
+  type: "response_spans";
+  target: string;
+  labels: (SpanLabel | string)[];
+  allow_overlap?: boolean;
+  max_spans?: number | null;
+}
+
+export type FeedbackQuestion =
+  | PreferenceQuestion | RankingQuestion | CriteriaQuestion | RewriteQuestion | ResponseSpansQuestion;
+
 export type Question =
-  | ChoiceQuestion | MultiChoiceQuestion | RatingQuestion | TextQuestion | SpansQuestion | ShapeQuestion;
+  | ChoiceQuestion | MultiChoiceQuestion | RatingQuestion | TextQuestion | SpansQuestion | ShapeQuestion
+  | FeedbackQuestion;
 
 export interface FieldSpec {
   name: string;
-  type: "text" | "image" | "audio" | "video" | "conversation";
+  type: "text" | "image" | "audio" | "video" | "conversation" | "responses";
   label?: string | null;
   required?: boolean;
 }
@@ -132,6 +182,17 @@ export interface LoopSettings {
   label_error_confidence: number;
   /** Labelled items a class needs before a round flags labels in or out of it (newer servers). */
   label_error_min_per_class?: number;
+  /** Items drawn at random whose human labels certify auto-labels (newer servers). */
+  validation_items?: number;
+  /** Pre-labels a bbox question: `coco`, a detector's URL, `python:<entry point>`, or null (newer servers). */
+  detector?: string | null;
+  /** The bbox question the detector pre-labels (null: the first). */
+  detector_question?: string | null;
+  /** Detector classes to the question's labels (null: the detector's own names). */
+  detector_labels?: Record<string, string> | null;
+  detector_threshold?: number;
+  /** Interactive masks: `grabcut`, a segmenter's URL, or `python:<entry point>`. */
+  segmenter?: string;
 }
 
 /** What a round of the loop measured (docs/loop.md); a cold-start round has no accuracy. */
@@ -191,6 +252,8 @@ export interface QualitySettings {
   trust_min_gold: number;
   trust_credibility: number;
   exclude_paused: boolean;
+  /** F1 from which a shape answer on a gold item counts as right (newer servers). */
+  gold_shape_score?: number;
 }
 
 export type Answer = Record<string, unknown>;
@@ -354,6 +417,23 @@ export interface AnnotatorQuality {
   paused: boolean;
   paused_reason: string | null;
   flags: string[];
+  /** Per shape question the gold settles: this annotator's objects against the gold's (newer servers). */
+  gold_shapes?: Record<string, GoldShapes>;
+}
+
+/** An annotator's objects on gold images matched to the gold objects, pooled (services/quality/reports.py). */
+export interface GoldShapes {
+  /** Gold answers that had this question. */
+  answers: number;
+  matched: number;
+  missed: number;
+  extra: number;
+  precision: number | null;
+  recall: number | null;
+  f1: number;
+  /** Mean IoU (OKS for keypoints) of the matched objects; null when nothing matched. */
+  mean_similarity: number | null;
+  similarity: "iou" | "oks";
 }
 
 export interface Member {

@@ -62,8 +62,19 @@ def watch() -> Watch:
     return Watch()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Any, watch: Watch) -> Iterator[Any]:
+def page(browser: Any, watch: Watch, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1200, "height": 860})
     context.set_default_timeout(15_000)
     p = context.new_page()
@@ -76,4 +87,11 @@ def page(browser: Any, watch: Watch) -> Iterator[Any]:
     p.on("pageerror", lambda e: watch.errors.append(str(e)))
     p.on("console", lambda m: watch.errors.append(m.text) if "Content Security Policy" in m.text else None)
     yield p
+    if request.node.stash.get(_FAILED, False):
+        # What the page showed when the test failed: a timeout alone does not say.
+        try:
+            shown = p.locator("body").inner_text(timeout=2_000)[:3_000]
+            print(f"\n--- the page at {p.url} when the test failed ---\n{shown}\n---")
+        except Exception as e:  # the page itself may be what broke
+            print(f"\n--- the page could not be read: {e} ---")
     context.close()

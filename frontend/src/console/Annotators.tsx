@@ -1,9 +1,14 @@
-/** Each annotator's record, with a pause (and its reason) or a resume. */
+/**
+ * Each annotator's record, with a pause (and its reason) or a resume. On projects with shape
+ * questions, a column scores their objects on gold images (matched one to one with the gold's).
+ */
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import type { AnnotatorQuality } from "../types";
-import { pct } from "./Quality";
+import { isShapeQuestion } from "../canvas/words";
+import { title } from "../questions/kind";
+import type { AnnotatorQuality, GoldShapes, Project } from "../types";
+import { num, pct } from "./Quality";
 
 const FLAG_TEXT: Record<string, string> = {
   same_label: "always the same label",
@@ -12,6 +17,33 @@ const FLAG_TEXT: Record<string, string> = {
 };
 
 export const seconds = (ms: number | null) => (ms === null ? "–" : `${(ms / 1000).toFixed(1)} s`);
+
+const images = (n: number) => `${n} gold ${n === 1 ? "image" : "images"}`;
+
+/** One shape question's score in words: F1, the mean IoU (OKS) of matched objects, over how many images. */
+export function goldShapesText(g: GoldShapes): string {
+  return `F1 ${num(g.f1)}, mean ${g.similarity === "oks" ? "OKS" : "IoU"} ${num(g.mean_similarity)} on ${images(g.answers)}`;
+}
+
+/** The shapes cell: one line per shape question the annotator answered on gold (named when several). */
+function GoldShapesCell({ u, questions }: { u: AnnotatorQuality; questions: { name: string; title: string }[] }) {
+  const scored = questions.filter((q) => u.gold_shapes?.[q.name]);
+  if (!scored.length) return <>–</>;
+  return (
+    <ul class="gold-shapes">
+      {scored.map((q) => {
+        const g = u.gold_shapes![q.name]!;
+        return (
+          <li data-question={q.name}>
+            {questions.length > 1 && <span class="q">{`${q.title}: `}</span>}
+            {goldShapesText(g)}
+            <span class="counts">{` (${g.matched} matched, ${g.missed} missed, ${g.extra} extra)`}</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
 
 function PauseForm({ who, onPause, onCancel }: { who: string; onPause: (reason: string) => void; onCancel: () => void }) {
   const [reason, setReason] = useState("");
@@ -32,9 +64,13 @@ function PauseForm({ who, onPause, onCancel }: { who: string; onPause: (reason: 
   );
 }
 
-export function Annotators({ projectId, people, onChange }: {
+export function Annotators({ projectId, people, onChange, project }: {
   projectId: number; people: AnnotatorQuality[]; onChange: () => void;
+  /** Its shape questions get the gold-shapes column. */
+  project?: Project;
 }) {
+  const shapes = (project?.label_schema.questions ?? []).filter(isShapeQuestion)
+    .map((q) => ({ name: q.name, title: title(q) }));
   const [pausing, setPausing] = useState<number | null>(null);
   const [error, setError] = useState("");
   const setPaused = (u: AnnotatorQuality, paused: boolean, reason: string | null) => {
@@ -53,7 +89,9 @@ export function Annotators({ projectId, people, onChange }: {
         <thead>
           <tr>
             <th scope="col">Annotator</th><th scope="col">Answers</th><th scope="col">Median time</th>
-            <th scope="col">Gold accuracy (95% interval)</th><th scope="col">Agrees with consensus</th>
+            <th scope="col">Gold accuracy (95% interval)</th>
+            {shapes.length > 0 && <th scope="col">Shapes on gold images</th>}
+            <th scope="col">Agrees with consensus</th>
             <th scope="col">Skill</th><th scope="col">Flags</th><th scope="col">Status</th>
           </tr>
         </thead>
@@ -68,6 +106,7 @@ export function Annotators({ projectId, people, onChange }: {
                   ? `${pct(u.gold_accuracy)} (${pct(u.gold_accuracy_low)}–${pct(u.gold_accuracy_high)}), ${u.gold_correct} of ${u.gold_answered}`
                   : "–"}
               </td>
+              {shapes.length > 0 && <td data-col="gold-shapes"><GoldShapesCell u={u} questions={shapes} /></td>}
               <td>{pct(u.agreement_with_consensus)}</td>
               <td>{pct(u.skill)}</td>
               <td>{u.flags.map((f) => FLAG_TEXT[f] ?? f).join(", ")}</td>

@@ -1,7 +1,8 @@
 /**
  * A project's learning-loop settings (docs/loop.md), edited by managers. The server checks
- * them: the form sends only the keys that changed, and a 422's problems (`loop.<key>`) are shown
- * under their own setting.
+ * them: the form sends only the keys that changed, and a 422's problems (`loop.<key>`, or
+ * `loop.<key>.<part>`) are shown under their own setting. The image models' settings (detector,
+ * segmenter) are shown on projects with a question they serve.
  */
 
 import { useState } from "preact/hooks";
@@ -18,9 +19,14 @@ interface Choice {
 interface Setting {
   key: Key;
   label: string;
-  kind: "select" | "text" | "int" | "share" | "share-or-never" | "bool";
+  /** `text-or-null`: empty is null; `pairs`: a mapping, one `name: value` per line (empty: null). */
+  kind: "select" | "text" | "text-or-null" | "pairs" | "int" | "share" | "share-or-never" | "bool";
   /** Shown only when the server's settings have this key (a newer server). */
   optional?: boolean;
+  /** Shown only on projects this says yes to (the schema has a question the setting serves). */
+  when?: (project: Project) => boolean;
+  /** What the setting does, shown under it (and read with the field). */
+  help?: string;
   /** The range the server accepts, for the input's spin buttons (the server checks it). */
   min?: number;
   max?: number;
@@ -42,6 +48,54 @@ const ENCODERS: Choice[] = [
   { value: "hashed-tfidf", label: "hashed TF-IDF (built in)" },
   { value: "minilm", label: "MiniLM (the embeddings extra)" },
 ];
+
+// On a project without text fields a text encoder's name means the best installed image encoder.
+const IMAGE_ENCODERS: Choice[] = [
+  { value: "efficientnet-lite3", label: "images: EfficientNet-Lite3 (the images-models extra)" },
+  { value: "image-features", label: "images: colour and texture features (built in)" },
+];
+
+const hasImages = (p: Project) => p.label_schema.fields.some((f) => f.type === "image");
+const ofType = (p: Project, type: string) => p.label_schema.questions.filter((q) => q.type === type);
+const hasBoxes = (p: Project) => ofType(p, "bbox").length > 0;
+const hasMasks = (p: Project) => ofType(p, "mask").length > 0;
+
+/** The bbox questions, the first standing for null (the default) as in `questions` below. */
+function boxQuestions(project: Project): Choice[] {
+  return ofType(project, "bbox").map((q, i) => ({
+    value: i === 0 && project.loop.detector_question == null ? "" : q.name,
+    label: q.label ? `${q.label} (${q.name})` : q.name,
+  }));
+}
+
+/** A mapping as the form shows it: one `name: value` per line. */
+const pairsText = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k}: ${v}`).join("\n");
+
+/** The mapping a `pairs` field says, or the problem with its first bad line. */
+function parsePairs(text: string): { value: Record<string, string> | null } | { problem: string } {
+  const out: Record<string, string> = {};
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (!line) continue;
+    const at = line.indexOf(":");
+    const name = at < 0 ? "" : line.slice(0, at).trim();
+    const value = at < 0 ? "" : line.slice(at + 1).trim();
+    if (!name || !value) return { problem: `line ${i + 1}: write “detector class: label”` };
+    if (name in out) return { problem: `line ${i + 1}: “${name}” is named twice` };
+    out[name] = value;
+  }
+  return { value: Object.keys(out).length ? out : null };
+}
+
+/** Whether two setting values are the same (mappings by their pairs, in any order). */
+function same(a: unknown, b: unknown): boolean {
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    const x = Object.entries(a).sort(), y = Object.entries(b).sort();
+    return x.length === y.length && x.every(([k, v], i) => k === y[i]![0] && v === y[i]![1]);
+  }
+  return a === b;
+}
 
 /**
  * Each single-choice question once. The server's default (null) is the first of them, so that
@@ -74,7 +128,10 @@ const SETTINGS: Setting[] = [
   },
   { key: "model", label: "Model: builtin, a model server's URL, or python:<entry point>", kind: "text", optional: true },
   { key: "strategy", label: "Queue order after a round (strategy)", kind: "select", choices: () => STRATEGIES },
-  { key: "encoder", label: "Text encoder", kind: "select", choices: () => ENCODERS },
+  {
+    key: "encoder", label: "Encoder of the items (text, or images)", kind: "select",
+    choices: (p) => (hasImages(p) ? [...ENCODERS, ...IMAGE_ENCODERS] : ENCODERS),
+  },
   { key: "question", label: "Question the model learns", kind: "select", choices: questions },
   { key: "min_labels", label: "Labelled items needed before a round trains", kind: "int", min: 2, max: 1_000_000 },
   {
@@ -90,42 +147,86 @@ const SETTINGS: Setting[] = [
     key: "label_error_min_per_class", label: "Labelled items each class needs before the model may flag labels",
     kind: "int", min: 1, max: 1_000_000, optional: true,
   },
+  {
+    key: "validation_items", label: "Items drawn at random to certify auto-labels", kind: "int", min: 0, max: 100_000,
+    optional: true,
+    help: "Every other task goes to an item drawn at random until this many have human labels: only these can "
+      + "show how accurate auto-labels are, since the items a strategy picks are harder than the rest.",
+  },
+  {
+    key: "detector", label: "Detector that pre-labels boxes (empty: none)", kind: "text-or-null",
+    optional: true, when: hasBoxes,
+    help: "coco: the built-in offline COCO detector (the images-models extra); or the URL of your team’s detector "
+      + "server; or python:<entry point>. “labelloop loop prelabel” or the API’s loop/prelabel job runs it over "
+      + "the images and shows its boxes to annotators as editable suggestions.",
+  },
+  {
+    key: "detector_question", label: "Box question the detector pre-labels", kind: "select", choices: boxQuestions,
+    optional: true, when: hasBoxes,
+  },
+  {
+    key: "detector_labels", label: "Detector classes to this project’s labels (empty: the detector’s own names)",
+    kind: "pairs", optional: true, when: hasBoxes,
+    help: "One “detector class: label” per line, e.g. “person: pedestrian”. A detection is kept when its class is "
+      + "listed here or is itself a label of the question (the built-in coco detector: only listed classes, once "
+      + "any is listed); the rest are dropped.",
+  },
+  {
+    key: "detector_threshold", label: "Detector: drop detections scoring under", kind: "share", min: 0, max: 1,
+    optional: true, when: hasBoxes,
+    help: "The detector’s own score, from 0 to 1: higher keeps fewer, surer boxes.",
+  },
+  {
+    key: "segmenter", label: "Segmenter that proposes masks", kind: "text", optional: true, when: hasMasks,
+    help: "grabcut: built in, offline; or the URL of your team’s segmenter server; or python:<entry point>. "
+      + "It turns a box or scribbles drawn in a mask question into a proposed mask.",
+  },
 ];
 
 type Draft = Record<Key, string>;
 
-const shown = (loop: LoopSettings) => SETTINGS.filter((s) => !s.optional || s.key in loop);
+const shown = (project: Project) =>
+  SETTINGS.filter((s) => (!s.optional || s.key in project.loop) && (!s.when || s.when(project)));
 
-function draftOf(loop: LoopSettings): Draft {
+function draftOf(project: Project): Draft {
   const d = {} as Draft;
-  for (const s of shown(loop)) {
-    const v = loop[s.key];
-    d[s.key] = v === null || v === undefined ? "" : String(v);
+  for (const s of shown(project)) {
+    const v = project.loop[s.key];
+    d[s.key] = v === null || v === undefined ? "" : typeof v === "object" ? pairsText(v) : String(v);
   }
   return d;
 }
 
 /** The changed keys, parsed, and the settings that are not numbers at all (never sent). */
-function changes(loop: LoopSettings, d: Draft, bad: Set<Key>): { changed: Record<string, unknown>; local: Record<string, string> } {
+function changes(project: Project, d: Draft, bad: Set<Key>): { changed: Record<string, unknown>; local: Record<string, string> } {
+  const loop = project.loop;
   const changed: Record<string, unknown> = {};
   const local: Record<string, string> = {};
-  for (const s of shown(loop)) {
+  for (const s of shown(project)) {
     const raw = d[s.key].trim();
     let v: unknown;
     if (s.kind === "text") v = raw;
-    else if (s.kind === "bool") v = raw === "true";
-    else if (s.kind === "select") v = raw === "" && s.key === "question" ? null : raw;
+    else if (s.kind === "text-or-null") v = raw === "" ? null : raw;
+    else if (s.kind === "pairs") {
+      const parsed = parsePairs(raw);
+      if ("problem" in parsed) {
+        local[s.key] = parsed.problem;
+        continue;
+      }
+      v = parsed.value;
+    } else if (s.kind === "bool") v = raw === "true";
+    else if (s.kind === "select") v = raw === "" && (s.key === "question" || s.key === "detector_question") ? null : raw;
     else if (bad.has(s.key) || (raw === "" && s.kind !== "share-or-never")) {
       local[s.key] = "enter a number";
       continue;
     } else v = raw === "" ? null : Number(raw);
-    if (v !== loop[s.key]) changed[s.key] = v;
+    if (!same(v, loop[s.key] ?? null)) changed[s.key] = v;
   }
   return { changed, local };
 }
 
 export function LoopSettingsForm({ project, onSaved }: { project: Project; onSaved: (p: Project) => void }) {
-  const [draft, setDraft] = useState<Draft>(() => draftOf(project.loop));
+  const [draft, setDraft] = useState<Draft>(() => draftOf(project));
   const [bad, setBad] = useState<Set<Key>>(new Set());
   const [problems, setProblems] = useState<Record<string, string>>({});
   const [note, setNote] = useState("");
@@ -138,14 +239,14 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
   };
   const save = async (e: Event) => {
     e.preventDefault();
-    const { changed, local } = changes(project.loop, draft, bad);
+    const { changed, local } = changes(project, draft, bad);
     setProblems(local);
     if (Object.keys(local).length) return setNote("Not saved: see the marked settings.");
     if (!Object.keys(changed).length) return setNote("Nothing to save.");
     setNote("Saving…");
     try {
       const saved = await api<Project>("PATCH", `/api/projects/${project.id}`, { loop: changed });
-      setDraft(draftOf(saved.loop));
+      setDraft(draftOf(saved));
       setNote("Saved.");
       onSaved(saved);
     } catch (err) {
@@ -153,7 +254,8 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
       const other: string[] = [];
       if (err instanceof ApiError) {
         for (const p of err.problems) {
-          const key = p.field?.startsWith("loop.") ? p.field.slice(5) : "";
+          // A mapping's problem may name its part (`loop.detector_labels.person`): shown at the mapping.
+          const key = p.field?.startsWith("loop.") ? p.field.slice(5).split(".")[0]! : "";
           if (key && SETTINGS.some((s) => s.key === key)) byField[key] = p.message;
           else other.push(p.field ? `${p.field}: ${p.message}` : p.message);
         }
@@ -168,10 +270,10 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
   // some values with a bubble that cannot say what the server would say (noValidate).
   return (
     <form class="settings" onSubmit={save} aria-label="loop settings" noValidate>
-      {shown(project.loop).map((s) => {
+      {shown(project).map((s) => {
         const id = `ls-${s.key}`;
         const problem = problems[s.key];
-        const described = problem ? `${id}-problem` : undefined;
+        const described = [s.help ? `${id}-help` : "", problem ? `${id}-problem` : ""].join(" ").trim() || undefined;
         const value = draft[s.key];
         let control;
         if (s.kind === "select") {
@@ -188,7 +290,12 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
             <input id={id} type="checkbox" checked={value === "true"} aria-invalid={!!problem}
               aria-describedby={described} onChange={(e) => set(s.key, String(e.currentTarget.checked))} />
           );
-        } else if (s.kind === "text") {
+        } else if (s.kind === "pairs") {
+          control = (
+            <textarea id={id} value={value} rows={3} spellcheck={false} aria-invalid={!!problem}
+              aria-describedby={described} onInput={(e) => set(s.key, e.currentTarget.value)} />
+          );
+        } else if (s.kind === "text" || s.kind === "text-or-null") {
           control = (
             <input id={id} value={value} spellcheck={false} aria-invalid={!!problem} aria-describedby={described}
               onInput={(e) => set(s.key, e.currentTarget.value)} />
@@ -207,7 +314,8 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
               {s.label}
               {control}
             </label>
-            {problem && <p class="error" id={described}>{problem}</p>}
+            {s.help && <p class="help" id={`${id}-help`}>{s.help}</p>}
+            {problem && <p class="error" id={`${id}-problem`}>{problem}</p>}
           </div>
         );
       })}

@@ -5,11 +5,10 @@ import { api, errorText } from "../api";
 import type { Project, QualityReport, Status, StoredAnswer, User } from "../types";
 import { BarChart, StackedBar } from "./charts";
 import { perHour, recentAnswers } from "./data";
+import { Export } from "./Export";
 import { Members } from "./Members";
 import { Quality } from "./Quality";
 import { Upload } from "./Upload";
-
-const FORMATS = ["jsonl", "csv", "parquet"];
 
 function Settings({ project, onSaved }: { project: Project; onSaved: (p: Project) => void }) {
   const [overlap, setOverlap] = useState(project.overlap);
@@ -153,11 +152,7 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
 
       <section class="panel" aria-labelledby="export-h">
         <h2 id="export-h">Export</h2>
-        <p class="buttons">
-          {FORMATS.map((f) => (
-            <a class="button" href={`/api/projects/${projectId}/export?format=${f}`} download>{`Download ${f.toUpperCase()}`}</a>
-          ))}
-        </p>
+        <Export project={project} />
       </section>
 
       <section class="panel" aria-labelledby="settings-h">

@@ -153,7 +153,7 @@ export function QualityPage({ projectId }: { projectId: number }) {
         {people.length ? (
           <>
             <AnnotatorCharts people={people} project={project} />
-            <Annotators projectId={projectId} people={people} onChange={load} />
+            <Annotators projectId={projectId} people={people} onChange={load} project={project} />
           </>
         ) : <p class="muted">Nobody has answered yet.</p>}
       </section>

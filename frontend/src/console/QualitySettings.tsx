@@ -2,6 +2,7 @@
 
 import { useState } from "preact/hooks";
 import { ApiError, api, errorText } from "../api";
+import { isShapeQuestion } from "../canvas/words";
 import type { Project, QualitySettings } from "../types";
 
 type Key = keyof QualitySettings;
@@ -12,7 +13,13 @@ interface Setting {
   kind: "int" | "share" | "bool" | "share-or-never";
   min?: number;
   max?: number;
+  /** What the setting does, shown under it (and read with the field). */
+  help?: string;
+  /** Shown only on projects this says yes to (and when the server has the key: a newer server). */
+  when?: (project: Project) => boolean;
 }
+
+const hasShapes = (p: Project) => p.label_schema.questions.some(isShapeQuestion);
 
 // The same keys, ranges and meanings as the server's QualitySettings (docs/quality.md).
 const SETTINGS: Setting[] = [
@@ -26,28 +33,51 @@ const SETTINGS: Setting[] = [
   { key: "trust_min_gold", label: "Gold answers before anyone can be paused", kind: "int", min: 1, max: 10000 },
   { key: "trust_credibility", label: "How sure “credibly below” must be", kind: "share", min: 0.5, max: 1 },
   { key: "exclude_paused", label: "Leave paused annotators’ answers out of consensus", kind: "bool" },
+  {
+    key: "gold_shape_score", label: "Shapes on a gold item count as right from this F1", kind: "share", min: 0, max: 1,
+    when: hasShapes,
+    help: "An annotator’s boxes, polygons, masks or keypoints on a gold image are matched one to one with the gold "
+      + "objects of the same class (IoU 0.5; OKS for keypoints). The answer counts as right for gold accuracy "
+      + "and pausing when its F1 is at least this: at 0.8, missing one object of five passes (0.89), two fail (0.75).",
+  },
 ];
+
+/** The settings this project's form shows. */
+const shown = (project: Project) =>
+  SETTINGS.filter((s) => !s.when || (s.when(project) && s.key in project.quality));
 
 type Draft = Record<Key, string | boolean>;
 
 function draftOf(q: QualitySettings): Draft {
   const d = {} as Draft;
   for (const s of SETTINGS) {
+    if (!(s.key in q)) continue;
     const v = q[s.key];
     d[s.key] = typeof v === "boolean" ? v : v === null ? "" : String(v);
   }
   return d;
 }
 
-/** The keys whose drafted value differs from the current settings, parsed. */
-function changes(q: QualitySettings, d: Draft): Partial<Record<Key, unknown>> {
-  const out: Partial<Record<Key, unknown>> = {};
-  for (const s of SETTINGS) {
+/**
+ * The keys whose drafted value differs from the current settings, parsed, and the settings that
+ * are no number at all (an empty field, or one the browser could not read: never sent).
+ */
+function changes(project: Project, d: Draft): { changed: Partial<Record<Key, unknown>>; local: Record<string, string> } {
+  const q = project.quality;
+  const changed: Partial<Record<Key, unknown>> = {};
+  const local: Record<string, string> = {};
+  for (const s of shown(project)) {
     const raw = d[s.key];
-    const v = typeof raw === "boolean" ? raw : raw.trim() === "" && s.kind === "share-or-never" ? null : Number(raw);
-    if (v !== q[s.key]) out[s.key] = v;
+    let v: unknown;
+    if (typeof raw === "boolean") v = raw;
+    else if (raw.trim() === "" && s.kind === "share-or-never") v = null;
+    else if (raw.trim() === "" || !Number.isFinite(Number(raw))) {
+      local[s.key] = "enter a number";
+      continue;
+    } else v = Number(raw);
+    if (v !== q[s.key]) changed[s.key] = v;
   }
-  return out;
+  return { changed, local };
 }
 
 export function QualitySettingsForm({ project, onSaved }: { project: Project; onSaved: (p: Project) => void }) {
@@ -57,8 +87,9 @@ export function QualitySettingsForm({ project, onSaved }: { project: Project; on
   const set = (k: Key, v: string | boolean) => setDraft({ ...draft, [k]: v });
   const save = async (e: Event) => {
     e.preventDefault();
-    const changed = changes(project.quality, draft);
-    setProblems({});
+    const { changed, local } = changes(project, draft);
+    setProblems(local);
+    if (Object.keys(local).length) return setNote("Not saved: see the marked settings.");
     if (!Object.keys(changed).length) return setNote("Nothing to save.");
     try {
       const saved = await api<Project>("PATCH", `/api/projects/${project.id}`, { quality: changed });
@@ -75,14 +106,16 @@ export function QualitySettingsForm({ project, onSaved }: { project: Project; on
     }
   };
   return (
-    <form class="settings" onSubmit={save} aria-label="quality settings">
-      {SETTINGS.map((s) => {
+    // The server checks every value and names each problem, shown under its setting; the browser's
+    // own checks would refuse some values with a bubble that cannot say what the server would say.
+    <form class="settings" onSubmit={save} aria-label="quality settings" noValidate>
+      {shown(project).map((s) => {
         const id = `qs-${s.key}`;
         const problem = problems[s.key];
-        const described = problem ? `${id}-problem` : undefined;
+        const described = [s.help ? `${id}-help` : "", problem ? `${id}-problem` : ""].join(" ").trim() || undefined;
         const value = draft[s.key];
         return (
-          <div class={problem ? "setting invalid" : "setting"}>
+          <div class={problem ? "setting invalid" : "setting"} data-setting={s.key}>
             {s.kind === "bool" ? (
               <label class="check">
                 <input id={id} type="checkbox" checked={value === true} aria-invalid={!!problem}
@@ -98,7 +131,8 @@ export function QualitySettingsForm({ project, onSaved }: { project: Project; on
                   onInput={(e) => set(s.key, e.currentTarget.value)} />
               </label>
             )}
-            {problem && <p class="error" id={described}>{problem}</p>}
+            {s.help && <p class="help" id={`${id}-help`}>{s.help}</p>}
+            {problem && <p class="error" id={`${id}-problem`}>{problem}</p>}
           </div>
         );
       })}

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Connection
 
@@ -30,10 +31,11 @@ def runtime() -> Iterator[Runtime]:
         rt.migrate()
         yield rt
     except DomainError as e:
-        err_console.print(f"[red]error:[/red] {e.message}", highlight=False)
+        # Messages quote user input and package extras (`labelloop[images-models]`): not markup.
+        err_console.print(f"[red]error:[/red] {escape(e.message)}", highlight=False)
         if isinstance(e, Invalid):
             for p in e.problems:
-                err_console.print(f"  - {p}", highlight=False)
+                err_console.print(f"  - {escape(str(p))}", highlight=False)
         raise typer.Exit(1) from None
     finally:
         rt.close()

@@ -1,16 +1,22 @@
-"""`labelloop loop ...`: run a round of the learning loop, show the learning curve."""
+"""`labelloop loop ...`: run a round of the learning loop, pre-label images with the project's
+detector, show the learning curve."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from labelloop.cli.common import OPERATOR, console, err_console, project_id, read, runtime, table, write
+from labelloop.services.jobs import JobInfo, create_job, run_job
 from labelloop.services.jobs import Progress as JobProgress
-from labelloop.services.jobs import create_job, run_job
+from labelloop.services.loop import prelabels
 from labelloop.services.loop import rounds as loop
 
-loop_app = typer.Typer(help="The learning loop: train, rescore the queue, auto-label, find errors.",
+loop_app = typer.Typer(help="The learning loop: train, rescore the queue, auto-label, find errors; "
+                       "pre-label images with a detector.",
                        no_args_is_help=True)
 
 
@@ -30,14 +36,61 @@ def run(project: str = typer.Argument(..., help="Project id or name.")) -> None:
             done = run_job(rt.db, job.id, lambda p: loop.run_round(
                 rt.db, OPERATOR, pid, data_dir=rt.settings.data_dir, job_id=job.id, progress=p,
                 store=rt.blobs), progress)
-    if done.status != "succeeded":
-        console.print(f"[red]failed:[/red] {(done.error or {}).get('message')}")
-        raise typer.Exit(1)
+    _exit_if_failed(done)
     m = done.result or {}
     shown = ("labelled", "human_answers", "oof_accuracy", "gold_accuracy", "autolabelled",
              "autolabel_lower_bound", "label_issues")
     console.print(", ".join(f"{k} {m[k]:.3f}" if isinstance(m.get(k), float) else f"{k} {m.get(k)}"
                             for k in shown if k in m) or str(m))
+
+
+def _exit_if_failed(done: JobInfo) -> None:
+    """Say why a job failed, each of its problems included (e.g. the extra a model needs), and exit 1."""
+    if done.status == "succeeded":
+        return
+    error: dict[str, Any] = done.error or {}
+    # escape(): a message may hold brackets that are not markup (pip install 'labelloop[images-models]').
+    err_console.print(f"[red]failed:[/red] {escape(str(error.get('message')))}", highlight=False)
+    for p in error.get("problems") or []:
+        where = f"{p['field']}: " if p.get("field") else ""
+        err_console.print(f"  - {escape(where + str(p.get('message')))}", highlight=False)
+    raise typer.Exit(1)
+
+
+@loop_app.command("prelabel")
+def prelabel(project: str = typer.Argument(..., help="Project id or name.")) -> None:
+    """Pre-label images: run the project's detector and store its boxes as suggestions.
+
+    The detector is the loop setting `detector` (coco needs the images-models extra); its boxes go
+    to the bbox question `detector_question`. Images it already boxed with the same settings keep
+    their boxes. The same job as POST /api/projects/{id}/loop/prelabel (docs/loop.md, "Images").
+    """
+    with runtime() as rt:
+        pid = project_id(rt, project)
+        job = write(rt, create_job, pid, prelabels.KIND, {})
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err_console) as bar:
+            task = bar.add_task("detecting objects", total=None)
+
+            def echo(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            progress = JobProgress(rt.db, job.id, echo=echo)
+            done = run_job(rt.db, job.id, lambda p: prelabels.run_prelabels(
+                rt.db, rt.blobs, OPERATOR, pid, job_id=job.id, progress=p), progress)
+    _exit_if_failed(done)
+    m = done.result or {}
+    f1 = m.get("box_f1")
+    lines = [
+        f"model {m.get('model_version')}: {m.get('prelabelled')} of {m.get('items')} items pre-labelled "
+        f"({m.get('detected')} detected now, {m.get('reused')} kept), {m.get('boxes')} boxes",
+        f"left out: {m.get('other_classes')} detections of classes the question lacks, "
+        f"{m.get('without_image')} items whose image is not a stored file",
+        "held-out box F1: not measured (no gold or unprompted consensus boxes yet)" if f1 is None
+        else f"held-out box F1: {f1:.3f} on {m.get('box_f1_items')} images",
+    ]
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
 
 
 @loop_app.command("rounds")
