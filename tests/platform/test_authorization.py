@@ -78,6 +78,9 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("GET", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("POST", "/api/projects/{project_id}/loop/prelabel"): "manager",
+    ("GET", "/api/projects/{project_id}/generation/settings"): "manager",
+    ("PATCH", "/api/projects/{project_id}/generation/settings"): "manager",
+    ("POST", "/api/projects/{project_id}/generation/jobs"): "manager",
 }
 
 
@@ -151,6 +154,8 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/quality/recompute"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/loop/rounds"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda: {"params": {"wait": "true"}},
+        ("PATCH", "/api/projects/{project_id}/generation/settings"): lambda: {"json": {"temperature": 0.5}},
+        ("POST", "/api/projects/{project_id}/generation/jobs"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda: {"json": {"box": [1, 1, 5, 5]}},
         ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {
             "json": {"paused": True, "reason": "test"}},

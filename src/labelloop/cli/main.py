@@ -10,6 +10,7 @@ from rich.panel import Panel
 from labelloop import __version__
 from labelloop.cli.accounts import token_app, user_app
 from labelloop.cli.common import console, runtime
+from labelloop.cli.generate import generate_command
 from labelloop.cli.loop import loop_app
 from labelloop.cli.projects import export_command, import_command, project_app, status_command
 from labelloop.cli.quality import quality_app
@@ -28,6 +29,7 @@ app.add_typer(loop_app, name="loop")
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("status")(status_command)
+app.command("generate")(generate_command)
 
 
 @app.command()

@@ -55,6 +55,7 @@ class Action(Enum):
     view_members = "view_members", Role.manager
     edit_members = "edit_members", Role.manager
     view_jobs = "view_jobs", Role.manager
+    generate = "generate", Role.manager  # the model server's settings and generation jobs
     delete_project = "delete_project", Role.owner
 
     @property

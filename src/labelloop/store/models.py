@@ -128,6 +128,10 @@ class Project(Base):
     )
     # Pre-labels, queue strategy, auto-labelling: see services/loop/settings.py.
     loop_settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    # The model server that generates candidate responses: see services/generation/settings.py.
+    generation_settings: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default="{}"
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

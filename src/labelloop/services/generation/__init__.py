@@ -1,0 +1,1 @@
+"""Candidate responses from the team's own model server (docs/feedback.md, "Generation")."""
