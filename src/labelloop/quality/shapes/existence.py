@@ -18,6 +18,13 @@ one). Two refinements over the textbook model:
 - *Difficulty levels* (:math:`K-1` real classes, default 2): small or occluded objects are missed by
   many annotators. With one real class, EM makes "real" mean "drawn by nearly everyone" and rejects
   objects most but not all annotators saw; a hard and an easy level let the real class cover both.
+  A level is a difficulty shared by everyone, not a free rate per annotator:
+  :math:`\operatorname{logit} p_{wk} = \theta_w - \delta_k` (each annotator one skill
+  :math:`\theta_w`, each level one difficulty :math:`\delta_k`, the easiest at 0), the
+  ability-difficulty form of Rasch's model and of GLAD (Whitehill et al., NIPS 2009). With free rates
+  a "real" level can instead become "the boxes only one spammer draws" (a class whose rate is high for
+  that spammer and nil for everyone else fits a spammer's strays as well as the spurious class does);
+  with a shared difficulty, a level that careful annotators miss is missed by the spammer too.
 - *Truncation*: a cluster exists only if someone drew it, so the likelihood is conditioned on
   :math:`\sum_w y_{cw} \ge 1`, dividing by :math:`1 - P_{0tk}` with
   :math:`P_{0tk} = \prod_{w \in W_t} (1 - p_{wk})`. Without it the false-positive rate of a crowd whose
@@ -49,10 +56,12 @@ from functools import reduce
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 
 from labelloop.quality.shapes._input import Codes, Floats
 
 _EPS = 1e-9
+SPURIOUS_PRIOR = 0.05  # where the false-box rates start, and the prior mean they are shrunk towards
 
 
 @dataclass(frozen=True)
@@ -205,9 +214,42 @@ def _m_step(
     drawn = np.asarray(design.drew_t @ q)  # [w, k]
     exposure = np.asarray(design.answered_t @ exposure_t)  # [w, k]
     pooled = drawn.sum(axis=0) / np.maximum(exposure.sum(axis=0), _EPS)
+    # False boxes are drawn rarely, whatever this crowd's pooled rate says: pooled towards a fixed
+    # low rate, the spurious class cannot take over clusters that everyone drew (when every cluster
+    # looks alike, the likelihood alone cannot tell that class from a real one).
+    pooled[0] = min(pooled[0], SPURIOUS_PRIOR)
     new_rates = (drawn + shrinkage * pooled) / np.maximum(exposure + shrinkage, _EPS)
+    if k > 2:
+        new_rates[:, 1:] = _shifted_recall(drawn[:, 1:], exposure[:, 1:], rates[:, 1:], shrinkage)
     prior = (q.sum(axis=0) + 1.0) / (len(q) + k)
     return np.clip(new_rates, _EPS, 1 - _EPS), prior
+
+
+def _logit(p: Floats) -> Floats:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(p) - np.log1p(-p), dtype=np.float64)
+
+
+def _shifted_recall(drawn: Floats, exposure: Floats, current: Floats, shrinkage: float) -> Floats:
+    """Recall on the real levels (easiest last) under ``logit p_wk = theta_w - delta_k``, ``delta`` of
+    the easiest level 0: the binomial likelihood of the expected draws and exposures (with the
+    shrinkage's pseudo-answers at the pooled rate), raised by Newton steps on theta and delta in turn
+    from the current rates (a generalised M-step: EM's likelihood still never falls)."""
+    pooled = drawn.sum(axis=0) / np.maximum(exposure.sum(axis=0), _EPS)
+    hits = drawn + shrinkage * pooled
+    shown = exposure + shrinkage
+    logits = _logit(current)
+    theta = logits[:, -1].copy()
+    delta = np.mean(logits[:, -1:] - logits, axis=0)
+    delta[-1] = 0.0
+    for _ in range(3):
+        p = expit(theta[:, None] - delta[None, :])
+        step = (hits - shown * p).sum(axis=1) / np.maximum((shown * p * (1 - p)).sum(axis=1), _EPS)
+        theta = np.clip(theta + step, -30, 30)
+        p = expit(theta[:, None] - delta[None, :])
+        delta -= (hits - shown * p).sum(axis=0) / np.maximum((shown * p * (1 - p)).sum(axis=0), _EPS)
+        delta[-1] = 0.0
+    return np.asarray(expit(theta[:, None] - delta[None, :]), dtype=np.float64)
 
 
 def _e_step(rates: Floats, prior: Floats, design: _Design) -> tuple[Floats, float, Floats]:
