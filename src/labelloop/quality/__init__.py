@@ -2,10 +2,12 @@
 
 Pure numpy/pandas/scipy, no server: ``DawidSkene().fit_predict(df)`` on a long table with columns
 ``task, worker, label``; ``default_box_aggregator().fit_predict(df)`` on one with ``task, worker, boxes``
-(see :mod:`labelloop.quality.shapes`). Estimators follow the crowd-kit contract (``fit``, ``fit_predict``,
-``fit_predict_proba``; learned attributes end in ``_``); options are keyword-only; inputs are checked
-once at the boundary (see :mod:`labelloop.quality._input` for the rules on missing answers and
-duplicate (task, worker) rows: the last row wins).
+(see :mod:`labelloop.quality.shapes`); ``default_pairwise_aggregator().fit_predict(df)`` on one with
+``worker, left, right, label`` (:mod:`labelloop.quality.pairwise`) and ``default_ranking_aggregator()``
+on ``task, worker, ranking`` (:mod:`labelloop.quality.rankings`). Estimators follow the crowd-kit
+contract (``fit``, ``fit_predict``, ``fit_predict_proba``; learned attributes end in ``_``); options are
+keyword-only; inputs are checked once at the boundary (see :mod:`labelloop.quality._input` for the rules
+on missing answers and duplicate (task, worker) rows: the last row wins).
 """
 
 from labelloop.quality.agreement.kappa import (
@@ -30,6 +32,26 @@ from labelloop.quality.classification.glad import GLAD
 from labelloop.quality.classification.mace import MACE
 from labelloop.quality.classification.majority import MajorityVote, WeightedMajorityVote
 from labelloop.quality.numeric import RobustMean, RobustMedian
+from labelloop.quality.pairwise import (
+    BradleyTerry,
+    CrowdBT,
+    WinRate,
+    best_in_task,
+    default_pairwise_aggregator,
+    model_leaderboard,
+    preference_annotator_agreement,
+    preference_fleiss_kappa,
+    preference_kappa_matrix,
+    task_winners,
+)
+from labelloop.quality.rankings import (
+    PlackettLuce,
+    WeightedBorda,
+    default_ranking_aggregator,
+    kendall_tau_pairs,
+    mean_kendall_tau,
+    ranking_annotator_agreement,
+)
 from labelloop.quality.scoring import (
     confusion_matrices,
     consensus_agreement,
@@ -51,24 +73,50 @@ from labelloop.quality.shapes import (
     pairwise_box_agreement,
     staple,
 )
+from labelloop.quality.spans import (
+    HMMCrowd,
+    SpanAggregator,
+    TokenDawidSkene,
+    TokenMajorityVote,
+    annotator_span_scores,
+    bio_to_spans,
+    default_span_aggregator,
+    pairwise_span_agreement,
+    pairwise_span_f1,
+    simulate_span_crowd,
+    span_f1,
+    span_scores,
+)
 
 __all__ = [
     "GLAD",
     "MACE",
     "BoxAggregator",
+    "BradleyTerry",
     "CategoricalAggregator",
     "ConfidenceInterval",
+    "CrowdBT",
     "DawidSkene",
     "EnsembleAggregator",
+    "HMMCrowd",
     "KeypointAggregator",
     "MajorityVote",
     "NaiveBoxConsensus",
     "OneCoinDawidSkene",
+    "PlackettLuce",
     "RandomWorkerBoxes",
     "RobustMean",
     "RobustMedian",
+    "SpanAggregator",
+    "TokenDawidSkene",
+    "TokenMajorityVote",
+    "WeightedBorda",
     "WeightedMajorityVote",
+    "WinRate",
+    "annotator_span_scores",
     "answer_decisions",
+    "best_in_task",
+    "bio_to_spans",
     "bootstrap_ci",
     "box_f1",
     "box_gold_scores",
@@ -79,18 +127,34 @@ __all__ = [
     "consensus_agreement",
     "default_aggregator",
     "default_box_aggregator",
+    "default_pairwise_aggregator",
+    "default_ranking_aggregator",
+    "default_span_aggregator",
     "detection_scores",
     "fleiss_kappa",
     "gold_accuracy",
+    "kendall_tau_pairs",
     "krippendorff_alpha",
     "mask_vote",
+    "mean_kendall_tau",
+    "model_leaderboard",
     "needs_more_answers",
     "oks",
     "pairwise_agreement_matrix",
     "pairwise_box_agreement",
+    "pairwise_span_agreement",
+    "pairwise_span_f1",
     "percent_agreement",
     "posterior_confidence",
+    "preference_annotator_agreement",
+    "preference_fleiss_kappa",
+    "preference_kappa_matrix",
+    "ranking_annotator_agreement",
     "reliability_to_long",
+    "simulate_span_crowd",
+    "span_f1",
+    "span_scores",
     "staple",
     "suspicious_workers",
+    "task_winners",
 ]
