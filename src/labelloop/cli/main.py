@@ -37,13 +37,14 @@ def serve(
     host: str | None = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default 8000)."),
     workers: int | None = typer.Option(None, help="Worker processes."),
-    demo: bool = typer.Option(False, help="Create the demo project if it is missing."),
+    demo: bool = typer.Option(False, help="Create the demo projects if they are missing (the LLM "
+                              "preference one when PandaLM's test set is in ../shared/data)."),
 ) -> None:
     """Migrate the database, then serve the API (and, first time, print the admin login)."""
     import uvicorn
 
     from labelloop.services.accounts.users import ensure_first_admin, find_user
-    from labelloop.services.demo import ensure_demo_project
+    from labelloop.services.demo import ensure_demo_project, ensure_feedback_demo
 
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
@@ -68,6 +69,9 @@ def serve(
             pid = ensure_demo_project(rt.db, owner_id=admin)
             if pid is not None:
                 console.print(f"demo project created (id {pid})")
+            feedback = ensure_feedback_demo(rt.db, owner_id=admin,
+                                            starting=lambda say: console.print(say, markup=False))
+            console.print(feedback.note, markup=False)
     console.print(f"labelloop {__version__} on http://{settings.host}:{settings.port} "
                   f"(web app at /app/, API docs at /docs), data in {settings.resolved_database_url}")
     uvicorn.run(

@@ -126,7 +126,8 @@ def import_command(
     project: str = typer.Argument(..., help="Project id or name."),
     path: Path = typer.Argument(..., exists=True,
                                 help="A .jsonl, .json (array), .csv, .tsv or .zip file, "
-                                "or a folder of .txt files or of images."),
+                                "or a folder of .txt files, of images, or of a Hugging Face dataset "
+                                "written by save_to_disk."),
     format: str | None = typer.Option(None, help="Override the format the name suggests "
                                       "(jsonl, json, csv, tsv, zip, txt or images), or say that a "
                                       "zip or folder is a coco, yolo or voc dataset."),
@@ -134,6 +135,8 @@ def import_command(
                             "prelabels."),
     question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question they answer "
                                         "(when the schema has several)."),
+    split: str | None = typer.Option(None, help="hf: the split of a DatasetDict to import "
+                                     "(default train)."),
 ) -> None:
     """Import items into a project, with a progress bar. Bad input imports nothing.
 
@@ -145,6 +148,8 @@ def import_command(
         fmt = detect_format(path, format)
         dataset = DatasetOptions(as_, question) if fmt in DATASETS else None
         params = {"file": str(path), "format": fmt} | ({"as": as_, "question": question} if dataset else {})
+        if fmt == "hf":
+            params["split"] = split
         job = write(rt, create_job, pid, "import", params)
         with Progress(
             "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
@@ -156,7 +161,8 @@ def import_command(
             done = run_job(rt.db, job.id, lambda p: import_file(
                 rt.db, OPERATOR, pid, path, job_id=job.id, fmt=fmt,
                 batch_size=rt.settings.import_batch_size, progress=p,
-                limits=ImportLimits.from_settings(rt.settings), blobs=rt.blobs, dataset=dataset), progress)
+                limits=ImportLimits.from_settings(rt.settings), blobs=rt.blobs, dataset=dataset,
+                split=split), progress)
     if done.status != "succeeded":
         err = done.error or {}
         err_console.print(f"[red]error:[/red] {err.get('message')}", highlight=False)
@@ -172,18 +178,22 @@ def import_command(
 
 def export_command(
     project: str = typer.Argument(..., help="Project id or name."),
-    format: str = typer.Option("jsonl", help="jsonl, csv or parquet; or coco, yolo or voc (a zip)."),
+    format: str = typer.Option("jsonl", help="jsonl, csv or parquet; or coco, yolo or voc (a zip); or "
+                               "training data: dpo, sft, ratings, ratings-parquet, hf (docs/feedback.md)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
     question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question (when "
-                                        "the schema has several)."),
+                                        "the schema has several); dpo, sft, ratings, hf: the question "
+                                        "to take."),
     source: str = typer.Option("consensus", help="coco, yolo, voc: consensus, gold or answers."),
     images: str = typer.Option("include", help="coco, yolo, voc: include the image files, or refs."),
+    license: str = typer.Option("other", help="hf: the dataset card's license id (apache-2.0, ...)."),
 ) -> None:
     """Export every item with its answers, gold and consensus, or one shape question as an image
-    dataset (COCO, YOLO or Pascal VOC; docs/images.md)."""
+    dataset (COCO, YOLO or Pascal VOC; docs/images.md), or training data (DPO, SFT, ratings, a
+    Hugging Face dataset; docs/feedback.md)."""
     with runtime() as rt:
         plan = read(rt, exports.plan_export, project_id(rt, project), format, question=question,
-                    source=source, images=images)
+                    source=source, images=images, license=license)
         out = output.open("wb") if output else sys.stdout.buffer
         try:
             for chunk in exports.stream_export(rt.db, plan, rt.blobs):
@@ -193,6 +203,8 @@ def export_command(
                 out.close()
     if output:
         err_console.print(f"wrote {output}")
+    if plan.feedback is not None:
+        err_console.print_json(data=plan.feedback.summary())
 
 
 def status_command(

@@ -7,6 +7,7 @@ from labelloop.schema.label_type import (
     ImageInfo,
     LabelType,
     QuestionBase,
+    Responses,
     Target,
     ValueProblem,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "LabelType",
     "Question",
     "QuestionBase",
+    "Responses",
     "Target",
     "ValueProblem",
     "check_field_value",

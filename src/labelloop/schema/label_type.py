@@ -4,11 +4,13 @@ A label type is one module under `labelloop.schema.types` that defines:
 - `Question`: a pydantic model of the question's options in the schema document;
 - `validate(question, value, target=None)`: the canonical form of one annotator's value, or
   `ValueProblem`; `target` is what the question's target field holds when the caller knows it
-  (`Target`: the text of a text field, the `ImageInfo` of an image field), so offsets and
-  coordinates can be checked against it;
+  (`Target`: the text of a text field, the `ImageInfo` of an image field, the `Responses` of a
+  responses field), so offsets, coordinates and candidate ids can be checked against it;
 - `aggregate(question, values, weights)`: one value for the item and a confidence in [0, 1];
 - `agreement(question, values_per_item)`: how much annotators agree, in [0, 1];
-- `export_cell(question, value)`: a flat rendering for tabular exports (CSV).
+- `export_cell(question, value)`: a flat rendering for tabular exports (CSV);
+- `matches_gold(question, value, reference)`: whether a value is right against the gold answer
+  or the consensus (equality unless the type overrides it).
 Adding a type (spans, boxes, tracks, preference, ...) is adding one module and one line to
 `labelloop.schema.types.__init__`; the queue, storage and exports never change.
 """
@@ -58,10 +60,32 @@ class ImageInfo:
     height: int
 
 
-# What `validate` is told about a question's target field: its text, its image's size, or
-# None when unknown (no target, an external image whose size the server never saw, a caller
-# that only canonicalises). Checks that need the target are skipped when it is None.
-Target = str | ImageInfo | None
+@dataclass(frozen=True)
+class Responses:
+    """A `responses` field's candidates: their ids and contents, in the item's order."""
+
+    ids: tuple[str, ...]
+    contents: tuple[str, ...]
+
+    @classmethod
+    def of(cls, value: Any) -> Responses | None:
+        """The candidates of a stored `responses` value, or None when it is not one."""
+        if not isinstance(value, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("content"), str)
+            for c in value
+        ):
+            return None
+        return cls(tuple(c["id"] for c in value), tuple(c["content"] for c in value))
+
+    def content(self, response_id: str) -> str | None:
+        return self.contents[self.ids.index(response_id)] if response_id in self.ids else None
+
+
+# What `validate` is told about a question's target field: its text, its image's size, its
+# candidate responses, or None when unknown (no target, an external image whose size the server
+# never saw, a caller that only canonicalises). Checks that need the target are skipped when it
+# is None.
+Target = str | ImageInfo | Responses | None
 
 
 @dataclass(frozen=True)
@@ -97,6 +121,12 @@ class LabelType(Generic[Q]):
 
     def export_cell(self, question: Q, value: Any) -> str | int | float | None:
         return value if value is None or isinstance(value, str | int | float) else str(value)
+
+    def matches_gold(self, question: Q, value: Any, gold: Any) -> bool:
+        """Whether one annotator's value is right against a reference: the item's gold answer, or
+        its consensus (this type's `aggregate` value). Equal, unless the type knows better (a
+        preference shown the other way round is the same preference)."""
+        return bool(value == gold)
 
 
 _REGISTRY: dict[str, LabelType[Any]] = {}

@@ -1,5 +1,7 @@
 """Export a project as JSONL, CSV or Parquet: items, every answer, gold and consensus; or one
-shape question as an image dataset, COCO, YOLO or Pascal VOC in a zip (`services/exporting/`).
+shape question as an image dataset, COCO, YOLO or Pascal VOC in a zip (`services/exporting/`);
+or language-model feedback as training data: DPO, SFT, ratings, a Hugging Face dataset
+(`services/exporting/feedback/`).
 
 Streamed in chunks of items read by id (keyset pagination) inside one snapshot, so memory
 stays flat in the number of items and the file is consistent even while annotators work.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +29,11 @@ from sqlalchemy import Connection
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
+from labelloop.services.exporting.cells import FORMULA_START, neutralised
 from labelloop.services.exporting.chunks import ItemChunk, item_chunks
 from labelloop.services.exporting.dataset import MEDIA_TYPE, stream_dataset
+from labelloop.services.exporting.feedback import FORMATS as FEEDBACK
+from labelloop.services.exporting.feedback import FeedbackPlan, feedback_plan, stream_feedback
 from labelloop.services.exporting.pictures import TYPES, DatasetPlan, dataset_plan
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
@@ -38,24 +42,7 @@ from labelloop.store.db import Database
 
 CHUNK = 5000  # items read at a time
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
-           **dict.fromkeys(TYPES, MEDIA_TYPE)}
-FORMULA_START = frozenset("=+-@\t\r")  # OWASP: what a spreadsheet may take for a formula
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def neutralised(cell: str) -> str:
-    """A CSV text cell as a spreadsheet may safely open it: one that starts with = + - @, a tab
-    or a carriage return gets a leading single quote, so it is shown as text, not run.
-
-    Text that is exactly one plain number ("-1", "+2.5", "-1e-5") is left alone: a spreadsheet
-    reads it as that number, which can run nothing, and labels such as -1 / 0 / 1 must come
-    back unchanged into pandas and the like. Numbers the exporter itself writes (priority,
-    counts, confidence, a rating) are numbers, not text, and never change."""
-    if cell[:1] in FORMULA_START and not _PLAIN_NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
-
-
+           **dict.fromkeys(TYPES, MEDIA_TYPE), **{f: media for f, (media, _) in FEEDBACK.items()}}
 @dataclass(frozen=True)
 class ExportPlan:
     project_id: int
@@ -63,6 +50,7 @@ class ExportPlan:
     format: str
     schema: LabelSchema
     dataset: DatasetPlan | None = None  # coco, yolo and voc: the question, source and images
+    feedback: FeedbackPlan | None = None  # dpo, sft, ratings, hf: the aggregates, decided up front
 
     @property
     def media_type(self) -> str:
@@ -73,20 +61,26 @@ class ExportPlan:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.project_name)
         if self.dataset is not None:
             return f"{safe or 'project'}-{self.format}.zip"
+        if self.feedback is not None:
+            return f"{safe or 'project'}-{self.feedback.suffix}"
         return f"{safe or 'project'}.{self.format}"
 
 
 def plan_export(
     conn: Connection, actor: Actor, project_id: int, fmt: str, *, question: str | None = None,
-    source: str = "consensus", images: str = "include",
+    source: str = "consensus", images: str = "include", license: str = "other",
 ) -> ExportPlan:
     """Check permission and format (and for an image dataset, the question, the source of its
-    objects and whether the images go in) before the first byte is sent."""
+    objects and whether the images go in; for training data, the questions it is made from, and
+    aggregate them) before the first byte is sent."""
     acc = access(conn, actor, project_id, Action.export)
     if fmt not in FORMATS:
         known = ", ".join(FORMATS)
         raise Invalid("unknown export format", [Problem(f"{fmt!r}; known: {known}", field="format")])
     schema = schema_of(acc.project.label_schema)
+    if fmt in FEEDBACK:
+        feedback = feedback_plan(conn, project_id, acc.project.name, schema, fmt, question, license)
+        return ExportPlan(project_id, acc.project.name, fmt, schema, feedback=feedback)
     dataset = dataset_plan(schema, fmt, question, source, images) if fmt in TYPES else None
     return ExportPlan(project_id, acc.project.name, fmt, schema, dataset)
 
@@ -123,6 +117,10 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
             raise ValueError("exporting an image dataset needs the blob store")
         with db.read(snapshot=True) as conn:
             yield from stream_dataset(conn, plan.project_id, plan.dataset, blobs)
+        return
+    if plan.feedback is not None:
+        with db.read(snapshot=True) as conn:
+            yield from stream_feedback(conn, plan.project_id, plan.feedback)
         return
     writer = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
     with db.read(snapshot=True) as conn:

@@ -66,10 +66,10 @@ class Runtime:
 
     def start_import(
         self, actor: Actor, project_id: int, path: Path, *, filename: str, fmt: str | None = None,
-        dataset: DatasetOptions | None = None,
+        dataset: DatasetOptions | None = None, split: str | None = None,
     ) -> tuple[JobInfo, Future[JobInfo]]:
         """Import a spooled upload in the background (the file is removed afterwards); `dataset`:
-        what a COCO, YOLO or VOC dataset's annotations become."""
+        what a COCO, YOLO or VOC dataset's annotations become; `split`: a Hugging Face dataset's."""
         try:
             with self.db.write() as conn:
                 check_import_allowed(conn, actor, project_id)
@@ -77,6 +77,8 @@ class Runtime:
                 params: dict[str, Any] = {"file": filename, "format": fmt}
                 if dataset is not None:
                     params |= {"as": dataset.as_, "question": dataset.question}
+                if fmt == "hf":
+                    params["split"] = split
                 job = create_job(conn, actor, project_id, "import", params)
         except BaseException:
             path.unlink(missing_ok=True)
@@ -88,7 +90,7 @@ class Runtime:
                     self.db, actor, project_id, path, job_id=job.id, fmt=fmt,
                     batch_size=self.settings.import_batch_size, progress=progress,
                     display_name=filename, limits=ImportLimits.from_settings(self.settings),
-                    blobs=self.blobs, dataset=dataset,
+                    blobs=self.blobs, dataset=dataset, split=split,
                 )
             finally:
                 path.unlink(missing_ok=True)

@@ -1,10 +1,11 @@
 """What an item's targeted fields hold, so answers are checked against them (`Target`).
 
 A spans question is checked against its text (offsets inside it), a shape question against its
-image's size (coordinates inside it). Only fields that some question targets are looked at, so a
-schema without targets costs nothing: no read of the item. An image's size is one lookup of the
-`blobs` row by its primary key; an image given by URL, or a blob that is not an image, has no
-known size, and its shapes are checked for everything but the bounds.
+image's size (coordinates inside it), a feedback question against the item's candidate responses
+(their ids, and their contents for offsets and diffs). Only fields that some question targets
+are looked at, so a schema without targets costs nothing: no read of the item. An image's size
+is one lookup of the `blobs` row by its primary key; an image given by URL, or a blob that is
+not an image, has no known size, and its shapes are checked for everything but the bounds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from labelloop.schema import ImageInfo, LabelSchema, Target
+from labelloop.schema import ImageInfo, LabelSchema, Responses, Target
 from labelloop.services.blobs import REFERENCE_PREFIX, image_size
 from labelloop.store.blobs import is_sha256
 from labelloop.store.models import answers, items
@@ -37,7 +38,8 @@ def stored_image_info(conn: Connection, sha256: str) -> ImageInfo | None:
 
 
 def targets_of(schema: LabelSchema, data: Mapping[str, Any], size_of: SizeOf) -> dict[str, Target]:
-    """By field name, what each targeted field of an item holds: its text, its image's size."""
+    """By field name, what each targeted field of an item holds: its text, its image's size, its
+    candidate responses."""
     out: dict[str, Target] = {}
     for f in schema.fields:
         if f.name not in schema.target_fields:
@@ -47,6 +49,8 @@ def targets_of(schema: LabelSchema, data: Mapping[str, Any], size_of: SizeOf) ->
             out[f.name] = value
         elif f.type == "image" and (sha256 := blob_hash(value)) is not None:
             out[f.name] = size_of(sha256)
+        elif f.type == "responses" and (candidates := Responses.of(value)) is not None:
+            out[f.name] = candidates
     return out
 
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -68,11 +69,14 @@ async def import_items(
     filename: str = Query(..., description="The file's name; its suffix tells the format."),
     format: str | None = Query(None, description="jsonl, json, csv, tsv, zip (of .txt files or of "
                                "images, told apart by what it holds), images; or coco, yolo or voc "
-                               "(a zip of an image dataset with its annotations)."),
+                               "(a zip of an image dataset with its annotations); or hf (a zip of a "
+                               "Hugging Face dataset written by save_to_disk, told apart too)."),
     as_: str = Query("gold", alias="as", description="coco, yolo, voc: the annotations become gold "
                      "or prelabels (meta.prelabel)."),
     question: str | None = Query(None, description="coco, yolo, voc: the shape question they answer "
                                  "(needed when the schema has several)."),
+    split: str | None = Query(None, max_length=200, description="hf: the split of a DatasetDict to "
+                              "import (default train)."),
     wait: bool = Query(False, description="Answer when the import has finished."),
     ctx: Ctx = CtxDep,
 ) -> Response:
@@ -91,7 +95,8 @@ async def import_items(
         raise
     dataset = DatasetOptions(as_, question) if format in DATASETS else None
     job, future = await run_in_threadpool(
-        runtime.start_import, actor, project_id, path, filename=filename, fmt=format, dataset=dataset
+        runtime.start_import, actor, project_id, path, filename=filename, fmt=format, dataset=dataset,
+        split=split,
     )
     if not wait:
         return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"), status_code=202)
@@ -178,21 +183,31 @@ def list_answers(
 )
 def export(
     project_id: Id,
-    format: str = Query("jsonl", description="jsonl, csv or parquet; or coco, yolo or voc (a zip)"),
+    format: str = Query("jsonl", description="jsonl, csv or parquet; or coco, yolo or voc (a zip); "
+                        "or training data from language-model feedback: dpo, sft (JSONL), ratings (CSV), "
+                        "ratings-parquet, hf (a zip of Parquet shards with a dataset card)."),
     question: str | None = Query(None, description="coco, yolo, voc: the shape question to export "
-                                 "(needed when the schema has several)."),
+                                 "(needed when the schema has several); dpo, sft, ratings, hf: the "
+                                 "question to take (needed for dpo when there are several preference "
+                                 "or ranking questions)."),
     source: str = Query("consensus", description="coco, yolo, voc: whose objects: consensus, gold "
                         "or answers (every annotator's latest; not yolo)."),
     images: str = Query("include", description="coco, yolo, voc: include the image files, or refs "
                         "(references.csv names each image's blob: reference instead)."),
+    license: str = Query("other", description="hf: the dataset card's license id (apache-2.0, "
+                         "cc-by-4.0, mit, ...)."),
     ctx: Ctx = CtxDep,
 ) -> StreamingResponse:
     """Stream every item with its answers, gold and consensus; or one shape question as an image
-    dataset (docs/images.md, "Formats")."""
+    dataset (docs/images.md, "Formats"); or training data (docs/feedback.md, "Exports for
+    training"), whose counts, and what was left out, are in the X-Labelloop-Summary header."""
     plan = ctx.read(exports.plan_export, project_id, format, question=question, source=source,
-                    images=images)
+                    images=images, license=license)
+    headers = {"Content-Disposition": content_disposition(plan.filename)}
+    if plan.feedback is not None:
+        headers["X-Labelloop-Summary"] = orjson.dumps(plan.feedback.summary()).decode()
     return StreamingResponse(
         exports.stream_export(ctx.runtime.db, plan, ctx.runtime.blobs),
         media_type=plan.media_type,
-        headers={"Content-Disposition": content_disposition(plan.filename)},
+        headers=headers,
     )

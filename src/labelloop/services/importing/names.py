@@ -10,6 +10,8 @@ from pathlib import Path, PurePosixPath
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp",
                             ".tif", ".tiff"})
 RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".csv", ".tsv", ".json"})
+# What Hugging Face's `save_to_disk` writes at the top of a DatasetDict's folder or a Dataset's.
+HF_MARKERS = ("dataset_dict.json", "state.json")
 JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -53,5 +55,31 @@ def holds_images(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return any(suffix(n) in wanted and not is_junk(n) for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def hf_root(names: list[str]) -> str | None:
+    """Where in a zip's names a `save_to_disk` folder starts ('' or 'top/'), or None: the
+    shallowest folder holding `dataset_dict.json`, or else `state.json`, with Arrow files under it."""
+    for marker in HF_MARKERS:
+        found = sorted((n[: -len(marker)] for n in names
+                        if (n == marker or n.endswith("/" + marker)) and not is_junk(n)),
+                       key=lambda prefix: prefix.count("/"))
+        if found:
+            root = found[0]
+            return root if any(n.startswith(root) and n.endswith(".arrow") for n in names) else None
+    return None
+
+
+def holds_hf_dataset(path: Path) -> bool:
+    """Whether a folder or zip is a Hugging Face dataset written by `save_to_disk` (a marker file
+    at its top, and Arrow files)."""
+    if path.is_dir():
+        return (any((path / marker).is_file() for marker in HF_MARKERS)
+                and next(path.rglob("*.arrow"), None) is not None)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return hf_root(archive.namelist()) is not None
     except (zipfile.BadZipFile, OSError):
         return False

@@ -28,9 +28,9 @@ from labelloop.errors import Invalid, Problem
 from labelloop.services.blobs import StoredImage
 from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
-from labelloop.services.importing.names import holds_images
+from labelloop.services.importing.names import holds_hf_dataset, holds_images
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "coco", "yolo", "voc")
+FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "coco", "yolo", "voc", "hf")
 DATASETS = ("coco", "yolo", "voc")  # image datasets with annotations (datasets.py)
 BOM = b"\xef\xbb\xbf"
 PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
@@ -87,11 +87,19 @@ def detect_format(path: Path, declared: str | None = None) -> str:
             raise Invalid(f"not a folder or zip of a {declared.upper()} dataset",
                           [Problem(f"a {declared.upper()} dataset is a zip archive (or, with the CLI, a "
                                    "folder) of its images and annotation files", field="format")])
+        if declared == "hf" and not (path.is_dir() or zipfile.is_zipfile(path)):
+            raise Invalid("not a folder or zip of a Hugging Face dataset",
+                          [Problem("a dataset written by save_to_disk is a folder (with the CLI) or a "
+                                   "zip archive of that folder", field="format")])
         if declared == "images" and not (path.is_dir() or zipfile.is_zipfile(path)):
             raise Invalid("not a folder or zip of images",
                           [Problem("the images format is a zip archive (or, with the CLI, a folder) "
                                    "of image files", field="format")])
+        if declared == "zip" and holds_hf_dataset(path):
+            return "hf"  # a zip, told apart by what it holds like one of images
         return declared
+    if (path.is_dir() or path.suffix.lower() == ".zip") and holds_hf_dataset(path):
+        return "hf"  # a Hugging Face dataset written by save_to_disk (hf_disk.py)
     if path.is_dir():
         return "images" if holds_images(path) else "txt"
     suffix = path.suffix.lower()

@@ -4,6 +4,8 @@ Keys of a record: `id` (kept as the item's original id), one key per schema fiel
 (an object), `priority` (a number; higher comes first in the queue), `gold` (an answer that
 fits the schema). Any other key is kept in the item's metadata, so nothing is lost. CSV
 cells are text: `meta` and `gold` hold JSON there, and a `meta.<key>` column fills one key.
+For schemas with a conversation or candidate responses, chat.py first maps the record's
+prompt, OpenAI `messages` and `responses` / `response_a`... onto the schema's fields.
 
 The item as it will be stored is checked last (`ImportLimits`): at most `max_item_bytes` of
 JSON (fields, meta and gold), each of the three nesting at most `max_json_depth` levels
@@ -25,6 +27,7 @@ from labelloop.errors import Invalid, Problem
 from labelloop.schema import ImageInfo, LabelSchema, Target, check_field_value
 from labelloop.schema.fields import MEDIA_KINDS
 from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage
+from labelloop.services.importing.chat import ChatMapping
 from labelloop.services.importing.limits import ImportLimits, deeper_than
 from labelloop.services.importing.readers import ImageFile, StoredRecord, TextFile, Where, shown
 from labelloop.services.targets import SizeOf, targets_of
@@ -73,10 +76,12 @@ class RecordReader:
         self.text_cells = text_cells  # CSV: every cell is a string
         self.first_text_field = next((f.name for f in self.fields if f.type == "text"), None)
         self.first_image_field = next((f.name for f in self.fields if f.type == "image"), None)
+        self.chat = ChatMapping(schema)  # prompts, conversations and candidate responses (chat.py)
 
     def missing_columns(self, header: list[str]) -> str | None:
         """What a CSV header lacks for this schema: its required fields (said once, not per row)."""
-        missing = [f.name for f in self.fields if f.required and f.name not in header]
+        present = set(header) | (self.chat.covered(header) if self.chat.active else set())
+        missing = [f.name for f in self.fields if f.required and f.name not in present]
         if not missing:
             return None
         names = ", ".join(f"'{name}'" for name in missing)
@@ -98,13 +103,17 @@ class RecordReader:
                 if self.first_image_field is None:
                     return [where.problem("the schema has no image field to put an image in")]
                 record = {"id": record["id"], self.first_image_field: record["blob"]}
+        reported: set[str] = set()  # fields whose problem the mapping already named
+        if self.chat.active:
+            record, reported = self.chat.apply(where, record, problems,
+                                               self._json_cell if self.text_cells else None)
 
         data: dict[str, Any] = {}
         refs: list[tuple[str, str]] = []
         for f in self.fields:
             value = record.get(f.name)
             if value is None:
-                if f.required:
+                if f.required and f.name not in reported:
                     problems.append(where.problem("missing required field", f.name))
                 continue
             if self.text_cells and f.type == "conversation":

@@ -42,6 +42,7 @@ from labelloop.services.blobs import (
 from labelloop.services.importing import coco, voc, yolo
 from labelloop.services.importing.archive import ImageArchive
 from labelloop.services.importing.datasets import DatasetArchive, DatasetOptions
+from labelloop.services.importing.hf_disk import HFDataset
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_images
 from labelloop.services.importing.readers import DATASETS, Source, detect_format
@@ -91,17 +92,21 @@ def import_file(
     limits: ImportLimits | None = None,
     blobs: BlobStore | None = None,
     dataset: DatasetOptions | None = None,
+    split: str | None = None,
 ) -> dict[str, Any]:
     """Import a file (or, from the CLI, a folder); `blobs` is where images go, `dataset` what a
-    COCO, YOLO or VOC dataset's annotations become."""
+    COCO, YOLO or VOC dataset's annotations become, `split` which split of a Hugging Face
+    dataset is imported (hf_disk.py; by default `train`)."""
     with db.read() as conn:
         acc = access(conn, actor, project_id, Action.import_items)
     fmt = detect_format(path, fmt)
     schema = schema_of(acc.project.label_schema)
     reader = RecordReader(schema, text_cells=fmt in ("csv", "tsv"), limits=limits,
                           image_size=partial(_image_info, db, actor))
-    source: Source | ImageArchive
-    if fmt in DATASETS:
+    source: Source | ImageArchive | HFDataset
+    if fmt == "hf":
+        source = HFDataset(path, limits, split=split)
+    elif fmt in DATASETS:
         if blobs is None:
             raise ValueError("importing images needs a blob store")
         source = DatasetArchive(path, blobs, limits, fmt=fmt, reader=DATASET_READERS[fmt], schema=schema,

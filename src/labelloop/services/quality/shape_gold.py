@@ -86,14 +86,18 @@ def gold_correct(
     gold: dict[str, Any], answer: dict[str, Any], schema: LabelSchema | None = None,
     *, shape_f1: float = 0.8,
 ) -> bool:
-    """Whether an answer on a gold item is right: equal on every question the gold settles, shape
-    questions (when the schema is given) by F1 against the gold's objects of at least `shape_f1`."""
-    shapes = {} if schema is None else {q.name: q for q in schema.questions if is_shape(q)}
+    """Whether an answer on a gold item is right: equal on every question the gold settles (as the
+    label type's `matches_gold` says, when the schema is given), shape questions by F1 against the
+    gold's objects of at least `shape_f1`."""
+    questions = {} if schema is None else {q.name: q for q in schema.questions}
     for name, value in gold.items():
-        q = shapes.get(name)
+        q = questions.get(name)
         if q is None:
             if answer.get(name) != value:
                 return False
-        elif shape_counts(q, answer.get(name), value).f1 < shape_f1:
+        elif is_shape(q):
+            if shape_counts(q, answer.get(name), value).f1 < shape_f1:
+                return False
+        elif not q.kind.matches_gold(q.spec, answer.get(name), value):  # equality for most types
             return False
     return True

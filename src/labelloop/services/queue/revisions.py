@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, insert, select
 
 from labelloop.errors import Conflict, Invalid, NotFound, Problem
+from labelloop.schema.fields import blind
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import on_answer
@@ -59,15 +60,19 @@ def _answer(conn: Connection, actor: Actor, project_id: int, answer_id: int) -> 
 
 
 def get_answer(conn: Connection, actor: Actor, project_id: int, answer_id: int) -> AnswerInContext:
-    """An answer with its item: annotators see their own answers (and so the items they did)."""
+    """An answer with its item: annotators see their own answers (and so the items they did), with
+    candidate responses as the workbench showed them (no `model` or `meta`)."""
     row, own = _answer(conn, actor, project_id, answer_id)
     item = conn.execute(
         select(items.c.external_id, items.c.data, items.c.meta).where(items.c.id == row.item_id)
     ).one()
     later = _superseded_by(conn, answer_id)
     editable = own and later is None and row.source == "human" and not _final(conn, row.item_id)
+    acc = access(conn, actor, project_id, Action.view_own_answers)
+    data = item.data if acc.allows(Action.view_items, actor) else blind(
+        schema_of(acc.project.label_schema).fields, item.data)
     return AnswerInContext(
-        answer_info(row, row.username), item.external_id, item.data, item.meta, later, editable
+        answer_info(row, row.username), item.external_id, data, item.meta, later, editable
     )
 
 

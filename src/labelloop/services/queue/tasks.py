@@ -22,9 +22,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Conflict, NotFound
+from labelloop.schema import LabelSchema
+from labelloop.schema.fields import blind
 from labelloop.services.loop import suggestions
 from labelloop.services.loop.settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.projects import schema_of
 from labelloop.services.quality.settings import quality_settings
 from labelloop.services.quality.trust import worker_access
 from labelloop.store.models import assignments, items, open_when, predictions, utcnow
@@ -196,15 +199,21 @@ _ITEM_WITH_PREDICTION = (
 
 
 def _task(
-    conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, model: int | None
+    conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, model: int | None,
+    schema: LabelSchema,
 ) -> Task:
-    """The task, with `model`'s suggestion when there is a model to suggest (see suggestions.py)."""
+    """The task, with `model`'s suggestion when there is a model to suggest (see suggestions.py).
+
+    Candidate responses come without their `model` and `meta` (blind comparison: docs/feedback.md).
+    """
     if model is None:
         plain = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
-        return Task(item_id, plain.external_id, plain.data, plain.meta, leased_at, expires_at)
+        return Task(item_id, plain.external_id, blind(schema.fields, plain.data), plain.meta,
+                    leased_at, expires_at)
     row = conn.execute(_ITEM_WITH_PREDICTION, {"iid": item_id, "mv": model}).one()
     prelabel = None if row.value is None else suggestions.prelabel(row.value, row.confidence, model)
-    return Task(item_id, row.external_id, row.data, row.meta, leased_at, expires_at, prelabel)
+    return Task(item_id, row.external_id, blind(schema.fields, row.data), row.meta, leased_at, expires_at,
+                prelabel)
 
 
 def next_task(
@@ -228,11 +237,12 @@ def next_task(
     reclaim_expired(conn, project_id, now)
     loop = loop_settings(acc.project.loop_settings)
     model = suggestions.suggesting_model(conn, project_id, loop)
+    schema = schema_of(acc.project.label_schema)
 
     held = conn.execute(_HELD, {"uid": uid, "pid": project_id}).all()
     for h in held:
         if h.item_id not in exclude:
-            return _task(conn, h.item_id, h.leased_at, h.expires_at, model)
+            return _task(conn, h.item_id, h.leased_at, h.expires_at, model, schema)
     if len(held) >= max_held:
         raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
 
@@ -261,7 +271,7 @@ def next_task(
         _UPSERT_LEASE[conn.dialect.name],
         {"pid": project_id, "iid": item_id, "uid": uid, "now": now, "expires": expires},
     )
-    return _task(conn, item_id, now, expires, model)
+    return _task(conn, item_id, now, expires, model, schema)
 
 
 @dataclass(frozen=True)
