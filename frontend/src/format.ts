@@ -7,6 +7,7 @@
  */
 
 import { isShapeQuestion, looksLikeShapes, shapesText } from "./canvas/words";
+import { feedbackValueText, isFeedbackQuestion } from "./feedback/words";
 import { title } from "./questions/kind";
 import type { Answer, LabelIssue, LabelSchema, Question } from "./types";
 
@@ -57,6 +58,7 @@ function quote(points: string[], start: number, end: number): string {
 export function questionValueText(q: Question, v: unknown, data?: Record<string, unknown>): string {
   if (v === undefined || v === null) return "–";
   if (isShapeQuestion(q)) return shapesText(v, q);
+  if (isFeedbackQuestion(q)) return feedbackValueText(q, v, data);
   if (q.type === "spans" && Array.isArray(v)) {
     if (!v.length) return "no spans";
     const text = data?.[q.target];

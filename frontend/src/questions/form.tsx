@@ -5,6 +5,7 @@
 
 import type { ComponentChildren } from "preact";
 import type { Answer, FieldSpec, LabelSchema, Question } from "../types";
+import { feedbackField } from "../feedback/Panes";
 import { ItemView } from "../itemView";
 import { title, type OtherValue, type QuestionUi, type ViewProps } from "./kind";
 import { kindOf } from "./registry";
@@ -76,7 +77,8 @@ export function QuestionsForm(p: FormProps) {
           <p>{p.schema.instructions}</p>
         </details>
       )}
-      <ItemView fields={p.schema.fields} data={p.data} meta={p.meta} content={targetOf} />
+      <ItemView fields={p.schema.fields} data={p.data} meta={p.meta}
+        content={(f) => targetOf(f) ?? feedbackField(p.schema, f, p.data)} />
       {p.between}
       {p.schema.questions.map((q, i) => {
         const kind = kindOf(q);
@@ -124,12 +126,16 @@ export function answerProblem(schema: LabelSchema, answer: Answer): string | nul
   return null;
 }
 
-/** The answer to submit: only the questions that were answered. */
+/**
+ * The answer to submit: only the questions that were answered (a value begun but not given, such
+ * as a preference's reason typed before the pick, stays out).
+ */
 export function cleanAnswer(schema: LabelSchema, answer: Answer): Answer {
   const out: Answer = {};
   for (const q of schema.questions) {
     const v = answer[q.name];
-    if (v !== undefined && v !== null) out[q.name] = v;
+    const given = kindOf(q)?.given;
+    if (v !== undefined && v !== null && (!given || given(v))) out[q.name] = v;
   }
   return out;
 }

@@ -18,6 +18,13 @@ export interface QuestionUi {
   notice?: string;
   /** Shape questions: the class for new objects, the selection, hidden and locked objects, the brush. */
   shape?: ShapeUi;
+  /**
+   * Feedback questions (docs/feedback.md): the response being rewritten or flagged, the criteria
+   * row that digits rate, and a count bumped each time a digit hands a ranking row the focus.
+   */
+  response?: string;
+  row?: number;
+  grab?: number;
 }
 
 /**

@@ -3,13 +3,18 @@
 import type { Question } from "../types";
 import { bbox, rotatedBbox } from "./boxes";
 import { choice } from "./choice";
+import { criteria } from "./criteria";
 import { freeText } from "./freeText";
 import { keypoints } from "./keypoints";
 import type { Kind } from "./kind";
 import { mask } from "./mask";
 import { multiChoice } from "./multiChoice";
 import { polygon, polyline } from "./poly";
+import { preference } from "./preference";
+import { ranking } from "./ranking";
 import { rating } from "./rating";
+import { responseSpans } from "./response_spans";
+import { rewrite } from "./rewrite";
 import { spans } from "./spans";
 
 const KINDS: Record<string, Kind<never>> = {
@@ -24,6 +29,12 @@ const KINDS: Record<string, Kind<never>> = {
   polyline,
   keypoints,
   mask,
+  // Language-model feedback (docs/feedback.md).
+  preference,
+  ranking,
+  criteria,
+  rewrite,
+  response_spans: responseSpans,
 } as unknown as Record<string, Kind<never>>;
 
 export function kindOf(q: Question): Kind<Question> | null {

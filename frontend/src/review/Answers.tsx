@@ -5,6 +5,7 @@
  */
 
 import { isShapeQuestion } from "../canvas/words";
+import { FeedbackValue, isFeedbackQuestion } from "../feedback/words";
 import { questionValueText } from "../format";
 import { title, type OtherValue } from "../questions/kind";
 import type { Answer, Item, ItemDetail, LabelSchema, StoredAnswer } from "../types";
@@ -86,7 +87,9 @@ export function AnswerCards({ schema, item, answers, onUse }: {
                     {title(q)}
                     {differs.has(q.name) && <span class="badge differ">differs</span>}
                   </dt>
-                  <dd>{questionValueText(q, c.value[q.name], item.data)}</dd>
+                  <dd>{isFeedbackQuestion(q)
+                    ? <FeedbackValue q={q} value={c.value[q.name]} data={item.data} />
+                    : questionValueText(q, c.value[q.name], item.data)}</dd>
                 </div>
               ))}
             </dl>

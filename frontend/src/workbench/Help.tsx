@@ -26,6 +26,12 @@ export const SHORTCUTS: [string, string][] = [
   ["e", "masks: the eraser on or off"],
   ["n / y / x", "shapes: the model's suggested objects (dashed): pick the next one / accept it / dismiss it (a click on one accepts it)"],
   ["p", "masks: propose a mask: drag a box around the object, i / o scribble inside / outside it (b: the box again); y keeps the proposal, x discards it, Escape stops"],
+  ["1 / 2 / 3", "preference: the left response (A) is better / the right one (B) / a tie"],
+  ["Shift+1 – 3", "preference: how much better (slightly, better, much better)"],
+  ["1 – 9, then ↑ / ↓", "ranking: take the response in that row, then move it up / down; a digit puts it in that place, Delete takes it out of a partial ranking, Escape lets go"],
+  ["1 – 9, [ / ]", "criteria: rate the highlighted row (the next unrated row is highlighted next); [ ] the previous / next row"],
+  ["< / >", "rewrite, flagged words: the previous / next response"],
+  ["0", "flagged words: nothing to flag in this response"],
   ["Escape", "leave a text field; close this help"],
   ["?", "show or hide this help"],
 ];
