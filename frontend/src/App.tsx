@@ -66,13 +66,14 @@ export function App() {
   if (me === undefined) return <p class="loading" role="status">{offline ? "The server cannot be reached; trying again…" : "Loading…"}</p>;
   if (me === null) return <Login onLogin={login} />;
   const logout = async () => {
-    const from = location.hash;
-    await api("DELETE", "/api/auth/session").catch(() => undefined);
+    // The session ends at the click: from here a 401 answers a request of the old session (and is
+    // not a reason to sign anyone out), the sign-in form shows at the start, and a page asked for
+    // while the server forgets the session is where the next sign-in goes.
     sessionChanged();
     localStorage.removeItem(ME_KEY);
     setMe(null);
-    // To the start, unless a page was asked for meanwhile: the next sign-in goes there.
-    if (location.hash === from) go("/");
+    go("/");
+    await api("DELETE", "/api/auth/session").catch(() => undefined);
   };
   const need = page === "p" ? PAGES[sub ?? ""]?.need ?? "annotator" : null;
   let body;

@@ -95,7 +95,7 @@ def submit_and_get(page: Any, site: Site, owner: Person, pid: int) -> dict[str, 
     """Enter, then the one stored answer's value."""
     page.keyboard.press("Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()
-    [stored] = site.answers(owner, pid)
+    [stored] = site.answers(owner, pid, expect=1)
     return dict(stored["value"])
 
 

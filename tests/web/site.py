@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,10 +68,17 @@ class Site:
                            content=body, headers=owner.headers)
         assert r.status_code == 201, r.text
 
-    def answers(self, owner: Person, pid: int) -> list[dict[str, Any]]:
-        r = self.http.get(f"/api/projects/{pid}/answers", params={"limit": 1000}, headers=owner.headers)
-        assert r.status_code == 200, r.text
-        return list(r.json())
+    def answers(self, owner: Person, pid: int, *, expect: int | None = None) -> list[dict[str, Any]]:
+        """The project's answers; with *expect*, once that many are stored (the page sends answers
+        from its outbox after it has moved on, so the last one may still be on its way)."""
+        deadline = time.monotonic() + 15
+        while True:
+            r = self.http.get(f"/api/projects/{pid}/answers", params={"limit": 1000}, headers=owner.headers)
+            assert r.status_code == 200, r.text
+            got = list(r.json())
+            if expect is None or len(got) >= expect or time.monotonic() > deadline:
+                return got
+            time.sleep(0.05)
 
     def status(self, owner: Person, pid: int) -> dict[str, Any]:
         return dict(self.http.get(f"/api/projects/{pid}/status", headers=owner.headers).json())

@@ -66,7 +66,7 @@ def test_tag_spans_by_keyboard_and_by_mouse_with_nesting(page: Any, site: Site, 
 
     page.keyboard.press("Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()
-    [stored] = site.answers(owner, pid)
+    [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"ents": [
         {"start": 0, "end": 12, "label": "PER"},
         {"start": 17, "end": 32, "label": "ORG"},
@@ -122,7 +122,7 @@ def test_a_label_key_tags_the_word_at_the_caret_and_says_when_there_is_nothing_t
 
     page.keyboard.press("Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()
-    [stored] = site.answers(owner, pid)
+    [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"ents": [
         {"start": 0, "end": 3, "label": "PER"},
         {"start": 17, "end": 24, "label": "ORG"},
@@ -158,6 +158,6 @@ def test_the_text_to_tag_comes_first_in_the_item_under_its_label(page: Any, site
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()
-    [stored] = site.answers(owner, pid)
+    [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"ents": [{"start": 17, "end": 32, "label": "PER"}], "ok": "yes"}
     assert watch.dialogs == [] and watch.errors == []

@@ -200,7 +200,7 @@ def test_a_model_prelabel_is_an_editable_suggestion(page: Any, site: Site, watch
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()
-    [stored] = site.answers(owner, pid)
+    [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"sentiment": "pos", "stars": 4}
     assert watch.dialogs == [] and watch.errors == []
 

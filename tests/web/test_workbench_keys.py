@@ -43,6 +43,6 @@ def test_down_right_after_a_pick_moved_on_goes_to_that_question(page: Any, site:
     page.keyboard.press("Escape")
 
     page.get_by_text("All answers saved").wait_for()
-    [stored] = site.answers(owner, pid)
+    [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"sentiment": "pos", "stars": 5, "note": "fine"}
     assert watch.dialogs == [] and watch.errors == []

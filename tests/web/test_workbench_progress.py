@@ -102,7 +102,7 @@ def test_a_half_typed_answer_survives_a_reload_until_it_is_submitted_or_skipped(
     assert drafts(page, ann) == {}
 
     page.get_by_text("All answers saved").wait_for()
-    [stored] = site.answers(owner, pid)
+    [stored] = site.answers(owner, pid, expect=1)
     assert stored["item_id"] == int(first)
     assert stored["value"] == {"sentiment": "neg", "stars": 4, "note": "the acting was superb"}
     assert watch.dialogs == [] and watch.errors == []
