@@ -359,6 +359,29 @@ export interface Status {
   percent_done: number;
 }
 
+/** A project's model server for generating candidates (docs/feedback.md, "Generation"), defaults filled in. */
+export interface GenerationSettings {
+  base_url: string | null;
+  model: string | null;
+  temperature: number;
+  top_p: number;
+  max_tokens: number;
+  system_prompt: string | null;
+  candidates: number;
+  prompt_field: string | null;
+  responses_field: string | null;
+  requests_per_second: number | null;
+  concurrency: number;
+  timeout_s: number;
+  max_retries: number;
+  backoff_s: number;
+  api_key_env: string | null;
+  /** Where requests go: `<base_url>/v1/chat/completions` (null: no server named). */
+  endpoint: string | null;
+  /** Whether the variable `api_key_env` names is set in the server's environment (never the key). */
+  api_key_set: boolean;
+}
+
 export interface Job {
   id: number;
   kind: string;
@@ -385,7 +408,33 @@ export interface QuestionAgreement {
   alpha: number | null;
   alpha_low: number | null;
   alpha_high: number | null;
+  /** Choice questions, and preferences (per item and pair of responses). */
   fleiss_kappa: number | null;
+  /** Rankings: the mean Kendall's tau between two annotators' rankings of an item. */
+  kendall_tau?: number | null;
+  /** Flagged words: the pairwise span F1 between annotators of one response. */
+  span_f1?: number | null;
+}
+
+/** One model of GET /api/projects/{id}/feedback/leaderboard, best first. */
+export interface ModelScore {
+  model: string;
+  score: number | null;
+  low: number | null;
+  high: number | null;
+  comparisons: number;
+  win_rate: number | null;
+}
+
+/** GET /api/projects/{id}/feedback/leaderboard: the arena view of a preference question. */
+export interface Leaderboard {
+  question: string;
+  confidence: number;
+  resamples: number;
+  comparisons: number;
+  battles: number;
+  annotators: number;
+  models: ModelScore[];
 }
 
 /** GET /api/projects/{id}/quality */

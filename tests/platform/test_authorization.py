@@ -81,6 +81,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/generation/settings"): "manager",
     ("PATCH", "/api/projects/{project_id}/generation/settings"): "manager",
     ("POST", "/api/projects/{project_id}/generation/jobs"): "manager",
+    ("GET", "/api/projects/{project_id}/feedback/leaderboard"): "reviewer",
 }
 
 

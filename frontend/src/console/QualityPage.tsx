@@ -1,7 +1,7 @@
 /**
  * A project's quality, for managers: agreement per question, how sure the consensus is, each
  * annotator's gold accuracy (with its credible interval), speed and volume; pauses, a recompute,
- * and the quality settings.
+ * the quality settings, and on projects with a preference question the models' leaderboard.
  */
 
 import { useEffect, useState } from "preact/hooks";
@@ -10,6 +10,7 @@ import { title } from "../questions/kind";
 import type { AnnotatorQuality, Job, Project, QualityReport } from "../types";
 import { Annotators, seconds } from "./Annotators";
 import { BarChart, DotWhisker, Scatter } from "./charts";
+import { Leaderboard } from "./Leaderboard";
 import { num, pct, QualitySummary } from "./Quality";
 import { QualitySettingsForm } from "./QualitySettings";
 
@@ -23,13 +24,16 @@ function Agreement({ report, project }: { report: QualityReport; project: Projec
   const rated = report.questions.filter((q) => q.alpha !== null);
   const named = (q: { question: string }) => questionTitle(project, q.question);
   const low = Math.min(0, ...rated.map((q) => q.alpha_low ?? q.alpha ?? 0));
+  const tau = report.questions.some((q) => q.type === "ranking");
+  const spans = report.questions.some((q) => q.type === "response_spans");
   return (
     <>
       <table class="data">
         <caption>Agreement per question</caption>
         <thead>
           <tr><th scope="col">Question</th><th scope="col">Items with 2+ answers</th><th scope="col">Agreement</th>
-            <th scope="col">Krippendorff α (95% interval)</th><th scope="col">Fleiss κ</th></tr>
+            <th scope="col">Krippendorff α (95% interval)</th><th scope="col">Fleiss κ</th>
+            {tau && <th scope="col">Kendall τ</th>}{spans && <th scope="col">Span F1</th>}</tr>
         </thead>
         <tbody>
           {report.questions.map((q) => (
@@ -37,6 +41,8 @@ function Agreement({ report, project }: { report: QualityReport; project: Projec
               <th scope="row" title={q.question}>{named(q)}</th><td>{q.items}</td><td>{pct(q.percent_agreement)}</td>
               <td>{num(q.alpha)}{q.alpha_low !== null ? ` (${num(q.alpha_low)} – ${num(q.alpha_high)})` : ""}</td>
               <td>{num(q.fleiss_kappa)}</td>
+              {tau && <td data-col="kendall_tau">{num(q.kendall_tau)}</td>}
+              {spans && <td data-col="span_f1">{num(q.span_f1)}</td>}
             </tr>
           ))}
         </tbody>
@@ -105,7 +111,9 @@ export function QualityPage({ projectId }: { projectId: number }) {
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState("");
+  const [loads, setLoads] = useState(0); // the leaderboard reads answers again after a pause or a recompute
   const load = () => {
+    setLoads((n) => n + 1);
     api<QualityReport>("GET", `/api/projects/${projectId}/quality`).then(setReport).catch((e) => setError(errorText(e)));
     api<AnnotatorQuality[]>("GET", `/api/projects/${projectId}/quality/annotators`).then(setPeople).catch((e) => setError(errorText(e)));
   };
@@ -142,6 +150,8 @@ export function QualityPage({ projectId }: { projectId: number }) {
         <h2 id="agreement-h">Agreement</h2>
         <Agreement report={report} project={project} />
       </section>
+
+      <Leaderboard projectId={projectId} project={project} reload={loads} />
 
       <section class="panel" aria-labelledby="confidence-h">
         <h2 id="confidence-h">Consensus confidence</h2>

@@ -14,6 +14,7 @@ from labelloop.api import errors
 from labelloop.api.routes import (
     accounts,
     blobs,
+    feedback,
     generation,
     items,
     loop,
@@ -56,7 +57,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     for module in (accounts, session, projects, schemas, items, blobs, tasks, segment, quality, revisions,
-                   loop, generation):
+                   loop, generation, feedback):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

@@ -5,9 +5,11 @@ answers alone: single-choice questions by the one-coin posterior with each annot
 estimate, other questions by their label type's weighted aggregate. That also drives adaptive
 overlap (ask for one more answer while the consensus is unsure) and sends items that stay
 unsure to review. The project-wide recompute fits the default aggregator (Dawid-Skene and
-MACE, gold clamped) over every answer of a single-choice question and the default box aggregator
+MACE, gold clamped) over every answer of a single-choice question, the default box aggregator
 (annotator recall and precision learned over the whole project: box_consensus.py) over every
-answer of a `bbox` question; other questions keep their label type's per-item aggregate. It
+answer of a `bbox` question, and the feedback questions' aggregators (Crowd-BT for preferences,
+Plackett-Luce for rankings, HMM-Crowd for flagged words, the robust mean per criterion:
+feedback_consensus.py); other questions keep their label type's per-item aggregate. It
 re-estimates each annotator's skill (the mean over those questions) and rewrites every consensus
 that a reviewer has not made final.
 """
@@ -30,6 +32,12 @@ from labelloop.schema import LabelSchema
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.box_consensus import box_consensus, enough_for_box_model
+from labelloop.services.quality.feedback_consensus import (
+    FEEDBACK,
+    enough_data,
+    feedback_consensus,
+    span_texts,
+)
 from labelloop.services.quality.review_reasons import LOW_CONFIDENCE, sent_to_review
 from labelloop.services.quality.settings import QualitySettings, quality_settings
 from labelloop.services.quality.trust import Standing, set_skills, standings
@@ -37,7 +45,7 @@ from labelloop.store.db import Database
 from labelloop.store.models import annotator_quality, answers, consensus, items, utcnow
 
 INCREMENTAL = "one-coin (as answers arrive)"
-PROJECT = "dawid-skene+mace (project)"  # and the box aggregator for bbox questions
+PROJECT = "dawid-skene+mace (project)"  # and the box and feedback aggregators for those questions
 REVIEW = "review"
 
 
@@ -181,6 +189,7 @@ def recompute_project(db: Database, actor: Actor, project_id: int) -> dict[str, 
             select(items.c.id, items.c.gold).where(items.c.project_id == project_id,
                                                    items.c.gold.is_not(None)))}
         known = standings(conn, project_id)
+        texts = span_texts(conn, schema, frame)
     if frame.empty:
         return {"items": 0, "annotators": 0, "method": PROJECT}
     frame = frame.drop_duplicates(["item_id", "user_id"], keep="last")
@@ -201,6 +210,13 @@ def recompute_project(db: Database, actor: Actor, project_id: int) -> dict[str, 
                 s = settled.setdefault(item_id, Settled())
                 s.value[q.name], s.confidences[q.name] = value, sure
             skill_parts.append(boxes.skills)
+        elif q.kind.name in FEEDBACK and enough_data(rows.item_id):
+            found = feedback_consensus(q, rows, texts)
+            for item_id, (value, sure) in found.items.items():
+                s = settled.setdefault(item_id, Settled())
+                s.value[q.name], s.confidences[q.name] = value, sure
+            if len(found.skills):
+                skill_parts.append(found.skills)
         elif q.kind.name == "choice" and rows.label.nunique() > 1:
             long = pd.DataFrame({"task": rows.item_id, "worker": rows.user_id, "label": rows.label})
             q_gold = pd.Series({i: g[q.name] for i, g in gold.items() if q.name in g}, dtype=object)

@@ -22,6 +22,7 @@ from labelloop.quality.classification.posterior import accuracy_interval
 from labelloop.schema import Question
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
+from labelloop.services.quality.feedback_agreement import feedback_agreement
 from labelloop.services.quality.settings import quality_settings
 from labelloop.services.quality.shape_gold import ShapeCounts, is_shape, shape_counts
 from labelloop.services.quality.trust import gold_correct, standings
@@ -73,7 +74,9 @@ class QuestionAgreement:
     alpha: float | None  # Krippendorff's alpha at the question's level of measurement
     alpha_low: float | None
     alpha_high: float | None
-    fleiss_kappa: float | None
+    fleiss_kappa: float | None  # choice questions, and preferences (per item and pair of responses)
+    kendall_tau: float | None = None  # rankings: mean over pairs of annotators of one item
+    span_f1: float | None = None  # flagged words: pairwise F1 between annotators of one response
 
 
 def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[str, Any]:
@@ -89,7 +92,7 @@ def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[st
         counts = long.groupby("task").size()
         pairable = int((counts >= 2).sum())
         level = {"rating": "interval"}.get(q.kind.name, "nominal")
-        alpha = low = high = kappa = agree = None
+        alpha = low = high = kappa = agree = tau = f1 = None
         if pairable:
             if q.kind.name in ("choice", "rating"):
                 agree = _finite(percent_agreement(long))
@@ -105,7 +108,11 @@ def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[st
                 raw = [list(g) for _, g in frame.assign(v=frame.value.map(lambda v, n=q.name: v.get(n)))
                        .dropna(subset=["v"]).groupby("item_id").v]
                 agree = _finite(q.kind.agreement(q.spec, raw))
-        per_question.append(QuestionAgreement(q.name, q.kind.name, pairable, agree, alpha, low, high, kappa))
+                labels = frame.value.map(lambda v, n=q.name: v.get(n))
+                extra = feedback_agreement(q, frame.assign(label=labels).dropna(subset=["label"]))
+                kappa, tau, f1 = extra.get("fleiss_kappa"), extra.get("kendall_tau"), extra.get("span_f1")
+        per_question.append(QuestionAgreement(q.name, q.kind.name, pairable, agree, alpha, low, high, kappa,
+                                              tau, f1))
 
     rows = conn.execute(
         select(consensus.c.confidence, consensus.c.final).where(consensus.c.project_id == project_id)
