@@ -52,6 +52,14 @@ class Settings(BaseSettings):
         52_428_800, ge=1,
         description="Largest image file an import accepts, in bytes (each file of a zip or folder).",
     )
+    max_audio_bytes: int = Field(
+        1_073_741_824, ge=1,
+        description="Largest audio file an import accepts, in bytes (each file of a zip or folder).",
+    )
+    max_audio_seconds: int = Field(
+        14_400, ge=1,
+        description="Longest audio file an import accepts, in seconds (4 hours).",
+    )
     max_json_depth: int = Field(
         64, ge=2, le=200,
         description="Deepest nesting of objects and arrays in an imported item's fields, meta "

@@ -335,9 +335,20 @@ class BlobFileOut(BaseModel):
     height: int | None = None
 
 
+class AudioProbeOut(BaseModel):
+    """What an audio file's probe at import found (docs/audio.md)."""
+
+    duration: float = Field(description="Seconds: decoded samples / sample rate.")
+    sample_rate: int = Field(description="Hz.")
+    channels: int
+    codec: str = Field(description="FFmpeg's codec name: pcm_s16le, flac, mp3, vorbis, opus, aac, ...")
+
+
 class BlobInfoOut(BlobFileOut):
     """A stored file and its variants (for an image: the web-sized preview and the thumbnail,
-    which may be the original itself)."""
+    which may be the original itself; for audio: the waveform peaks and the probe)."""
 
     preview: BlobFileOut
     thumb: BlobFileOut
+    peaks: BlobFileOut | None = Field(None, description="Audio only: the waveform (docs/audio.md).")
+    audio: AudioProbeOut | None = Field(None, description="Audio only: what its probe found.")

@@ -4,6 +4,7 @@ from labelloop.schema.document import LabelSchema, Question, load_document, pars
 from labelloop.schema.fields import FieldSpec, check_field_value
 from labelloop.schema.label_type import (
     Aggregate,
+    AudioInfo,
     ImageInfo,
     LabelType,
     QuestionBase,
@@ -14,6 +15,7 @@ from labelloop.schema.label_type import (
 
 __all__ = [
     "Aggregate",
+    "AudioInfo",
     "FieldSpec",
     "ImageInfo",
     "LabelSchema",

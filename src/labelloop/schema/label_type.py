@@ -4,8 +4,9 @@ A label type is one module under `labelloop.schema.types` that defines:
 - `Question`: a pydantic model of the question's options in the schema document;
 - `validate(question, value, target=None)`: the canonical form of one annotator's value, or
   `ValueProblem`; `target` is what the question's target field holds when the caller knows it
-  (`Target`: the text of a text field, the `ImageInfo` of an image field, the `Responses` of a
-  responses field), so offsets, coordinates and candidate ids can be checked against it;
+  (`Target`: the text of a text field, the `ImageInfo` of an image field, the `AudioInfo` of an
+  audio field, the `Responses` of a responses field), so offsets, coordinates, times and
+  candidate ids can be checked against it;
 - `aggregate(question, values, weights)`: one value for the item and a confidence in [0, 1];
 - `agreement(question, values_per_item)`: how much annotators agree, in [0, 1];
 - `export_cell(question, value)`: a flat rendering for tabular exports (CSV);
@@ -61,6 +62,16 @@ class ImageInfo:
 
 
 @dataclass(frozen=True)
+class AudioInfo:
+    """An audio field's stored file as probed at import: its decoded length in seconds, the time
+    axis segments are placed on (docs/audio.md)."""
+
+    duration: float
+    channels: int
+    sample_rate: int
+
+
+@dataclass(frozen=True)
 class Responses:
     """A `responses` field's candidates: their ids and contents, in the item's order."""
 
@@ -82,10 +93,10 @@ class Responses:
 
 
 # What `validate` is told about a question's target field: its text, its image's size, its
-# candidate responses, or None when unknown (no target, an external image whose size the server
-# never saw, a caller that only canonicalises). Checks that need the target are skipped when it
-# is None.
-Target = str | ImageInfo | Responses | None
+# audio's duration, its candidate responses, or None when unknown (no target, an external image
+# whose size the server never saw, a caller that only canonicalises). Checks that need the target
+# are skipped when it is None.
+Target = str | ImageInfo | AudioInfo | Responses | None
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import NotFound
+from labelloop.schema import AudioInfo
 from labelloop.services.policy import Action, Actor, access
-from labelloop.store.models import blob_variants, blobs, memberships, project_blobs, utcnow
+from labelloop.store.models import blob_audio, blob_variants, blobs, memberships, project_blobs, utcnow
 
 VARIANTS = ("original", "preview", "thumb")
+AUDIO_VARIANTS = ("peaks",)  # an audio file's waveform (docs/audio.md, "Peaks")
 REFERENCE_PREFIX = "blob:"
 
 
@@ -60,6 +62,42 @@ class StoredImage:
         return {"original": self.original, "preview": self.preview, "thumb": self.thumb}[name]
 
 
+@dataclass(frozen=True)
+class StoredAudio:
+    """An audio file as an import stored it: the original, its waveform peaks (a blob too) and
+    what its probe found (docs/audio.md)."""
+
+    original: BlobRow
+    peaks: BlobRow
+    duration: float
+    sample_rate: int
+    channels: int
+    codec: str
+
+    @property
+    def reference(self) -> str:
+        return REFERENCE_PREFIX + self.original.sha256
+
+    @property
+    def info(self) -> AudioInfo:
+        return AudioInfo(self.duration, self.channels, self.sample_rate)
+
+    def variant(self, name: str) -> BlobRow:
+        """The peaks, or the original for every other variant (it is its own preview)."""
+        return self.peaks if name == "peaks" else self.original
+
+
+StoredMedia = StoredImage | StoredAudio
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A blob of a project, its variants by name, and for audio what its probe found."""
+
+    files: dict[str, BlobRow]
+    audio: StoredAudio | None = None
+
+
 def reference(sha256: str) -> str:
     return REFERENCE_PREFIX + sha256
 
@@ -70,22 +108,30 @@ def _insert_ignoring_duplicates(conn: Connection, table: Any, rows: list[dict[st
         conn.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
-def record_images(conn: Connection, images: Iterable[StoredImage]) -> None:
-    """Write the rows of stored images (their files are in the store already); rows that exist
-    stay as they are (equal hashes, equal bytes)."""
+def record_images(conn: Connection, images: Iterable[StoredMedia]) -> None:
+    """Write the rows of stored images and audio files (their files are in the store already);
+    rows that exist stay as they are (equal hashes, equal bytes)."""
     files: dict[str, dict[str, Any]] = {}
     links: list[dict[str, Any]] = []
+    probes: dict[str, dict[str, Any]] = {}
     now = utcnow()
-    for image in images:
-        for row in (image.original, image.preview, image.thumb):
+    for media in images:
+        rows = ((media.original, media.preview, media.thumb) if isinstance(media, StoredImage)
+                else (media.original, media.peaks))
+        for row in rows:
             files.setdefault(row.sha256, row.as_row() | {"created_at": now})
-        for name in ("preview", "thumb"):
-            links.append({"sha256": image.original.sha256, "variant": name,
-                          "variant_sha256": image.variant(name).sha256})
+        for name in ("preview", "thumb") if isinstance(media, StoredImage) else AUDIO_VARIANTS:
+            links.append({"sha256": media.original.sha256, "variant": name,
+                          "variant_sha256": media.variant(name).sha256})
+        if isinstance(media, StoredAudio):
+            probes[media.original.sha256] = {
+                "sha256": media.original.sha256, "duration": media.duration,
+                "sample_rate": media.sample_rate, "channels": media.channels, "codec": media.codec}
     _insert_ignoring_duplicates(conn, blobs, sorted(files.values(), key=lambda r: r["sha256"]))
     # In one order everywhere, so that two imports of the same files never wait on each other
     # in opposite orders (a deadlock on PostgreSQL).
     _insert_ignoring_duplicates(conn, blob_variants, sorted(links, key=lambda r: (r["sha256"], r["variant"])))
+    _insert_ignoring_duplicates(conn, blob_audio, [probes[k] for k in sorted(probes)])
 
 
 def stored_image(conn: Connection, sha256: str) -> StoredImage | None:
@@ -106,6 +152,35 @@ def stored_image(conn: Connection, sha256: str) -> StoredImage | None:
         return None
     m = row._mapping
     return StoredImage(_blob_row(m, ""), _blob_row(m, "p_"), _blob_row(m, "t_"))
+
+
+def stored_audio(conn: Connection, sha256: str) -> StoredAudio | None:
+    """The audio file stored under this hash with its probe and peaks, or None."""
+    peaks, vp = blobs.alias("peaks"), blob_variants.alias("vp")
+    row = conn.execute(
+        select(blobs, *_prefixed(peaks, "k_"), blob_audio.c.duration, blob_audio.c.sample_rate,
+               blob_audio.c.channels, blob_audio.c.codec)
+        .select_from(
+            blobs.join(blob_audio, blob_audio.c.sha256 == blobs.c.sha256)
+            .join(vp, and_(vp.c.sha256 == blobs.c.sha256, vp.c.variant == "peaks"))
+            .join(peaks, peaks.c.sha256 == vp.c.variant_sha256)
+        )
+        .where(blobs.c.sha256 == sha256)
+    ).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return StoredAudio(_blob_row(m, ""), _blob_row(m, "k_"), float(m["duration"]), int(m["sample_rate"]),
+                       int(m["channels"]), str(m["codec"]))
+
+
+def audio_info(conn: Connection, sha256: str) -> AudioInfo | None:
+    """Duration, channels and sample rate of a stored audio file, or None (unknown, not audio)."""
+    row = conn.execute(
+        select(blob_audio.c.duration, blob_audio.c.channels, blob_audio.c.sample_rate)
+        .where(blob_audio.c.sha256 == sha256)
+    ).first()
+    return None if row is None else AudioInfo(float(row.duration), int(row.channels), int(row.sample_rate))
 
 
 def _prefixed(table: Any, prefix: str) -> list[Any]:
@@ -159,7 +234,7 @@ def references_in(data: dict[str, Any], fields: Iterable[str]) -> set[str]:
     return found
 
 
-def _project_blob(conn: Connection, actor: Actor, project_id: int, sha256: str) -> StoredImage | BlobRow:
+def _project_blob(conn: Connection, actor: Actor, project_id: int, sha256: str) -> StoredMedia | BlobRow:
     access(conn, actor, project_id, Action.view_blobs)
     linked = conn.execute(
         select(project_blobs.c.sha256).where(project_blobs.c.project_id == project_id,
@@ -167,9 +242,9 @@ def _project_blob(conn: Connection, actor: Actor, project_id: int, sha256: str) 
     ).first()
     if linked is None:
         raise NotFound(f"blob {sha256} not found")
-    image = stored_image(conn, sha256)
-    if image is not None:
-        return image
+    media: StoredMedia | None = stored_image(conn, sha256) or stored_audio(conn, sha256)
+    if media is not None:
+        return media
     row = conn.execute(select(blobs).where(blobs.c.sha256 == sha256)).first()
     if row is None:  # pragma: no cover - a link always names a blob row (foreign key)
         raise NotFound(f"blob {sha256} not found")
@@ -178,14 +253,19 @@ def _project_blob(conn: Connection, actor: Actor, project_id: int, sha256: str) 
 
 def served_blob(conn: Connection, actor: Actor, project_id: int, sha256: str, variant: str) -> BlobRow:
     """The file to send for a blob of the project: the original or one of its variants (a blob
-    without variants, not an image, is its own preview and thumbnail)."""
+    without variants, not an image, is its own preview and thumbnail; only audio has peaks)."""
     found = _project_blob(conn, actor, project_id, sha256)
-    return found.variant(variant) if isinstance(found, StoredImage) else found
+    if variant in AUDIO_VARIANTS and not isinstance(found, StoredAudio):
+        raise NotFound(f"blob {sha256} has no {variant} (not an audio file)")
+    return found.variant(variant) if isinstance(found, StoredImage | StoredAudio) else found
 
 
-def blob_info(conn: Connection, actor: Actor, project_id: int, sha256: str) -> dict[str, BlobRow]:
-    """A blob of the project and its variants, each with its size and, for images, pixels."""
+def blob_info(conn: Connection, actor: Actor, project_id: int, sha256: str) -> BlobInfo:
+    """A blob of the project and its variants, each with its size and, for images, pixels; for
+    audio, its peaks and what its probe found."""
     found = _project_blob(conn, actor, project_id, sha256)
+    if isinstance(found, StoredAudio):
+        return BlobInfo({name: found.variant(name) for name in (*VARIANTS, *AUDIO_VARIANTS)}, found)
     if isinstance(found, StoredImage):
-        return {name: found.variant(name) for name in VARIANTS}
-    return {name: found for name in VARIANTS}
+        return BlobInfo({name: found.variant(name) for name in VARIANTS})
+    return BlobInfo({name: found for name in VARIANTS})

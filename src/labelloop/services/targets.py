@@ -2,7 +2,8 @@
 
 A spans question is checked against its text (offsets inside it), a shape question against its
 image's size (coordinates inside it), a feedback question against the item's candidate responses
-(their ids, and their contents for offsets and diffs). Only fields that some question targets
+(their ids, and their contents for offsets and diffs), a segments question against its audio's
+duration (docs/audio.md). Only fields that some question targets
 are looked at, so a schema without targets costs nothing: no read of the item. An image's size
 is one lookup of the `blobs` row by its primary key; an image given by URL, or a blob that is
 not an image, has no known size, and its shapes are checked for everything but the bounds.
@@ -16,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from labelloop.schema import ImageInfo, LabelSchema, Responses, Target
-from labelloop.services.blobs import REFERENCE_PREFIX, image_size
+from labelloop.schema import AudioInfo, ImageInfo, LabelSchema, Responses, Target
+from labelloop.services.blobs import REFERENCE_PREFIX, audio_info, image_size
 from labelloop.store.blobs import is_sha256
 from labelloop.store.models import answers, items
 
-SizeOf = Callable[[str], "ImageInfo | None"]  # a blob's hash to its image size, if known
+# A blob's hash to its image size or audio duration, if known.
+SizeOf = Callable[[str], "ImageInfo | AudioInfo | None"]
 
 
 def blob_hash(reference: Any) -> str | None:
@@ -32,14 +34,15 @@ def blob_hash(reference: Any) -> str | None:
     return None
 
 
-def stored_image_info(conn: Connection, sha256: str) -> ImageInfo | None:
+def stored_image_info(conn: Connection, sha256: str) -> ImageInfo | AudioInfo | None:
+    """An image's size, or an audio file's probe, from its rows (None for anything else)."""
     size = image_size(conn, sha256)
-    return None if size is None else ImageInfo(*size)
+    return audio_info(conn, sha256) if size is None else ImageInfo(*size)
 
 
 def targets_of(schema: LabelSchema, data: Mapping[str, Any], size_of: SizeOf) -> dict[str, Target]:
     """By field name, what each targeted field of an item holds: its text, its image's size, its
-    candidate responses."""
+    audio's duration, its candidate responses."""
     out: dict[str, Target] = {}
     for f in schema.fields:
         if f.name not in schema.target_fields:
@@ -47,8 +50,10 @@ def targets_of(schema: LabelSchema, data: Mapping[str, Any], size_of: SizeOf) ->
         value = data.get(f.name)
         if f.type == "text" and isinstance(value, str):
             out[f.name] = value
-        elif f.type == "image" and (sha256 := blob_hash(value)) is not None:
-            out[f.name] = size_of(sha256)
+        elif f.type in ("image", "audio") and (sha256 := blob_hash(value)) is not None:
+            info = size_of(sha256)
+            # Only what fits the field's kind: a blob of the other kind has no size or duration.
+            out[f.name] = info if isinstance(info, ImageInfo if f.type == "image" else AudioInfo) else None
         elif f.type == "responses" and (candidates := Responses.of(value)) is not None:
             out[f.name] = candidates
     return out

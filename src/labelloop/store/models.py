@@ -362,8 +362,9 @@ class Blob(Base):
 
 
 class BlobVariant(Base):
-    """A derived file of a blob, made at import: `preview` (web-sized) or `thumb`. Stored as a
-    blob too; it may be the original itself when that already suits a browser."""
+    """A derived file of a blob, made at import: `preview` (web-sized) or `thumb` of an image,
+    `peaks` of an audio file (its waveform, docs/audio.md). Stored as a blob too; it may be the
+    original itself when that already suits a browser."""
 
     __tablename__ = "blob_variants"
 
@@ -372,6 +373,21 @@ class BlobVariant(Base):
     )
     variant: Mapped[str] = mapped_column(String(10), primary_key=True)
     variant_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+
+
+class BlobAudio(Base):
+    """An audio blob as probed at import (docs/audio.md): decoded length in seconds, sample rate in
+    Hz, channels and FFmpeg's codec name. Its waveform is the `peaks` variant in `blob_variants`."""
+
+    __tablename__ = "blob_audio"
+
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    duration: Mapped[float] = mapped_column(Float)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(32))
 
 
 class ProjectBlob(Base):
@@ -429,4 +445,5 @@ predictions = _table(Prediction)
 jobs = _table(Job)
 blobs = _table(Blob)
 blob_variants = _table(BlobVariant)
+blob_audio = _table(BlobAudio)
 project_blobs = _table(ProjectBlob)

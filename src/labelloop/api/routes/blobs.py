@@ -1,4 +1,4 @@
-"""Stored files (images) of a project, streamed: ETag, conditional and range requests."""
+"""Stored files (images, audio) of a project, streamed: ETag, conditional and range requests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from labelloop.api.deps import Ctx, CtxDep
 from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
-from labelloop.api.models import BlobFileOut, BlobInfoOut
+from labelloop.api.models import AudioProbeOut, BlobFileOut, BlobInfoOut
 from labelloop.api.params import Id
 from labelloop.errors import NotFound
 from labelloop.services import blobs
@@ -25,10 +25,14 @@ Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="The file's S
 # Content-addressed: the bytes behind a URL never change, so browsers may keep them; `private`
 # keeps them out of shared caches, since reading them takes a project role.
 CACHE = "private, max-age=31536000, immutable"
-# Raster images a browser shows and cannot run; any other type is sent as a download.
-INLINE = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff")
+# Raster images a browser shows and audio it plays, none of which can run anything (an import
+# probed each: docs/images.md, docs/audio.md); any other type is sent as a download.
+INLINE = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff",
+          "audio/wav", "audio/flac", "audio/mpeg", "audio/ogg", "audio/mp4")
 SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
-          "image/bmp": ".bmp", "image/tiff": ".tif"}
+          "image/bmp": ".bmp", "image/tiff": ".tif", "audio/wav": ".wav", "audio/flac": ".flac",
+          "audio/mpeg": ".mp3", "audio/ogg": ".ogg", "audio/mp4": ".m4a",
+          "application/vnd.labelloop.peaks": ".dat"}
 FILE_CONTENT: dict[str, Any] = {"content": {t: {} for t in (*INLINE, "application/octet-stream")}}
 
 
@@ -53,8 +57,9 @@ def get_blob(
     project_id: Id,
     sha256: Sha256,
     request: Request,
-    variant: Literal["original", "preview", "thumb"] = Query(
-        "original", description="original; preview: at most 2048 px on the long side; thumb: 256 px."),
+    variant: Literal["original", "preview", "thumb", "peaks"] = Query(
+        "original", description="original; preview: at most 2048 px on the long side; thumb: 256 px "
+        "(an audio file is its own); peaks: an audio file's waveform (docs/audio.md)."),
     ctx: Ctx = CtxDep,
 ) -> Response:
     """A file the project's items reference as `blob:<sha256>`, for any member of the project.
@@ -73,7 +78,8 @@ def get_blob(
     name = f"{sha256[:16]}-{variant}{SUFFIX.get(found.media_type, '')}"
     headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{name}"'
     # Opened on its own, the file is a document with no rights to run or load anything.
-    headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    # (It may still show itself: an image or audio file opened in a tab is its own subresource.)
+    headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
     media_type = found.media_type if inline else "application/octet-stream"
     path = ctx.runtime.blobs.local_path(found.sha256)
     if path is None:  # a store that is not on local disk: streamed whole, no ranges
@@ -91,7 +97,10 @@ def _chunks(ctx: Ctx, sha256: str) -> Iterator[bytes]:
 
 @router.get("/{sha256}/info", response_model=BlobInfoOut)
 def blob_info(project_id: Id, sha256: Sha256, ctx: Ctx = CtxDep) -> BlobInfoOut:
-    """A stored file's size, media type and pixels (after EXIF orientation), and its variants'."""
+    """A stored file's size, media type and pixels (after EXIF orientation), and its variants';
+    for audio, its peaks and duration, sample rate, channels and codec."""
     found = ctx.read(blobs.blob_info, project_id, sha256)
-    files = {name: BlobFileOut.model_validate(row, from_attributes=True) for name, row in found.items()}
-    return BlobInfoOut(**files["original"].model_dump(), preview=files["preview"], thumb=files["thumb"])
+    files = {name: BlobFileOut.model_validate(row, from_attributes=True) for name, row in found.files.items()}
+    audio = None if found.audio is None else AudioProbeOut.model_validate(found.audio, from_attributes=True)
+    return BlobInfoOut(**files["original"].model_dump(), preview=files["preview"], thumb=files["thumb"],
+                       peaks=files.get("peaks"), audio=audio)

@@ -1,6 +1,7 @@
 """Built-in label types. Importing this package registers each one."""
 
 from labelloop.schema.types import (
+    audio_segments,
     bbox,
     choice,
     criteria,
@@ -20,6 +21,7 @@ from labelloop.schema.types import (
 )
 
 __all__ = [
+    "audio_segments",
     "bbox",
     "choice",
     "criteria",

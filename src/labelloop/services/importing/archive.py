@@ -1,20 +1,22 @@
-"""Zip archives and folders of images: each image one item, or the images a records file names.
+"""Zip archives and folders of images and audio: each file one item, or the files a records file
+names.
 
 Two layouts, told apart by the archive's top level:
-- **images only**: every file is an image and becomes one item, its id the file's path in the
-  archive (`photos/cat.jpg`), the schema's first image field `blob:<sha256>`.
-- **one records file at the top** (`.jsonl`, `.csv`, `.tsv` or `.json`) **and the images it
-  names**: a record's image fields hold paths from the archive's top (`photos/cat.jpg`, or
+- **media only**: every file is an image or audio file and becomes one item, its id the file's
+  path in the archive (`photos/cat.jpg`), the schema's first image (or audio) field `blob:<sha256>`.
+- **one records file at the top** (`.jsonl`, `.csv`, `.tsv` or `.json`) **and the files it
+  names**: a record's image and audio fields hold paths from the archive's top (`photos/cat.jpg`, or
   `./photos/cat.jpg`), replaced by `blob:<sha256>` once the image is stored; URLs and `blob:`
   references are kept as they are, and every other key works as in any import. Images that no
   record names are not imported.
 
 Refused, each problem naming the file: a name that could leave the archive (`../`, an absolute
 path or a drive, a backslash, an empty or `.` part), a symbolic link, a name twice, a file that
-is not an image (first layout), more than one records file. Skipped: folders, `__MACOSX/`, hidden
+is neither image nor audio (first layout), more than one records file. Skipped: folders, `__MACOSX/`, hidden
 files (a part starting with `.`, such as `.DS_Store`), `Thumbs.db` and `desktop.ini`. Sizes are
-counted while each file is inflated: `LABELLOOP_MAX_IMAGE_BYTES` per image, and
-`LABELLOOP_MAX_ARCHIVE_BYTES` for the files read in all.
+counted while each file is inflated: `LABELLOOP_MAX_IMAGE_BYTES` per image,
+`LABELLOOP_MAX_AUDIO_BYTES` per audio file, and `LABELLOOP_MAX_ARCHIVE_BYTES` for the files read
+in all. Audio files are probed and decoded once (importing/audio.py, docs/audio.md).
 """
 
 from __future__ import annotations
@@ -33,11 +35,28 @@ from pathlib import Path
 from typing import IO, Any
 
 from labelloop.errors import Problem
-from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage
+from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage, StoredMedia
+from labelloop.services.importing.audio import ACCEPTED_TEXT as AUDIO_TEXT
+from labelloop.services.importing.audio import KnownAudioFn, NotAudio, store_audio
 from labelloop.services.importing.images import ACCEPTED_TEXT, KnownFn, NotAnImage, store_image
 from labelloop.services.importing.limits import ImportLimits
-from labelloop.services.importing.names import IMAGE_SUFFIXES, RECORD_SUFFIXES, is_junk, suffix, unsafe_name
-from labelloop.services.importing.readers import ImageFile, Source, StoredRecord, Where, detect_format, shown
+from labelloop.services.importing.names import (
+    AUDIO_SUFFIXES,
+    IMAGE_SUFFIXES,
+    RECORD_SUFFIXES,
+    is_junk,
+    suffix,
+    unsafe_name,
+)
+from labelloop.services.importing.readers import (
+    AudioFile,
+    ImageFile,
+    Source,
+    StoredRecord,
+    Where,
+    detect_format,
+    shown,
+)
 from labelloop.store.blobs import BlobStore, TooLarge
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -104,17 +123,20 @@ class ImageArchive:
         self, path: Path, store: BlobStore, limits: ImportLimits | None = None, *,
         image_fields: tuple[str, ...] = (), known: KnownFn | None = None,
         header_check: Callable[[list[str]], str | None] | None = None,
+        audio_fields: tuple[str, ...] = (), known_audio: KnownAudioFn | None = None,
     ) -> None:
         self.path = path
         self.store = store
         self.limits = limits or ImportLimits()
         self.image_fields = image_fields
+        self.audio_fields = audio_fields
         self.known = known
+        self.known_audio = known_audio
         self.header_check = header_check
         self.bytes_read = 0
         self.total_bytes = path.stat().st_size if path.is_file() else 0
         self._left = self.limits.max_archive_bytes
-        self._stored: dict[str, StoredImage | Problem] = {}
+        self._stored: dict[str, StoredMedia | Problem] = {}
         self._stop = False
         names = self._names()
         tables = sorted(n for n in names if "/" not in n and suffix(n) in RECORD_SUFFIXES and not is_junk(n))
@@ -168,14 +190,18 @@ class ImageArchive:
                 yield where, where.problem(m.problem)
             elif suffix(m.name) == ".svg":
                 yield where, where.problem("an SVG image: vector images can carry scripts; convert it to PNG")
-            elif suffix(m.name) not in IMAGE_SUFFIXES:
-                yield where, where.problem(f"not an image file (accepted: {ACCEPTED_TEXT})")
+            elif suffix(m.name) not in IMAGE_SUFFIXES | AUDIO_SUFFIXES:
+                yield where, where.problem(self._not_media())
+            elif suffix(m.name) in AUDIO_SUFFIXES and not self.audio_fields:
+                # Said before decoding an hour of audio for nothing.
+                yield where, where.problem("the schema has no audio field to put an audio file in")
             else:
-                stored = self._store(m)
+                stored = self._store_media(m)
                 if isinstance(stored, Problem):
                     yield where, stored
                 else:
-                    yield where, ImageFile({"id": m.name, "blob": stored.reference}, (stored,))
+                    kind = ImageFile if suffix(m.name) in IMAGE_SUFFIXES else AudioFile
+                    yield where, kind({"id": m.name, "blob": stored.reference}, (stored,))
 
     def _named_images(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
         by_name = {m.name: m for m in members}
@@ -235,10 +261,11 @@ class ImageArchive:
     def _with_images(
         self, where: Where, record: dict[str, Any], by_name: dict[str, Member]
     ) -> StoredRecord | list[Problem]:
-        images: list[StoredImage] = []
+        images: list[StoredMedia] = []
         problems: list[Problem] = []
         values = dict(record)
-        for field in self.image_fields:
+        for field in (*self.image_fields, *self.audio_fields):
+            kind = "image" if field in self.image_fields else "audio"
             value = values.get(field)
             if not isinstance(value, str) or not value.strip() or value.startswith(("/", REFERENCE_PREFIX)) \
                     or _SCHEME.match(value):
@@ -248,11 +275,14 @@ class ImageArchive:
                 name = name[2:]
             member = by_name.get(name)
             if unsafe_name(name) is not None or member is None or member.name == self.records_files[0]:
-                problems.append(where.problem(f"no image {shown(value)!r} in the archive", field))
+                problems.append(where.problem(f"no {kind} {shown(value)!r} in the archive", field))
+                continue
+            if suffix(name) in (AUDIO_SUFFIXES if kind == "image" else IMAGE_SUFFIXES):
+                problems.append(where.problem(f"{shown(name)} is not an {kind} file", field))
                 continue
             stored = self._stored.get(name)
             if stored is None:
-                stored = self._store(member)
+                stored = self._store_media(member)
                 if len(self._stored) >= _CACHED:
                     self._stored.pop(next(iter(self._stored)))
                 self._stored[name] = stored
@@ -266,12 +296,26 @@ class ImageArchive:
             images.append(stored)
         return problems or StoredRecord(values, tuple(images))
 
+    def _not_media(self) -> str:
+        """What a file of the wrong kind is told, in the terms of the schema's media fields."""
+        if self.audio_fields and not self.image_fields:
+            return f"not an audio file (accepted: {AUDIO_TEXT})"
+        if self.audio_fields:
+            return f"not an image or audio file (accepted: {ACCEPTED_TEXT}; {AUDIO_TEXT})"
+        return f"not an image file (accepted: {ACCEPTED_TEXT})"
+
+    def _store_media(self, m: Member) -> StoredMedia | Problem:
+        """An image or audio file stored, by its name's suffix."""
+        if m.problem is None and suffix(m.name) in AUDIO_SUFFIXES:
+            return self._store_audio(m, Where(file=m.name))
+        return self._store(m)
+
     def _store(self, m: Member) -> StoredImage | Problem:
         where = Where(file=m.name)
         if m.problem is not None:
             return where.problem(m.problem)
         if suffix(m.name) not in IMAGE_SUFFIXES:
-            return where.problem(f"not an image file (accepted: {ACCEPTED_TEXT})")
+            return where.problem(self._not_media())
         image_limit = self.limits.max_image_bytes
         limit = min(image_limit, self._left)
         try:
@@ -283,6 +327,25 @@ class ImageArchive:
             self._stop = True
             return where.problem(self.limits.archive_too_large("files"))
         except NotAnImage as e:
+            return where.problem(str(e))
+        except _READ_ERRORS as e:
+            return where.problem(f"cannot be read from the archive: {e}")
+        self._left -= stored.original.size
+        return stored
+
+    def _store_audio(self, m: Member, where: Where) -> StoredMedia | Problem:
+        audio_limit = self.limits.max_audio_bytes
+        limit = min(audio_limit, self._left)
+        try:
+            with m.open() as f:
+                stored = store_audio(self.store, f, limit=limit, max_seconds=self.limits.max_audio_seconds,
+                                     known=self.known_audio)
+        except TooLarge:
+            if limit == audio_limit:
+                return where.problem(self.limits.audio_too_large())
+            self._stop = True
+            return where.problem(self.limits.archive_too_large("files"))
+        except NotAudio as e:
             return where.problem(str(e))
         except _READ_ERRORS as e:
             return where.problem(f"cannot be read from the archive: {e}")

@@ -1,7 +1,7 @@
 """How much one import may hold: bytes per item, bytes per archive, nesting depth.
 
 The numbers are settings (`LABELLOOP_MAX_ITEM_BYTES`, `..._ARCHIVE_BYTES`, `..._JSON_DEPTH`,
-`..._IMAGE_BYTES`).
+`..._IMAGE_BYTES`, `..._AUDIO_BYTES`, `..._AUDIO_SECONDS`).
 readers.py checks bytes while streaming, so an oversized line or archive member is never read
 whole; records.py checks the item as it will be stored (its size, nesting and characters).
 """
@@ -28,11 +28,13 @@ class ImportLimits:
     max_archive_bytes: int = _default("max_archive_bytes")
     max_json_depth: int = _default("max_json_depth")
     max_image_bytes: int = _default("max_image_bytes")
+    max_audio_bytes: int = _default("max_audio_bytes")
+    max_audio_seconds: int = _default("max_audio_seconds")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImportLimits:
         return cls(settings.max_item_bytes, settings.max_archive_bytes, settings.max_json_depth,
-                   settings.max_image_bytes)
+                   settings.max_image_bytes, settings.max_audio_bytes, settings.max_audio_seconds)
 
     def item_too_large(self, what: str) -> str:
         return (f"the {what} is larger than {limit_text(self.max_item_bytes)}, "
@@ -49,6 +51,10 @@ class ImportLimits:
     def image_too_large(self) -> str:
         return (f"the image is larger than {limit_text(self.max_image_bytes)}, the limit for one "
                 "image file (LABELLOOP_MAX_IMAGE_BYTES)")
+
+    def audio_too_large(self) -> str:
+        return (f"the audio file is larger than {limit_text(self.max_audio_bytes)}, the limit for one "
+                "audio file (LABELLOOP_MAX_AUDIO_BYTES)")
 
     def too_deep(self) -> str:
         return f"nested deeper than {self.max_json_depth} levels (LABELLOOP_MAX_JSON_DEPTH)"

@@ -1,4 +1,5 @@
-"""Names of files in an imported folder or zip: which are images, which are skipped, which are unsafe."""
+"""Names of files in an imported folder or zip: which are images or audio, which are skipped, which
+are unsafe."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path, PurePosixPath
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp",
                             ".tif", ".tiff"})
+# By name only, to route a file; what it holds is probed (docs/audio.md).
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4",
+                            ".aac"})
 RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".csv", ".tsv", ".json"})
 # What Hugging Face's `save_to_disk` writes at the top of a DatasetDict's folder or a Dataset's.
 HF_MARKERS = ("dataset_dict.json", "state.json")
@@ -46,6 +50,22 @@ def unsafe_name(name: str) -> str | None:
 def holds_images(path: Path) -> bool:
     """Whether a folder or zip has image files (or SVGs, to be refused by name) to import."""
     wanted = IMAGE_SUFFIXES | {".svg"}
+    if path.is_dir():
+        for _root, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not is_junk(d)]
+            if any(suffix(f) in wanted and not is_junk(f) for f in files):
+                return True
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(suffix(n) in wanted and not is_junk(n) for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def holds_media(path: Path) -> bool:
+    """Whether a folder or zip has image or audio files to import (or SVGs, to be refused)."""
+    wanted = IMAGE_SUFFIXES | AUDIO_SUFFIXES | {".svg"}
     if path.is_dir():
         for _root, dirs, files in os.walk(path):
             dirs[:] = [d for d in dirs if not is_junk(d)]

@@ -25,12 +25,12 @@ import ijson
 import orjson
 
 from labelloop.errors import Invalid, Problem
-from labelloop.services.blobs import StoredImage
+from labelloop.services.blobs import StoredMedia
 from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
-from labelloop.services.importing.names import holds_hf_dataset, holds_images
+from labelloop.services.importing.names import holds_hf_dataset, holds_media
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "coco", "yolo", "voc", "hf")
+FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "coco", "yolo", "voc", "hf")
 DATASETS = ("coco", "yolo", "voc")  # image datasets with annotations (datasets.py)
 BOM = b"\xef\xbb\xbf"
 PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
@@ -41,16 +41,20 @@ class TextFile(dict[str, Any]):
 
 
 class StoredRecord(dict[str, Any]):
-    """A record whose image files an archive reader stored (archive.py): `images` are the stored
-    images its fields now reference as `blob:<sha256>`, for the writer to record with the item."""
+    """A record whose image or audio files an archive reader stored (archive.py): `images` are the
+    stored files its fields now reference as `blob:<sha256>`, for the writer to record with the item."""
 
-    def __init__(self, values: dict[str, Any], images: tuple[StoredImage, ...] = ()) -> None:
+    def __init__(self, values: dict[str, Any], images: tuple[StoredMedia, ...] = ()) -> None:
         super().__init__(values)
         self.images = images
 
 
 class ImageFile(StoredRecord):
     """An image file alone: its `blob` reference goes into the schema's first image field."""
+
+
+class AudioFile(StoredRecord):
+    """An audio file alone: its `blob` reference goes into the schema's first audio field."""
 
 
 @dataclass(frozen=True)
@@ -91,17 +95,20 @@ def detect_format(path: Path, declared: str | None = None) -> str:
             raise Invalid("not a folder or zip of a Hugging Face dataset",
                           [Problem("a dataset written by save_to_disk is a folder (with the CLI) or a "
                                    "zip archive of that folder", field="format")])
-        if declared == "images" and not (path.is_dir() or zipfile.is_zipfile(path)):
-            raise Invalid("not a folder or zip of images",
-                          [Problem("the images format is a zip archive (or, with the CLI, a folder) "
-                                   "of image files", field="format")])
+        if declared in ("images", "audio") and not (path.is_dir() or zipfile.is_zipfile(path)):
+            kind = "image" if declared == "images" else "audio"
+            raise Invalid(f"not a folder or zip of {declared}",
+                          [Problem(f"the {declared} format is a zip archive (or, with the CLI, a folder) "
+                                   f"of {kind} files", field="format")])
+        if declared == "audio":
+            return "images"  # one reader for archives of media files (archive.py)
         if declared == "zip" and holds_hf_dataset(path):
             return "hf"  # a zip, told apart by what it holds like one of images
         return declared
     if (path.is_dir() or path.suffix.lower() == ".zip") and holds_hf_dataset(path):
         return "hf"  # a Hugging Face dataset written by save_to_disk (hf_disk.py)
     if path.is_dir():
-        return "images" if holds_images(path) else "txt"
+        return "images" if holds_media(path) else "txt"
     suffix = path.suffix.lower()
     if suffix == ".txt":
         raise _one_txt_file()

@@ -24,12 +24,12 @@ from typing import Any
 import orjson
 
 from labelloop.errors import Invalid, Problem
-from labelloop.schema import ImageInfo, LabelSchema, Target, check_field_value
+from labelloop.schema import AudioInfo, ImageInfo, LabelSchema, Target, check_field_value
 from labelloop.schema.fields import MEDIA_KINDS
-from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage
+from labelloop.services.blobs import REFERENCE_PREFIX, StoredAudio, StoredMedia
 from labelloop.services.importing.chat import ChatMapping
 from labelloop.services.importing.limits import ImportLimits, deeper_than
-from labelloop.services.importing.readers import ImageFile, StoredRecord, TextFile, Where, shown
+from labelloop.services.importing.readers import AudioFile, ImageFile, StoredRecord, TextFile, Where, shown
 from labelloop.services.targets import SizeOf, targets_of
 from labelloop.store.blobs import is_sha256
 
@@ -49,7 +49,7 @@ class ItemRow:
     priority: float
     gold: dict[str, Any] | None
     where: Where
-    images: tuple[StoredImage, ...] = ()  # stored by this import, to record with the item
+    images: tuple[StoredMedia, ...] = ()  # stored by this import, to record with the item
     refs: tuple[tuple[str, str], ...] = ()  # (field, sha256) of each blob the fields reference
 
 
@@ -76,6 +76,7 @@ class RecordReader:
         self.text_cells = text_cells  # CSV: every cell is a string
         self.first_text_field = next((f.name for f in self.fields if f.type == "text"), None)
         self.first_image_field = next((f.name for f in self.fields if f.type == "image"), None)
+        self.first_audio_field = next((f.name for f in self.fields if f.type == "audio"), None)
         self.chat = ChatMapping(schema)  # prompts, conversations and candidate responses (chat.py)
 
     def missing_columns(self, header: list[str]) -> str | None:
@@ -96,13 +97,17 @@ class RecordReader:
             if self.first_text_field is None:
                 return [where.problem("the schema has no text field to put a .txt file in")]
             record = {"id": record["id"], self.first_text_field: record["text"]}
-        images: tuple[StoredImage, ...] = ()
+        images: tuple[StoredMedia, ...] = ()
         if isinstance(record, StoredRecord):
             images = record.images
             if isinstance(record, ImageFile):
                 if self.first_image_field is None:
                     return [where.problem("the schema has no image field to put an image in")]
                 record = {"id": record["id"], self.first_image_field: record["blob"]}
+            elif isinstance(record, AudioFile):
+                if self.first_audio_field is None:
+                    return [where.problem("the schema has no audio field to put an audio file in")]
+                record = {"id": record["id"], self.first_audio_field: record["blob"]}
         reported: set[str] = set()  # fields whose problem the mapping already named
         if self.chat.active:
             record, reported = self.chat.apply(where, record, problems,
@@ -252,7 +257,7 @@ class RecordReader:
 
     def _gold(
         self, where: Where, raw: Any, problems: list[Problem], data: dict[str, Any],
-        images: tuple[StoredImage, ...] = (),
+        images: tuple[StoredMedia, ...] = (),
     ) -> dict[str, Any] | None:
         if raw is None:
             return None
@@ -267,15 +272,19 @@ class RecordReader:
                 problems.append(where.problem(p.message, f"gold.{p.field}" if p.field else "gold"))
             return None
 
-    def _targets(self, data: dict[str, Any], images: tuple[StoredImage, ...]) -> dict[str, Target]:
-        """What the gold answer's questions are about: texts, and the sizes of images stored by this
-        import or (through `image_size`) before it."""
+    def _targets(self, data: dict[str, Any], images: tuple[StoredMedia, ...]) -> dict[str, Target]:
+        """What the gold answer's questions are about: texts, and the sizes of images (durations of
+        audio) stored by this import or (through `image_size`) before it."""
         if not self.schema.target_fields:
             return {}
-        here = {i.original.sha256: ImageInfo(i.original.width, i.original.height) for i in images
-                if i.original.width and i.original.height}
+        here: dict[str, ImageInfo | AudioInfo] = {}
+        for i in images:
+            if isinstance(i, StoredAudio):
+                here[i.original.sha256] = i.info
+            elif i.original.width and i.original.height:
+                here[i.original.sha256] = ImageInfo(i.original.width, i.original.height)
 
-        def size_of(sha256: str) -> ImageInfo | None:
+        def size_of(sha256: str) -> ImageInfo | AudioInfo | None:
             if sha256 in here:
                 return here[sha256]
             return self.image_size(sha256) if self.image_size is not None else None

@@ -29,13 +29,15 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, func, select, update
 
 from labelloop.errors import Invalid, Problem
-from labelloop.schema import ImageInfo
+from labelloop.schema import AudioInfo, ImageInfo
 from labelloop.schema.fields import MEDIA_KINDS
 from labelloop.services.blobs import (
+    StoredAudio,
     StoredImage,
     link_blobs,
     record_images,
     references_in,
+    stored_audio,
     stored_image,
     visible_blobs,
 )
@@ -44,7 +46,7 @@ from labelloop.services.importing.archive import ImageArchive
 from labelloop.services.importing.datasets import DatasetArchive, DatasetOptions
 from labelloop.services.importing.hf_disk import HFDataset
 from labelloop.services.importing.limits import ImportLimits
-from labelloop.services.importing.names import holds_images
+from labelloop.services.importing.names import holds_media
 from labelloop.services.importing.readers import DATASETS, Source, detect_format
 from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
@@ -111,12 +113,14 @@ def import_file(
             raise ValueError("importing images needs a blob store")
         source = DatasetArchive(path, blobs, limits, fmt=fmt, reader=DATASET_READERS[fmt], schema=schema,
                                 options=dataset or DatasetOptions(), known=partial(_known_image, db))
-    elif fmt == "images" or (fmt == "zip" and holds_images(path)):
+    elif fmt == "images" or (fmt == "zip" and holds_media(path)):
         if blobs is None:
             raise ValueError("importing images needs a blob store")
         source = ImageArchive(
             path, blobs, limits, image_fields=tuple(f.name for f in schema.fields if f.type == "image"),
             known=partial(_known_image, db), header_check=reader.missing_columns,
+            audio_fields=tuple(f.name for f in schema.fields if f.type == "audio"),
+            known_audio=partial(_known_audio, db),
         )
         reader.text_cells = source.records_format in ("csv", "tsv")
     else:
@@ -192,9 +196,10 @@ def _nothing_imported(name: str, found: int, stopped: bool) -> str:
     return f"{name}: nothing was imported"
 
 
-def _image_info(db: Database, actor: Actor, sha256: str) -> ImageInfo | None:
-    """The size of a stored image the importer may use (gold shapes are checked against it); none
-    for others, whose size an error message must not give away."""
+def _image_info(db: Database, actor: Actor, sha256: str) -> ImageInfo | AudioInfo | None:
+    """The size of a stored image (duration of an audio file) the importer may use (gold shapes
+    and segments are checked against it); none for others, which an error message must not give
+    away."""
     with db.read() as conn:
         return stored_image_info(conn, sha256) if visible_blobs(conn, actor, [sha256]) else None
 
@@ -202,6 +207,11 @@ def _image_info(db: Database, actor: Actor, sha256: str) -> ImageInfo | None:
 def _known_image(db: Database, sha256: str) -> StoredImage | None:
     with db.read() as conn:
         return stored_image(conn, sha256)
+
+
+def _known_audio(db: Database, sha256: str) -> StoredAudio | None:
+    with db.read() as conn:
+        return stored_audio(conn, sha256)
 
 
 def _blob_problems(

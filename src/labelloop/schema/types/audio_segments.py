@@ -1,0 +1,362 @@
+"""Audio segments: stretches of an audio field's timeline, each with a class and, when the question
+asks for it, its transcript (with word timings when a model gave them) and attributes.
+
+A value is a list of `{"start", "end", "label", "text", "words", "attributes"}` in seconds from the
+start of the file (docs/audio.md, "Segments"), stored sorted by (start, end) and rounded to the
+millisecond. It is checked against the probed duration when the caller knows it (`AudioInfo`).
+
+Consensus of one item (`aggregate`): segments are matched across annotators by temporal IoU (the
+length of the two intervals' intersection over that of their union) with the shapes' clustering
+(`shape_match.cluster`: Hungarian assignment, one segment per annotator per cluster, IoU at least
+0.5). A cluster is kept when its annotators carry more than half of the total weight; its start
+and end are the weighted medians of its members' (robust to one annotator's sloppy boundary), its
+label and each attribute a weighted vote, its transcript `TRANSCRIPT_CHOICE(texts, weights)`.
+Confidence is the mean over clusters of the winning side's share (keep or drop), 1 when nobody
+marked anything.
+Agreement: the mean over items and annotator pairs of F1 at IoU 0.5 between segments of the same
+class (the detection F1 of PASCAL VOC, Everingham et al. 2010, on a time axis).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from labelloop.schema.label_type import (
+    Aggregate,
+    AudioInfo,
+    LabelType,
+    QuestionBase,
+    Target,
+    ValueProblem,
+    get_type,
+    pairwise_mean,
+    register,
+    weights_or_ones,
+)
+from labelloop.schema.types import shape_match
+from labelloop.schema.types.geometry import Floats
+from labelloop.schema.types.shapes import Attribute, json_kind, number
+from labelloop.schema.types.spans import SpanLabel as ObjectClass
+
+THRESHOLD = 0.5  # temporal IoU at which two segments are the same one
+# Decoders pad the last frame (AAC's priming, MP3's last granule): an end this far past the probed
+# duration is still on the file.
+END_SLACK = 0.01
+MAX_TEXT = 100_000
+MAX_WORDS = 50_000
+SEGMENT_KEYS = ("start", "end", "label", "text", "words", "attributes")
+
+
+class AudioSegmentsQuestion(QuestionBase):
+    type: Literal["audio_segments"] = "audio_segments"
+    labels: list[ObjectClass] = Field(min_length=1, max_length=1000)
+    transcript: bool = False  # each segment holds its text (and, from a model, word timings)
+    attributes: list[Attribute] = Field(default_factory=list, max_length=50)
+    allow_overlap: bool = False  # speaker turns talking over each other
+    max_segments: int = Field(1000, ge=1, le=100_000)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _strings_to_labels(cls, raw: Any) -> Any:
+        if isinstance(raw, list | tuple):
+            return [{"value": o} if isinstance(o, str) else o for o in raw]
+        return raw
+
+    @model_validator(mode="after")
+    def _unique(self) -> AudioSegmentsQuestion:
+        values = [lab.value for lab in self.labels]
+        if len(set(values)) != len(values):
+            raise ValueError("a label is listed twice")
+        keys = [lab.key for lab in self.labels if lab.key is not None]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two labels have the same key")
+        names = [a.name for a in self.attributes]
+        if len(set(names)) != len(names):
+            raise ValueError("two attributes have the same name")
+        if any(a.target is not None for a in self.attributes):
+            raise ValueError("an attribute is about its segment: it takes no 'target'")
+        return self
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(lab.value for lab in self.labels)
+
+
+def seconds(raw: Any, path: str) -> float:
+    """A finite number of seconds, at most millisecond precision kept."""
+    return float(round(float(number(raw, path)), 3))
+
+
+def longest_agreed(texts: Sequence[str | None], weights: Sequence[float]) -> str | None:
+    """The transcript the most weight typed exactly; ties go to the longest, then the first."""
+    support: dict[str, float] = {}
+    for text, w in zip(texts, weights, strict=True):
+        if text is not None:
+            support[text] = support.get(text, 0.0) + w
+    if not support:
+        return None
+    return max(support, key=lambda t: (support[t], len(t)))
+
+
+# How a kept segment's transcript is chosen from its members' (most trusted first). A hook: the
+# word-alignment aggregator of `labelloop.quality.texts` (ROVER-style voting) is meant to replace
+# this exact-match vote; it takes the texts and the annotators' weights and returns one text.
+TRANSCRIPT_CHOICE: Callable[[Sequence[str | None], Sequence[float]], str | None] = longest_agreed
+
+
+def interval_iou(a: Floats, b: Floats) -> Floats:
+    """(len(a), len(b)) IoU of intervals given as rows [start, end]."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    inter = np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]),
+                    0.0, None)
+    union = (a[:, None, 1] - a[:, None, 0]) + (b[None, :, 1] - b[None, :, 0]) - inter
+    out: Floats = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return out
+
+
+def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+    """The value with half the weight on each side (the midpoint when a value splits it exactly)."""
+    order = np.argsort(values, kind="stable")
+    v = np.asarray(values, dtype=np.float64)[order]
+    cum = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
+    half = cum[-1] / 2.0
+    i = int(np.searchsorted(cum, half))
+    if np.isclose(cum[i], half) and i + 1 < len(v):
+        return float((v[i] + v[i + 1]) / 2.0)
+    return float(v[i])
+
+
+def _bounds(segments: Sequence[dict[str, Any]]) -> Floats:
+    return np.array([[s["start"], s["end"]] for s in segments], dtype=np.float64).reshape(-1, 2)
+
+
+def _vote(values: Sequence[Any], weights: Sequence[float], rank: Callable[[Any], int] | None = None) -> Any:
+    """The value with the most weight; ties to the lowest `rank`, else to the value given first."""
+    support: dict[str, list[Any]] = {}
+    for v, wi in zip(values, weights, strict=True):
+        entry = support.setdefault(json.dumps(v, sort_keys=True), [0.0, v, len(support)])
+        entry[0] += wi
+    return max(support.values(), key=lambda e: (e[0], -(rank(e[1]) if rank else e[2])))[1]
+
+
+def _clip_words(words: list[dict[str, Any]] | None, start: float, end: float) -> list[dict[str, Any]] | None:
+    if words is None:
+        return None
+    return [{"start": min(max(w["start"], start), end), "end": max(min(w["end"], end), start),
+             "word": w["word"]} for w in words]
+
+
+class AudioSegments(LabelType[AudioSegmentsQuestion]):
+    name = "audio_segments"
+    question_model = AudioSegmentsQuestion
+    target_kinds = frozenset({"audio"})
+    target_required = True
+
+    # -- validation -------------------------------------------------------------------------
+    def validate(self, question: AudioSegmentsQuestion, value: Any, target: Target = None) -> Any:
+        """The segments sorted by (start, end), each checked against the duration when known."""
+        audio = target if isinstance(target, AudioInfo) else None
+        if not isinstance(value, list):
+            raise ValueProblem(f"expected a list of segments, got {json_kind(value)}")
+        if len(value) > question.max_segments:
+            raise ValueProblem(f"at most {question.max_segments} segments, got {len(value)}")
+        checked = [(self._segment(question, s, audio, f"[{i}]"), i) for i, s in enumerate(value)]
+        checked.sort(key=lambda pair: (pair[0]["start"], pair[0]["end"]))
+        if not question.allow_overlap:
+            for (before, i), (after, j) in pairwise(checked):
+                if after["start"] < before["end"]:
+                    raise ValueProblem(
+                        f"overlaps segment [{i}] ({before['start']} to {before['end']} s); this "
+                        "question does not allow overlapping segments", f"[{j}].start")
+        return [segment for segment, _ in checked]
+
+    def _segment(
+        self, question: AudioSegmentsQuestion, raw: Any, audio: AudioInfo | None, at: str
+    ) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise ValueProblem(f'a segment is {{"start": s, "end": s, "label": ...}}, got {json_kind(raw)}',
+                               at)
+        for k in raw:
+            if k not in SEGMENT_KEYS:
+                raise ValueProblem(f"unknown key {k!r}; a segment has {', '.join(SEGMENT_KEYS)}", at)
+        for k in ("start", "end", "label"):
+            if k not in raw:
+                raise ValueProblem(f"missing {k!r}", f"{at}.{k}")
+        start, end = seconds(raw["start"], f"{at}.start"), seconds(raw["end"], f"{at}.end")
+        if start < 0:
+            raise ValueProblem(f"start = {start} s is before the beginning of the audio", f"{at}.start")
+        if not start < end:
+            raise ValueProblem(f"end = {end} s must be after start = {start} s (to the millisecond)",
+                               f"{at}.end")
+        if audio is not None and end > audio.duration + END_SLACK:
+            raise ValueProblem(f"end = {end} s is past the end of the audio ({audio.duration:.3f} s)",
+                               f"{at}.end")
+        label = raw["label"]
+        if not isinstance(label, str) or label not in question.values:
+            raise ValueProblem(f"{label!r} is not a label (labels: {', '.join(question.values)})",
+                               f"{at}.label")
+        text, words = raw.get("text"), raw.get("words")
+        if not question.transcript:
+            for key, given in (("text", text), ("words", words)):
+                if given is not None:
+                    raise ValueProblem("this question takes no transcript (transcript: false)", f"{at}.{key}")
+        elif text is not None and not isinstance(text, str):
+            raise ValueProblem(f"expected a string, got {json_kind(text)}", f"{at}.text")
+        elif text is not None and len(text) > MAX_TEXT:
+            raise ValueProblem(f"at most {MAX_TEXT:,} characters, got {len(text):,}", f"{at}.text")
+        checked = None if words is None else self._words(words, start, end, f"{at}.words")
+        out: dict[str, Any] = {"start": start, "end": end, "label": label, "text": text, "words": checked}
+        attributes = self._attributes(question, raw.get("attributes"), f"{at}.attributes")
+        if attributes:
+            out["attributes"] = attributes
+        return out
+
+    def _words(self, raw: Any, start: float, end: float, at: str) -> list[dict[str, Any]]:
+        if not isinstance(raw, list):
+            raise ValueProblem(f"expected a list of words, got {json_kind(raw)}", at)
+        if len(raw) > MAX_WORDS:
+            raise ValueProblem(f"at most {MAX_WORDS:,} words, got {len(raw):,}", at)
+        out: list[dict[str, Any]] = []
+        for i, w in enumerate(raw):
+            here = f"{at}[{i}]"
+            if not isinstance(w, dict) or set(w) != {"start", "end", "word"}:
+                raise ValueProblem('a word is {"start": s, "end": s, "word": "..."}', here)
+            ws, we = seconds(w["start"], f"{here}.start"), seconds(w["end"], f"{here}.end")
+            if not isinstance(w["word"], str) or not w["word"].strip():
+                raise ValueProblem("expected a non-empty string", f"{here}.word")
+            if not start <= ws <= we <= end:
+                field = "start" if not start <= ws <= we else "end"
+                raise ValueProblem(f"the word ({ws} to {we} s) must lie inside its segment "
+                                   f"({start} to {end} s), start <= end", f"{here}.{field}")
+            if out and ws < out[-1]["start"]:
+                raise ValueProblem(f"words must be in time order: starts before word [{i - 1}] "
+                                   f"({out[-1]['start']} s)", f"{here}.start")
+            out.append({"start": ws, "end": we, "word": w["word"]})
+        return out
+
+    def _attributes(self, question: AudioSegmentsQuestion, raw: Any, at: str) -> dict[str, Any]:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ValueProblem(f"expected an object of attributes, got {json_kind(raw)}", at)
+        declared = {a.name: a for a in question.attributes}
+        for name in raw:
+            if name not in declared:
+                known = ", ".join(declared) or "none declared"
+                raise ValueProblem(f"no attribute {name!r} (attributes: {known})", f"{at}.{name}")
+        out: dict[str, Any] = {}
+        for name, spec in declared.items():
+            value = raw.get(name)
+            if value is None:
+                if spec.required:
+                    raise ValueProblem("an answer is required", f"{at}.{name}")
+                continue
+            try:
+                out[name] = get_type(spec.type).validate(spec, value)
+            except ValueProblem as e:
+                raise ValueProblem(e.message, f"{at}.{name}{e.path}") from None
+        return out
+
+    # -- consensus and agreement ------------------------------------------------------------
+    def aggregate(
+        self, question: AudioSegmentsQuestion, values: Sequence[Any], weights: Sequence[float] | None = None
+    ) -> Aggregate:
+        w = weights_or_ones(values, weights)
+        order = sorted(range(len(values)), key=lambda a: -w[a])  # stable: ties keep answer order
+        total = sum(w[a] for a in order)
+        if total <= 0:
+            return Aggregate(None, 0.0)
+        segments = [s for v in values for s in v]
+        if not segments:
+            return Aggregate([], 1.0)
+        owners = [a for a, v in enumerate(values) for _ in v]
+        bounds = _bounds(segments)
+
+        def sims(rows: Any, cols: Any) -> Floats:
+            return interval_iou(bounds[rows], bounds[cols])
+
+        kept: list[dict[str, Any]] = []
+        sure = 0.0
+        clusters = shape_match.cluster(owners, order, sims, THRESHOLD)
+        for members in clusters:
+            # Most trusted first, so ties in the votes go to them.
+            members = sorted(members, key=lambda k: order.index(owners[k]))
+            support = sum(w[owners[k]] for k in members) / total
+            sure += max(support, 1.0 - support)
+            if support > 0.5:
+                fused = self._fuse(question, [segments[k] for k in members], [w[owners[k]] for k in members])
+                if fused is not None:
+                    kept.append(fused)
+        return Aggregate(self._settle(question, kept), sure / len(clusters))
+
+    def _fuse(
+        self, question: AudioSegmentsQuestion, members: list[dict[str, Any]], weights: list[float]
+    ) -> dict[str, Any] | None:
+        if sum(weights) <= 0:
+            weights = [1.0] * len(members)
+        start = round(weighted_median([m["start"] for m in members], weights), 3)
+        end = round(weighted_median([m["end"] for m in members], weights), 3)
+        if not start < end:
+            return None
+        rank = {v: i for i, v in enumerate(question.values)}
+        label = _vote([m["label"] for m in members], weights, lambda v: rank.get(v, len(rank)))
+        text = TRANSCRIPT_CHOICE([m.get("text") for m in members], weights) if question.transcript else None
+        source = next((m for m in members if m.get("text") == text and m.get("words")), None)
+        out: dict[str, Any] = {"start": start, "end": end, "label": label, "text": text,
+                               "words": _clip_words(source["words"], start, end) if source else None}
+        attributes: dict[str, Any] = {}
+        for spec in question.attributes:
+            value = _vote([m.get("attributes", {}).get(spec.name) for m in members], weights)
+            if value is not None:
+                attributes[spec.name] = value
+        if attributes:
+            out["attributes"] = attributes
+        return out
+
+    def _settle(self, question: AudioSegmentsQuestion, kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Kept segments in time order; without `allow_overlap`, each starts where the previous ends."""
+        kept.sort(key=lambda s: (s["start"], s["end"]))
+        if question.allow_overlap:
+            return kept
+        out: list[dict[str, Any]] = []
+        for s in kept:
+            if out and s["start"] < out[-1]["end"]:
+                if s["end"] <= out[-1]["end"]:
+                    continue  # inside the previous one: nothing of it is left
+                s = {**s, "start": out[-1]["end"], "words": _clip_words(s["words"], out[-1]["end"], s["end"])}
+            out.append(s)
+        return out
+
+    def _f1(self, a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> float:
+        s = interval_iou(_bounds(a), _bounds(b))
+        la = np.array([x["label"] for x in a], dtype=object)
+        lb = np.array([x["label"] for x in b], dtype=object)
+        same = (la[:, None] == lb[None, :]).astype(bool).reshape(s.shape)
+        return shape_match.f1(np.where(same, s, 0.0), THRESHOLD)
+
+    def agreement(
+        self, question: AudioSegmentsQuestion, values_per_item: Sequence[Sequence[Any]]
+    ) -> float | None:
+        """Mean over items of pairwise F1 at IoU 0.5 between segments of the same class (two
+        empty answers agree fully)."""
+        return pairwise_mean(values_per_item, self._f1)
+
+    def matches_gold(self, question: AudioSegmentsQuestion, value: Any, gold: Any) -> bool:
+        """Every reference segment found (same class, IoU at least 0.5) and nothing extra."""
+        if not isinstance(value, list) or not isinstance(gold, list):
+            return bool(value == gold)
+        return self._f1(value, gold) >= 1.0
+
+    def export_cell(self, question: AudioSegmentsQuestion, value: Any) -> str | None:
+        """The segments as compact JSON."""
+        return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+register(AudioSegments())
