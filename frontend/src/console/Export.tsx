@@ -2,13 +2,15 @@
  * The console's export menu: every item as JSONL, CSV or Parquet; and, on projects with shape
  * questions, one shape question as an image dataset (COCO, YOLO, Pascal VOC in a zip; docs/images.md,
  * "Formats"), offering only the formats that can hold that question's shapes, as the server decides
- * (`services/exporting/pictures.py`: the same table).
+ * (`services/exporting/pictures.py`: the same table); and, on projects with language-model feedback
+ * questions, training data (DPO, SFT, ratings, a Hugging Face dataset: ExportTraining.tsx).
  */
 
 import { useState } from "preact/hooks";
 import { isShapeQuestion } from "../canvas/words";
 import { title } from "../questions/kind";
 import type { Project, ShapeQuestion } from "../types";
+import { TrainingExports } from "./ExportTraining";
 
 interface Format {
   value: string;
@@ -114,6 +116,7 @@ export function Export({ project }: { project: Project }) {
         ))}
       </ul>
       {shapes.length > 0 && <ImageDatasets project={project} shapes={shapes} />}
+      <TrainingExports key={project.id} project={project} />
     </>
   );
 }

@@ -1,10 +1,79 @@
-/** One item with every answer (reviewers and up; gold for managers). */
+/**
+ * One item with every answer (reviewers and up; gold for managers). A language-model item's
+ * prompt and candidates are shown as the workbench shows them (Markdown, safely), but in the
+ * item's own order, each under its id with the model that wrote it and how: this page is for
+ * reviewers and managers (access.tsx), who see what annotators must not (docs/feedback.md).
+ */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
+import { contentText } from "../feedback/candidates";
+import { CandidatePanes, feedbackField, type Pane } from "../feedback/Panes";
 import { answerLabels, answerText, labelIssueText, modelAnswerText, reviewText, statusText, when } from "../format";
 import { ItemView } from "../itemView";
-import type { Answer, Item, Project, StoredAnswer } from "../types";
+import { Markdown } from "../markdown/render";
+import type { Answer, FieldSpec, Item, LabelSchema, Project, StoredAnswer } from "../types";
+
+const CLIP = 60;
+const clip = (s: string) => (s.length > CLIP ? `${s.slice(0, CLIP - 1)}…` : s);
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+const plain = (v: unknown) => clip(typeof v === "string" ? v : JSON.stringify(v) ?? "");
+
+/**
+ * A candidate's `meta` in a line of short parts: what generation records (docs/feedback.md,
+ * "Generation": the parameters, seconds, time, tokens) in words, anything else as `key: value`.
+ */
+export function metaParts(meta: unknown): string[] {
+  if (!isRecord(meta)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(meta)) {
+    if (v === null || v === undefined) continue;
+    if (k === "parameters" && isRecord(v)) {
+      for (const [p, x] of Object.entries(v)) {
+        if (x === null || x === undefined) continue;
+        out.push(p === "system_prompt" ? `system prompt “${plain(x)}”` : `${p} ${plain(x)}`);
+      }
+    } else if (k === "seconds" && typeof v === "number") out.push(`${v.toFixed(2)} s`);
+    else if (k === "generated_at" && typeof v === "string") out.push(when(v));
+    else if (k === "usage" && isRecord(v) && typeof v.completion_tokens === "number") {
+      out.push(`tokens ${plain(v.prompt_tokens ?? "?")} in, ${plain(v.completion_tokens)} out`);
+    } else if (k === "finish_reason") out.push(`finished: ${plain(v)}`);
+    else if (k === "choices_asked") out.push(`n ${plain(v)}`);
+    else if (k === "job_id") out.push(`job ${plain(v)}`);
+    else out.push(`${k}: ${plain(v)}`);
+  }
+  return out;
+}
+
+/** The candidates as stored: the item's order, titled by id, each with its model and meta. */
+function StoredResponses({ value }: { value: unknown }) {
+  const seen = new Set<string>();
+  const panes: Pane[] = [];
+  (Array.isArray(value) ? value : []).forEach((r, i) => {
+    // Plain strings are what an import turns into candidates r1, r2, … (docs/feedback.md).
+    const c = typeof r === "string" ? { id: `r${i + 1}`, content: r } : isRecord(r) ? r : {};
+    if (typeof c.id !== "string" || seen.has(c.id)) return;
+    seen.add(c.id);
+    const content = contentText(c.content);
+    const model = typeof c.model === "string" && c.model ? c.model : null;
+    const meta = metaParts(c.meta);
+    panes.push({
+      shown: { candidate: { id: c.id, content }, letter: c.id },
+      note: model ? `model: ${model}` : "model not recorded",
+      body: (
+        <>
+          {meta.length > 0 && <p class="candidate-meta" title={JSON.stringify(c.meta)}>{meta.join(" · ")}</p>}
+          <Markdown source={content} />
+        </>
+      ),
+    });
+  });
+  return <CandidatePanes panes={panes} />;
+}
+
+function fieldShown(schema: LabelSchema, f: FieldSpec, data: Record<string, unknown>) {
+  return f.type === "responses" ? <StoredResponses value={data[f.name]} /> : feedbackField(schema, f, data);
+}
 
 export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: number }) {
   const [detail, setDetail] = useState<{ item: Item; answers: StoredAnswer[] } | null>(null);
@@ -38,7 +107,8 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
       <p class="muted" data-testid="item-status">
         {`${statusText(item.status)}${review ? ` · ${review}` : ""} · ${item.answer_count} of ${item.needed} answers · priority ${item.priority}`}
       </p>
-      <ItemView fields={project.label_schema.fields} data={item.data} meta={item.meta} />
+      <ItemView fields={schema.fields} data={item.data} meta={item.meta}
+        content={(f) => fieldShown(schema, f, item.data)} />
       {item.gold && <p class="gold"><strong>Gold:</strong> {shown(item.gold)}</p>}
       {item.consensus && (
         <p class="consensus">

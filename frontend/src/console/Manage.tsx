@@ -6,6 +6,7 @@ import type { Project, QualityReport, Status, StoredAnswer, User } from "../type
 import { BarChart, StackedBar } from "./charts";
 import { perHour, recentAnswers } from "./data";
 import { Export } from "./Export";
+import { GenerationPanel, generates } from "./GenerationSettings";
 import { Members } from "./Members";
 import { Quality } from "./Quality";
 import { Upload } from "./Upload";
@@ -149,6 +150,13 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
         <h2 id="data-h">Add data</h2>
         <Upload projectId={projectId} onDone={live.refresh} />
       </section>
+
+      {generates(project) && (
+        <section class="panel" aria-labelledby="generation-h">
+          <h2 id="generation-h">Candidates from your model</h2>
+          <GenerationPanel key={project.id} project={project} />
+        </section>
+      )}
 
       <section class="panel" aria-labelledby="export-h">
         <h2 id="export-h">Export</h2>

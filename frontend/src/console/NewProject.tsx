@@ -23,12 +23,30 @@ questions:
   - {name: people, type: spans, target: text, labels: [PER, ORG], required: false}
 `;
 
+// A language-model item (docs/feedback.md, "Items"): the prompt, or a conversation whose last turn
+// the candidates answer, and two short candidates with some Markdown for the widgets to show.
+const SAMPLE_PROMPT = "Suggest a name for a grey cat, and say why.";
+const SAMPLE_CHAT = [
+  { role: "user", content: "We adopted a grey cat. Any name ideas?" },
+  { role: "assistant", content: "Congratulations! Is it shy or bold?" },
+  { role: "user", content: "Bold, and always hungry. One name, please, and why." },
+];
+const SAMPLE_RESPONSES = [
+  { id: "r1", content: "**Mochi**: soft, round and always asking for food.", model: null, meta: {} },
+  { id: "r2", content: "How about *Pixel*?\n\n- short to call\n- grey like an old screen", model: null, meta: {} },
+];
+
 function sampleData(schema: LabelSchema): Record<string, unknown> {
+  const feedback = schema.fields.some((f) => f.type === "responses");
   const data: Record<string, unknown> = {};
   for (const f of schema.fields) {
-    data[f.name] = f.type === "conversation"
-      ? [{ role: "user", content: "Hello?" }, { role: "assistant", content: "Hi! How can I help?" }]
-      : f.type === "text" ? `Sample ${f.label || f.name}: Ada Lovelace wrote to Charles Babbage in London.` : "";
+    if (f.type === "responses") data[f.name] = SAMPLE_RESPONSES;
+    else if (f.type === "conversation") {
+      data[f.name] = feedback ? SAMPLE_CHAT
+        : [{ role: "user", content: "Hello?" }, { role: "assistant", content: "Hi! How can I help?" }];
+    } else if (f.type === "text") {
+      data[f.name] = feedback ? SAMPLE_PROMPT : `Sample ${f.label || f.name}: Ada Lovelace wrote to Charles Babbage in London.`;
+    } else data[f.name] = "";
   }
   return data;
 }
