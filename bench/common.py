@@ -1,4 +1,5 @@
-"""Shared by the benchmark driver and its load generator: a lean HTTP/1.1 client and statistics.
+"""Shared by the benchmarks: a lean HTTP/1.1 client and statistics, and the driver of the
+benchmarks that are a list of measurements (a table each, then one JSON line).
 
 Kept free of labelloop and of heavy libraries, so that the load generator stays a small,
 cheap process: the point of the benchmark is to measure the server, not the client.
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+import platform
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CRLF = b"\r\n"
 READ_SIZE = 256 * 1024
@@ -221,3 +225,20 @@ def proc_status_kb(pid: int, key: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def run_measurements(measurements: Sequence[Callable[[], dict[str, Any]]], results: Path) -> None:
+    """Run each measurement (each prints its table), write every figure to *results*, and print the
+    headline figures (tables stay in the file) as the last line, one JSON object."""
+    result: dict[str, Any] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": os.getloadavg()[0],
+    }
+    for measure in measurements:
+        result.update(measure())
+    result["load_average_1m_after"] = os.getloadavg()[0]
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    headline = {k: v for k, v in result.items() if not isinstance(v, (dict, list))}
+    print(json.dumps(headline, separators=(",", ":"), default=float))

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +57,7 @@ RANKING_SETTINGS: dict[str, list[Any]] = {
 }
 
 sys.path.insert(0, str(ROOT / "src"))
+from common import run_measurements  # noqa: E402
 from labelloop.quality import (  # noqa: E402
     BradleyTerry,
     CrowdBT,
@@ -299,18 +299,7 @@ MEASUREMENTS: list[Callable[[], dict[str, Any]]] = [
 
 
 def main() -> None:
-    result: dict[str, Any] = {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0],
-    }
-    for measure in MEASUREMENTS:
-        result.update(measure())
-    result["load_average_1m_after"] = os.getloadavg()[0]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=float) + "\n")
-    headline = {k: v for k, v in result.items() if not isinstance(v, (dict, list))}  # tables: in the file
-    print(json.dumps(headline, separators=(",", ":"), default=float))
+    run_measurements(MEASUREMENTS, RESULTS)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,7 @@ Each measurement is one function returning a dict of figures; ``MEASUREMENTS`` l
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -46,6 +44,7 @@ SENSITIVITY: dict[str, list[Any]] = {
 }
 
 sys.path.insert(0, str(ROOT / "src"))
+from common import run_measurements  # noqa: E402
 from labelloop.quality import (  # noqa: E402
     BoxAggregator,
     NaiveBoxConsensus,
@@ -161,18 +160,7 @@ MEASUREMENTS: list[Callable[[], dict[str, Any]]] = [
 
 
 def main() -> None:
-    result: dict[str, Any] = {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0],
-    }
-    for measure in MEASUREMENTS:
-        result.update(measure())
-    result["load_average_1m_after"] = os.getloadavg()[0]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    headline = {k: v for k, v in result.items() if k != "sensitivity"}
-    print(json.dumps(headline, separators=(",", ":")))
+    run_measurements(MEASUREMENTS, RESULTS)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from labelloop.services.exporting.dataset import MEDIA_TYPE, stream_dataset
 from labelloop.services.exporting.feedback import FORMATS as FEEDBACK
 from labelloop.services.exporting.feedback import FeedbackPlan, feedback_plan, stream_feedback
 from labelloop.services.exporting.pictures import TYPES, DatasetPlan, dataset_plan
+from labelloop.services.exporting.sink import Sink
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.store.blobs import BlobStore
@@ -195,34 +196,6 @@ _ANSWER = pa.struct([
 ])
 
 
-class _Sink:
-    """A write-only file that hands back what was written since the last drain."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.pos = 0
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        self.pos += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.pos
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-    def drain(self) -> bytes:
-        out = b"".join(self.parts)
-        self.parts.clear()
-        return out
-
-
 def _parquet(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
     fields = [f.name for f in plan.schema.fields]
     schema = pa.schema([
@@ -233,7 +206,7 @@ def _parquet(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
         ("consensus", pa.string()), ("consensus_confidence", pa.float64()),
         ("consensus_method", pa.string()),
     ])
-    sink = _Sink()
+    sink = Sink()
     writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd")
     for chunk in chunks:
         data = [orjson.loads(r.data) for r in chunk.items]

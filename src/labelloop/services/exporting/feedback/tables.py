@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from labelloop.services.exporting.cells import neutralised
 from labelloop.services.exporting.feedback.rows import Row
+from labelloop.services.exporting.sink import Sink
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 RATINGS = ["item_id", "id", "question", "response_id", "model", "criterion", "score", "n_ratings"]
@@ -61,37 +62,9 @@ def ratings_csv(chunks: Iterable[list[Row]]) -> Iterator[bytes]:
         yield buf.getvalue().encode()
 
 
-class _Sink:
-    """A write-only file that hands back what was written since the last drain."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.pos = 0
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        self.pos += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.pos
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-    def drain(self) -> bytes:
-        out = b"".join(self.parts)
-        self.parts.clear()
-        return out
-
-
 def parquet(chunks: Iterable[list[Row]], schema: pa.Schema) -> Iterator[bytes]:
     """A Parquet file, one row group per chunk; a file with no rows still has the schema."""
-    sink = _Sink()
+    sink = Sink()
     writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd")
     for rows in chunks:
         writer.write_table(pa.Table.from_pylist([{k: r[k] for k in schema.names} for r in rows],
