@@ -34,14 +34,13 @@ from labelloop.schema.label_type import (
     QuestionBase,
     Target,
     ValueProblem,
-    get_type,
     pairwise_mean,
     register,
     weights_or_ones,
 )
 from labelloop.schema.types import shape_match
 from labelloop.schema.types.geometry import Floats
-from labelloop.schema.types.shapes import Attribute, json_kind, number
+from labelloop.schema.types.shapes import Attribute, check_attributes, json_kind, number
 from labelloop.schema.types.spans import SpanLabel as ObjectClass
 
 THRESHOLD = 0.5  # temporal IoU at which two segments are the same one
@@ -213,7 +212,7 @@ class AudioSegments(LabelType[AudioSegmentsQuestion]):
             raise ValueProblem(f"at most {MAX_TEXT:,} characters, got {len(text):,}", f"{at}.text")
         checked = None if words is None else self._words(words, start, end, f"{at}.words")
         out: dict[str, Any] = {"start": start, "end": end, "label": label, "text": text, "words": checked}
-        attributes = self._attributes(question, raw.get("attributes"), f"{at}.attributes")
+        attributes = check_attributes(question.attributes, raw.get("attributes"), f"{at}.attributes")
         if attributes:
             out["attributes"] = attributes
         return out
@@ -239,29 +238,6 @@ class AudioSegments(LabelType[AudioSegmentsQuestion]):
                 raise ValueProblem(f"words must be in time order: starts before word [{i - 1}] "
                                    f"({out[-1]['start']} s)", f"{here}.start")
             out.append({"start": ws, "end": we, "word": w["word"]})
-        return out
-
-    def _attributes(self, question: AudioSegmentsQuestion, raw: Any, at: str) -> dict[str, Any]:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise ValueProblem(f"expected an object of attributes, got {json_kind(raw)}", at)
-        declared = {a.name: a for a in question.attributes}
-        for name in raw:
-            if name not in declared:
-                known = ", ".join(declared) or "none declared"
-                raise ValueProblem(f"no attribute {name!r} (attributes: {known})", f"{at}.{name}")
-        out: dict[str, Any] = {}
-        for name, spec in declared.items():
-            value = raw.get(name)
-            if value is None:
-                if spec.required:
-                    raise ValueProblem("an answer is required", f"{at}.{name}")
-                continue
-            try:
-                out[name] = get_type(spec.type).validate(spec, value)
-            except ValueProblem as e:
-                raise ValueProblem(e.message, f"{at}.{name}{e.path}") from None
         return out
 
     # -- consensus and agreement ------------------------------------------------------------

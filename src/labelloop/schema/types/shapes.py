@@ -86,6 +86,32 @@ class ShapeQuestion(QuestionBase):
 SQ = TypeVar("SQ", bound=ShapeQuestion)
 
 
+def check_attributes(attributes: Sequence[Attribute], raw: Any, at: str) -> dict[str, Any]:
+    """An object's attributes checked against those its question declares (shapes, audio segments):
+    unknown names refused, required ones present, each value by its own question type."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValueProblem(f"expected an object of attributes, got {json_kind(raw)}", at)
+    declared = {a.name: a for a in attributes}
+    for name in raw:
+        if name not in declared:
+            known = ", ".join(declared) or "none declared"
+            raise ValueProblem(f"no attribute {name!r} (attributes: {known})", f"{at}.{name}")
+    out: dict[str, Any] = {}
+    for name, spec in declared.items():
+        value = raw.get(name)
+        if value is None:
+            if spec.required:
+                raise ValueProblem("an answer is required", f"{at}.{name}")
+            continue
+        try:
+            out[name] = get_type(spec.type).validate(spec, value)
+        except ValueProblem as e:
+            raise ValueProblem(e.message, f"{at}.{name}{e.path}") from None
+    return out
+
+
 def json_kind(value: Any) -> str:
     """The JSON name of a value's type, for messages."""
     if value is None:
@@ -196,32 +222,9 @@ class ShapeType(LabelType[SQ]):
         except ValueProblem as e:
             raise ValueProblem(e.message, f"{at}.{key}{e.path}") from None
         out: dict[str, Any] = {"label": label, key: shape}
-        attributes = self._attributes(question, obj.get("attributes"), f"{at}.attributes")
+        attributes = check_attributes(question.attributes, obj.get("attributes"), f"{at}.attributes")
         if attributes:
             out["attributes"] = attributes
-        return out
-
-    def _attributes(self, question: SQ, raw: Any, at: str) -> dict[str, Any]:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise ValueProblem(f"expected an object of attributes, got {json_kind(raw)}", at)
-        declared = {a.name: a for a in question.attributes}
-        for name in raw:
-            if name not in declared:
-                known = ", ".join(declared) or "none declared"
-                raise ValueProblem(f"no attribute {name!r} (attributes: {known})", f"{at}.{name}")
-        out: dict[str, Any] = {}
-        for name, spec in declared.items():
-            value = raw.get(name)
-            if value is None:
-                if spec.required:
-                    raise ValueProblem("an answer is required", f"{at}.{name}")
-                continue
-            try:
-                out[name] = get_type(spec.type).validate(spec, value)
-            except ValueProblem as e:
-                raise ValueProblem(e.message, f"{at}.{name}{e.path}") from None
         return out
 
     # -- consensus and agreement ------------------------------------------------------------
