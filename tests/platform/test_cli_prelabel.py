@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,6 +16,7 @@ from typer.testing import CliRunner
 
 from labelloop.store.models import jobs, model_versions
 from tests.platform.pictures import encoded, zipped
+from tests.platform.stub_http import JsonHandler, serving
 from tests.platform.test_cli import cli, run
 from tests.platform.world import World
 
@@ -30,7 +29,7 @@ SCHEMA: dict[str, Any] = {
 BOX = [4, 3, 34, 23]
 
 
-class FixedDetector(BaseHTTPRequestHandler):
+class FixedDetector(JsonHandler):
     """A team's detector over HTTP: one "thing" at BOX in every image."""
 
     images: ClassVar[list[str]] = []
@@ -39,24 +38,14 @@ class FixedDetector(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FixedDetector.images += [item["id"] for item in body["items"]]
         found = [[{"label": "thing", "box": BOX, "score": 0.9}] for _ in body["items"]]
-        data = json.dumps({"detections": found}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.reply_json({"detections": found})
 
 
 @pytest.fixture
 def detector_url() -> Iterator[str]:
     FixedDetector.images = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FixedDetector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(FixedDetector) as url:
+        yield url
 
 
 def photo(seed: int) -> bytes:

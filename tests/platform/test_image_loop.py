@@ -8,9 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,6 +20,7 @@ from labelloop.learn.detector import CocoDetector
 from labelloop.store.models import model_versions, predictions
 from tests.learn.image_models import require_image_models
 from tests.platform.pictures import encoded, zipped
+from tests.platform.stub_http import JsonHandler, serving
 from tests.platform.world import User, World
 
 BOXES: dict[str, Any] = {
@@ -52,7 +51,7 @@ def stripes(vertical: bool, seed: int, size: int = 64) -> bytes:
     return encoded(Image.fromarray(np.repeat(img[..., None], 3, axis=2).astype(np.uint8)))
 
 
-class Detector(BaseHTTPRequestHandler):
+class Detector(JsonHandler):
     """A team's detector: boxes the brightest 30 x 20 patch of each image as a "thing"."""
 
     calls: ClassVar[list[int]] = []  # images per request
@@ -67,26 +66,15 @@ class Detector(BaseHTTPRequestHandler):
             ys, xs = np.nonzero(img > 128)
             found.append([{"label": "thing", "box": [int(xs.min()), int(ys.min()), int(xs.max()) + 1,
                                                      int(ys.max()) + 1], "score": 0.9}] if len(xs) else [])
-        data = json.dumps(Detector.answer or {"detections": found}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.reply_json(Detector.answer or {"detections": found})
 
 
 @pytest.fixture
 def detector_url() -> Iterator[str]:
     Detector.calls.clear()
     Detector.answer = None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Detector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Detector) as url:
+        yield url
 
 
 def _project(world: World, schema: dict[str, Any], files: dict[str, bytes], *, loop: dict[str, Any],

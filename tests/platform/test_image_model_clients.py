@@ -7,9 +7,8 @@ import base64
 import hashlib
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,6 +27,7 @@ from labelloop.services.loop.models import (
     segmenter_for,
 )
 from tests.learn.image_models import require_image_models
+from tests.platform.stub_http import serving
 
 
 def png(rgb: np.ndarray) -> bytes:
@@ -89,11 +89,8 @@ class ImageModelServer(BaseHTTPRequestHandler):
 def url() -> Iterator[str]:
     ImageModelServer.seen.clear()
     ImageModelServer.answer = None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ImageModelServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(ImageModelServer) as url:
+        yield url
     ImageModelServer.answer = None
 
 

@@ -4,9 +4,7 @@ Python entry point; and pre-labels that are required."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import EntryPoint
 from typing import Any, ClassVar
 
@@ -16,6 +14,7 @@ from sqlalchemy import select
 
 from labelloop.services.loop import models as loop_models
 from labelloop.store.models import items, predictions
+from tests.platform.stub_http import JsonHandler, serving
 from tests.platform.test_loop_flow import SCHEMA, WORDS, corpus, label, text
 from tests.platform.world import User, World
 
@@ -43,7 +42,7 @@ class KeywordModel:
         return np.array(keyword_proba(items, classes))
 
 
-class ModelServer(BaseHTTPRequestHandler):
+class ModelServer(JsonHandler):
     trained: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
@@ -57,24 +56,13 @@ class ModelServer(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.reply_json(answer)
 
 
 @pytest.fixture
 def model_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ModelServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(ModelServer) as url:
+        yield url
 
 
 def setup(world: World, loop: dict[str, Any], n: int = 60) -> tuple[User, User, int, dict[str, str]]:

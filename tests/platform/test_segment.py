@@ -7,9 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,6 +17,7 @@ from PIL import Image
 from labelloop.schema.types.rle import decode_mask, encode_mask
 from tests.learn.image_models import require_image_models
 from tests.platform.pictures import encoded, zipped
+from tests.platform.stub_http import JsonHandler, serving
 from tests.platform.world import User, World
 
 SCHEMA: dict[str, Any] = {
@@ -144,7 +143,7 @@ def test_an_image_given_by_url_is_never_fetched(world: World) -> None:
     assert r.status_code == 422 and "never fetched" in r.json()["error"]["problems"][0]["message"]
 
 
-class Segmenter(BaseHTTPRequestHandler):
+class Segmenter(JsonHandler):
     """A team's segmenter: fills the box it is given."""
 
     seen: ClassVar[list[dict[str, Any]]] = []
@@ -158,25 +157,15 @@ class Segmenter(BaseHTTPRequestHandler):
         mask = np.zeros(Segmenter.size or (h, w), dtype=bool)
         x1, y1, x2, y2 = (int(v) for v in body["box"])
         mask[y1:y2, x1:x2] = True
-        data = json.dumps({"rle": encode_mask(mask)}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.reply_json({"rle": encode_mask(mask)})
 
 
 @pytest.fixture
 def segmenter_url() -> Iterator[str]:
     Segmenter.seen.clear()
     Segmenter.size = None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Segmenter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Segmenter) as url:
+        yield url
 
 
 def test_a_teams_segmenter_gets_the_original_and_answers_at_its_size(
