@@ -4,7 +4,8 @@ Pure numpy/pandas/scipy, no server: ``DawidSkene().fit_predict(df)`` on a long t
 ``task, worker, label``; ``default_box_aggregator().fit_predict(df)`` on one with ``task, worker, boxes``
 (see :mod:`labelloop.quality.shapes`); ``default_pairwise_aggregator().fit_predict(df)`` on one with
 ``worker, left, right, label`` (:mod:`labelloop.quality.pairwise`) and ``default_ranking_aggregator()``
-on ``task, worker, ranking`` (:mod:`labelloop.quality.rankings`). Estimators follow the crowd-kit
+on ``task, worker, ranking`` (:mod:`labelloop.quality.rankings`); ``default_text_aggregator()`` on
+``task, worker, text`` (transcripts, :mod:`labelloop.quality.texts`). Estimators follow the crowd-kit
 contract (``fit``, ``fit_predict``, ``fit_predict_proba``; learned attributes end in ``_``); options are
 keyword-only; inputs are checked once at the boundary (see :mod:`labelloop.quality._input` for the rules
 on missing answers and duplicate (task, worker) rows: the last row wins).
@@ -87,10 +88,24 @@ from labelloop.quality.spans import (
     span_f1,
     span_scores,
 )
+from labelloop.quality.texts import (
+    ROVER,
+    RandomWorker,
+    TextAggregator,
+    annotator_wer,
+    corpus_wer,
+    default_text_aggregator,
+    mean_pairwise_wer,
+    pairwise_wer,
+    simulate_text_crowd,
+    transcript_gold_scores,
+    wer,
+)
 
 __all__ = [
     "GLAD",
     "MACE",
+    "ROVER",
     "BoxAggregator",
     "BradleyTerry",
     "CategoricalAggregator",
@@ -104,16 +119,19 @@ __all__ = [
     "NaiveBoxConsensus",
     "OneCoinDawidSkene",
     "PlackettLuce",
+    "RandomWorker",
     "RandomWorkerBoxes",
     "RobustMean",
     "RobustMedian",
     "SpanAggregator",
+    "TextAggregator",
     "TokenDawidSkene",
     "TokenMajorityVote",
     "WeightedBorda",
     "WeightedMajorityVote",
     "WinRate",
     "annotator_span_scores",
+    "annotator_wer",
     "answer_decisions",
     "best_in_task",
     "bio_to_spans",
@@ -125,11 +143,13 @@ __all__ = [
     "cohen_kappa",
     "confusion_matrices",
     "consensus_agreement",
+    "corpus_wer",
     "default_aggregator",
     "default_box_aggregator",
     "default_pairwise_aggregator",
     "default_ranking_aggregator",
     "default_span_aggregator",
+    "default_text_aggregator",
     "detection_scores",
     "fleiss_kappa",
     "gold_accuracy",
@@ -137,6 +157,7 @@ __all__ = [
     "krippendorff_alpha",
     "mask_vote",
     "mean_kendall_tau",
+    "mean_pairwise_wer",
     "model_leaderboard",
     "needs_more_answers",
     "oks",
@@ -144,6 +165,7 @@ __all__ = [
     "pairwise_box_agreement",
     "pairwise_span_agreement",
     "pairwise_span_f1",
+    "pairwise_wer",
     "percent_agreement",
     "posterior_confidence",
     "preference_annotator_agreement",
@@ -152,9 +174,12 @@ __all__ = [
     "ranking_annotator_agreement",
     "reliability_to_long",
     "simulate_span_crowd",
+    "simulate_text_crowd",
     "span_f1",
     "span_scores",
     "staple",
     "suspicious_workers",
     "task_winners",
+    "transcript_gold_scores",
+    "wer",
 ]
