@@ -10,7 +10,8 @@
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api, errorText, transient } from "../api";
+import { api, errorText, transient } from "../api";
+import { useSettingsForm } from "./settingsForm";
 import type { GenerationSettings, Job, Project } from "../types";
 
 type Key = Exclude<keyof GenerationSettings, "endpoint" | "api_key_set">;
@@ -72,6 +73,7 @@ const SETTINGS: Setting[] = [
     help: "Doubled at each retry, with jitter; the server’s Retry-After wins.",
   },
 ];
+const SETTING_KEYS: readonly string[] = SETTINGS.map((s) => s.key);
 
 type Draft = Record<Key, string>;
 
@@ -112,43 +114,10 @@ function KeyStatus({ g }: { g: GenerationSettings }) {
 }
 
 function SettingsForm({ project, g, onSaved }: { project: Project; g: GenerationSettings; onSaved: (g: GenerationSettings) => void }) {
-  const [draft, setDraft] = useState<Draft>(() => draftOf(g));
-  const [bad, setBad] = useState<Set<Key>>(new Set());
-  const [problems, setProblems] = useState<Record<string, string>>({});
-  const [note, setNote] = useState("");
-  const set = (k: Key, v: string, badInput = false) => {
-    setDraft({ ...draft, [k]: v });
-    const next = new Set(bad);
-    if (badInput) next.add(k);
-    else next.delete(k);
-    setBad(next);
-  };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    const { changed, local } = changes(g, draft, bad);
-    setProblems(local);
-    if (Object.keys(local).length) return setNote("Not saved: see the marked settings.");
-    if (!Object.keys(changed).length) return setNote("Nothing to save.");
-    setNote("Saving…");
-    try {
-      const saved = await api<GenerationSettings>("PATCH", `/api/projects/${project.id}/generation/settings`, changed);
-      setDraft(draftOf(saved));
-      setNote("Saved.");
-      onSaved(saved);
-    } catch (err) {
-      const byField: Record<string, string> = {};
-      const other: string[] = [];
-      if (err instanceof ApiError) {
-        for (const p of err.problems) {
-          const key = p.field?.startsWith("generation.") ? p.field.slice(11).split(".")[0]! : "";
-          if (key && SETTINGS.some((s) => s.key === key)) byField[key] = p.message;
-          else other.push(p.field ? `${p.field}: ${p.message}` : p.message);
-        }
-      }
-      setProblems(byField);
-      setNote(Object.keys(byField).length ? ["Not saved: see the marked settings.", ...other].join(" ") : errorText(err));
-    }
-  };
+  const { draft, set, problems, note, save } = useSettingsForm<Key, GenerationSettings>({
+    draftOf, initial: g, changes: (d, bad) => changes(g, d, bad), patch: (changed) => api<GenerationSettings>("PATCH", `/api/projects/${project.id}/generation/settings`, changed),
+    prefix: "generation.", keys: SETTING_KEYS, onSaved,
+  });
   const fields = project.label_schema.fields;
   return (
     // noValidate: the server checks every value and names each problem under its setting.

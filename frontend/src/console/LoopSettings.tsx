@@ -5,8 +5,8 @@
  * segmenter) are shown on projects with a question they serve.
  */
 
-import { useState } from "preact/hooks";
-import { ApiError, api, errorText } from "../api";
+import { api } from "../api";
+import { useSettingsForm } from "./settingsForm";
 import type { LoopSettings, Project } from "../types";
 
 type Key = keyof LoopSettings;
@@ -182,6 +182,7 @@ const SETTINGS: Setting[] = [
       + "It turns a box or scribbles drawn in a mask question into a proposed mask.",
   },
 ];
+const SETTING_KEYS: readonly string[] = SETTINGS.map((s) => s.key);
 
 type Draft = Record<Key, string>;
 
@@ -226,46 +227,10 @@ function changes(project: Project, d: Draft, bad: Set<Key>): { changed: Record<s
 }
 
 export function LoopSettingsForm({ project, onSaved }: { project: Project; onSaved: (p: Project) => void }) {
-  const [draft, setDraft] = useState<Draft>(() => draftOf(project));
-  const [bad, setBad] = useState<Set<Key>>(new Set());
-  const [problems, setProblems] = useState<Record<string, string>>({});
-  const [note, setNote] = useState("");
-  const set = (k: Key, v: string, badInput = false) => {
-    setDraft({ ...draft, [k]: v });
-    const next = new Set(bad);
-    if (badInput) next.add(k);
-    else next.delete(k);
-    setBad(next);
-  };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    const { changed, local } = changes(project, draft, bad);
-    setProblems(local);
-    if (Object.keys(local).length) return setNote("Not saved: see the marked settings.");
-    if (!Object.keys(changed).length) return setNote("Nothing to save.");
-    setNote("Saving…");
-    try {
-      const saved = await api<Project>("PATCH", `/api/projects/${project.id}`, { loop: changed });
-      setDraft(draftOf(saved));
-      setNote("Saved.");
-      onSaved(saved);
-    } catch (err) {
-      const byField: Record<string, string> = {};
-      const other: string[] = [];
-      if (err instanceof ApiError) {
-        for (const p of err.problems) {
-          // A mapping's problem may name its part (`loop.detector_labels.person`): shown at the mapping.
-          const key = p.field?.startsWith("loop.") ? p.field.slice(5).split(".")[0]! : "";
-          if (key && SETTINGS.some((s) => s.key === key)) byField[key] = p.message;
-          else other.push(p.field ? `${p.field}: ${p.message}` : p.message);
-        }
-      }
-      setProblems(byField);
-      setNote(Object.keys(byField).length
-        ? ["Not saved: see the marked settings.", ...other].join(" ")
-        : errorText(err));
-    }
-  };
+  const { draft, set, problems, note, save } = useSettingsForm<Key, Project>({
+    draftOf, initial: project, changes: (d, bad) => changes(project, d, bad), patch: (changed) => api<Project>("PATCH", `/api/projects/${project.id}`, { loop: changed }),
+    prefix: "loop.", keys: SETTING_KEYS, onSaved,
+  });
   // The server checks every value and names each problem; the browser's own checks would refuse
   // some values with a bubble that cannot say what the server would say (noValidate).
   return (
