@@ -22,16 +22,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
 from labelloop.schema.label_type import (
     Aggregate,
     AudioInfo,
     LabelType,
-    QuestionBase,
     Target,
     ValueProblem,
     pairwise_mean,
@@ -40,8 +39,7 @@ from labelloop.schema.label_type import (
 )
 from labelloop.schema.types import shape_match
 from labelloop.schema.types.geometry import Floats
-from labelloop.schema.types.shapes import Attribute, check_attributes, json_kind, number
-from labelloop.schema.types.spans import SpanLabel as ObjectClass
+from labelloop.schema.types.shapes import ObjectsQuestion, check_attributes, json_kind, number
 
 THRESHOLD = 0.5  # temporal IoU at which two segments are the same one
 # Decoders pad the last frame (AAC's priming, MP3's last granule): an end this far past the probed
@@ -52,39 +50,12 @@ MAX_WORDS = 50_000
 SEGMENT_KEYS = ("start", "end", "label", "text", "words", "attributes")
 
 
-class AudioSegmentsQuestion(QuestionBase):
+class AudioSegmentsQuestion(ObjectsQuestion):
+    object_noun: ClassVar[str] = "segment"
     type: Literal["audio_segments"] = "audio_segments"
-    labels: list[ObjectClass] = Field(min_length=1, max_length=1000)
     transcript: bool = False  # each segment holds its text (and, from a model, word timings)
-    attributes: list[Attribute] = Field(default_factory=list, max_length=50)
     allow_overlap: bool = False  # speaker turns talking over each other
     max_segments: int = Field(1000, ge=1, le=100_000)
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _strings_to_labels(cls, raw: Any) -> Any:
-        if isinstance(raw, list | tuple):
-            return [{"value": o} if isinstance(o, str) else o for o in raw]
-        return raw
-
-    @model_validator(mode="after")
-    def _unique(self) -> AudioSegmentsQuestion:
-        values = [lab.value for lab in self.labels]
-        if len(set(values)) != len(values):
-            raise ValueError("a label is listed twice")
-        keys = [lab.key for lab in self.labels if lab.key is not None]
-        if len(set(keys)) != len(keys):
-            raise ValueError("two labels have the same key")
-        names = [a.name for a in self.attributes]
-        if len(set(names)) != len(names):
-            raise ValueError("two attributes have the same name")
-        if any(a.target is not None for a in self.attributes):
-            raise ValueError("an attribute is about its segment: it takes no 'target'")
-        return self
-
-    @property
-    def values(self) -> tuple[str, ...]:
-        return tuple(lab.value for lab in self.labels)
 
 
 def seconds(raw: Any, path: str) -> float:

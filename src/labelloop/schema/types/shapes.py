@@ -20,16 +20,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from labelloop.schema.label_type import (
     Aggregate,
     ImageInfo,
     LabelType,
-    QuestionBase,
     Target,
     ValueProblem,
     get_type,
@@ -40,6 +39,7 @@ from labelloop.schema.types import shape_match
 from labelloop.schema.types.choice import ChoiceQuestion
 from labelloop.schema.types.free_text import FreeTextQuestion
 from labelloop.schema.types.geometry import Floats
+from labelloop.schema.types.spans import LabelledQuestion
 from labelloop.schema.types.spans import SpanLabel as ObjectClass
 
 # Points of one polygon or polyline: far more than any hand draws, few enough to check quickly.
@@ -48,39 +48,32 @@ MAX_POINTS = 10_000
 Attribute = Annotated[ChoiceQuestion | FreeTextQuestion, Field(discriminator="type")]
 
 
-class ShapeQuestion(QuestionBase):
-    """Options of every shape question."""
+class ObjectsQuestion(LabelledQuestion):
+    """Labelled objects, each with the sub-questions (`choice` or `text`) the question declares as
+    its attributes, answered per object: shapes, audio segments."""
 
+    object_noun: ClassVar[str] = "object"
     labels: list[ObjectClass] = Field(min_length=1, max_length=1000)
-    # Per-object sub-questions (`choice` or `text`), answered for each object drawn.
     attributes: list[Attribute] = Field(default_factory=list, max_length=50)
-    max_objects: int = Field(1000, ge=1, le=100_000)
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _strings_to_labels(cls, raw: Any) -> Any:
-        if isinstance(raw, list | tuple):
-            return [{"value": o} if isinstance(o, str) else o for o in raw]
-        return raw
 
     @model_validator(mode="after")
-    def _unique(self) -> ShapeQuestion:
-        values = [lab.value for lab in self.labels]
-        if len(set(values)) != len(values):
-            raise ValueError("a label is listed twice")
-        keys = [lab.key for lab in self.labels if lab.key is not None]
-        if len(set(keys)) != len(keys):
-            raise ValueError("two labels have the same key")
+    def _unique_attributes(self) -> Self:
         names = [a.name for a in self.attributes]
         if len(set(names)) != len(names):
             raise ValueError("two attributes have the same name")
         if any(a.target is not None for a in self.attributes):
-            raise ValueError("an attribute is about its object: it takes no 'target'")
+            raise ValueError(f"an attribute is about its {self.object_noun}: it takes no 'target'")
         return self
 
     @property
     def values(self) -> tuple[str, ...]:
         return tuple(lab.value for lab in self.labels)
+
+
+class ShapeQuestion(ObjectsQuestion):
+    """Options of every shape question."""
+
+    max_objects: int = Field(1000, ge=1, le=100_000)
 
 
 SQ = TypeVar("SQ", bound=ShapeQuestion)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -38,12 +38,11 @@ class SpanLabel(BaseModel):
     key: str | None = Field(None, min_length=1, max_length=1, description="Keyboard shortcut.")
 
 
-class SpansQuestion(QuestionBase):
-    type: Literal["spans"] = "spans"
+class LabelledQuestion(QuestionBase):
+    """A question whose answers carry labels from a list (spans, shapes, audio segments): given as
+    strings or as objects with a label and a key, none twice."""
+
     labels: list[SpanLabel] = Field(min_length=1, max_length=100)
-    # Nested or crossing spans (e.g. "Bank of [America]" inside "[Bank of America]").
-    allow_overlap: bool = False
-    max_spans: int = Field(1000, ge=1, le=100_000)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -53,7 +52,7 @@ class SpansQuestion(QuestionBase):
         return raw
 
     @model_validator(mode="after")
-    def _unique(self) -> SpansQuestion:
+    def _unique_labels(self) -> Self:
         values = [lab.value for lab in self.labels]
         if len(set(values)) != len(values):
             raise ValueError("a label is listed twice")
@@ -61,6 +60,13 @@ class SpansQuestion(QuestionBase):
         if len(set(keys)) != len(keys):
             raise ValueError("two labels have the same key")
         return self
+
+
+class SpansQuestion(LabelledQuestion):
+    type: Literal["spans"] = "spans"
+    # Nested or crossing spans (e.g. "Bank of [America]" inside "[Bank of America]").
+    allow_overlap: bool = False
+    max_spans: int = Field(1000, ge=1, le=100_000)
 
     @property
     def values(self) -> frozenset[str]:
