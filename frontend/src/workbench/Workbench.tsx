@@ -134,10 +134,20 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
   // Whatever the annotator entered survives a reload until it is submitted or skipped. Effects
   // run late (after the paint): a key pressed just before Enter must not bring back the draft
   // that the submit dropped, so only the item still on screen gets one.
+  const saveDraft = (e: Editing) => {
+    if (e.itemId === null || !e.edited || feed.current?.current?.item_id !== e.itemId) return;
+    outbox.saveDraft(projectId, e.itemId, e.answer, [...e.suggested]);
+  };
+  useEffect(() => saveDraft(edit), [edit.answer]);
+  // A reload or a closed tab right after a keystroke comes before that effect: the page saves
+  // what is on screen as it goes (the state is rendered by then; only the effect is late).
+  const shown = useRef(edit);
+  shown.current = edit;
   useEffect(() => {
-    if (edit.itemId === null || !edit.edited || feed.current?.current?.item_id !== edit.itemId) return;
-    outbox.saveDraft(projectId, edit.itemId, edit.answer, [...edit.suggested]);
-  }, [edit.answer]);
+    const flush = () => saveDraft(shown.current);
+    window.addEventListener("pagehide", flush);
+    return () => window.removeEventListener("pagehide", flush);
+  }, [projectId]);
 
   // Keep the leases of the shown and the prefetched item alive while the page is open.
   useEffect(() => {
