@@ -7,7 +7,6 @@ oversized line or archive member is never held in memory whole.
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import struct
@@ -28,7 +27,6 @@ from labelloop.cli.main import app as cli_app
 from labelloop.config import Settings, get_settings
 from labelloop.errors import Problem
 from labelloop.schema import parse_schema
-from labelloop.services.importing import writer
 from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import Source
@@ -383,8 +381,6 @@ def small_limits(tmp_path: Path, database_url: str) -> Iterator[World]:
         rt.close()
 
 
-@pytest.mark.skipif("limits" not in inspect.signature(writer.import_file).parameters,
-                    reason="import_file does not take limits from the settings yet")
 def test_the_limits_are_settings(small_limits: World) -> None:
     world = small_limits
     owner = world.user("owner")
