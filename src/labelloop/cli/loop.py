@@ -1,5 +1,5 @@
 """`labelloop loop ...`: run a round of the learning loop, pre-label images with the project's
-detector, show the learning curve."""
+detector or audio with its speech model, show the learning curve."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from labelloop.cli.common import OPERATOR, console, err_console, project_id, read, runtime, table, write
 from labelloop.services.jobs import JobInfo, create_job, run_job
 from labelloop.services.jobs import Progress as JobProgress
-from labelloop.services.loop import prelabels
+from labelloop.services.loop import prelabels, transcripts
 from labelloop.services.loop import rounds as loop
 
 loop_app = typer.Typer(help="The learning loop: train, rescore the queue, auto-label, find errors; "
-                       "pre-label images with a detector.",
+                       "pre-label images with a detector and audio with a speech model.",
                        no_args_is_help=True)
 
 
@@ -59,18 +59,21 @@ def _exit_if_failed(done: JobInfo) -> None:
 
 @loop_app.command("prelabel")
 def prelabel(project: str = typer.Argument(..., help="Project id or name.")) -> None:
-    """Pre-label images: run the project's detector and store its boxes as suggestions.
+    """Pre-label images with the project's detector, or audio with its speech model.
 
     The detector is the loop setting `detector` (coco needs the images-models extra); its boxes go
     to the bbox question `detector_question`. Images it already boxed with the same settings keep
     their boxes. The same job as POST /api/projects/{id}/loop/prelabel (docs/loop.md, "Images").
+    On a project with an audio_segments question it runs the setting `transcriber` instead (whisper
+    needs the speech extra): segments with transcripts (docs/audio.md, "Speech-to-text pre-labels").
     """
     with runtime() as rt:
         pid = project_id(rt, project)
+        doing = "transcribing audio" if read(rt, transcripts.is_speech_job, pid) else "detecting objects"
         job = write(rt, create_job, pid, prelabels.KIND, {})
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=err_console) as bar:
-            task = bar.add_task("detecting objects", total=None)
+            task = bar.add_task(doing, total=None)
 
             def echo(done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
@@ -80,6 +83,9 @@ def prelabel(project: str = typer.Argument(..., help="Project id or name.")) -> 
                 rt.db, rt.blobs, OPERATOR, pid, job_id=job.id, progress=p), progress)
     _exit_if_failed(done)
     m = done.result or {}
+    if "transcriber" in m:
+        _print_transcripts(m)
+        return
     f1 = m.get("box_f1")
     lines = [
         f"model {m.get('model_version')}: {m.get('prelabelled')} of {m.get('items')} items pre-labelled "
@@ -88,6 +94,22 @@ def prelabel(project: str = typer.Argument(..., help="Project id or name.")) -> 
         f"{m.get('without_image')} items whose image is not a stored file",
         "held-out box F1: not measured (no gold or unprompted consensus boxes yet)" if f1 is None
         else f"held-out box F1: {f1:.3f} on {m.get('box_f1_items')} images",
+    ]
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+
+
+def _print_transcripts(m: dict[str, Any]) -> None:
+    wer, f1 = m.get("wer"), m.get("segment_f1")
+    lines = [
+        f"model {m.get('model_version')}: {m.get('prelabelled')} of {m.get('items')} items pre-labelled "
+        f"({m.get('transcribed')} transcribed now, {m.get('reused')} kept), {m.get('segments')} "
+        f"segments, {m.get('words')} words",
+        f"left out: {m.get('without_audio')} items whose audio is not a stored file",
+        "held-out WER: not measured (no gold or unprompted consensus transcripts yet)" if wer is None
+        else f"held-out WER: {wer:.3f} on {m.get('wer_items')} items",
+        "held-out segment F1: not measured" if f1 is None
+        else f"held-out segment F1: {f1:.3f} on {m.get('segment_f1_items')} items",
     ]
     for line in lines:
         console.print(line, highlight=False, markup=False)

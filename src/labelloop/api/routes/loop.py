@@ -1,4 +1,5 @@
-"""The learning loop: run a round, read the learning curve, pre-label images with a detector."""
+"""The learning loop: run a round, read the learning curve, pre-label images with a detector and
+audio with a speech model."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ async def prelabel(
     ctx: Ctx = CtxDep,
 ) -> Response:
     """Run the project's detector (`loop.detector`) over the images without its boxes, and store
-    its boxes as the suggestion for the bbox question (a job; docs/loop.md, "Images")."""
+    its boxes as the suggestion for the bbox question (a job; docs/loop.md, "Images"). On a project
+    with an audio_segments question, its speech model (`loop.transcriber`) instead: segments with
+    transcripts for the audio files without them (docs/audio.md, "Speech-to-text pre-labels")."""
     runtime = ctx.runtime
 
     def work(actor: Actor, job_id: int, progress: Progress) -> dict[str, Any]:

@@ -13,6 +13,8 @@ Images (docs/loop.md, "Images") have two more interfaces of the same three kinds
 (labelloop.learn.detector; built in: the offline COCO detector) that pre-labels boxes, POSTed to
 `<url>/detect`, and a `Segmenter` (below; built in: GrabCut) that turns a box or scribbles into a
 mask, POSTed to `<url>/segment`; entry-point groups `labelloop.detectors` and `labelloop.segmenters`.
+Audio has one more, a `Transcriber` (labelloop.learn.speech; built in: Whisper and Silero VAD), in
+services/loop/transcribers.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Pre-labels from a detector: boxes for a `bbox` question, stored as a model version's
-predictions, so the workbench shows them as editable shapes under the suggestion rules.
+predictions, so the workbench shows them as editable shapes under the suggestion rules. On a project
+with an `audio_segments` question the same job runs its speech model instead
+(services/loop/transcripts.py: when `transcriber` is set, or there is no `bbox` question).
 
 A job (`POST /api/projects/{id}/loop/prelabel`) runs the project's detector (loop setting
 `detector`: the offline COCO detector, a team's over HTTP, or an entry point) over every item whose
@@ -35,7 +37,7 @@ from sqlalchemy import Connection, insert, select
 from labelloop.errors import Invalid, Problem
 from labelloop.learn.detector import CocoDetector, Detection
 from labelloop.schema import ImageInfo, LabelSchema, Question, ValueProblem
-from labelloop.services.loop import versions
+from labelloop.services.loop import transcripts, versions
 from labelloop.services.loop.images import ImageFile, item_images, read_file
 from labelloop.services.loop.models import HttpDetector, detector_for
 from labelloop.services.loop.settings import LoopSettings, loop_settings
@@ -86,6 +88,8 @@ def run_prelabels(
         acc = access(conn, actor, project_id, Action.edit_project)
     schema = schema_of(acc.project.label_schema)
     settings = loop_settings(acc.project.loop_settings)
+    if transcripts.wants_transcriber(schema, settings):  # an audio_segments question: speech models
+        return transcripts.run_transcripts(db, store, actor, project_id, job_id=job_id, progress=progress)
     if settings.detector is None:
         raise Invalid("no detector is set", [Problem("set loop.detector: coco, the URL of a detector, "
                                                      "or python:<entry point>", field="loop.detector")])

@@ -1,5 +1,5 @@
 """A project's learning-loop settings: pre-labels, queue strategy, encoder, auto-labelling, and
-the image models (detector, segmenter)."""
+the image models (detector, segmenter) and the speech model (transcriber)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,28 @@ class LoopSettings(BaseModel):
         description="Interactive masks (POST .../items/{item}/segment): grabcut (built in), the URL "
         "of a team's segmenter, or python:<entry point>.",
     )
+
+    transcriber: str | None = Field(
+        None,
+        description="Pre-labels an audio_segments question (POST .../loop/prelabel): whisper (Whisper "
+        "tiny.en offline, speech extra; on a question without transcripts its voice-activity detector "
+        "alone), vad (voice activity alone), the URL of a team's speech model, python:<entry point>, "
+        "or None.",
+    )
+    transcriber_question: str | None = Field(
+        None, description="The audio_segments question the transcriber pre-labels (default: the first)."
+    )
+    transcriber_label: str | None = Field(
+        None, description="The question's label that speech segments get (default: its first label)."
+    )
+
+    @field_validator("transcriber")
+    @classmethod
+    def _transcriber(cls, v: str | None) -> str | None:
+        if v is not None and v not in ("whisper", "vad") and not v.startswith(("http://", "https://",
+                                                                                "python:")):
+            raise ValueError("whisper, vad, an http(s) URL, python:<entry point name>, or null")
+        return v
 
     @field_validator("detector")
     @classmethod

@@ -46,9 +46,12 @@ _SCORES = {
     "model": _M["model"].as_string(),
     "detector": _M[("detector", "name")].as_string(),
     "box_f1": _M["box_f1"].as_float(),
+    "transcriber": _M[("transcriber", "name")].as_string(),
+    "speech_score": _M["speech_score"].as_float(),
 }
-_CARRIED = {k: _M[("carried", *(("detector", "name") if k == "detector" else (k,)))] for k in _SCORES}
-_CARRIED_SCORES = {k: (c.as_string() if k in ("model", "detector") else c.as_float())
+_NAMED = ("detector", "transcriber")  # parts whose marker is their config's name
+_CARRIED = {k: _M[("carried", *((k, "name") if k in _NAMED else (k,)))] for k in _SCORES}
+_CARRIED_SCORES = {k: (c.as_string() if k in ("model", *_NAMED) else c.as_float())
                    for k, c in _CARRIED.items()}
 # A cold-start round makes a model version without predictions: it is not a model to suggest.
 _LATEST_MODEL = (

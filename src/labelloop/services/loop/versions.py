@@ -12,9 +12,10 @@ job the classifier's answers.
 How well a version did on items it never learned from (`held_out`), the number the project's
 `suggest_min_accuracy` bar is compared with, is the *lowest* of its parts': the classifier's
 out-of-fold accuracy (else its accuracy on gold items), the detector's F1 at IoU 0.5 against gold
-and human consensus (services/loop/prelabels.py). A part that could not be measured leaves the
-whole version unmeasured, so a bar withholds it: a suggestion is shown only if every part of it
-earned its place.
+and human consensus (services/loop/prelabels.py), the transcriber's `speech_score` (word accuracy,
+1 - WER, or segment F1 without transcripts; services/loop/transcripts.py). A part that could not
+be measured leaves the whole version unmeasured, so a bar withholds it: a suggestion is shown only
+if every part of it earned its place.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from labelloop.store.models import model_versions, predictions
 # The key that says a part is there, and the keys that describe it.
 CLASSIFIER = ("model", ("model", "oof_accuracy", "gold_accuracy"))
 DETECTOR = ("detector", ("detector", "box_f1", "box_f1_items"))
+TRANSCRIBER = ("transcriber", ("transcriber", "speech_score", "wer", "segment_f1"))
 
 
 def _part(metrics: Mapping[str, Any], kind: tuple[str, tuple[str, ...]]) -> dict[str, Any] | None:
@@ -45,6 +47,8 @@ def _part(metrics: Mapping[str, Any], kind: tuple[str, tuple[str, ...]]) -> dict
 def _score(part: Mapping[str, Any], kind: tuple[str, tuple[str, ...]]) -> float | None:
     if kind is DETECTOR:
         return _number(part.get("box_f1"))
+    if kind is TRANSCRIBER:
+        return _number(part.get("speech_score"))
     oof = _number(part.get("oof_accuracy"))
     return oof if oof is not None else _number(part.get("gold_accuracy"))
 
@@ -59,7 +63,7 @@ def held_out(metrics: Mapping[str, Any]) -> float | None:
     A version without parts (made by hand, or before parts existed) is judged by its own
     `oof_accuracy`, else `gold_accuracy`.
     """
-    scores = [_score(p, kind) for kind in (CLASSIFIER, DETECTOR)
+    scores = [_score(p, kind) for kind in (CLASSIFIER, DETECTOR, TRANSCRIBER)
               if (p := _part(metrics, kind)) is not None]
     if not scores:
         scores = [_score(metrics, CLASSIFIER)]
