@@ -2,7 +2,8 @@
  * The console's export menu: every item as JSONL, CSV or Parquet; and, on projects with shape
  * questions, one shape question as an image dataset (COCO, YOLO, Pascal VOC in a zip; docs/images.md,
  * "Formats"), offering only the formats that can hold that question's shapes, as the server decides
- * (`services/exporting/pictures.py`: the same table); and, on projects with language-model feedback
+ * (`services/exporting/pictures.py`: the same table); on projects with audio segments, NeMo
+ * manifests, SRT, WebVTT and RTTM (ExportAudio.tsx); and, on projects with language-model feedback
  * questions, training data (DPO, SFT, ratings, a Hugging Face dataset: ExportTraining.tsx).
  */
 
@@ -10,6 +11,7 @@ import { useState } from "preact/hooks";
 import { isShapeQuestion } from "../canvas/words";
 import { title } from "../questions/kind";
 import type { Project, ShapeQuestion } from "../types";
+import { AudioDatasets } from "./ExportAudio";
 import { TrainingExports } from "./ExportTraining";
 
 interface Format {
@@ -116,6 +118,7 @@ export function Export({ project }: { project: Project }) {
         ))}
       </ul>
       {shapes.length > 0 && <ImageDatasets project={project} shapes={shapes} />}
+      <AudioDatasets key={`audio-${project.id}`} project={project} />
       <TrainingExports key={project.id} project={project} />
     </>
   );

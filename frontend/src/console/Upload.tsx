@@ -18,6 +18,11 @@ const FORMATS: [string, string][] = [
   ["csv", "CSV: a header, then one item per row"],
   ["tsv", "TSV: like CSV, tab-separated"],
   ["zip", "a zip of .txt files (one item per file)"],
+  // Audio with its segments (docs/audio.md, "Formats"): the segments become the items' gold.
+  ["nemo", "a zip of audio files and a NeMo manifest (segments as gold)"],
+  ["srt", "a zip of audio files, each with its .srt beside it (segments as gold)"],
+  ["webvtt", "a zip of audio files, each with its .vtt beside it (segments as gold)"],
+  ["rttm", "a zip of audio files, each with its .rttm beside it (speaker turns as gold)"],
 ];
 const KNOWN_SUFFIX = /\.(jsonl|ndjson|json|csv|tsv|zip)$/i;
 

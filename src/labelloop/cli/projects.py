@@ -130,10 +130,12 @@ def import_command(
                                 "written by save_to_disk."),
     format: str | None = typer.Option(None, help="Override the format the name suggests "
                                       "(jsonl, json, csv, tsv, zip, txt or images), or say that a "
-                                      "zip or folder is a coco, yolo or voc dataset."),
-    as_: str = typer.Option("gold", "--as", help="coco, yolo, voc: the annotations become gold or "
-                            "prelabels."),
-    question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question they answer "
+                                      "zip or folder is a coco, yolo or voc dataset, or an audio "
+                                      "dataset: nemo, srt, webvtt or rttm."),
+    as_: str = typer.Option("gold", "--as", help="coco, yolo, voc, nemo, srt, webvtt, rttm: the "
+                            "annotations become gold or prelabels."),
+    question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question they answer; "
+                                        "nemo, srt, webvtt, rttm: the audio_segments question "
                                         "(when the schema has several)."),
     split: str | None = typer.Option(None, help="hf: the split of a DatasetDict to import "
                                      "(default train)."),
@@ -142,7 +144,8 @@ def import_command(
 
     A zip or folder of images makes one item per image (its id the file's path), or holds one
     records file at its top whose image fields name the images by path; a COCO, YOLO or Pascal
-    VOC dataset brings its annotations as gold or pre-labels (docs/images.md)."""
+    VOC dataset brings its annotations as gold or pre-labels (docs/images.md), and a NeMo manifest,
+    SRT, WebVTT or RTTM files beside their audio files bring segments (docs/audio.md)."""
     with runtime() as rt:
         pid = project_id(rt, project)
         fmt = detect_format(path, format)
@@ -179,17 +182,21 @@ def import_command(
 def export_command(
     project: str = typer.Argument(..., help="Project id or name."),
     format: str = typer.Option("jsonl", help="jsonl, csv or parquet; or coco, yolo or voc (a zip); or "
+                               "nemo, srt, webvtt or rttm (a zip of audio and segments); or "
                                "training data: dpo, sft, ratings, ratings-parquet, hf (docs/feedback.md)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
-    question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question (when "
-                                        "the schema has several); dpo, sft, ratings, hf: the question "
-                                        "to take."),
-    source: str = typer.Option("consensus", help="coco, yolo, voc: consensus, gold or answers."),
-    images: str = typer.Option("include", help="coco, yolo, voc: include the image files, or refs."),
+    question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question; nemo, srt, "
+                                        "webvtt, rttm: the audio_segments question (when the schema "
+                                        "has several); dpo, sft, ratings, hf: the question to take."),
+    source: str = typer.Option("consensus", help="coco, yolo, voc, nemo, srt, webvtt, rttm: "
+                               "consensus, gold or answers (not yolo, srt, webvtt, rttm)."),
+    images: str = typer.Option("include", help="coco, yolo, voc: include the image files, or refs; "
+                               "nemo, srt, webvtt, rttm: the same for the audio files."),
     license: str = typer.Option("other", help="hf: the dataset card's license id (apache-2.0, ...)."),
 ) -> None:
     """Export every item with its answers, gold and consensus, or one shape question as an image
-    dataset (COCO, YOLO or Pascal VOC; docs/images.md), or training data (DPO, SFT, ratings, a
+    dataset (COCO, YOLO or Pascal VOC; docs/images.md), or one audio_segments question as a NeMo
+    manifest, SRT, WebVTT or RTTM files with the audio (docs/audio.md), or training data (DPO, SFT, ratings, a
     Hugging Face dataset; docs/feedback.md)."""
     with runtime() as rt:
         plan = read(rt, exports.plan_export, project_id(rt, project), format, question=question,

@@ -1,5 +1,6 @@
 """Export a project as JSONL, CSV or Parquet: items, every answer, gold and consensus; or one
 shape question as an image dataset, COCO, YOLO or Pascal VOC in a zip (`services/exporting/`);
+or one audio_segments question as NeMo manifests, SRT, WebVTT or RTTM in a zip with the audio;
 or language-model feedback as training data: DPO, SFT, ratings, a Hugging Face dataset
 (`services/exporting/feedback/`).
 
@@ -29,6 +30,9 @@ from sqlalchemy import Connection
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
+from labelloop.services.exporting.audio_dataset import stream_audio_dataset
+from labelloop.services.exporting.audio_plan import FORMATS as AUDIO
+from labelloop.services.exporting.audio_plan import AudioPlan, audio_plan
 from labelloop.services.exporting.cells import FORMULA_START, neutralised
 from labelloop.services.exporting.chunks import ItemChunk, item_chunks
 from labelloop.services.exporting.dataset import MEDIA_TYPE, stream_dataset
@@ -43,7 +47,8 @@ from labelloop.store.db import Database
 
 CHUNK = 5000  # items read at a time
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
-           **dict.fromkeys(TYPES, MEDIA_TYPE), **{f: media for f, (media, _) in FEEDBACK.items()}}
+           **dict.fromkeys(TYPES, MEDIA_TYPE), **dict.fromkeys(AUDIO, MEDIA_TYPE),
+           **{f: media for f, (media, _) in FEEDBACK.items()}}
 @dataclass(frozen=True)
 class ExportPlan:
     project_id: int
@@ -52,6 +57,7 @@ class ExportPlan:
     schema: LabelSchema
     dataset: DatasetPlan | None = None  # coco, yolo and voc: the question, source and images
     feedback: FeedbackPlan | None = None  # dpo, sft, ratings, hf: the aggregates, decided up front
+    audio: AudioPlan | None = None  # nemo, srt, webvtt, rttm: the question, source and audio files
 
     @property
     def media_type(self) -> str:
@@ -60,7 +66,7 @@ class ExportPlan:
     @property
     def filename(self) -> str:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.project_name)
-        if self.dataset is not None:
+        if self.dataset is not None or self.audio is not None:
             return f"{safe or 'project'}-{self.format}.zip"
         if self.feedback is not None:
             return f"{safe or 'project'}-{self.feedback.suffix}"
@@ -82,6 +88,9 @@ def plan_export(
     if fmt in FEEDBACK:
         feedback = feedback_plan(conn, project_id, acc.project.name, schema, fmt, question, license)
         return ExportPlan(project_id, acc.project.name, fmt, schema, feedback=feedback)
+    if fmt in AUDIO:
+        audio = audio_plan(schema, fmt, question, source, images)
+        return ExportPlan(project_id, acc.project.name, fmt, schema, audio=audio)
     dataset = dataset_plan(schema, fmt, question, source, images) if fmt in TYPES else None
     return ExportPlan(project_id, acc.project.name, fmt, schema, dataset)
 
@@ -122,6 +131,12 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
     if plan.feedback is not None:
         with db.read(snapshot=True) as conn:
             yield from stream_feedback(conn, plan.project_id, plan.feedback)
+        return
+    if plan.audio is not None:
+        if blobs is None:
+            raise ValueError("exporting an audio dataset needs the blob store")
+        with db.read(snapshot=True) as conn:
+            yield from stream_audio_dataset(conn, plan.project_id, plan.audio, blobs)
         return
     writer = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
     with db.read(snapshot=True) as conn:

@@ -69,12 +69,14 @@ async def import_items(
     filename: str = Query(..., description="The file's name; its suffix tells the format."),
     format: str | None = Query(None, description="jsonl, json, csv, tsv, zip (of .txt files or of "
                                "images, told apart by what it holds), images; or coco, yolo or voc "
-                               "(a zip of an image dataset with its annotations); or hf (a zip of a "
+                               "(a zip of an image dataset with its annotations); or nemo, srt, webvtt "
+                               "or rttm (a zip of audio files with their segments); or hf (a zip of a "
                                "Hugging Face dataset written by save_to_disk, told apart too)."),
-    as_: str = Query("gold", alias="as", description="coco, yolo, voc: the annotations become gold "
-                     "or prelabels (meta.prelabel)."),
-    question: str | None = Query(None, description="coco, yolo, voc: the shape question they answer "
-                                 "(needed when the schema has several)."),
+    as_: str = Query("gold", alias="as", description="coco, yolo, voc, nemo, srt, webvtt, rttm: the "
+                     "annotations become gold or prelabels (meta.prelabel)."),
+    question: str | None = Query(None, description="coco, yolo, voc: the shape question they answer; "
+                                 "nemo, srt, webvtt, rttm: the audio_segments question (needed when "
+                                 "the schema has several)."),
     split: str | None = Query(None, max_length=200, description="hf: the split of a DatasetDict to "
                               "import (default train)."),
     wait: bool = Query(False, description="Answer when the import has finished."),
@@ -184,22 +186,27 @@ def list_answers(
 def export(
     project_id: Id,
     format: str = Query("jsonl", description="jsonl, csv or parquet; or coco, yolo or voc (a zip); "
+                        "or nemo, srt, webvtt or rttm (a zip of audio files and their segments); "
                         "or training data from language-model feedback: dpo, sft (JSONL), ratings (CSV), "
                         "ratings-parquet, hf (a zip of Parquet shards with a dataset card)."),
-    question: str | None = Query(None, description="coco, yolo, voc: the shape question to export "
-                                 "(needed when the schema has several); dpo, sft, ratings, hf: the "
+    question: str | None = Query(None, description="coco, yolo, voc: the shape question to export; "
+                                 "nemo, srt, webvtt, rttm: the audio_segments question (needed when "
+                                 "the schema has several); dpo, sft, ratings, hf: the "
                                  "question to take (needed for dpo when there are several preference "
                                  "or ranking questions)."),
-    source: str = Query("consensus", description="coco, yolo, voc: whose objects: consensus, gold "
-                        "or answers (every annotator's latest; not yolo)."),
-    images: str = Query("include", description="coco, yolo, voc: include the image files, or refs "
-                        "(references.csv names each image's blob: reference instead)."),
+    source: str = Query("consensus", description="coco, yolo, voc, nemo, srt, webvtt, rttm: whose "
+                        "objects or segments: consensus, gold or answers (every annotator's latest; "
+                        "not yolo, srt, webvtt, rttm)."),
+    images: str = Query("include", description="coco, yolo, voc (and nemo, srt, webvtt, rttm for "
+                        "the audio files): include the files, or refs (references.csv names each "
+                        "file's blob: reference instead)."),
     license: str = Query("other", description="hf: the dataset card's license id (apache-2.0, "
                          "cc-by-4.0, mit, ...)."),
     ctx: Ctx = CtxDep,
 ) -> StreamingResponse:
     """Stream every item with its answers, gold and consensus; or one shape question as an image
-    dataset (docs/images.md, "Formats"); or training data (docs/feedback.md, "Exports for
+    dataset (docs/images.md, "Formats"); or one audio_segments question as an audio dataset
+    (docs/audio.md, "Formats"); or training data (docs/feedback.md, "Exports for
     training"), whose counts, and what was left out, are in the X-Labelloop-Summary header."""
     plan = ctx.read(exports.plan_export, project_id, format, question=question, source=source,
                     images=images, license=license)

@@ -30,8 +30,10 @@ from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_hf_dataset, holds_media
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "coco", "yolo", "voc", "hf")
-DATASETS = ("coco", "yolo", "voc")  # image datasets with annotations (datasets.py)
+FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "coco", "yolo", "voc", "hf",
+           "nemo", "srt", "webvtt", "rttm")
+AUDIO_DATASETS = ("nemo", "srt", "webvtt", "rttm")  # audio datasets with segments (audio_datasets.py)
+DATASETS = ("coco", "yolo", "voc", *AUDIO_DATASETS)  # datasets with annotations (datasets.py)
 BOM = b"\xef\xbb\xbf"
 PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
 
@@ -90,7 +92,8 @@ def detect_format(path: Path, declared: str | None = None) -> str:
         if declared in DATASETS and not (path.is_dir() or zipfile.is_zipfile(path)):
             raise Invalid(f"not a folder or zip of a {declared.upper()} dataset",
                           [Problem(f"a {declared.upper()} dataset is a zip archive (or, with the CLI, a "
-                                   "folder) of its images and annotation files", field="format")])
+                                   f"folder) of its {'audio' if declared in AUDIO_DATASETS else 'images'} "
+                                   "and annotation files", field="format")])
         if declared == "hf" and not (path.is_dir() or zipfile.is_zipfile(path)):
             raise Invalid("not a folder or zip of a Hugging Face dataset",
                           [Problem("a dataset written by save_to_disk is a folder (with the CLI) or a "

@@ -41,13 +41,15 @@ from labelloop.services.blobs import (
     stored_image,
     visible_blobs,
 )
-from labelloop.services.importing import coco, voc, yolo
+from labelloop.services.importing import audio_manifest, coco, subtitles, voc, yolo
 from labelloop.services.importing.archive import ImageArchive
+from labelloop.services.importing.audio_attach import attach_segments
+from labelloop.services.importing.audio_datasets import AudioDatasetArchive
 from labelloop.services.importing.datasets import DatasetArchive, DatasetOptions
 from labelloop.services.importing.hf_disk import HFDataset
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_media
-from labelloop.services.importing.readers import DATASETS, Source, detect_format
+from labelloop.services.importing.readers import AUDIO_DATASETS, DATASETS, Source, detect_format
 from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
 from labelloop.services.policy import Action, Actor, access
@@ -61,6 +63,8 @@ from labelloop.store.models import items, jobs, open_when, projects, utcnow
 
 MAX_PROBLEMS = 50
 DATASET_READERS = {"coco": coco.entries, "yolo": yolo.entries, "voc": voc.entries}
+AUDIO_READERS = {"nemo": audio_manifest.entries, "srt": subtitles.srt_entries,
+                 "webvtt": subtitles.vtt_entries, "rttm": subtitles.rttm_entries}
 
 ProgressFn = Callable[..., None]
 
@@ -108,6 +112,14 @@ def import_file(
     source: Source | ImageArchive | HFDataset
     if fmt == "hf":
         source = HFDataset(path, limits, split=split)
+    elif fmt in AUDIO_DATASETS:
+        if blobs is None:
+            raise ValueError("importing audio needs a blob store")
+        source = AudioDatasetArchive(
+            path, blobs, limits, fmt=fmt, reader=AUDIO_READERS[fmt], schema=schema,
+            options=dataset or DatasetOptions(), known_audio=partial(_known_audio, db))
+        if source.attach:  # no audio files: segments for items already in the project
+            return attach_segments(db, actor, project_id, source, display_name or path.name)
     elif fmt in DATASETS:
         if blobs is None:
             raise ValueError("importing images needs a blob store")
