@@ -12,7 +12,7 @@ import pytest
 from skimage import data
 
 from labelloop.learn import COCO_CLASSES, CocoDetector, Detection, Detector
-from labelloop.learn.image_input import ImageInput
+from labelloop.learn.images.inputs import ImageInput
 from tests.learn.image_models import require_image_models
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from labelloop.learn import EmbeddingCache, Encoder, available_encoders, embed, get_encoder
 from labelloop.learn.data import digits
-from labelloop.learn.images import ImageFeatureEncoder, resize_area
-from labelloop.learn.tfidf import HashedTfidfEncoder
+from labelloop.learn.images.features import ImageFeatureEncoder, resize_area
+from labelloop.learn.text.tfidf import HashedTfidfEncoder
 
 
 class CountingEncoder(Encoder[str]):

@@ -13,10 +13,10 @@ from PIL import Image, ImageOps
 from skimage import data
 
 from labelloop.learn import EmbeddingCache, available_encoders, default_image_encoder, embed, get_encoder
-from labelloop.learn import image_embeddings as image_embeddings_module
-from labelloop.learn.image_embeddings import EfficientNetLiteEncoder
-from labelloop.learn.image_input import image_content, to_rgb
-from labelloop.learn.images import ImageFeatureEncoder
+from labelloop.learn.images import embeddings as image_embeddings_module
+from labelloop.learn.images.embeddings import EfficientNetLiteEncoder
+from labelloop.learn.images.features import ImageFeatureEncoder
+from labelloop.learn.images.inputs import image_content, to_rgb
 from tests.learn.image_models import require_image_models
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry")

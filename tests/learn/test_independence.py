@@ -13,7 +13,7 @@ PACKAGE = Path(labelloop.learn.__file__).parent
 
 
 def test_learn_imports_nothing_else_of_labelloop() -> None:
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.module:

@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelloop.schema import parse_schema
-from labelloop.services.exporting import subtitles as out
-from labelloop.services.exporting.audio_plan import AudioPlan, Clip, audio_plan
-from labelloop.services.exporting.timecodes import (
+from labelloop.services.exporting.audio import subtitles as out
+from labelloop.services.exporting.audio.plan import AudioPlan, Clip, audio_plan
+from labelloop.services.exporting.audio.timecodes import (
     clock,
     cue_lines,
     decimal,
@@ -31,9 +31,9 @@ from labelloop.services.exporting.timecodes import (
     srt_text,
     vtt_text,
 )
-from labelloop.services.importing import subtitles as back
-from labelloop.services.importing.audio_datasets import AudioDatasetArchive, RawSegment
-from labelloop.services.importing.datasets import DatasetOptions
+from labelloop.services.importing.audio import subtitles as back
+from labelloop.services.importing.audio.datasets import AudioDatasetArchive, RawSegment
+from labelloop.services.importing.images.datasets import DatasetOptions
 from labelloop.store.blobs import LocalBlobStore
 
 HOURS_4 = 4 * 3600 * 1000

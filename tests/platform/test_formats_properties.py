@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from labelloop.schema import ImageInfo, parse_schema
 from labelloop.schema.types.rle import encode_mask
-from labelloop.services.exporting import coco as coco_out
-from labelloop.services.exporting import voc as voc_out
-from labelloop.services.exporting import yolo as yolo_out
-from labelloop.services.exporting.coords import (
+from labelloop.services.exporting.images import coco as coco_out
+from labelloop.services.exporting.images import voc as voc_out
+from labelloop.services.exporting.images import yolo as yolo_out
+from labelloop.services.exporting.images.coords import (
     centre_and_size,
     end_of,
     from_centre_and_size,
@@ -29,9 +29,9 @@ from labelloop.services.exporting.coords import (
     parse,
     width_of,
 )
-from labelloop.services.exporting.pictures import DatasetPlan, dataset_plan
-from labelloop.services.importing import coco as coco_in
-from labelloop.services.importing import yolo as yolo_in
+from labelloop.services.exporting.images.pictures import DatasetPlan, dataset_plan
+from labelloop.services.importing.images import coco as coco_in
+from labelloop.services.importing.images import yolo as yolo_in
 from tests.platform.formats import schema
 
 sizes = st.integers(1, 6000)

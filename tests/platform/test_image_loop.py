@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from labelloop.learn.detector import CocoDetector
+from labelloop.learn.images.detector import CocoDetector
 from labelloop.store.models import model_versions, predictions
 from tests.learn.image_models import require_image_models
 from tests.platform.pictures import encoded, zipped

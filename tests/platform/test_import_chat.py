@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from labelloop.cli.main import app
 from labelloop.config import get_settings
 from labelloop.errors import Problem
-from labelloop.services.importing.hf_disk import HFDataset
+from labelloop.services.importing.feedback.hf_disk import HFDataset
 from labelloop.services.importing.limits import ImportLimits
 from tests.platform.world import User, World
 

@@ -2,7 +2,7 @@
  * The console's export menu: every item as JSONL, CSV or Parquet; and, on projects with shape
  * questions, one shape question as an image dataset (COCO, YOLO, Pascal VOC in a zip; docs/images.md,
  * "Formats"), offering only the formats that can hold that question's shapes, as the server decides
- * (`services/exporting/pictures.py`: the same table); on projects with audio segments, NeMo
+ * (`services/exporting/images/pictures.py`: the same table); on projects with audio segments, NeMo
  * manifests, SRT, WebVTT and RTTM (ExportAudio.tsx); and, on projects with language-model feedback
  * questions, training data (DPO, SFT, ratings, a Hugging Face dataset: ExportTraining.tsx).
  */
@@ -28,7 +28,7 @@ const TABLES: Format[] = [
 
 type Dataset = Format & { types: ShapeQuestion["type"][] };
 
-// The shape types each format holds: the server's TYPES (services/exporting/pictures.py).
+// The shape types each format holds: the server's TYPES (services/exporting/images/pictures.py).
 const DATASETS: Dataset[] = [
   {
     value: "coco", name: "COCO", types: ["bbox", "rotated_bbox", "polygon", "polyline", "keypoints", "mask"],

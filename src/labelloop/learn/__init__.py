@@ -19,9 +19,9 @@ Arrays in, arrays out; options are keyword-only; inputs are checked once at the 
 
 from labelloop.learn.autolabel import AutoLabelPolicy, AutoLabels, apply_policy, autolabel, choose_threshold
 from labelloop.learn.cache import EmbeddingCache
-from labelloop.learn.detector import COCO_CLASSES, CocoDetector, Detection, Detector
 from labelloop.learn.encoders import Encoder, available_encoders, default_image_encoder, embed, get_encoder
-from labelloop.learn.grabcut import grabcut_mask
+from labelloop.learn.images.detector import COCO_CLASSES, CocoDetector, Detection, Detector
+from labelloop.learn.images.grabcut import grabcut_mask
 from labelloop.learn.label_errors import (
     confident_joint,
     confident_thresholds,

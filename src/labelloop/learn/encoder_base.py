@@ -1,7 +1,8 @@
 """The encoder interface: items in, fixed-length float32 vectors out.
 
-Every encoder module (tfidf, minilm, images) and the embedding cache build on this module;
-`labelloop.learn.encoders` is the registry that picks one by name and runs it in batches.
+Every encoder module (text.tfidf, text.minilm, images.features, images.embeddings) and the
+embedding cache build on this module; `labelloop.learn.encoders` is the registry that picks one by
+name and runs it in batches.
 """
 
 from __future__ import annotations

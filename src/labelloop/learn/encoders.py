@@ -7,15 +7,15 @@ An encoder has a ``name`` that identifies it *and its settings* (the cache keys 
 
 Encoders are chosen by name with :func:`get_encoder`:
 
-=================  =====================================================================  ==============
-name               what                                                                   needs
-=================  =====================================================================  ==============
-``hashed-tfidf``   hashed word 1-2-gram TF-IDF, dense (:mod:`labelloop.learn.tfidf`)      scikit-learn
-``minilm``         all-MiniLM-L6-v2 sentence embeddings, int8 ONNX (:mod:`~.minilm`)      ``[embeddings]``
-``image-features`` downscaled intensities + gradient histograms (:mod:`~.images`)         numpy
-=================  =====================================================================  ==============
+=================  ========================================================================  ==============
+name               what                                                                      needs
+=================  ========================================================================  ==============
+``hashed-tfidf``   hashed word 1-2-gram TF-IDF, dense (:mod:`~.text.tfidf`)                  scikit-learn
+``minilm``         all-MiniLM-L6-v2 sentence embeddings, int8 ONNX (:mod:`~.text.minilm`)    ``[embeddings]``
+``image-features`` downscaled intensities + gradient histograms (:mod:`~.images.features`)   numpy
+=================  ========================================================================  ==============
 
-and ``efficientnet-lite3``: EfficientNet-Lite3 image embeddings, 1280-d (:mod:`~.image_embeddings`),
+and ``efficientnet-lite3``: EfficientNet-Lite3 image embeddings, 1280-d (:mod:`~.images.embeddings`),
 which needs the ``[images-models]`` extra.
 
 The heavy encoders are imported only when asked for, so ``pip install labelloop`` stays light;
@@ -103,19 +103,19 @@ def available_encoders() -> tuple[str, ...]:
 def get_encoder(name: str, **options: Any) -> Encoder[Any]:
     """The encoder called *name*, built with keyword *options* (see each encoder's constructor)."""
     if name == "hashed-tfidf":
-        from labelloop.learn.tfidf import HashedTfidfEncoder
+        from labelloop.learn.text.tfidf import HashedTfidfEncoder
 
         return HashedTfidfEncoder(**options)
     if name == "minilm":
-        from labelloop.learn.minilm import MiniLMEncoder
+        from labelloop.learn.text.minilm import MiniLMEncoder
 
         return MiniLMEncoder(**options)
     if name == "image-features":
-        from labelloop.learn.images import ImageFeatureEncoder
+        from labelloop.learn.images.features import ImageFeatureEncoder
 
         return ImageFeatureEncoder(**options)
     if name == "efficientnet-lite3":
-        from labelloop.learn.image_embeddings import EfficientNetLiteEncoder
+        from labelloop.learn.images.embeddings import EfficientNetLiteEncoder
 
         return EfficientNetLiteEncoder(**options)
     raise ValueError(f"unknown encoder {name!r}; choose one of {', '.join(available_encoders())}")

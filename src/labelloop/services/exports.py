@@ -30,15 +30,15 @@ from sqlalchemy import Connection
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
-from labelloop.services.exporting.audio_dataset import stream_audio_dataset
-from labelloop.services.exporting.audio_plan import FORMATS as AUDIO
-from labelloop.services.exporting.audio_plan import AudioPlan, audio_plan
+from labelloop.services.exporting.audio.dataset import stream_audio_dataset
+from labelloop.services.exporting.audio.plan import FORMATS as AUDIO
+from labelloop.services.exporting.audio.plan import AudioPlan, audio_plan
 from labelloop.services.exporting.cells import FORMULA_START, neutralised
 from labelloop.services.exporting.chunks import ItemChunk, item_chunks
-from labelloop.services.exporting.dataset import MEDIA_TYPE, stream_dataset
 from labelloop.services.exporting.feedback import FORMATS as FEEDBACK
 from labelloop.services.exporting.feedback import FeedbackPlan, feedback_plan, stream_feedback
-from labelloop.services.exporting.pictures import TYPES, DatasetPlan, dataset_plan
+from labelloop.services.exporting.images.dataset import MEDIA_TYPE, stream_dataset
+from labelloop.services.exporting.images.pictures import TYPES, DatasetPlan, dataset_plan
 from labelloop.services.exporting.sink import Sink
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of

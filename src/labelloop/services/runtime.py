@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.config import Settings
-from labelloop.services.importing.datasets import DatasetOptions
+from labelloop.services.importing.images.datasets import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import detect_format
 from labelloop.services.importing.writer import check_import_allowed, import_file, recover_imports

@@ -8,7 +8,7 @@ returned as COCO compressed RLE of the original's size, ready to be a `mask` obj
 Nothing is stored: the proposal becomes part of an answer only when the annotator submits it.
 
 Time: GrabCut's cost grows with the pixel count, so the built-in segmenter works on the image's
-web-sized preview (at most 2048 px on the long side; learn/grabcut.py downsizes further for its
+web-sized preview (at most 2048 px on the long side; learn/images/grabcut.py downsizes further for its
 first pass and refines the edge band on at most `REFINE_PIXELS`), and the mask is scaled up to the
 original (bilinear, cut at one half). A 12-megapixel photo costs what its 3-megapixel preview does,
 and no 12-megapixel decode is paid on every click.
@@ -44,7 +44,7 @@ from labelloop.store.models import assignments, items, published_in
 # What an annotator's page may be working on: a lease, or an answer they may still revise.
 HELD = ("leased", "submitted")
 # GrabCut's full-resolution pass on the preview works on at most this many pixels around the
-# object's edge (learn/grabcut.py): 0.4 megapixels keep a click's answer near a second on one core
+# object's edge (learn/images/grabcut.py): 0.4 megapixels keep a click's answer near a second on one core
 # (a large object's edge band on a 2048-px preview is about a megapixel, three seconds), while the
 # edge stays within a few pixels of the original's.
 REFINE_PIXELS = 400_000
@@ -176,8 +176,8 @@ def _checked(
 
 
 def _upscale(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """The mask at (height, width): bilinear, cut at one half (as learn/grabcut.py scales up)."""
-    from labelloop.learn.image_input import require_cv2
+    """The mask at (height, width): bilinear, cut at one half (as learn/images/grabcut.py scales up)."""
+    from labelloop.learn.images.inputs import require_cv2
 
     cv2 = require_cv2()
     up = cv2.resize(mask.astype(np.uint8) * np.uint8(255), (width, height), interpolation=cv2.INTER_LINEAR)

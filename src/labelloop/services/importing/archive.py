@@ -16,7 +16,7 @@ is neither image nor audio (first layout), more than one records file. Skipped: 
 files (a part starting with `.`, such as `.DS_Store`), `Thumbs.db` and `desktop.ini`. Sizes are
 counted while each file is inflated: `LABELLOOP_MAX_IMAGE_BYTES` per image,
 `LABELLOOP_MAX_AUDIO_BYTES` per audio file, and `LABELLOOP_MAX_ARCHIVE_BYTES` for the files read
-in all. Audio files are probed and decoded once (importing/audio.py, docs/audio.md).
+in all. Audio files are probed and decoded once (importing/audio/files.py, docs/audio.md).
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from typing import IO, Any
 
 from labelloop.errors import Problem
 from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage, StoredMedia
-from labelloop.services.importing.audio import ACCEPTED_TEXT as AUDIO_TEXT
-from labelloop.services.importing.audio import KnownAudioFn, NotAudio, store_audio
-from labelloop.services.importing.images import ACCEPTED_TEXT, KnownFn, NotAnImage, store_image
+from labelloop.services.importing.audio.files import ACCEPTED_TEXT as AUDIO_TEXT
+from labelloop.services.importing.audio.files import KnownAudioFn, NotAudio, store_audio
+from labelloop.services.importing.images.files import ACCEPTED_TEXT, KnownFn, NotAnImage, store_image
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import (
     AUDIO_SUFFIXES,

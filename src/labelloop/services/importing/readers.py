@@ -32,8 +32,8 @@ from labelloop.services.importing.names import holds_hf_dataset, holds_media
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "coco", "yolo", "voc", "hf",
            "nemo", "srt", "webvtt", "rttm")
-AUDIO_DATASETS = ("nemo", "srt", "webvtt", "rttm")  # audio datasets with segments (audio_datasets.py)
-DATASETS = ("coco", "yolo", "voc", *AUDIO_DATASETS)  # datasets with annotations (datasets.py)
+AUDIO_DATASETS = ("nemo", "srt", "webvtt", "rttm")  # audio datasets with segments (audio/datasets.py)
+DATASETS = ("coco", "yolo", "voc", *AUDIO_DATASETS)  # datasets with annotations (images/datasets.py)
 BOM = b"\xef\xbb\xbf"
 PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
 
@@ -109,7 +109,7 @@ def detect_format(path: Path, declared: str | None = None) -> str:
             return "hf"  # a zip, told apart by what it holds like one of images
         return declared
     if (path.is_dir() or path.suffix.lower() == ".zip") and holds_hf_dataset(path):
-        return "hf"  # a Hugging Face dataset written by save_to_disk (hf_disk.py)
+        return "hf"  # a Hugging Face dataset written by save_to_disk (feedback/hf_disk.py)
     if path.is_dir():
         return "images" if holds_media(path) else "txt"
     suffix = path.suffix.lower()

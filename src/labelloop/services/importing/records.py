@@ -4,7 +4,7 @@ Keys of a record: `id` (kept as the item's original id), one key per schema fiel
 (an object), `priority` (a number; higher comes first in the queue), `gold` (an answer that
 fits the schema). Any other key is kept in the item's metadata, so nothing is lost. CSV
 cells are text: `meta` and `gold` hold JSON there, and a `meta.<key>` column fills one key.
-For schemas with a conversation or candidate responses, chat.py first maps the record's
+For schemas with a conversation or candidate responses, feedback/chat.py first maps the record's
 prompt, OpenAI `messages` and `responses` / `response_a`... onto the schema's fields.
 
 The item as it will be stored is checked last (`ImportLimits`): at most `max_item_bytes` of
@@ -27,7 +27,7 @@ from labelloop.errors import Invalid, Problem
 from labelloop.schema import AudioInfo, ImageInfo, LabelSchema, Target, check_field_value
 from labelloop.schema.fields import MEDIA_KINDS
 from labelloop.services.blobs import REFERENCE_PREFIX, StoredAudio, StoredMedia
-from labelloop.services.importing.chat import ChatMapping
+from labelloop.services.importing.feedback.chat import ChatMapping
 from labelloop.services.importing.limits import ImportLimits, deeper_than
 from labelloop.services.importing.readers import AudioFile, ImageFile, StoredRecord, TextFile, Where, shown
 from labelloop.services.targets import SizeOf, targets_of
@@ -77,7 +77,7 @@ class RecordReader:
         self.first_text_field = next((f.name for f in self.fields if f.type == "text"), None)
         self.first_image_field = next((f.name for f in self.fields if f.type == "image"), None)
         self.first_audio_field = next((f.name for f in self.fields if f.type == "audio"), None)
-        self.chat = ChatMapping(schema)  # prompts, conversations and candidate responses (chat.py)
+        self.chat = ChatMapping(schema)  # prompts, conversations and candidate responses (feedback/chat.py)
 
     def missing_columns(self, header: list[str]) -> str | None:
         """What a CSV header lacks for this schema: its required fields (said once, not per row)."""

@@ -41,12 +41,14 @@ from labelloop.services.blobs import (
     stored_image,
     visible_blobs,
 )
-from labelloop.services.importing import audio_manifest, coco, subtitles, voc, yolo
 from labelloop.services.importing.archive import ImageArchive
-from labelloop.services.importing.audio_attach import attach_segments
-from labelloop.services.importing.audio_datasets import AudioDatasetArchive
-from labelloop.services.importing.datasets import DatasetArchive, DatasetOptions
-from labelloop.services.importing.hf_disk import HFDataset
+from labelloop.services.importing.audio import manifest as audio_manifest
+from labelloop.services.importing.audio import subtitles
+from labelloop.services.importing.audio.attach import attach_segments
+from labelloop.services.importing.audio.datasets import AudioDatasetArchive
+from labelloop.services.importing.feedback.hf_disk import HFDataset
+from labelloop.services.importing.images import coco, voc, yolo
+from labelloop.services.importing.images.datasets import DatasetArchive, DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_media
 from labelloop.services.importing.readers import AUDIO_DATASETS, DATASETS, Source, detect_format
@@ -102,7 +104,7 @@ def import_file(
 ) -> dict[str, Any]:
     """Import a file (or, from the CLI, a folder); `blobs` is where images go, `dataset` what a
     COCO, YOLO or VOC dataset's annotations become, `split` which split of a Hugging Face
-    dataset is imported (hf_disk.py; by default `train`)."""
+    dataset is imported (feedback/hf_disk.py; by default `train`)."""
     with db.read() as conn:
         acc = access(conn, actor, project_id, Action.import_items)
     fmt = detect_format(path, fmt)

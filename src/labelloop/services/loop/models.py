@@ -10,7 +10,7 @@ then POSTs `{"question", "classes", "items": [{"id", "data"}]}` to `<url>/predic
 registered under the entry-point group `labelloop.models`, constructed without arguments.
 
 Images (docs/loop.md, "Images") have two more interfaces of the same three kinds: a `Detector`
-(labelloop.learn.detector; built in: the offline COCO detector) that pre-labels boxes, POSTed to
+(labelloop.learn.images.detector; built in: the offline COCO detector) that pre-labels boxes, POSTed to
 `<url>/detect`, and a `Segmenter` (below; built in: GrabCut) that turns a box or scribbles into a
 mask, POSTed to `<url>/segment`; entry-point groups `labelloop.detectors` and `labelloop.segmenters`.
 Audio has one more, a `Transcriber` (labelloop.learn.speech; built in: Whisper and Silero VAD), in
@@ -30,7 +30,7 @@ import httpx
 import numpy as np
 
 from labelloop.errors import Invalid, Problem
-from labelloop.learn.detector import Detection, Detector
+from labelloop.learn.images.detector import Detection, Detector
 from labelloop.schema.types.rle import RleError, decode_counts
 
 ENTRY_POINT_GROUP = "labelloop.models"
@@ -207,10 +207,10 @@ class Segmenter(Protocol):
 
 
 class GrabCutSegmenter:
-    """The built-in segmenter: labelloop.learn.grabcut (OpenCV, the `images-models` extra)."""
+    """The built-in segmenter: labelloop.learn.images.grabcut (OpenCV, the `images-models` extra)."""
 
     def __init__(self, **options: Any) -> None:
-        from labelloop.learn.image_input import require_cv2
+        from labelloop.learn.images.inputs import require_cv2
 
         require_cv2()
         self.options = options
@@ -219,7 +219,7 @@ class GrabCutSegmenter:
     def segment(self, image: Any, *, box: Sequence[float] | None = None,
                 foreground: Sequence[Sequence[float]] = (),
                 background: Sequence[Sequence[float]] = ()) -> dict[str, Any]:
-        from labelloop.learn.grabcut import grabcut_mask
+        from labelloop.learn.images.grabcut import grabcut_mask
         from labelloop.schema.types.rle import encode_mask
 
         try:
@@ -273,7 +273,7 @@ def detector_for(name: str, *, labels: Sequence[str] | None = None,
     """`coco` (the offline COCO detector, COCO names mapped by *label_map*), an http(s) URL, or
     python:<entry point in labelloop.detectors>."""
     if name == "coco":
-        from labelloop.learn.detector import CocoDetector
+        from labelloop.learn.images.detector import CocoDetector
 
         try:
             return CocoDetector(labels=label_map, threshold=threshold)

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from labelloop.errors import Invalid, Problem
-from labelloop.learn.detector import CocoDetector, Detection
+from labelloop.learn.images.detector import CocoDetector, Detection
 from labelloop.schema import ImageInfo, LabelSchema, Question, ValueProblem
 from labelloop.services.loop import transcripts, versions
 from labelloop.services.loop.images import ImageFile, item_images, read_file

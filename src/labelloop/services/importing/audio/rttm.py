@@ -1,5 +1,5 @@
 """RTTM files beside their audio files (`calls/07.wav`, `calls/07.rttm`): speaker segments
-(docs/audio.md, "Formats"), the inverse of `services/exporting/rttm.py`.
+(docs/audio.md, "Formats"), the inverse of `services/exporting/audio/rttm.py`.
 
 Each line `SPEAKER <file-id> <channel> <start> <duration> <ortho> <stype> <name> <conf> <slat>`,
 fields separated by spaces or tabs (ten, or nine without the last, as some tools write); `;;`
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from labelloop.errors import Problem
-from labelloop.services.exporting.timecodes import parse_decimal
-from labelloop.services.importing.audio_datasets import AudioDatasetArchive, RawSegment
+from labelloop.services.exporting.audio.timecodes import parse_decimal
+from labelloop.services.importing.audio.datasets import AudioDatasetArchive, RawSegment
 from labelloop.services.importing.readers import Where, shown
 
 

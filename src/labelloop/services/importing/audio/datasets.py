@@ -1,11 +1,11 @@
 """Audio datasets with their segments, NeMo manifests, SRT, WebVTT or RTTM, in a zip (or, from the
 CLI, a folder) with the audio files: each audio file one item, its segments the gold answer or
 the pre-label of one `audio_segments` question (docs/audio.md, "Formats"); the audio counterpart
-of datasets.py.
+of images/datasets.py.
 
-The format modules (`audio_manifest.py`, `subtitles.py`, `rttm.py`) read the annotation files into
+The format modules (`manifest.py`, `subtitles.py`, `rttm.py`) read the annotation files into
 `AudioEntry`s: an audio file's path in the archive and its segments, each with the file and line
-it came from. Here each audio file is stored like any imported one (archive.py: names checked,
+it came from. Here each audio file is stored like any imported one (importing/archive.py: names checked,
 sizes counted while inflating, probed and decoded once, peaks), and each segment is checked as a
 submitted one is (`LabelType.validate` against the probed duration), every problem naming the
 annotation file, its line and the field: a time past the end of the audio, an end before its
@@ -13,7 +13,7 @@ start, a label that is not the question's, overlapping segments where the questi
 Nothing is imported unless everything is right.
 
 The segments become the item's gold (`as=gold`) or its pre-label (`as=prelabels`: `meta.prelabel`),
-as for image datasets; not answers (datasets.py says why).
+as for image datasets; not answers (images/datasets.py says why).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from typing import Any
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import AudioInfo, LabelSchema, Question, ValueProblem
 from labelloop.services.blobs import StoredAudio
-from labelloop.services.exporting.audio_plan import segments_question
+from labelloop.services.exporting.audio.plan import segments_question
 from labelloop.services.importing.archive import ImageArchive, Member
-from labelloop.services.importing.audio import KnownAudioFn
-from labelloop.services.importing.datasets import AS, PIECE, DatasetOptions
+from labelloop.services.importing.audio.files import KnownAudioFn
+from labelloop.services.importing.images.datasets import AS, PIECE, DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import AUDIO_SUFFIXES, suffix
 from labelloop.services.importing.readers import StoredRecord, Where, shown
@@ -102,7 +102,7 @@ class AudioDatasetArchive(ImageArchive):
         self.field = self.question.spec.target
         self.spec: Any = self.question.spec
         # No audio file at all: the annotation files are for items already in the project
-        # (audio_attach.py), found by `find`; what they hold is collected in `updates`.
+        # (attach.py), found by `find`; what they hold is collected in `updates`.
         self.attach = not any(suffix(n) in AUDIO_SUFFIXES for n in self._names())
         self.find: FindFn | None = None
         self.updates: list[Update] = []
@@ -203,7 +203,7 @@ class AudioDatasetArchive(ImageArchive):
 
     def _attached(self, e: AudioEntry) -> Iterator[tuple[Where, Problem]]:
         """An entry for an item already in the project: checked against its audio, kept for later."""
-        assert self.find is not None, "an archive without audio files needs find (audio_attach.py)"
+        assert self.find is not None, "an archive without audio files needs find (attach.py)"
         found = self.find(e)
         if isinstance(found, Problem):
             yield e.where, found

@@ -4,7 +4,7 @@ A `Dataset` folder holds `state.json` (its `_data_files`, in order), `dataset_in
 `data-*.arrow` files in Arrow's IPC *stream* format; a `DatasetDict` folder holds
 `dataset_dict.json` (`{"splits": [...]}`) and one such folder per split, of which one is imported
 (`split`, by default `train`). The folder comes as itself (CLI) or in a zip (API), where it may sit
-under one top folder. Each row is a record (records.py maps it onto the schema, chat.py reads its
+under one top folder. Each row is a record (importing/records.py maps it onto the schema, chat.py reads its
 prompt and candidates); a problem names the Arrow file and the row, counted from 1 over the whole
 split (row n is `dataset[n - 1]`). Rows are read a record batch at a time; in a zip the Arrow
 files are inflated as they are read and count against the archive limit.

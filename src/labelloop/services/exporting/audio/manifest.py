@@ -26,8 +26,8 @@ from typing import Any
 
 import orjson
 
-from labelloop.services.exporting.audio_plan import AudioPlan, Clip
-from labelloop.services.exporting.timecodes import milliseconds
+from labelloop.services.exporting.audio.plan import AudioPlan, Clip
+from labelloop.services.exporting.audio.timecodes import milliseconds
 
 MANIFEST = "manifest.jsonl"
 METADATA = "metadata.jsonl"

@@ -1,5 +1,5 @@
 """NeMo manifests with their audio files (docs/audio.md, "Formats"), the inverse of
-`services/exporting/audio_manifest.py`.
+`services/exporting/audio/manifest.py`.
 
 One `.json` or `.jsonl` file at the archive's top other than `metadata.jsonl` (Hugging Face's
 audiofolder metadata, which has no times and is not read): one JSON object per line, as NeMo
@@ -26,9 +26,9 @@ from typing import Any
 import orjson
 
 from labelloop.errors import Problem
-from labelloop.services.exporting.audio_manifest import AUDIO_DIR, METADATA
+from labelloop.services.exporting.audio.manifest import AUDIO_DIR, METADATA
 from labelloop.services.importing.archive import Member
-from labelloop.services.importing.audio_datasets import AudioDatasetArchive, AudioEntry, RawSegment
+from labelloop.services.importing.audio.datasets import AudioDatasetArchive, AudioEntry, RawSegment
 from labelloop.services.importing.names import AUDIO_SUFFIXES, suffix, unsafe_name
 from labelloop.services.importing.readers import Where, shown
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from labelloop.services.exporting.audio_plan import Clip
-from labelloop.services.exporting.timecodes import decimal, milliseconds
+from labelloop.services.exporting.audio.plan import Clip
+from labelloop.services.exporting.audio.timecodes import decimal, milliseconds
 
 SUFFIX = ".rttm"
 _SPACE = re.compile(r"\s+")

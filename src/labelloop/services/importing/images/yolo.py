@@ -4,7 +4,7 @@ under `images/`, and for each a label file under `labels/` at the same path with
 
 Every image under `images/` becomes an item, its id the path below `images/`; one without a label
 file, or with an empty one, is "nothing here". A label file with no image is a problem. Lines (the
-inverse of `services/exporting/yolo.py`), every coordinate a fraction of the image's width or
+inverse of `services/exporting/images/yolo.py`), every coordinate a fraction of the image's width or
 height, made pixels again exactly (`coords.py`):
 - box question (detect): `class cx cy w h`;
 - polygon question (segment): `class x1 y1 x2 y2 ...`, at least 3 points;
@@ -26,9 +26,9 @@ import yaml
 
 from labelloop.errors import Problem
 from labelloop.schema import ImageInfo, ValueProblem
-from labelloop.services.exporting.coords import from_centre_and_size, from_normalised, parse
+from labelloop.services.exporting.images.coords import from_centre_and_size, from_normalised, parse
 from labelloop.services.importing.archive import Member
-from labelloop.services.importing.datasets import DatasetArchive, Entry, RawObject
+from labelloop.services.importing.images.datasets import DatasetArchive, Entry, RawObject
 from labelloop.services.importing.names import IMAGE_SUFFIXES, suffix
 from labelloop.services.importing.readers import Where, shown
 

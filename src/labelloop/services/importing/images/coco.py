@@ -5,7 +5,7 @@ labelloop writes it, or COCO's own `annotations/instances_val2017.json`). An ima
 is found as it is, under `images/`, or as the one file of that name in the archive. Images the
 file does not list are not imported; a listed image with no annotations is "nothing here".
 
-What each question type takes from an annotation (the inverse of `services/exporting/coco.py`):
+What each question type takes from an annotation (the inverse of `services/exporting/images/coco.py`):
 box: `bbox` [x, y, w, h] -> [x, y, x + w, y + h] (exactly the x2 whose x2 - x is w, `coords.py`);
 rotated box: `rotated_box` [cx, cy, w, h, angle], else `bbox` at angle 0; polygon: `segmentation`
 holding one outline (several parts, or RLE, are a problem naming the annotation); polyline:
@@ -26,9 +26,9 @@ import orjson
 from labelloop.errors import Problem
 from labelloop.schema import ValueProblem
 from labelloop.schema.types.shapes import json_kind
-from labelloop.services.exporting.coords import end_of
+from labelloop.services.exporting.images.coords import end_of
 from labelloop.services.importing.archive import Member
-from labelloop.services.importing.datasets import DatasetArchive, Entry, RawObject
+from labelloop.services.importing.images.datasets import DatasetArchive, Entry, RawObject
 from labelloop.services.importing.names import IMAGE_SUFFIXES, suffix
 from labelloop.services.importing.readers import Where, shown
 

@@ -1,7 +1,7 @@
 """Records of language-model data mapped onto a schema's prompt, conversation and responses.
 
 The mappings of docs/feedback.md ("Items"), applied to every record before its fields are read
-(records.py), for schemas with a `responses` or a `conversation` field:
+(importing/records.py), for schemas with a `responses` or a `conversation` field:
 
 - plain fields: `prompt` fills the schema's first text field and `responses` its responses field
   when the record lacks keys of their own names; `response_a`, `response_b`, ... or `response1`,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelloop.services.exporting.audio_plan import AudioPlan, Clip
-from labelloop.services.exporting.timecodes import clock, srt_text, vtt_text, vtt_voice
+from labelloop.services.exporting.audio.plan import AudioPlan, Clip
+from labelloop.services.exporting.audio.timecodes import clock, srt_text, vtt_text, vtt_voice
 
 SUFFIX = {"srt": ".srt", "webvtt": ".vtt"}
 

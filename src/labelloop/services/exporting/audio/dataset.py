@@ -1,5 +1,5 @@
 """An audio-dataset export streamed as a zip: NeMo manifests, SRT, WebVTT or RTTM with the audio
-files (docs/audio.md, "Formats"); the audio counterpart of dataset.py, in the same passes over one
+files (docs/audio.md, "Formats"); the audio counterpart of images/dataset.py, in the same passes over one
 snapshot, memory flat in the number and length of the files.
 
 Layouts:
@@ -18,16 +18,16 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
-from labelloop.services.exporting import audio_manifest, rttm, subtitles
-from labelloop.services.exporting.audio_plan import AudioPlan, Clip, clips, stem
-from labelloop.services.exporting.dataset import _csv
-from labelloop.services.exporting.pictures import Skipped
+from labelloop.services.exporting.audio import manifest, rttm, subtitles
+from labelloop.services.exporting.audio.plan import AudioPlan, Clip, clips, stem
+from labelloop.services.exporting.images.dataset import _csv
+from labelloop.services.exporting.images.pictures import Skipped
 from labelloop.services.exporting.zipstream import ZipStream
 from labelloop.store.blobs import BlobStore
 
 
 def _path(plan: AudioPlan, clip: Clip) -> str:
-    return audio_manifest.audio_path(clip) if plan.format == "nemo" else clip.name
+    return manifest.audio_path(clip) if plan.format == "nemo" else clip.name
 
 
 def _annotation(plan: AudioPlan, clip: Clip) -> tuple[str, bytes]:
@@ -48,9 +48,9 @@ def stream_audio_dataset(
         return (c for c in clips(conn, project_id, plan) if isinstance(c, Clip))
 
     if plan.format == "nemo":
-        yield from zs.text(audio_manifest.MANIFEST, (audio_manifest.manifest_lines(plan, c) for c in found()))
-        if audio_manifest.has_metadata(plan):
-            yield from zs.text(audio_manifest.METADATA, audio_manifest.metadata_lines(found()))
+        yield from zs.text(manifest.MANIFEST, (manifest.manifest_lines(plan, c) for c in found()))
+        if manifest.has_metadata(plan):
+            yield from zs.text(manifest.METADATA, manifest.metadata_lines(found()))
     skipped = 0
     for c in clips(conn, project_id, plan):
         if isinstance(c, Skipped):

@@ -2,7 +2,7 @@
 the pairing of annotation files with audio files that RTTM shares (docs/audio.md, "Formats").
 
 Read strictly, each problem naming the file, the line and the field; the inverse of
-`services/exporting/subtitles.py`, times as `exporting/timecodes.py` reads them.
+`services/exporting/audio/subtitles.py`, times as `exporting/audio/timecodes.py` reads them.
 - SRT: blocks separated by blank lines, each the cue's number, `HH:MM:SS,mmm --> HH:MM:SS,mmm`,
   then its text lines (none for an empty cue).
 - WebVTT: the `WEBVTT` line, header lines to the first blank line, then cues, each an optional
@@ -14,7 +14,7 @@ taken from the voice (WebVTT) or else the question's first label; for a question
 transcripts the text is the class, one of the question's labels. An audio file with no annotation
 file is "nothing here" (no segments); an annotation file with no audio file is a problem, unless
 the archive holds no audio file at all: then each is for an item already in the project
-(audio_attach.py).
+(attach.py).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import re
 from collections.abc import Iterator
 
 from labelloop.errors import Problem
-from labelloop.services.exporting.audio_plan import stem
-from labelloop.services.exporting.timecodes import is_blank, parse_clock, read_vtt_text
-from labelloop.services.importing import rttm
+from labelloop.services.exporting.audio.plan import stem
+from labelloop.services.exporting.audio.timecodes import is_blank, parse_clock, read_vtt_text
 from labelloop.services.importing.archive import Member
-from labelloop.services.importing.audio_datasets import AudioDatasetArchive, AudioEntry, RawSegment
+from labelloop.services.importing.audio import rttm
+from labelloop.services.importing.audio.datasets import AudioDatasetArchive, AudioEntry, RawSegment
 from labelloop.services.importing.names import AUDIO_SUFFIXES, suffix
 from labelloop.services.importing.readers import Where, shown
 

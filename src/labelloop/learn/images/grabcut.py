@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labelloop.learn.image_input import ImageInput, require_cv2, to_rgb
+from labelloop.learn.images.inputs import ImageInput, require_cv2, to_rgb
 
 __all__ = ["grabcut_mask"]
 

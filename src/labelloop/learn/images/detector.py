@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from labelloop.learn.image_input import ImageInput, model_file, require_cv2, to_rgb
+from labelloop.learn.images.inputs import ImageInput, model_file, require_cv2, to_rgb
 
 __all__ = ["COCO_CLASSES", "CocoDetector", "Detection", "Detector"]
 

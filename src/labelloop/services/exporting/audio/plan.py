@@ -1,5 +1,5 @@
 """What an audio-dataset export holds: one `audio_segments` question, whose segments, which audio
-files, named how (docs/audio.md, "Formats"); the audio counterpart of pictures.py.
+files, named how (docs/audio.md, "Formats"); the audio counterpart of images/pictures.py.
 
 Per item, the question's segments from one source: the consensus (the default), the gold answer,
 or every annotator's latest answer (revisions replace what they correct; only the NeMo manifest
@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting.chunks import ItemChunk, item_chunks
-from labelloop.services.exporting.pictures import IMAGES, SOURCES, Skipped
+from labelloop.services.exporting.images.pictures import IMAGES, SOURCES, Skipped
 from labelloop.services.importing.names import AUDIO_SUFFIXES, is_junk, unsafe_name
 from labelloop.services.targets import blob_hash
 from labelloop.store.models import blob_audio, blobs

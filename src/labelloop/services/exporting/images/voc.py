@@ -23,8 +23,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from xml.sax.saxutils import escape
 
-from labelloop.services.exporting.coords import one_based, text
-from labelloop.services.exporting.pictures import DatasetPlan, Picture
+from labelloop.services.exporting.images.coords import one_based, text
+from labelloop.services.exporting.images.pictures import DatasetPlan, Picture
 
 IMAGES_DIR = "JPEGImages"
 ANNOTATIONS_DIR = "Annotations"

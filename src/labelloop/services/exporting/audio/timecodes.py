@@ -1,5 +1,5 @@
 """Times and cue text as subtitle and speaker files write them, both directions (export and import
-share this module, as image formats share coords.py).
+share this module, as image formats share images/coords.py).
 
 Segment times are seconds rounded to the millisecond (docs/audio.md), so every time is a whole
 number of milliseconds `ms = round(s * 1000)`, and `ms / 1000` is the same float again: the

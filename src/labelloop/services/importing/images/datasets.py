@@ -4,12 +4,12 @@ question (docs/images.md, "Formats").
 
 The format modules (`coco.py`, `yolo.py`, `voc.py`) read the annotation files into `Entry`s:
 an image's path in the archive and its objects, still in the format's terms. Here each image is
-stored like any imported image (archive.py: names checked, sizes counted while inflating, Pillow's
+stored like any imported image (importing/archive.py: names checked, sizes counted while inflating, Pillow's
 checks, preview and thumbnail), its objects are turned into pixels with its size, and each is
 checked as a submitted answer is (`LabelType.validate` against the image's size), every problem
 naming the annotation file and the annotation (`annotations[id=17]`, a line, `object[2]`). The
-records then go through the import's usual path (records.py, writer.py): gold is checked once more
-as a whole answer, and nothing is imported unless everything is right.
+records then go through the import's usual path (importing/records.py, importing/writer.py): gold
+is checked once more as a whole answer, and nothing is imported unless everything is right.
 
 A coordinate outside the image by at most half a pixel is moved onto its edge (tools that count
 pixel centres, or round, leave edges there); one further out is a problem, as is a size the file
@@ -34,9 +34,9 @@ from typing import Any
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import ImageInfo, LabelSchema, Question, ValueProblem
-from labelloop.services.exporting.pictures import TYPES, shape_question
+from labelloop.services.exporting.images.pictures import TYPES, shape_question
 from labelloop.services.importing.archive import ImageArchive, Member
-from labelloop.services.importing.images import KnownFn
+from labelloop.services.importing.images.files import KnownFn
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import StoredRecord, Where, shown
 from labelloop.store.blobs import BlobStore

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from labelloop.services.exporting.coords import centre_and_size, normalised, text
-from labelloop.services.exporting.pictures import DatasetPlan, Picture
+from labelloop.services.exporting.images.coords import centre_and_size, normalised, text
+from labelloop.services.exporting.images.pictures import DatasetPlan, Picture
 
 IMAGES_DIR = "images"
 LABELS_DIR = "labels"

@@ -3,7 +3,7 @@
 Each annotation file names its image in `<filename>` (a path below `JPEGImages/`), which becomes
 the item's id, and gives `<size>` (checked against the image) and its `<object>`s: `<name>` (a
 label of the question, a box question) and `<bndbox>`, made edges from 0 again (the inverse of
-`services/exporting/voc.py`: x1 = xmin - 1, y1 = ymin - 1, x2 = xmax, y2 = ymax). `pose`,
+`services/exporting/images/voc.py`: x1 = xmin - 1, y1 = ymin - 1, x2 = xmax, y2 = ymax). `pose`,
 `truncated` and `difficult` fill attributes of those names when the question declares them, as do
 CVAT's `<attributes>`. Images no annotation file names are not imported.
 
@@ -19,10 +19,10 @@ from typing import Any
 
 from labelloop.errors import Problem
 from labelloop.schema import ImageInfo
-from labelloop.services.exporting.coords import from_one_based, parse
-from labelloop.services.exporting.voc import NATIVE
+from labelloop.services.exporting.images.coords import from_one_based, parse
+from labelloop.services.exporting.images.voc import NATIVE
 from labelloop.services.importing.archive import Member
-from labelloop.services.importing.datasets import DatasetArchive, Entry, RawObject
+from labelloop.services.importing.images.datasets import DatasetArchive, Entry, RawObject
 from labelloop.services.importing.names import suffix
 from labelloop.services.importing.readers import Where, shown
 
