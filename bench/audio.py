@@ -11,11 +11,13 @@ Prints tables and, as its last line, one JSON object (also written to bench/resu
    on the same files, fed the same normalised text, since it does not normalise) and its time;
 3. our aggregation time (best of 3, input checks and normalisation included; also CPU seconds);
 4. the sensitivity of the default to each of its settings on both splits and on a simulated crowd;
-5. a simulated crowd (workers of differing word error rates, 20% spammers): weighting vs plain ROVER.
+5. a simulated crowd (workers of differing word error rates, 20% spammers): weighting vs plain ROVER;
+6. Whisper tiny.en on espeak-ng speech of known text: WER and real-time factor (bench/audio_asr.py);
+7. Chromium, cold page to a one-hour file's waveform on screen (bench/audio_browser.py).
 
-Each measurement is one function returning a dict of figures; ``MEASUREMENTS`` lists them (the
-browser and speech-to-text timings are added as further functions). This file is also the oracle's
-entry point (``--oracle-run SPEC OUT``): in that mode it imports only pandas and crowdkit.
+Each measurement is one function returning a dict of figures; ``MEASUREMENTS`` lists them.
+This file is also the oracle's entry point (``--oracle-run SPEC OUT``): in that mode it imports only
+pandas and crowdkit.
 """
 
 from __future__ import annotations
@@ -196,7 +198,31 @@ def simulated_crowd() -> dict[str, Any]:
     return out
 
 
-MEASUREMENTS: list[Callable[[], dict[str, Any]]] = [crowdspeech_quality, sensitivity, simulated_crowd]
+def speech_to_text() -> dict[str, Any]:
+    """Whisper tiny.en on espeak-ng speech of known text (bench/audio_asr.py)."""
+    from audio_asr import asr_figures
+
+    print("\nSpeech to text (Whisper tiny.en on espeak-ng speech) ...", flush=True)
+    out = asr_figures()
+    print(f"  WER {out['asr_wer_espeak']:.4f}, {out['asr_realtime_factor']:.1f}x real time "
+          f"on {out['asr_audio_s']:.0f} s of audio")
+    return out
+
+
+def waveform_open() -> dict[str, Any]:
+    """Chromium, cold page to a one-hour file's waveform on screen (bench/audio_browser.py)."""
+    from audio_browser import waveform_open_ms_1h
+
+    print("\nWaveform of a one-hour file in Chromium ...", flush=True)
+    out = waveform_open_ms_1h()
+    print(f"  cold page to waveform: median {out['waveform_open_ms_1h']:.0f} ms, "
+          f"p90 {out['waveform_open_p90_ms_1h']:.0f} ms ({out['waveform_audio']})")
+    return out
+
+
+MEASUREMENTS: list[Callable[[], dict[str, Any]]] = [
+    crowdspeech_quality, sensitivity, simulated_crowd, speech_to_text, waveform_open,
+]
 
 
 def main() -> None:
@@ -226,6 +252,8 @@ def main() -> None:
     if "aggregate_s_clean" in result and "crowdkit_rover_s_clean" in result:
         result["speedup_vs_crowdkit_clean"] = result["crowdkit_rover_s_clean"] / result["aggregate_s_clean"]
         targets["aggregation_10x_faster_than_crowdkit"] = result["speedup_vs_crowdkit_clean"] >= 10
+    if "waveform_open_ms_1h" in result:
+        targets["waveform_open_under_1000_ms"] = result["waveform_open_ms_1h"] < 1000
     result["targets"] = targets
     result["machine"] = {
         "cpus": os.cpu_count(),

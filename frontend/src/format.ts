@@ -6,6 +6,7 @@
  * return plain strings, which the app only ever renders as text nodes.
  */
 
+import { segmentsText } from "./audio/segments";
 import { isShapeQuestion, looksLikeShapes, shapesText } from "./canvas/words";
 import { feedbackValueText, isFeedbackQuestion } from "./feedback/words";
 import { title } from "./questions/kind";
@@ -58,6 +59,7 @@ function quote(points: string[], start: number, end: number): string {
 export function questionValueText(q: Question, v: unknown, data?: Record<string, unknown>): string {
   if (v === undefined || v === null) return "–";
   if (isShapeQuestion(q)) return shapesText(v, q);
+  if (q.type === "audio_segments") return segmentsText(v, q);
   if (isFeedbackQuestion(q)) return feedbackValueText(q, v, data);
   if (q.type === "spans" && Array.isArray(v)) {
     if (!v.length) return "no spans";

@@ -15,8 +15,8 @@ const SUSPICIOUS = /[\u0000-\u001f\u007f\\]/;
 // A stored file: exactly "blob:" and a SHA-256 in lowercase hex (a browser's blob:https://... is not one).
 const STORED = /^blob:([0-9a-f]{64})$/;
 
-/** Which file of a stored image to load: the workbench shows the preview, lists the thumbnail. */
-export type BlobVariant = "original" | "preview" | "thumb";
+/** Which file of a stored image to load: the workbench shows the preview, lists the thumbnail; audio has its peaks. */
+export type BlobVariant = "original" | "preview" | "thumb" | "peaks";
 
 /** The project of the page on screen (`#/p/<id>/...`): stored files are read through it. */
 export function routeProject(hash: string = location.hash): string | null {

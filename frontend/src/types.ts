@@ -81,6 +81,18 @@ export interface ShapeQuestion extends QuestionCommon {
   skeleton?: { points: string[]; edges?: [string | number, string | number][] };
 }
 
+/** Segments on an audio field's timeline (docs/audio.md, "Segments"): the value is a list of segments. */
+export interface AudioSegmentsQuestion extends QuestionCommon {
+  type: "audio_segments";
+  target: string;
+  labels: SpanLabel[];
+  attributes?: ShapeAttribute[];
+  /** Each segment holds its transcript (and, from a model, word timings). */
+  transcript?: boolean;
+  allow_overlap?: boolean;
+  max_segments?: number;
+}
+
 /** Language-model feedback (docs/feedback.md, "Questions"): each names a `responses` field as `target`. */
 export interface PreferenceQuestion extends QuestionCommon {
   type: "preference";
@@ -132,7 +144,7 @@ export type FeedbackQuestion =
 
 export type Question =
   | ChoiceQuestion | MultiChoiceQuestion | RatingQuestion | TextQuestion | SpansQuestion | ShapeQuestion
-  | FeedbackQuestion;
+  | AudioSegmentsQuestion | FeedbackQuestion;
 
 export interface FieldSpec {
   name: string;
@@ -193,6 +205,12 @@ export interface LoopSettings {
   detector_threshold?: number;
   /** Interactive masks: `grabcut`, a segmenter's URL, or `python:<entry point>`. */
   segmenter?: string;
+  /** Pre-labels an audio_segments question: `whisper`, `vad`, a speech model's URL, `python:<entry point>`, or null. */
+  transcriber?: string | null;
+  /** The audio_segments question it pre-labels (null: the first). */
+  transcriber_question?: string | null;
+  /** The label its segments get (null: the question's first). */
+  transcriber_label?: string | null;
 }
 
 /** What a round of the loop measured (docs/loop.md); a cold-start round has no accuracy. */
@@ -254,6 +272,8 @@ export interface QualitySettings {
   exclude_paused: boolean;
   /** F1 from which a shape answer on a gold item counts as right (newer servers). */
   gold_shape_score?: number;
+  /** WER up to which a typed transcript on a gold clip counts as right (newer servers). */
+  gold_max_wer?: number;
 }
 
 export type Answer = Record<string, unknown>;
@@ -414,6 +434,23 @@ export interface QuestionAgreement {
   kendall_tau?: number | null;
   /** Flagged words: the pairwise span F1 between annotators of one response. */
   span_f1?: number | null;
+  /** Transcripts (docs/quality.md, "Transcripts on the platform"): pairwise WER pooled over every pair of every item. */
+  wer?: number | null;
+  /** Transcripts: the mean over items of each item's pairwise WER. */
+  item_wer?: number | null;
+  /** Transcripts: the items annotators disagree on most, worst first. */
+  worst_items?: WorstTranscript[] | null;
+  /** Segments: pairwise F1 at IoU 0.5, same label; and the mean IoU of the segments matched. */
+  segment_f1?: number | null;
+  segment_iou?: number | null;
+}
+
+/** One of the items whose transcripts differ most between annotators. */
+export interface WorstTranscript {
+  item_id: number;
+  external_id: string | null;
+  wer: number;
+  annotators: number;
 }
 
 /** One model of GET /api/projects/{id}/feedback/leaderboard, best first. */
@@ -468,6 +505,28 @@ export interface AnnotatorQuality {
   flags: string[];
   /** Per shape question the gold settles: this annotator's objects against the gold's (newer servers). */
   gold_shapes?: Record<string, GoldShapes>;
+  /** Per transcript question: their WER against the consensus, on items that are not gold. */
+  transcripts?: Record<string, TranscriptScore>;
+  /** Per transcript question: their WER against gold clips (segments: also matched against the gold's). */
+  gold_transcripts?: Record<string, TranscriptScore>;
+}
+
+/** An annotator's transcripts against a reference, pooled (services/quality/transcript_agreement.py). */
+export interface TranscriptScore {
+  /** Clips scored. */
+  answers: number;
+  /** Word errors, and words of the reference; null when no answer had a transcript. */
+  errors: number | null;
+  words: number | null;
+  wer: number | null;
+  /** Segments on gold clips, matched one to one with the gold's (same label, IoU 0.5). */
+  matched?: number;
+  missed?: number;
+  extra?: number;
+  precision?: number | null;
+  recall?: number | null;
+  f1?: number;
+  mean_iou?: number | null;
 }
 
 /** An annotator's objects on gold images matched to the gold objects, pooled (services/quality/reports.py). */

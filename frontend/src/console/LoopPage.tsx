@@ -1,15 +1,18 @@
 /**
- * A project's learning loop, for managers (docs/loop.md): run a round and follow it, the
- * learning curve (accuracy against human answers spent, one point per round), the way to the
- * label issues a round sent to review, and the loop settings.
+ * A project's learning loop, for managers (docs/loop.md): run a round and follow it, pre-label
+ * audio with a speech model (projects with an audio_segments question), the learning curve
+ * (accuracy against human answers spent, one point per round), the way to the label issues a round
+ * sent to review, and the loop settings.
  */
 
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import type { LoopRound, Project } from "../types";
 import { LearningCurve } from "./LoopCurve";
+import { RunPrelabel } from "./LoopPrelabel";
 import { RunRound } from "./LoopRun";
 import { LoopSettingsForm } from "./LoopSettings";
+import { hasSegments } from "./speechSettings";
 
 export function LoopPage({ projectId }: { projectId: number }) {
   const [project, setProject] = useState<Project | null>(null);
@@ -47,6 +50,17 @@ export function LoopPage({ projectId }: { projectId: number }) {
         <h2 id="round-h">Run a round</h2>
         <RunRound projectId={projectId} onFinished={loadRounds} />
       </section>
+
+      {hasSegments(project) && "transcriber" in project.loop && (
+        <section class="panel" aria-labelledby="prelabel-h">
+          <h2 id="prelabel-h">Pre-label audio</h2>
+          <p class="muted">
+            A speech model marks where people speak, and what they say, in every audio file; annotators
+            see its segments as editable suggestions, as the pre-label settings below allow.
+          </p>
+          <RunPrelabel project={project} />
+        </section>
+      )}
 
       <section class="panel" aria-labelledby="curve-h">
         <h2 id="curve-h">Learning curve</h2>

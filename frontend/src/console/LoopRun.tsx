@@ -3,15 +3,10 @@
  * progress bar and the job's message, then shows what the round did or why it failed.
  */
 
-import { useEffect, useRef, useState } from "preact/hooks";
-import { api, errorText, transient } from "../api";
-import type { Job, RoundMetrics } from "../types";
+import type { RoundMetrics } from "../types";
+import { active, JobFailure, useProjectJob } from "./jobs";
 import { pct } from "./Quality";
 import { pct1, trained } from "./LoopCurve";
-
-const POLL_MS = 400;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const active = (j: Job | null) => j !== null && (j.status === "queued" || j.status === "running");
 
 /** What a finished round did, in sentences. */
 function RoundResult({ projectId, result }: { projectId: number; result: RoundMetrics & { model_version?: number } }) {
@@ -52,57 +47,7 @@ function RoundResult({ projectId, result }: { projectId: number; result: RoundMe
 }
 
 export function RunRound({ projectId, onFinished }: { projectId: number; onFinished: () => void }) {
-  const [job, setJob] = useState<Job | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const alive = useRef(true);
-
-  const follow = async (start: Job) => {
-    let j = start;
-    setJob(j);
-    while (alive.current && active(j)) {
-      await sleep(POLL_MS);
-      try {
-        j = await api<Job>("GET", `/api/jobs/${j.id}`);
-      } catch (e) {
-        if (transient(e)) continue; // the server is busy or away: keep asking
-        throw e;
-      }
-      if (alive.current) setJob(j);
-    }
-    if (alive.current) onFinished();
-  };
-
-  const run = async (first: () => Promise<Job | null>) => {
-    setBusy(true);
-    try {
-      const j = await first();
-      if (j) await follow(j);
-    } catch (e) {
-      if (alive.current) setError(errorText(e));
-    } finally {
-      if (alive.current) setBusy(false);
-    }
-  };
-
-  useEffect(() => {
-    alive.current = true;
-    // A round started earlier (another tab, before a reload) is followed like a new one.
-    void run(async () => {
-      const jobs = await api<Job[]>("GET", `/api/projects/${projectId}/jobs`).catch(() => [] as Job[]);
-      return jobs.find((j) => j.kind === "round" && active(j)) ?? null;
-    });
-    return () => {
-      alive.current = false;
-    };
-  }, [projectId]);
-
-  const start = () => {
-    if (busy) return; // aria-disabled rather than disabled, so the button keeps the focus
-    setError("");
-    void run(() => api<Job>("POST", `/api/projects/${projectId}/loop/rounds`));
-  };
-
+  const { job, busy, error, start } = useProjectJob(projectId, "round", `/api/projects/${projectId}/loop/rounds`, onFinished);
   const running = active(job);
   const total = job?.progress_total || 7;
   const done = Math.min(job?.progress_done ?? 0, total);
@@ -122,14 +67,7 @@ export function RunRound({ projectId, onFinished }: { projectId: number; onFinis
         </progress>
       )}
       {job?.status === "succeeded" && job.result && <RoundResult projectId={projectId} result={job.result as RoundMetrics} />}
-      {job?.status === "failed" && (
-        <div class="problems" role="alert">
-          <p>{`The round failed: ${job.error?.message ?? "no reason given"}`}</p>
-          {job.error?.problems?.length ? (
-            <ul>{job.error.problems.slice(0, 10).map((p) => <li>{p.field ? `${p.field}: ${p.message}` : p.message}</li>)}</ul>
-          ) : null}
-        </div>
-      )}
+      {job?.status === "failed" && <JobFailure what="The round" job={job} />}
       {error && <p class="error" role="alert">{error}</p>}
     </div>
   );

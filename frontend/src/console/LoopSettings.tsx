@@ -2,25 +2,31 @@
  * A project's learning-loop settings (docs/loop.md), edited by managers. The server checks
  * them: the form sends only the keys that changed, and a 422's problems (`loop.<key>`, or
  * `loop.<key>.<part>`) are shown under their own setting. The image models' settings (detector,
- * segmenter) are shown on projects with a question they serve.
+ * segmenter) are shown on projects with a question they serve, the speech model's on projects with
+ * an audio_segments question (console/speechSettings.tsx).
  */
 
 import { api } from "../api";
 import { useSettingsForm } from "./settingsForm";
 import type { LoopSettings, Project } from "../types";
+import { SPEECH_SETTINGS, TranscriberInput } from "./speechSettings";
 
 type Key = keyof LoopSettings;
+export type Draft = Record<Key, string>;
 
-interface Choice {
+export interface Choice {
   value: string;
   label: string;
 }
 
-interface Setting {
+export interface Setting {
   key: Key;
   label: string;
-  /** `text-or-null`: empty is null; `pairs`: a mapping, one `name: value` per line (empty: null). */
-  kind: "select" | "text" | "text-or-null" | "pairs" | "int" | "share" | "share-or-never" | "bool";
+  /**
+   * `text-or-null`: empty is null; `pairs`: a mapping, one `name: value` per line (empty: null);
+   * `transcriber`: a speech model, chosen or typed (speechSettings.tsx), empty is null.
+   */
+  kind: "select" | "text" | "text-or-null" | "pairs" | "int" | "share" | "share-or-never" | "bool" | "transcriber";
   /** Shown only when the server's settings have this key (a newer server). */
   optional?: boolean;
   /** Shown only on projects this says yes to (the schema has a question the setting serves). */
@@ -30,7 +36,14 @@ interface Setting {
   /** The range the server accepts, for the input's spin buttons (the server checks it). */
   min?: number;
   max?: number;
-  choices?: (project: Project) => Choice[];
+  /** A select's options; they may depend on another setting's value in the form. */
+  choices?: (project: Project, draft: Draft) => Choice[];
+  /** A select whose empty option stands for null (the server's default). */
+  nullable?: boolean;
+  /** The setting emptied when this one changes (its options depend on this one). */
+  resets?: Key;
+  /** What the browser can already say is wrong with the value (the server checks it all again). */
+  check?: (raw: string, project: Project, draft: Draft, badInput: boolean) => string | undefined;
 }
 
 // The same keys and values as the server's LoopSettings (services/loop_settings.py).
@@ -57,7 +70,7 @@ const IMAGE_ENCODERS: Choice[] = [
 
 const hasImages = (p: Project) => p.label_schema.fields.some((f) => f.type === "image");
 const ofType = (p: Project, type: string) => p.label_schema.questions.filter((q) => q.type === type);
-const hasBoxes = (p: Project) => ofType(p, "bbox").length > 0;
+export const hasBoxes = (p: Project) => ofType(p, "bbox").length > 0;
 const hasMasks = (p: Project) => ofType(p, "mask").length > 0;
 
 /** The bbox questions, the first standing for null (the default) as in `questions` below. */
@@ -132,7 +145,7 @@ const SETTINGS: Setting[] = [
     key: "encoder", label: "Encoder of the items (text, or images)", kind: "select",
     choices: (p) => (hasImages(p) ? [...ENCODERS, ...IMAGE_ENCODERS] : ENCODERS),
   },
-  { key: "question", label: "Question the model learns", kind: "select", choices: questions },
+  { key: "question", label: "Question the model learns", kind: "select", choices: questions, nullable: true },
   { key: "min_labels", label: "Labelled items needed before a round trains", kind: "int", min: 2, max: 1_000_000 },
   {
     key: "autolabel_target", label: "Auto-label when accuracy is provably at least (empty: never)",
@@ -162,7 +175,7 @@ const SETTINGS: Setting[] = [
   },
   {
     key: "detector_question", label: "Box question the detector pre-labels", kind: "select", choices: boxQuestions,
-    optional: true, when: hasBoxes,
+    nullable: true, optional: true, when: hasBoxes,
   },
   {
     key: "detector_labels", label: "Detector classes to this project’s labels (empty: the detector’s own names)",
@@ -181,10 +194,9 @@ const SETTINGS: Setting[] = [
     help: "grabcut: built in, offline; or the URL of your team’s segmenter server; or python:<entry point>. "
       + "It turns a box or scribbles drawn in a mask question into a proposed mask.",
   },
+  ...SPEECH_SETTINGS,
 ];
 const SETTING_KEYS: readonly string[] = SETTINGS.map((s) => s.key);
-
-type Draft = Record<Key, string>;
 
 const shown = (project: Project) =>
   SETTINGS.filter((s) => (!s.optional || s.key in project.loop) && (!s.when || s.when(project)));
@@ -205,9 +217,14 @@ function changes(project: Project, d: Draft, bad: Set<Key>): { changed: Record<s
   const local: Record<string, string> = {};
   for (const s of shown(project)) {
     const raw = d[s.key].trim();
+    const problem = s.check?.(raw, project, d, bad.has(s.key));
+    if (problem) {
+      local[s.key] = problem;
+      continue;
+    }
     let v: unknown;
     if (s.kind === "text") v = raw;
-    else if (s.kind === "text-or-null") v = raw === "" ? null : raw;
+    else if (s.kind === "text-or-null" || s.kind === "transcriber") v = raw === "" ? null : raw;
     else if (s.kind === "pairs") {
       const parsed = parsePairs(raw);
       if ("problem" in parsed) {
@@ -216,7 +233,7 @@ function changes(project: Project, d: Draft, bad: Set<Key>): { changed: Record<s
       }
       v = parsed.value;
     } else if (s.kind === "bool") v = raw === "true";
-    else if (s.kind === "select") v = raw === "" && (s.key === "question" || s.key === "detector_question") ? null : raw;
+    else if (s.kind === "select") v = raw === "" && s.nullable ? null : raw;
     else if (bad.has(s.key) || (raw === "" && s.kind !== "share-or-never")) {
       local[s.key] = "enter a number";
       continue;
@@ -241,12 +258,22 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
         const described = [s.help ? `${id}-help` : "", problem ? `${id}-problem` : ""].join(" ").trim() || undefined;
         const value = draft[s.key];
         let control;
-        if (s.kind === "select") {
-          const choices = [...s.choices!(project)];
+        if (s.kind === "transcriber") {
+          // Labels of its own (a choice, then the URL or entry point); made again once saved, so
+          // that its choice is the saved value's.
+          control = (
+            <TranscriberInput key={String(project.loop[s.key] ?? "")} id={id} label={s.label} value={value}
+              problem={!!problem} described={described} onChange={(v, badInput) => set(s.key, v, badInput)} />
+          );
+        } else if (s.kind === "select") {
+          const choices = [...s.choices!(project, draft)];
           if (!choices.some((c) => c.value === value)) choices.push({ value, label: value });
           control = (
             <select id={id} value={value} aria-invalid={!!problem} aria-describedby={described}
-              onChange={(e) => set(s.key, e.currentTarget.value)}>
+              onChange={(e) => {
+                set(s.key, e.currentTarget.value);
+                if (s.resets) set(s.resets, "");
+              }}>
               {choices.map((c) => <option value={c.value}>{c.label}</option>)}
             </select>
           );
@@ -275,10 +302,12 @@ export function LoopSettingsForm({ project, onSaved }: { project: Project; onSav
         }
         return (
           <div class={problem ? "setting invalid" : "setting"} data-setting={s.key}>
-            <label for={id}>
-              {s.label}
-              {control}
-            </label>
+            {s.kind === "transcriber" ? control : (
+              <label for={id}>
+                {s.label}
+                {control}
+              </label>
+            )}
             {s.help && <p class="help" id={`${id}-help`}>{s.help}</p>}
             {problem && <p class="error" id={`${id}-problem`}>{problem}</p>}
           </div>

@@ -27,12 +27,16 @@ export function useSettingsForm<K extends string, T>(o: SettingsFormOptions<K, T
   const [bad, setBad] = useState<Set<K>>(new Set());
   const [problems, setProblems] = useState<Record<string, string>>({});
   const [note, setNote] = useState("");
+  // Updates from the state as it is, not as this render saw it: one change may set two settings
+  // (a question and the label that must be one of its labels).
   const set = (k: K, v: string, badInput = false) => {
-    setDraft({ ...draft, [k]: v });
-    const next = new Set(bad);
-    if (badInput) next.add(k);
-    else next.delete(k);
-    setBad(next);
+    setDraft((d) => ({ ...d, [k]: v }));
+    setBad((b) => {
+      const next = new Set(b);
+      if (badInput) next.add(k);
+      else next.delete(k);
+      return next;
+    });
   };
   const save = async (e: Event) => {
     e.preventDefault();

@@ -4,6 +4,7 @@
  */
 
 import type { FunctionComponent } from "preact";
+import type { AudioUi } from "../audio/segments";
 import type { ShapeUi } from "../canvas/shape";
 import type { Question } from "../types";
 
@@ -18,6 +19,8 @@ export interface QuestionUi {
   notice?: string;
   /** Shape questions: the class for new objects, the selection, hidden and locked objects, the brush. */
   shape?: ShapeUi;
+  /** Audio segments: the label for new segments, the selection, the start mark, the loop (audio/segments.ts). */
+  audio?: AudioUi;
   /**
    * Feedback questions (docs/feedback.md): the response being rewritten or flagged, the criteria
    * row that digits rate, and a count bumped each time a digit hands a ranking row the focus.

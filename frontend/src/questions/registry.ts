@@ -1,6 +1,7 @@
 /** Question types by name; a new type is one module here and one line below. */
 
 import type { Question } from "../types";
+import { audioSegments } from "./audio_segments";
 import { bbox, rotatedBbox } from "./boxes";
 import { choice } from "./choice";
 import { criteria } from "./criteria";
@@ -29,6 +30,7 @@ const KINDS: Record<string, Kind<never>> = {
   polyline,
   keypoints,
   mask,
+  audio_segments: audioSegments,
   // Language-model feedback (docs/feedback.md).
   preference,
   ranking,

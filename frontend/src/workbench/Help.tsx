@@ -26,6 +26,17 @@ export const SHORTCUTS: [string, string][] = [
   ["e", "masks: the eraser on or off"],
   ["n / y / x", "shapes: the model's suggested objects (dashed): pick the next one / accept it / dismiss it (a click on one accepts it)"],
   ["p", "masks: propose a mask: drag a box around the object, i / o scribble inside / outside it (b: the box again); y keeps the proposal, x discards it, Escape stops"],
+  ["Space, Ctrl+Space", "audio: play / pause (Ctrl+Space also while typing a transcript)"],
+  ["← / →", "audio: back / forward 2 seconds"],
+  ["s / d", "audio: slower / faster playback (0.5x to 2x)"],
+  ["r", "audio: loop the selected segment (or the one under the playhead) on / off"],
+  ["[ / ]", "audio: mark a start / an end at the playhead (] after [ makes a segment); with a segment selected, move its start / end to the playhead"],
+  [", / . and < / >", "audio: the selected segment's start / end 50 ms earlier / later"],
+  ["a label's key, 1 – 9", "audio: the label for new segments, and for the selected one"],
+  ["Tab, Delete, Escape", "audio: select the next segment (while the waveform has the focus: click it) / remove it / let go of it"],
+  ["t", "audio: type the selected segment's transcript (Escape leaves the box)"],
+  ["+ − 0", "audio: zoom in / out / the whole file (or the wheel; Shift+wheel scrolls)"],
+  ["n / y / x", "audio: the model's suggested segments (dashed under the waveform): pick the next / accept it / dismiss it (a click on one accepts it)"],
   ["1 / 2 / 3", "preference: the left response (A) is better / the right one (B) / a tie"],
   ["Shift+1 – 3", "preference: how much better (slightly, better, much better)"],
   ["1 – 9, then ↑ / ↓", "ranking: take the response in that row, then move it up / down; a digit puts it in that place, Delete takes it out of a partial ranking, Escape lets go"],
@@ -61,6 +72,8 @@ export function Help({ onClose }: { onClose: () => void }) {
         <p>Select text with the mouse to tag a span with the current label; click a word to put the cursor on it. Mouse clicks work everywhere.</p>
         <p>On an image, click an object to select it, drag it to move it, drag its handles to reshape it (the middle of an
           edge adds a vertex; click a vertex, then Delete removes it). Coordinates are the original image's pixels.</p>
+        <p>On a waveform, drag to mark a segment, drag its edges to resize it, click it to select it, click elsewhere to move
+          the playhead. Times are seconds of the original file, to the millisecond.</p>
         <button type="button" ref={close} onClick={onClose}>Close (Esc)</button>
       </div>
     </div>

@@ -10,6 +10,7 @@
  * Shape questions (boxes, polygons, keypoints, masks) also draw the suggested objects on the
  * image, dashed in the model's colour, until they are taken: one by one (a click, or y) or all
  * at once (`A`, which puts the suggestion's whole value in the answer); canvas/others.tsx.
+ * Audio segment questions show theirs dashed in a lane under the waveform (audio/Waveform.tsx).
  */
 
 import { isShapeQuestion } from "../canvas/words";
@@ -72,7 +73,9 @@ export function suggestionLayers(schema: LabelSchema, s: Suggestion | null): Rec
     const who = s.version === "import" ? "The imported suggestion" : `Model ${s.version}`;
     for (const [name, value] of Object.entries(suggestedValues(schema, s))) {
       const q = schema.questions.find((x) => x.name === name);
-      if (q && isShapeQuestion(q) && Array.isArray(value)) out[name] = [{ id: "model", who, kind: "model", value }];
+      if (q && (isShapeQuestion(q) || q.type === "audio_segments") && Array.isArray(value)) {
+        out[name] = [{ id: "model", who, kind: "model", value }];
+      }
     }
     drawn.set(s, out);
   }
@@ -83,7 +86,7 @@ export function suggestionLayers(schema: LabelSchema, s: Suggestion | null): Rec
 export function applyKeyFree(schema: LabelSchema): boolean {
   const keys = (q: Question) =>
     q.type === "choice" || q.type === "multi_choice" ? q.options.map((o) => o.key)
-      : q.type === "spans" || isShapeQuestion(q) ? q.labels.map((l) => l.key) : [];
+      : q.type === "spans" || q.type === "audio_segments" || isShapeQuestion(q) ? q.labels.map((l) => l.key) : [];
   return !schema.questions.some((q) => keys(q).some((k) => k?.toLowerCase() === APPLY_KEY));
 }
 
@@ -117,6 +120,7 @@ export function SuggestionHint({ schema, suggestion, answer, data, onApply }: {
             <dd>
               {questionValueText(q, values[q.name], data)}
               {isShapeQuestion(q) && <span class="muted">{" (dashed on the image)"}</span>}
+              {q.type === "audio_segments" && <span class="muted">{" (dashed under the waveform)"}</span>}
             </dd>
           </div>
         ))}

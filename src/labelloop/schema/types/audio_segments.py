@@ -10,9 +10,11 @@ length of the two intervals' intersection over that of their union) with the sha
 (`shape_match.cluster`: Hungarian assignment, one segment per annotator per cluster, IoU at least
 0.5). A cluster is kept when its annotators carry more than half of the total weight; its start
 and end are the weighted medians of its members' (robust to one annotator's sloppy boundary), its
-label and each attribute a weighted vote, its transcript `TRANSCRIPT_CHOICE(texts, weights)`.
-Confidence is the mean over clusters of the winning side's share (keep or drop), 1 when nobody
-marked anything.
+label and each attribute a weighted vote, its transcript `TRANSCRIPT_CHOICE(texts, weights)`
+(a word-level weighted vote, ROVER: `labelloop.quality.texts.weighted`). `clusters` and `fuse` are
+the two halves of `aggregate`, for callers that choose the transcripts of many clusters at once
+(the platform's project-wide aggregator: services/quality/transcript_consensus.py). Confidence is
+the mean over clusters of the winning side's share (keep or drop), 1 when nobody marked anything.
 Agreement: the mean over items and annotator pairs of F1 at IoU 0.5 between segments of the same
 class (the detection F1 of PASCAL VOC, Everingham et al. 2010, on a time axis).
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, ClassVar, Literal
 
@@ -63,21 +66,44 @@ def seconds(raw: Any, path: str) -> float:
     return float(round(float(number(raw, path)), 3))
 
 
-def longest_agreed(texts: Sequence[str | None], weights: Sequence[float]) -> str | None:
-    """The transcript the most weight typed exactly; ties go to the longest, then the first."""
-    support: dict[str, float] = {}
-    for text, w in zip(texts, weights, strict=True):
-        if text is not None:
-            support[text] = support.get(text, 0.0) + w
-    if not support:
-        return None
-    return max(support, key=lambda t: (support[t], len(t)))
+def rover_choice(texts: Sequence[str | None], weights: Sequence[float]) -> str | None:
+    """The word-level weighted vote of `labelloop.quality.texts.weighted.rover_choice`."""
+    # imported when first voted: it brings pandas, which reading a schema does not need
+    from labelloop.quality.texts.weighted import rover_choice as vote
+
+    return vote(texts, weights)
 
 
-# How a kept segment's transcript is chosen from its members' (most trusted first). A hook: the
-# word-alignment aggregator of `labelloop.quality.texts` (ROVER-style voting) is meant to replace
-# this exact-match vote; it takes the texts and the annotators' weights and returns one text.
-TRANSCRIPT_CHOICE: Callable[[Sequence[str | None], Sequence[float]], str | None] = longest_agreed
+# How a kept segment's transcript is chosen from its members' texts and weights (most trusted
+# first): a word-level weighted vote (ROVER, `labelloop.quality.texts.weighted.rover_choice`), so
+# two transcripts that differ by one word still agree on the others. A hook: the platform does not
+# call it one cluster at a time, it votes every cluster of a project (or of an item) in one batch
+# from `clusters` and `fuse` (services/quality/transcript_consensus.py).
+TRANSCRIPT_CHOICE: Callable[[Sequence[str | None], Sequence[float]], str | None] = rover_choice
+
+
+@dataclass(frozen=True)
+class SegmentCluster:
+    """Segments of one item matched across annotators (one per annotator), most trusted first."""
+
+    segments: list[dict[str, Any]]
+    answers: list[int]  # the index in `values` of each segment's answer
+    weights: list[float]
+    share: float  # its annotators' share of the item's total weight
+
+    @property
+    def kept(self) -> bool:
+        return self.share > 0.5
+
+    @property
+    def texts(self) -> list[str | None]:
+        return [s.get("text") for s in self.segments]
+
+    def bounds(self) -> tuple[float, float]:
+        """The weighted medians of its members' starts and ends."""
+        w = self.weights if sum(self.weights) > 0 else [1.0] * len(self.weights)
+        return (weighted_median([s["start"] for s in self.segments], w),
+                weighted_median([s["end"] for s in self.segments], w))
 
 
 def interval_iou(a: Floats, b: Floats) -> Floats:
@@ -215,36 +241,59 @@ class AudioSegments(LabelType[AudioSegmentsQuestion]):
     def aggregate(
         self, question: AudioSegmentsQuestion, values: Sequence[Any], weights: Sequence[float] | None = None
     ) -> Aggregate:
+        found = self.clusters(question, values, weights)
+        if found is None:
+            return Aggregate(None, 0.0)
+        texts = [TRANSCRIPT_CHOICE(c.texts, c.weights) if c.kept and question.transcript else None
+                 for c in found]
+        return self.fuse(question, found, texts)
+
+    def clusters(
+        self, question: AudioSegmentsQuestion, values: Sequence[Any], weights: Sequence[float] | None = None
+    ) -> list[SegmentCluster] | None:
+        """The item's segments matched across annotators (None when the weights sum to zero)."""
         w = weights_or_ones(values, weights)
         order = sorted(range(len(values)), key=lambda a: -w[a])  # stable: ties keep answer order
         total = sum(w[a] for a in order)
         if total <= 0:
-            return Aggregate(None, 0.0)
+            return None
         segments = [s for v in values for s in v]
         if not segments:
-            return Aggregate([], 1.0)
+            return []
         owners = [a for a, v in enumerate(values) for _ in v]
         bounds = _bounds(segments)
 
         def sims(rows: Any, cols: Any) -> Floats:
             return interval_iou(bounds[rows], bounds[cols])
 
-        kept: list[dict[str, Any]] = []
-        sure = 0.0
-        clusters = shape_match.cluster(owners, order, sims, THRESHOLD)
-        for members in clusters:
+        out = []
+        for members in shape_match.cluster(owners, order, sims, THRESHOLD):
             # Most trusted first, so ties in the votes go to them.
             members = sorted(members, key=lambda k: order.index(owners[k]))
-            support = sum(w[owners[k]] for k in members) / total
-            sure += max(support, 1.0 - support)
-            if support > 0.5:
-                fused = self._fuse(question, [segments[k] for k in members], [w[owners[k]] for k in members])
+            out.append(SegmentCluster([segments[k] for k in members], [owners[k] for k in members],
+                                      [w[owners[k]] for k in members],
+                                      sum(w[owners[k]] for k in members) / total))
+        return out
+
+    def fuse(
+        self, question: AudioSegmentsQuestion, clusters: Sequence[SegmentCluster], texts: Sequence[str | None]
+    ) -> Aggregate:
+        """The consensus of an item's clusters, `texts[k]` the transcript of cluster k (read for the
+        kept ones); confidence the mean over clusters of the winning side's share (keep or drop)."""
+        if not clusters:
+            return Aggregate([], 1.0)
+        kept: list[dict[str, Any]] = []
+        for c, text in zip(clusters, texts, strict=True):
+            if c.kept:
+                fused = self._fuse(question, c.segments, c.weights, text)
                 if fused is not None:
                     kept.append(fused)
+        sure = sum(max(c.share, 1.0 - c.share) for c in clusters)
         return Aggregate(self._settle(question, kept), sure / len(clusters))
 
     def _fuse(
-        self, question: AudioSegmentsQuestion, members: list[dict[str, Any]], weights: list[float]
+        self, question: AudioSegmentsQuestion, members: list[dict[str, Any]], weights: list[float],
+        text: str | None,
     ) -> dict[str, Any] | None:
         if sum(weights) <= 0:
             weights = [1.0] * len(members)
@@ -254,8 +303,11 @@ class AudioSegments(LabelType[AudioSegmentsQuestion]):
             return None
         rank = {v: i for i, v in enumerate(question.values)}
         label = _vote([m["label"] for m in members], weights, lambda v: rank.get(v, len(rank)))
-        text = TRANSCRIPT_CHOICE([m.get("text") for m in members], weights) if question.transcript else None
-        source = next((m for m in members if m.get("text") == text and m.get("words")), None)
+        text = text if question.transcript else None
+        # Word timings come with a member whose transcript the consensus is (white space aside).
+        same = None if text is None else " ".join(text.split())
+        source = next((m for m in members if m.get("words") and isinstance(m.get("text"), str)
+                       and " ".join(m["text"].split()) == same), None)
         out: dict[str, Any] = {"start": start, "end": end, "label": label, "text": text,
                                "words": _clip_words(source["words"], start, end) if source else None}
         attributes: dict[str, Any] = {}

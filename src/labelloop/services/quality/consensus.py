@@ -9,7 +9,10 @@ MACE, gold clamped) over every answer of a single-choice question, the default b
 (annotator recall and precision learned over the whole project: box_consensus.py) over every
 answer of a `bbox` question, and the feedback questions' aggregators (Crowd-BT for preferences,
 Plackett-Luce for rankings, HMM-Crowd for flagged words, the robust mean per criterion:
-feedback_consensus.py); other questions keep their label type's per-item aggregate. It
+feedback_consensus.py) and the transcript aggregator (ROVER weighted by each annotator's learned
+word error rate, the model's hypothesis one more voter: transcript_consensus.py, which also votes
+transcripts word by word as each answer arrives); other questions keep their label type's per-item
+aggregate. It
 re-estimates each annotator's skill (the mean over those questions) and rewrites every consensus
 that a reviewer has not made final.
 """
@@ -40,6 +43,12 @@ from labelloop.services.quality.feedback_consensus import (
 )
 from labelloop.services.quality.review_reasons import LOW_CONFIDENCE, sent_to_review
 from labelloop.services.quality.settings import QualitySettings, quality_settings
+from labelloop.services.quality.transcript_consensus import (
+    hypotheses,
+    is_transcript,
+    settle_transcripts,
+    transcript_consensus,
+)
 from labelloop.services.quality.trust import Standing, set_skills, standings
 from labelloop.store.db import Database
 from labelloop.store.models import annotator_quality, answers, consensus, items, utcnow
@@ -70,7 +79,10 @@ def settle(
         if not pairs:
             continue
         weights = [skills.get(uid, 0.7) for uid, _ in pairs]
-        if q.kind.name == "choice":
+        if is_transcript(schema, q):  # words voted by ROVER with the current weights
+            agg = settle_transcripts(q, [v for _, v in pairs], weights)
+            out.value[q.name], out.confidences[q.name] = agg.value, float(agg.confidence)
+        elif q.kind.name == "choice":
             options = [o.value for o in q.spec.options]  # type: ignore[attr-defined]
             if len(options) == 1:
                 out.value[q.name], out.confidences[q.name] = options[0], 1.0
@@ -190,6 +202,7 @@ def recompute_project(db: Database, actor: Actor, project_id: int) -> dict[str, 
                                                    items.c.gold.is_not(None)))}
         known = standings(conn, project_id)
         texts = span_texts(conn, schema, frame)
+        predicted = hypotheses(conn, project_id, schema, sorted(set(frame.item_id.astype(int))))
     if frame.empty:
         return {"items": 0, "annotators": 0, "method": PROJECT}
     frame = frame.drop_duplicates(["item_id", "user_id"], keep="last")
@@ -217,6 +230,14 @@ def recompute_project(db: Database, actor: Actor, project_id: int) -> dict[str, 
                 s.value[q.name], s.confidences[q.name] = value, sure
             if len(found.skills):
                 skill_parts.append(found.skills)
+        elif is_transcript(schema, q):
+            weights = {uid: s.skill_estimate for uid, s in known.items()}
+            found_texts = transcript_consensus(q, rows, weights, predicted.get(q.name))
+            for item_id, (value, sure) in found_texts.items.items():
+                s = settled.setdefault(item_id, Settled())
+                s.value[q.name], s.confidences[q.name] = value, sure
+            if len(found_texts.skills):
+                skill_parts.append(found_texts.skills)
         elif q.kind.name == "choice" and rows.label.nunique() > 1:
             long = pd.DataFrame({"task": rows.item_id, "worker": rows.user_id, "label": rows.label})
             q_gold = pd.Series({i: g[q.name] for i, g in gold.items() if q.name in g}, dtype=object)

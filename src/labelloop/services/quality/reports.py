@@ -19,12 +19,14 @@ from labelloop.quality import (
     suspicious_workers,
 )
 from labelloop.quality.classification.posterior import accuracy_interval
-from labelloop.schema import Question
+from labelloop.schema import LabelSchema, Question
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.feedback_agreement import feedback_agreement
 from labelloop.services.quality.settings import quality_settings
 from labelloop.services.quality.shape_gold import ShapeCounts, is_shape, shape_counts
+from labelloop.services.quality.transcript_agreement import annotator_scores, transcript_agreement
+from labelloop.services.quality.transcript_consensus import is_transcript, transcript_questions
 from labelloop.services.quality.trust import gold_correct, standings
 from labelloop.store.models import answers, consensus, items, users
 
@@ -77,6 +79,13 @@ class QuestionAgreement:
     fleiss_kappa: float | None  # choice questions, and preferences (per item and pair of responses)
     kendall_tau: float | None = None  # rankings: mean over pairs of annotators of one item
     span_f1: float | None = None  # flagged words: pairwise F1 between annotators of one response
+    # transcripts (transcript_agreement.py): pairwise WER pooled and per item, the items annotators
+    # disagree on most; segments: pairwise F1 at IoU 0.5 and the mean IoU of matched segments
+    wer: float | None = None
+    item_wer: float | None = None
+    worst_items: list[dict[str, Any]] | None = None
+    segment_f1: float | None = None
+    segment_iou: float | None = None
 
 
 def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[str, Any]:
@@ -111,8 +120,15 @@ def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[st
                 labels = frame.value.map(lambda v, n=q.name: v.get(n))
                 extra = feedback_agreement(q, frame.assign(label=labels).dropna(subset=["label"]))
                 kappa, tau, f1 = extra.get("fleiss_kappa"), extra.get("kendall_tau"), extra.get("span_f1")
+        spoken: dict[str, Any] = {}
+        if is_transcript(schema, q):
+            labels = frame.value.map(lambda v, n=q.name: v.get(n))
+            spoken = transcript_agreement(q, frame.assign(label=labels).dropna(subset=["label"]))
+            spoken["worst_items"] = _with_external_ids(conn, spoken["worst_items"])
+            if q.kind.name == "audio_segments":
+                spoken["segment_f1"] = agree
         per_question.append(QuestionAgreement(q.name, q.kind.name, pairable, agree, alpha, low, high, kappa,
-                                              tau, f1))
+                                              tau, f1, **spoken))
 
     rows = conn.execute(
         select(consensus.c.confidence, consensus.c.final).where(consensus.c.project_id == project_id)
@@ -140,6 +156,13 @@ def agreement_report(conn: Connection, actor: Actor, project_id: int) -> dict[st
     }
 
 
+def _with_external_ids(conn: Connection, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ids = [r["item_id"] for r in listed]
+    query = select(items.c.id, items.c.external_id).where(items.c.id.in_(ids))
+    external = {r.id: r.external_id for r in conn.execute(query)} if ids else {}
+    return [{**r, "external_id": external.get(r["item_id"])} for r in listed]
+
+
 def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[dict[str, Any]]:
     """One row per annotator who answered: volume, speed, gold accuracy, agreement, flags."""
     acc = access(conn, actor, project_id, Action.view_quality)
@@ -163,6 +186,7 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
         if len(long) and reference:
             flags = suspicious_workers(long, consensus=pd.Series(reference), duration_column="duration")
 
+    spoken = _transcript_scores(schema, frame, gold, settled)
     out = []
     for (uid, name), group in frame.groupby(["user_id", "username"]):
         s = known.get(int(uid))
@@ -188,8 +212,25 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
             "paused": bool(s and s.paused), "paused_reason": s.paused_reason if s else None,
             "flags": [] if row is None else [f for f in FLAGS if bool(row[f])],
             "gold_shapes": _gold_shapes(shapes, [(gold[i], v) for i, v in pairs]),
+            "transcripts": {q: by[int(uid)] for q, (by, _) in spoken.items() if int(uid) in by},
+            "gold_transcripts": {q: by[int(uid)] for q, (_, by) in spoken.items() if int(uid) in by},
         })
     return sorted(out, key=lambda r: r["username"])
+
+
+def _transcript_scores(
+    schema: LabelSchema, frame: pd.DataFrame, gold: dict[int, Any], settled: dict[int, Any],
+) -> dict[str, tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]]:
+    """Per transcript question, each annotator's WER against the consensus (items that are not gold)
+    and against gold (with segment F1 and IoU): services/quality/transcript_agreement.py."""
+    out = {}
+    for q in transcript_questions(schema):
+        labels = frame.value.map(lambda v, n=q.name: v.get(n))
+        rows = frame.assign(label=labels).dropna(subset=["label"])
+        agreed = {i: v[q.name] for i, v in settled.items() if i not in gold and v.get(q.name) is not None}
+        truth = {i: g[q.name] for i, g in gold.items() if q.name in g}
+        out[q.name] = (annotator_scores(q, rows, agreed), annotator_scores(q, rows, truth, segments=True))
+    return out
 
 
 def _gold_shapes(
