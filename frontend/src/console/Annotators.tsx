@@ -1,6 +1,8 @@
 /**
  * Each annotator's record, with a pause (and its reason) or a resume. On projects with shape
- * questions, a column scores their objects on gold images (matched one to one with the gold's).
+ * questions, a column scores their objects on gold images (matched one to one with the gold's); on
+ * projects with transcript questions, one gives their word error rate against the consensus and on
+ * gold clips (and their segments on gold).
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -9,6 +11,7 @@ import { isShapeQuestion } from "../canvas/words";
 import { title } from "../questions/kind";
 import type { AnnotatorQuality, GoldShapes, Project } from "../types";
 import { num, pct } from "./Quality";
+import { TranscriptCell, transcriptQuestions } from "./Transcripts";
 
 const FLAG_TEXT: Record<string, string> = {
   same_label: "always the same label",
@@ -71,6 +74,7 @@ export function Annotators({ projectId, people, onChange, project }: {
 }) {
   const shapes = (project?.label_schema.questions ?? []).filter(isShapeQuestion)
     .map((q) => ({ name: q.name, title: title(q) }));
+  const spoken = project ? transcriptQuestions(project.label_schema) : [];
   const [pausing, setPausing] = useState<number | null>(null);
   const [error, setError] = useState("");
   const setPaused = (u: AnnotatorQuality, paused: boolean, reason: string | null) => {
@@ -91,6 +95,7 @@ export function Annotators({ projectId, people, onChange, project }: {
             <th scope="col">Annotator</th><th scope="col">Answers</th><th scope="col">Median time</th>
             <th scope="col">Gold accuracy (95% interval)</th>
             {shapes.length > 0 && <th scope="col">Shapes on gold images</th>}
+            {spoken.length > 0 && <th scope="col">Transcripts (word error rate)</th>}
             <th scope="col">Agrees with consensus</th>
             <th scope="col">Skill</th><th scope="col">Flags</th><th scope="col">Status</th>
           </tr>
@@ -107,6 +112,7 @@ export function Annotators({ projectId, people, onChange, project }: {
                   : "–"}
               </td>
               {shapes.length > 0 && <td data-col="gold-shapes"><GoldShapesCell u={u} questions={shapes} /></td>}
+              {spoken.length > 0 && <td data-col="transcripts"><TranscriptCell u={u} questions={spoken} /></td>}
               <td>{pct(u.agreement_with_consensus)}</td>
               <td>{pct(u.skill)}</td>
               <td>{u.flags.map((f) => FLAG_TEXT[f] ?? f).join(", ")}</td>

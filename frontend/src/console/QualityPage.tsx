@@ -13,6 +13,7 @@ import { BarChart, DotWhisker, Scatter } from "./charts";
 import { Leaderboard } from "./Leaderboard";
 import { num, pct, QualitySummary } from "./Quality";
 import { QualitySettingsForm } from "./QualitySettings";
+import { TranscriptAgreement, TranscriptCharts, werText } from "./Transcripts";
 
 /** A question's label from the schema (its name when it has none, or is no longer in it). */
 function questionTitle(project: Project, name: string): string {
@@ -20,12 +21,15 @@ function questionTitle(project: Project, name: string): string {
   return q ? title(q) : name;
 }
 
-function Agreement({ report, project }: { report: QualityReport; project: Project }) {
+function Agreement({ report, project, projectId }: { report: QualityReport; project: Project; projectId: number }) {
   const rated = report.questions.filter((q) => q.alpha !== null);
   const named = (q: { question: string }) => questionTitle(project, q.question);
   const low = Math.min(0, ...rated.map((q) => q.alpha_low ?? q.alpha ?? 0));
   const tau = report.questions.some((q) => q.type === "ranking");
   const spans = report.questions.some((q) => q.type === "response_spans");
+  // Transcript questions (the server sends them a list of worst items): WER, and segments' F1 and IoU.
+  const spoken = report.questions.some((q) => Array.isArray(q.worst_items));
+  const segments = report.questions.some((q) => Array.isArray(q.worst_items) && q.type === "audio_segments");
   return (
     <>
       <table class="data">
@@ -33,7 +37,9 @@ function Agreement({ report, project }: { report: QualityReport; project: Projec
         <thead>
           <tr><th scope="col">Question</th><th scope="col">Items with 2+ answers</th><th scope="col">Agreement</th>
             <th scope="col">Krippendorff α (95% interval)</th><th scope="col">Fleiss κ</th>
-            {tau && <th scope="col">Kendall τ</th>}{spans && <th scope="col">Span F1</th>}</tr>
+            {tau && <th scope="col">Kendall τ</th>}{spans && <th scope="col">Span F1</th>}
+            {spoken && <th scope="col">WER between annotators</th>}
+            {segments && <><th scope="col">Segment F1</th><th scope="col">Segment IoU</th></>}</tr>
         </thead>
         <tbody>
           {report.questions.map((q) => (
@@ -43,10 +49,16 @@ function Agreement({ report, project }: { report: QualityReport; project: Projec
               <td>{num(q.fleiss_kappa)}</td>
               {tau && <td data-col="kendall_tau">{num(q.kendall_tau)}</td>}
               {spans && <td data-col="span_f1">{num(q.span_f1)}</td>}
+              {spoken && (
+                <td data-col="wer" title={q.item_wer === null || q.item_wer === undefined ? undefined
+                  : `pooled over every pair of annotators; mean over items ${werText(q.item_wer)}`}>{werText(q.wer)}</td>
+              )}
+              {segments && <><td data-col="segment_f1">{num(q.segment_f1)}</td><td data-col="segment_iou">{num(q.segment_iou)}</td></>}
             </tr>
           ))}
         </tbody>
       </table>
+      <TranscriptAgreement report={report} project={project} projectId={projectId} />
       {rated.length > 0 && (
         <DotWhisker title="Krippendorff's alpha per question" domain={[Math.max(-1, Math.floor(low * 4) / 4), 1]}
           format={(x) => x.toFixed(2)} threshold={{ value: 0.667, label: "0.667: tentative" }}
@@ -100,6 +112,7 @@ function AnnotatorCharts({ people, project }: { people: AnnotatorQuality[]; proj
             note: `${u.username}: ${u.answers} answers, median ${seconds(u.median_duration_ms)} per answer${u.flags.length ? `, flagged: ${u.flags.join(", ")}` : ""}`,
           }))} />
       )}
+      <TranscriptCharts people={people} project={project} />
     </div>
   );
 }
@@ -148,7 +161,7 @@ export function QualityPage({ projectId }: { projectId: number }) {
 
       <section class="panel" aria-labelledby="agreement-h">
         <h2 id="agreement-h">Agreement</h2>
-        <Agreement report={report} project={project} />
+        <Agreement report={report} project={project} projectId={projectId} />
       </section>
 
       <Leaderboard projectId={projectId} project={project} reload={loads} />

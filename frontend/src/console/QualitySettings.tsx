@@ -20,6 +20,9 @@ interface Setting {
 }
 
 const hasShapes = (p: Project) => p.label_schema.questions.some(isShapeQuestion);
+/** A `text` question of a project with audio: a typed transcript, scored on gold by WER. */
+const hasTypedTranscripts = (p: Project) =>
+  p.label_schema.fields.some((f) => f.type === "audio") && p.label_schema.questions.some((q) => q.type === "text");
 
 // The same keys, ranges and meanings as the server's QualitySettings (docs/quality.md).
 const SETTINGS: Setting[] = [
@@ -39,6 +42,13 @@ const SETTINGS: Setting[] = [
     help: "An annotator’s boxes, polygons, masks or keypoints on a gold image are matched one to one with the gold "
       + "objects of the same class (IoU 0.5; OKS for keypoints). The answer counts as right for gold accuracy "
       + "and pausing when its F1 is at least this: at 0.8, missing one object of five passes (0.89), two fail (0.75).",
+  },
+  {
+    key: "gold_max_wer", label: "Typed transcripts on a gold clip count as right up to this word error rate", kind: "share",
+    min: 0, max: 1, when: hasTypedTranscripts,
+    help: "A transcript typed for a whole clip is compared with the gold transcript word by word, both lower-cased and "
+      + "without punctuation. It counts as right for gold accuracy and pausing when its word error rate is at most "
+      + "this: at 0, the same words (case and punctuation never count); at 0.1, one word wrong in ten passes.",
   },
 ];
 

@@ -45,8 +45,10 @@ function Chart({ title, width, height, children, caption }: {
  * Vertical bars, one slot per bar. A bar is at most `maxBarWidth` wide, centred in its slot, so a
  * chart with one or two bars shows narrow bars on a wide axis rather than a wall of colour.
  */
-export function BarChart({ bars, title, unit = "", caption, maxBarWidth = 64 }: {
+export function BarChart({ bars, title, unit = "", caption, maxBarWidth = 64, format = String }: {
   bars: Bar[]; title: string; unit?: string; caption?: string; maxBarWidth?: number;
+  /** How the axis writes its top value (a share as a percentage). */
+  format?: (x: number) => string;
 }) {
   const width = 640;
   const height = 160;
@@ -70,7 +72,7 @@ export function BarChart({ bars, title, unit = "", caption, maxBarWidth = 64 }: 
           </g>
         );
       })}
-      <text x={0} y={10}>{String(max)}</text>
+      <text x={0} y={10}>{format(max)}</text>
       <text x={0} y={height}>0</text>
     </Chart>
   );

@@ -1,7 +1,8 @@
 /**
  * Every answer to one item side by side, question by question, with the questions on which
  * they differ marked. Answers are untrusted (free text especially): text nodes only. Shape
- * questions also draw every answer on the image, one colour per person (`reviewLayers`).
+ * questions also draw every answer on the image, one colour per person, and audio segments put
+ * each person's segments with their transcripts in a lane under the waveform (`reviewLayers`).
  */
 
 import { isShapeQuestion } from "../canvas/words";
@@ -27,15 +28,18 @@ function whoOf(a: StoredAnswer): string {
   return a.source === "human" ? name : `${name} (${a.source})`;
 }
 
+/** Questions whose answers are drawn on the item: shapes on the image, segments under the waveform. */
+const drawn = (q: LabelSchema["questions"][number]) => isShapeQuestion(q) || q.type === "audio_segments";
+
 /**
- * Per shape question, each person's latest answer and the gold answer (sent to managers only)
- * as values to draw under the decision (questions/kind.ts: OtherValue).
+ * Per shape or audio segments question, each person's latest answer and the gold answer (sent to
+ * managers only) as values to draw under the decision (questions/kind.ts: OtherValue).
  */
 export function reviewLayers(schema: LabelSchema, detail: ItemDetail): Record<string, OtherValue[]> {
   const shown = latestPerPerson(detail.answers);
   const out: Record<string, OtherValue[]> = {};
   for (const q of schema.questions) {
-    if (!isShapeQuestion(q)) continue;
+    if (!drawn(q)) continue;
     const layers: OtherValue[] = shown
       .filter((a) => Array.isArray(a.value[q.name]))
       .map((a) => ({ id: `answer:${a.id}`, who: whoOf(a), kind: "answer", value: a.value[q.name] }));

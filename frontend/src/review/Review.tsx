@@ -2,7 +2,8 @@
  * The review queue: one disputed item at a time, with why it is there and every answer side by
  * side; the reviewer decides it with the same question renderer as the workbench (the decision is final and
  * becomes the item's consensus) or skips to the next one. Keyboard first. Shape questions draw
- * every answer on the image under the decision, one colour per person, with a legend.
+ * every answer on the image under the decision, one colour per person, with a legend; audio segments
+ * questions show each person's segments and transcripts in a lane of their own under the waveform.
  */
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";

@@ -52,6 +52,12 @@ class QualitySettings(BaseModel):
         description="A shape answer (boxes, polygons, masks, keypoints) on a gold item counts as "
         "correct when its F1 against the gold objects (IoU 0.5; OKS for keypoints) is at least this.",
     )
+    gold_max_wer: float = Field(
+        0.0, ge=0.0, le=1.0,
+        description="A typed transcript (a text question of a project with audio) on a gold item counts as "
+        "correct when its word error rate against the gold transcript, both lower-cased and without "
+        "punctuation, is at most this (0: the same words; 0.1: one word wrong in ten).",
+    )
 
 
 def quality_settings(document: dict[str, Any] | None) -> QualitySettings:

@@ -1,7 +1,8 @@
 """Annotators' standing in a project: gold record, skill estimate, automatic pause.
 
 Answers on gold items are scored the moment they are submitted (shape questions by F1 against
-the gold objects: services/quality/shape_gold.py). Once an annotator has answered
+the gold objects: services/quality/shape_gold.py; typed transcripts by their word error rate against
+the gold transcript: services/quality/transcript_gold.py). Once an annotator has answered
 `trust_min_gold` gold items and the upper credible bound of their accuracy falls below
 `trust_min_accuracy`, they are paused: they get no more tasks, and (by default) their answers
 stop counting towards consensus. Managers can lift a pause.
@@ -22,6 +23,7 @@ from labelloop.schema import LabelSchema
 from labelloop.services.policy import PROJECT_AND_ROLE, Action, Actor, ProjectAccess, access, check
 from labelloop.services.quality import shape_gold
 from labelloop.services.quality.settings import QualitySettings, quality_settings
+from labelloop.services.quality.transcript_gold import transcript_matches, typed_transcripts
 from labelloop.store.models import annotator_quality, memberships, projects, utcnow
 
 # Skill assumed for an annotator the project knows nothing about yet: the mean of a Beta(7, 3)
@@ -109,11 +111,16 @@ def gold_correct(
     gold: dict[str, Any], answer: dict[str, Any], schema: LabelSchema | None = None,
     settings: QualitySettings | None = None,
 ) -> bool:
-    """An answer is right on gold when it matches every question the gold answer settles; a shape
-    question (with the schema) matches when its F1 against the gold objects reaches the project's
-    `gold_shape_score` (services/quality/shape_gold.py)."""
-    bar = (settings or QualitySettings()).gold_shape_score
-    return shape_gold.gold_correct(gold, answer, schema, shape_f1=bar)
+    """An answer is right on gold when it matches every question the gold answer settles; with the
+    schema, a shape question matches when its F1 against the gold objects reaches the project's
+    `gold_shape_score` (services/quality/shape_gold.py), a typed transcript when its word error rate
+    against the gold transcript is at most `gold_max_wer` (services/quality/transcript_gold.py)."""
+    s = settings or QualitySettings()
+    typed = typed_transcripts(schema)
+    if any(not transcript_matches(answer.get(n), gold[n], s.gold_max_wer) for n in typed if n in gold):
+        return False
+    rest = {n: v for n, v in gold.items() if n not in typed} if typed else gold
+    return shape_gold.gold_correct(rest, answer, schema, shape_f1=s.gold_shape_score)
 
 
 def record_gold_answer(
