@@ -385,7 +385,8 @@ def test_gold_clips_score_each_annotator_by_wer_and_segment_f1(world: World) -> 
     assert rows[a.id]["gold_transcripts"]["said"]["wer"] == 0.0  # case and punctuation do not count
     assert rows[b.id]["gold_transcripts"]["said"]["wer"] == pytest.approx(2 / 9)
     # The gold record keeps the label type's rule (docs/audio.md): segments right when F1 is 1 at
-    # IoU 0.5 with the same labels, whatever the words; the text question when equal.
+    # IoU 0.5 with the same labels, whatever the words; the typed transcript when its WER against the
+    # gold's is at most gold_max_wer (0 here: the same words once case and punctuation are dropped).
     assert (rows[a.id]["gold_answered"], rows[b.id]["gold_answered"]) == (1, 1)
     assert rows[b.id]["gold_correct"] == 0
 
