@@ -41,6 +41,7 @@ SENSITIVITY: dict[str, list[Any]] = {
     "fusion": ["robust", "mean", "median"],
     "dof": [4.0, 10.0, 30.0, float("inf")],
     "n_passes": [1, 2],
+    "size_prior": [False, True],
 }
 
 sys.path.insert(0, str(ROOT / "src"))

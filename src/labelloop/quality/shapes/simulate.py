@@ -11,7 +11,8 @@ annotators differ in how much they miss small objects (``size_skill=0``: all ali
 is jittered by Gaussian noise of ``noise_w`` times the object's width or height; one box in twenty
 is sloppy (noise five times larger); ``loose > 0`` makes each annotator draw boxes too large by a
 margin of their own, uniform in ``[0, 2 * loose]`` of the width and height on every side (a
-convention, not noise). Each draws a Poisson(``false_w``) number of boxes where there is nothing.
+convention, not noise). Each draws a Poisson(``false_w``) number of boxes where there is nothing, of
+log-normal height (median ``false_height`` px, log-sd 0.6).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def simulate_box_crowd(
     visibility: tuple[float, float, float] = (0.3, 12.0, 120.0),
     size_skill: float = 0.0,
     loose: float = 0.0,
+    false_height: float = 60.0,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Answers (``task, worker, boxes``) and the true boxes (Series task -> list of boxes)."""
@@ -72,7 +74,7 @@ def simulate_box_crowd(
     boxes = truth_boxes[pair_obj] + outward + rng.normal(0, 1, (len(pw), 4)) * scale[:, None] * size
     n_false = rng.poisson(false_rate[a_worker])
     f_answer = np.repeat(np.arange(len(a_task)), n_false)
-    fh = np.exp(rng.normal(np.log(60.0), 0.6, len(f_answer))).clip(8, height * 0.5)
+    fh = np.exp(rng.normal(np.log(false_height), 0.6, len(f_answer))).clip(8, height * 0.5)
     fx, fy = rng.uniform(0, width - fh / 2.5), rng.uniform(0, height - fh)
     false_boxes = np.stack([fx, fy, fx + fh / 2.5, fy + fh], axis=1)
     all_answer = np.concatenate([pair_answer, f_answer])
