@@ -16,6 +16,8 @@ How to read the numbers:
 - CPU share: CPU seconds / wall seconds over the measured window (1.0 = one core busy), for
   the load generator and for the server process(es). On PostgreSQL the database's own
   processes are not counted.
+- audit log cost per cycle: next + submit in process (no HTTP), pairs of cycles with the audit
+  log on and off in random order; the difference of their medians (bench/audit_cost.py).
 - export peak RSS: the server's VmHWM (reset before each export through clear_refs), or else
   VmRSS sampled every 50 ms; "growth" is that peak minus the RSS just before the export.
 """
@@ -47,6 +49,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from audit_cost import measure as measure_audit_cost
 from common import proc_status_kb
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +64,7 @@ TARGETS = {
     "import_items_per_s": (">=", 20_000),
     "next_p95_ms_load": ("<=", 15), "submit_p95_ms_load": ("<=", 15),
     "cycles_per_s_16": (">=", 400), "export_items_per_s": (">=", 50_000),
+    "audit_overhead_ms_per_cycle": ("<=", 0.2),
 }
 console = Console(stderr=False)
 
@@ -363,6 +367,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=100.0, help="open-loop cycles per second")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of open and closed loop")
     ap.add_argument("--seq-cycles", type=int, default=500)
+    ap.add_argument("--audit-pairs", type=int, default=1000,
+                    help="pairs of cycles with the audit log on and off (bench/audit_cost.py)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: 10k items, 5 s phases")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     ap.add_argument("--out", type=Path, default=RESULTS / "core.json")
@@ -372,6 +378,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.items, args.small_items, args.duration, args.seq_cycles = 10_000, 2_000, 5.0, 200
+        args.audit_pairs = 400
 
     t_begin = time.perf_counter()
     load_start, pressure_start = os.getloadavg(), cpu_pressure()
@@ -388,6 +395,11 @@ def main() -> None:
                       f"starting the server ({args.workers} worker(s))...[/dim]")
         res["server_start_s"] = round(server.start(), 2)
         res.update(run(server, args, big, small))
+        # In process, while the server idles: the audit log's cost per cycle, on minus off
+        # (bench/audit_cost.py says how).
+        console.print(f"[dim]{time.strftime('%H:%M:%S')} audit log on and off, "
+                      f"{args.audit_pairs} pairs of cycles...[/dim]")
+        res.update(measure_audit_cost(args.database_url, pairs=args.audit_pairs))
     finally:
         server.stop()
         if args.keep:
@@ -532,6 +544,8 @@ def show(res: dict[str, Any]) -> None:
     row("", "export_peak_rss_mb_10k", " MB")
     row("export RSS growth, big / 10k", "export_rss_growth_mb", " MB")
     row("", "export_rss_growth_mb_10k", " MB")
+    row("audit log: cost per cycle (wall / CPU)", "audit_overhead_ms_per_cycle", " ms", fmt="{:.3f}")
+    row("", "audit_overhead_cpu_ms_per_cycle", " ms", fmt="{:.3f}")
     row("errors (non-2xx)", "errors", fmt="{:d}")
     console.print(t)
 

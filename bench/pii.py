@@ -14,7 +14,9 @@ JSON object (also written to bench/results/pii.json):
    detectors were never tuned on the generated corpus's formats, and this set checks they do not
    depend on them.
 3. items per second of the pattern detectors alone, one process (the import job's cost without
-   NER), best of two passes over the corpus; and of the full detection with NER, for scale.
+   NER), best of two passes over the corpus; and of the full detection with NER, for scale;
+4. what the audit log costs one annotator's queue cycle on SQLite (bench/audit_cost.py), which the
+   issue asks to see beside these figures.
 
 Each measurement is one function returning a dict of figures; ``MEASUREMENTS`` lists them.
 """
@@ -197,7 +199,18 @@ def throughput() -> dict[str, Any]:
     return {"pii_items_per_s": rate, "pii_mean_doc_chars": chars}
 
 
-MEASUREMENTS: list[Callable[[], dict[str, Any]]] = [generated, heldout, throughput]
+def audit_overhead() -> dict[str, Any]:
+    """What the audit log costs one queue cycle on SQLite (bench/audit_cost.py; also in bench-core)."""
+    from audit_cost import measure
+
+    out = measure()
+    print(f"\nAudit log: {out['audit_overhead_ms_per_cycle']:.3f} ms a cycle (CPU "
+          f"{out['audit_overhead_cpu_ms_per_cycle']:.3f} ms; cycle {out['audit_cycle_ms_off']:.2f} ms "
+          f"without, {out['audit_cycle_ms_on']:.2f} ms with; load average {os.getloadavg()[0]:.1f})")
+    return out
+
+
+MEASUREMENTS: list[Callable[[], dict[str, Any]]] = [generated, heldout, throughput, audit_overhead]
 
 
 def main() -> None:

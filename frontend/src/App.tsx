@@ -13,6 +13,7 @@ import type { User } from "./types";
 import { Login } from "./pages/Login";
 import { Projects } from "./pages/Projects";
 import { History } from "./pages/History";
+import { Tokens } from "./pages/Tokens";
 import { Workbench } from "./workbench/Workbench";
 import { NewProject } from "./console/NewProject";
 import { Manage } from "./console/Manage";
@@ -20,6 +21,7 @@ import { ItemDetail } from "./console/ItemDetail";
 import { ItemBrowser } from "./console/ItemBrowser";
 import { QualityPage } from "./console/QualityPage";
 import { LoopPage } from "./console/LoopPage";
+import { Audit } from "./console/Audit";
 import { Review } from "./review/Review";
 
 const ME_KEY = "labelloop.me";
@@ -90,7 +92,10 @@ export function App() {
   else if (page === "p" && sub === "quality") body = <QualityPage key={pid} projectId={pid} />;
   else if (page === "p" && sub === "loop") body = <LoopPage key={pid} projectId={pid} />;
   else if (page === "p" && sub === "review") body = <Review key={pid} projectId={pid} />;
+  else if (page === "p" && sub === "audit") body = <Audit key={pid} projectId={pid} />;
+  else if (page === "audit") body = <Audit key="all" projectId={null} />;
   else if (page === "new") body = <NewProject />;
+  else if (page === "tokens") body = <Tokens />;
   else body = <Projects me={me} />;
   return (
     <>
@@ -98,6 +103,8 @@ export function App() {
         <a href="#/" class="brand">labelloop</a>
         <Crumbs route={route} me={me} gate={gate} />
         <span class="who" title={me.display_name || me.username}>{me.display_name || me.username}</span>
+        {me.is_admin && <a href="#/audit" class="link">Audit log</a>}
+        <a href="#/tokens" class="link">API tokens</a>
         <button type="button" class="link" onClick={logout}>Sign out</button>
       </header>
       {body}

@@ -12,6 +12,7 @@ function trail(route: string[], me: User, gate: ProjectGate): Crumb[] {
   const [page, id, sub, subId] = route;
   const crumbs: Crumb[] = [{ text: "Projects", href: "#/" }];
   if (page === "new") crumbs.push({ text: "New project" });
+  if (page === "audit") crumbs.push({ text: "Audit log" });
   if (page !== "p") return crumbs;
   if (gate.project) crumbs.push({ text: gate.project.name, href: projectHome(me, gate.project) });
   if (sub === "items" && subId) crumbs.push({ text: "Items", href: `#/p/${id}/items` }, { text: "Item" });

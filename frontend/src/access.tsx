@@ -23,6 +23,7 @@ export const PAGES: Record<string, { need: RoleName; title: string | null }> = {
   manage: { need: "manager", title: null }, // the project's own page
   quality: { need: "manager", title: "Quality" },
   loop: { need: "manager", title: "Learning loop" },
+  audit: { need: "manager", title: "Audit log" },
 };
 
 /** Whether `me` holds at least `need` in the project (admins hold every role). */

@@ -8,8 +8,38 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROVIDER_NAME = r"^[a-z0-9][a-z0-9_-]{0,49}$"  # an OpenID Connect provider's name, as it appears in URLs
+
+
+class OidcProvider(BaseModel):
+    """An OpenID Connect provider users may sign in with (docs/security.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=PROVIDER_NAME,
+                      description="In URLs: /api/auth/oidc/<name>/...")
+    label: str = Field("", max_length=100, description="The sign-in button's text (default: the name).")
+    issuer: str = Field(
+        description="The issuer URL; discovery reads <issuer>/.well-known/openid-configuration."
+    )
+    client_id: str = Field(min_length=1)
+    client_secret_env: str | None = Field(
+        None, description="The name of the environment variable holding the client secret (never "
+        "the secret itself); none for a public client, which PKCE protects.",
+    )
+    redirect_url: str = Field(description="https://<this server>/api/auth/oidc/<name>/callback, "
+                              "as registered at the provider.")
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    allowed_domains: list[str] = Field(
+        default_factory=list, description="E-mail domains allowed to sign in (empty: any)."
+    )
+    create_users: bool = Field(
+        False, description="Create an account at first sign-in for a verified e-mail address; "
+        "false: an administrator creates it first (its username the e-mail address).",
+    )
 
 
 class Settings(BaseSettings):
@@ -67,6 +97,10 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Server log level.")
     access_log: bool = Field(True, description="Log every HTTP request.")
+    audit_log: bool = Field(
+        True, description="Keep the tamper-evident audit log (docs/audit.md). Turn it off only to "
+        "measure what it costs (bench/core.py does); a gap in the log cannot be told from tampering.",
+    )
     sign_in_window_seconds: int = Field(
         900, ge=1, description="Window in which failed sign-ins are counted; a locked account "
         "or address is refused (429) until its window ends.",
@@ -76,6 +110,17 @@ class Settings(BaseSettings):
     )
     sign_in_max_failures_per_address: int = Field(
         50, ge=1, description="Failed sign-ins one client address may have in a window.",
+    )
+    encryption_key: SecretStr | None = Field(
+        None, description="Key for encryption at rest of blobs and item content: 32 random bytes "
+        "as base64 (`head -c 32 /dev/urandom | base64`). See docs/data-protection.md.",
+    )
+    encryption_key_file: Path | None = Field(
+        None, description="A file holding the encryption key (base64), instead of "
+        "LABELLOOP_ENCRYPTION_KEY.",
+    )
+    oidc_providers: list[OidcProvider] = Field(
+        [], description="OpenID Connect providers to sign in with, as a JSON list (docs/security.md).",
     )
 
     @property

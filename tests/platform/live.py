@@ -33,9 +33,10 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    data_dir: Path, database_url: str, *, workers: int = 1, env: dict[str, str] | None = None
+    data_dir: Path, database_url: str, *, workers: int = 1, env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[LiveServer]:
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "LABELLOOP_DATA_DIR": str(data_dir),

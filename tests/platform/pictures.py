@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from labelloop.services.blobs import BlobRow, StoredImage, link_blobs, record_images
+from labelloop.services.blobs import StoredImage, link_blobs, record_images
 from labelloop.services.runtime import Runtime
+from labelloop.store.blobs import BlobRow
 
 SCHEMA: dict[str, Any] = {
     "fields": [{"name": "photo", "type": "image", "label": "Photo"}],

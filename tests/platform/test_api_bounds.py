@@ -17,6 +17,7 @@ from labelloop.api.app import create_app
 from labelloop.api.download import content_disposition
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.security import secure_headers
+from labelloop.config import PROVIDER_NAME
 from labelloop.web.static import CONTENT_SECURITY_POLICY
 from tests.platform.world import User, World
 
@@ -245,7 +246,9 @@ def test_the_document_declares_each_operations_errors_with_the_error_body(client
                 if method != "get":
                     assert "403" in declared, where  # a browser session without its CSRF header
             for p in op.get("parameters", []):
-                if p["in"] == "path" and p["schema"].get("type") == "string":
+                if p["in"] == "path" and p["name"] == "provider":  # an OpenID Connect provider's name
+                    assert p["schema"]["pattern"] == PROVIDER_NAME, where
+                elif p["in"] == "path" and p["schema"].get("type") == "string":
                     assert p["schema"]["pattern"] == "^[0-9a-f]{64}$", where  # a SHA-256 names a stored file
                 elif p["in"] == "path":
                     assert p["schema"]["minimum"] == 1 and p["schema"]["maximum"] == MAX, where

@@ -27,6 +27,10 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/health"): "public",
     ("POST", "/api/auth/login"): "public",
     ("POST", "/api/auth/session"): "public",
+    # OpenID Connect sign-in: browser navigations that give a session, like the password's
+    ("GET", "/api/auth/oidc/providers"): "public",
+    ("GET", "/api/auth/oidc/{provider}/start"): "public",
+    ("GET", "/api/auth/oidc/{provider}/callback"): "public",
     ("DELETE", "/api/auth/session"): "user",
     ("GET", "/api/me"): "user",
     ("POST", "/api/me/password"): "user",
@@ -82,6 +86,19 @@ POLICY: dict[tuple[str, str], str] = {
     ("PATCH", "/api/projects/{project_id}/generation/settings"): "manager",
     ("POST", "/api/projects/{project_id}/generation/jobs"): "manager",
     ("GET", "/api/projects/{project_id}/feedback/leaderboard"): "reviewer",
+    # Personal data (docs/privacy.md): the policy is read by every member, changed by managers;
+    # reviewers reveal (the policy may raise it to managers; annotators never: test_privacy_policy.py).
+    ("GET", "/api/projects/{project_id}/privacy"): "annotator",
+    ("PATCH", "/api/projects/{project_id}/privacy"): "manager",
+    ("POST", "/api/projects/{project_id}/privacy/scan"): "manager",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/reveal"): "reviewer",
+    # Erasure and retention (docs/data-protection.md).
+    ("POST", "/api/projects/{project_id}/erasure"): "manager",
+    ("PUT", "/api/projects/{project_id}/retention"): "manager",
+    # The whole audit log (managers read their project's with ?project=: test_audit_log.py).
+    ("GET", "/api/audit"): "admin",
+    ("GET", "/api/audit/verify"): "admin",
+    ("GET", "/api/audit/export"): "admin",
 }
 
 
@@ -125,7 +142,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
     url = path.format(project_id=scene.project_id, item_id=scene.item_id, user_id=scene.target.id,
                       job_id=scene.job_id, token_id=scene.token_id,
                       sha256=stored_in(scene.world.runtime, scene.project_id) if "{sha256}" in path else "",
-                      answer_id=10**6)  # nobody's answer: "not found" for members, 404 project for others
+                      answer_id=10**6, provider="unconfigured")  # nobody's answer: "not found" for members, 404 project for others
     headers = scene.caller.headers if scene.caller else {}
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
         ("POST", "/api/auth/login"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
@@ -156,6 +173,11 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/loop/rounds"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda: {"params": {"wait": "true"}},
         ("PATCH", "/api/projects/{project_id}/generation/settings"): lambda: {"json": {"temperature": 0.5}},
+        ("PATCH", "/api/projects/{project_id}/privacy"): lambda: {"json": {"annotators": "masked"}},
+        ("POST", "/api/projects/{project_id}/privacy/scan"): lambda: {"params": {"wait": "true"}},
+        ("POST", "/api/projects/{project_id}/erasure"): lambda: {
+            "json": {"items": [scene.item_id], "dry_run": True}},
+        ("PUT", "/api/projects/{project_id}/retention"): lambda: {"json": {"days": 30}},
         ("POST", "/api/projects/{project_id}/generation/jobs"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda: {"json": {"box": [1, 1, 5, 5]}},
         ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {
@@ -201,7 +223,8 @@ def test_endpoint_allows_exactly_the_expected_roles(world: World, method: str, p
         r = call(build(world, role), method, path)
         if least == "public":
             # login with wrong credentials is a 401 by design; it must never ask for a token
-            assert r.status_code in (200, 401) and "authentication required" not in r.text
+            assert (r.status_code in (200, 401) and "authentication required" not in r.text) or (
+                r.status_code == 404 and "no OpenID Connect provider 'unconfigured'" in r.text)
         elif role == "none":
             assert r.status_code == 401, (role, r.status_code, r.text)
         elif expected_allowed(least, role):

@@ -40,6 +40,7 @@ from labelloop.api.app import create_app
 from labelloop.config import Settings
 from labelloop.services.accounts import tokens
 from labelloop.services.runtime import Runtime
+from tests.platform.conftest import make_settings
 from tests.platform.pictures import stored_in
 from tests.platform.world import OPERATOR, SCHEMA, User, World
 
@@ -79,6 +80,15 @@ OPERATIONS = _operations()
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(name="settings")  # replaces conftest's; `settings` here is hypothesis's
+def settings_with_a_provider(tmp_path: Path, database_url: str) -> Settings:
+    """One OpenID Connect provider, so its endpoints run past "not found"; nothing listens at its
+    issuer (the discard port on loopback), so a sign-in there fails at once, as it must: clearly."""
+    provider = {"name": "fuzz", "issuer": "http://127.0.0.1:9", "client_id": "fuzz",
+                "redirect_url": "http://testserver/api/auth/oidc/fuzz/callback"}
+    return make_settings(tmp_path, database_url, oidc_providers=[provider])
+
+
 @dataclass
 class Seeded:
     owner: User
@@ -113,6 +123,7 @@ def seed(world: World) -> Seeded:
         "job_id": job_ids,
         "token_id": [spare.info.id],
         "sha256": [stored],
+        "provider": ["fuzz"],  # configured by the `settings` fixture below
     }
     assert all(ids.values()), ids
     return Seeded(owner, ids)
@@ -131,7 +142,7 @@ VALID: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
         "body": {"current_password": PASSWORD, "new_password": "a new long password"}},
     ("POST", "/api/users"): lambda s: {"body": {"username": "newcomer", "password": "long enough"}},
     ("PATCH", "/api/users/{user_id}"): lambda s: {"body": {"display_name": "Renamed"}},
-    ("POST", "/api/tokens"): lambda s: {"body": {"name": "fuzz", "expires_in_days": 3}},
+    ("POST", "/api/tokens"): lambda s: {"body": {"name": "fuzz", "expires_in_days": 3, "scopes": ["read", "annotate"]}},
     ("POST", "/api/projects"): lambda s: {"body": {"name": "fuzzed", "label_schema": SCHEMA, "overlap": 2}},
     ("POST", "/api/schemas/check"): lambda s: {"body": {"label_schema": SCHEMA}},
     ("PATCH", "/api/projects/{project_id}"): lambda s: {"body": {"description": "changed", "overlap": 3}},
@@ -156,6 +167,8 @@ VALID: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
     ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda s: {"body": {"box": [0, 0, 1, 1]}},
     # The seeded schema has no preference question: a real question's name gets its 422 (not one).
     ("GET", "/api/projects/{project_id}/feedback/leaderboard"): lambda s: {"query": {"question": "sentiment"}},
+    ("PATCH", "/api/projects/{project_id}/privacy"): lambda s: {"body": {"enabled": True, "annotators": "masked"}},
+    ("POST", "/api/projects/{project_id}/privacy/scan"): lambda s: {"query": {"wait": "true"}},
 }
 
 

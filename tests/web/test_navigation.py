@@ -108,7 +108,7 @@ def test_headers_do_not_wrap_on_a_1366_pixel_screen(laptop: Any, site: Site, wat
     log_in(page, site, manager, f"p/{pid}/manage")
     page.get_by_role("heading", name="Progress").wait_for()
     buttons = one_row(page, "main .bar > .button")
-    assert [b["text"] for b in buttons] == ["Browse items", "Quality", "Learning loop", "Review", "Label"]
+    assert [b["text"] for b in buttons] == ["Browse items", "Quality", "Learning loop", "Audit log", "Review", "Label"]
     title = page.eval_on_selector("main .bar > h1", "e => [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom]")
     assert title[0] < buttons[0]["top"] and buttons[0]["bottom"] < title[1], (title, buttons)  # on the title's row
     top = one_row(page, "header.top > *")

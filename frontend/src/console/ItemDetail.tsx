@@ -13,6 +13,7 @@ import { answerLabels, answerText, labelIssueText, modelAnswerText, reviewText, 
 import { ItemView } from "../itemView";
 import { Markdown } from "../markdown/render";
 import type { Answer, FieldSpec, Item, LabelSchema, Project, StoredAnswer } from "../types";
+import { RevealButton, RevealedOriginal, type Revealed } from "./Privacy";
 
 const CLIP = 60;
 const clip = (s: string) => (s.length > CLIP ? `${s.slice(0, CLIP - 1)}…` : s);
@@ -80,7 +81,9 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
   const [project, setProject] = useState<Project | null>(null);
   const [error, setError] = useState("");
   const [note, setNote] = useState("");
+  const [revealed, setRevealed] = useState<Revealed | null>(null);
   useEffect(() => {
+    setRevealed(null);
     api<{ item: Item; answers: StoredAnswer[] }>("GET", `/api/projects/${projectId}/items/${itemId}`)
       .then(setDetail).catch((e) => setError(errorText(e)));
     api<Project>("GET", `/api/projects/${projectId}`).then(setProject).catch(() => undefined);
@@ -109,6 +112,8 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
       </p>
       <ItemView fields={schema.fields} data={item.data} meta={item.meta}
         content={(f) => fieldShown(schema, f, item.data)} />
+      {revealed ? <RevealedOriginal fields={schema.fields} revealed={revealed} />
+        : <RevealButton projectId={projectId} itemId={itemId} onRevealed={setRevealed} />}
       {item.gold && <p class="gold"><strong>Gold:</strong> {shown(item.gold)}</p>}
       {item.consensus && (
         <p class="consensus">

@@ -8,6 +8,7 @@ import { perHour, recentAnswers } from "./data";
 import { Export } from "./Export";
 import { GenerationPanel, generates } from "./GenerationSettings";
 import { Members } from "./Members";
+import { PrivacyPanel } from "./Privacy";
 import { Quality } from "./Quality";
 import { Upload } from "./Upload";
 
@@ -110,6 +111,7 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
         <a class="button" href={`#/p/${projectId}/items`}>Browse items</a>
         <a class="button" href={`#/p/${projectId}/quality`}>Quality</a>
         <a class="button" href={`#/p/${projectId}/loop`}>Learning loop</a>
+        <a class="button" href={`#/p/${projectId}/audit`}>Audit log</a>
         <a class="button" href={`#/p/${projectId}/review`}>Review</a>
         {project.role && <a class="button" href={`#/p/${projectId}/label`}>Label</a>}
       </div>
@@ -166,6 +168,11 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
       <section class="panel" aria-labelledby="settings-h">
         <h2 id="settings-h">Settings</h2>
         <Settings project={project} onSaved={setProject} />
+      </section>
+
+      <section class="panel" aria-labelledby="privacy-h">
+        <h2 id="privacy-h">Personal data</h2>
+        <PrivacyPanel projectId={projectId} />
       </section>
 
       <section class="panel" aria-labelledby="members-h">

@@ -1,12 +1,32 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import type { User } from "../types";
+
+/** An OpenID Connect provider one may sign in with (GET /api/auth/oidc/providers). */
+interface SignInProvider {
+  name: string;
+  label: string;
+  start_url: string;
+}
+
+/** Why a sign-in at a provider failed: the callback sends the browser back with it in the query.
+ * Read once, then dropped from the address bar so a reload does not show it again. */
+function providerError(): string {
+  const params = new URLSearchParams(location.search);
+  const message = params.get("sign_in_error") ?? "";
+  if (message) history.replaceState(history.state, "", location.pathname + location.hash);
+  return message;
+}
 
 export function Login({ onLogin }: { onLogin: (u: User) => void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState("");
+  const [error, setError] = useState(providerError);
   const [busy, setBusy] = useState(false);
+  const [providers, setProviders] = useState<SignInProvider[]>([]);
+  useEffect(() => {
+    api<SignInProvider[]>("GET", "/api/auth/oidc/providers").then(setProviders, () => setProviders([]));
+  }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -37,6 +57,14 @@ export function Login({ onLogin }: { onLogin: (u: User) => void }) {
         </label>
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit" class="primary" disabled={busy}>Sign in</button>
+        {providers.length > 0 && (
+          <div class="buttons sign-in-providers">
+            {providers.map((p) => (
+              // A navigation, not a fetch: the provider's page takes over, then sends us back.
+              <a key={p.name} class="button" href={p.start_url}>Sign in with {p.label}</a>
+            ))}
+          </div>
+        )}
       </form>
     </main>
   );

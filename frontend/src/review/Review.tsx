@@ -14,6 +14,7 @@ import type { QuestionUi } from "../questions/kind";
 import { formKey, inTextField } from "../questions/keys";
 import { emptyValue } from "../questions/registry";
 import type { Answer, Item, ItemDetail, LabelSchema, Project } from "../types";
+import { RevealSection } from "../console/Privacy";
 import { AnswerCards, reviewLayers } from "./Answers";
 import { ReviewReasons } from "./Reasons";
 
@@ -200,6 +201,10 @@ export function Review({ projectId }: { projectId: number }) {
             <button type="button" onClick={skip} aria-keyshortcuts="Shift+Enter">Skip <kbd>Shift+Enter</kbd></button>
           </div>
         </form>
+      )}
+      {phase === "shown" && current && project && (
+        <RevealSection key={current.item.id} projectId={projectId} itemId={current.item.id}
+          fields={project.label_schema.fields} />
       )}
       <p class="message" role="status" aria-live="polite">{message}</p>
     </main>

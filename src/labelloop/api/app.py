@@ -13,11 +13,15 @@ from labelloop import __version__
 from labelloop.api import errors
 from labelloop.api.routes import (
     accounts,
+    audit,
     blobs,
+    erasure,
     feedback,
     generation,
     items,
     loop,
+    oidc,
+    privacy,
     projects,
     quality,
     revisions,
@@ -56,8 +60,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.state.runtime = rt
     errors.install(app)
     app.add_middleware(SecurityHeaders)
-    for module in (accounts, session, projects, schemas, items, blobs, tasks, segment, quality, revisions,
-                   loop, generation, feedback):
+    for module in (accounts, session, oidc, projects, schemas, items, blobs, tasks, segment, quality,
+                   revisions, loop, generation, feedback, audit, privacy, erasure):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

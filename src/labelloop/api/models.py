@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from labelloop.api.params import MAX_DURATION_MS, MAX_LEASE_SECONDS, BodyId
+from labelloop.services.policy import Scope
 from labelloop.services.projects import MAX_OVERLAP
 
 
@@ -81,6 +82,11 @@ class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     user_id: BodyId | None = Field(None, description="Admins may create tokens for others.")
     expires_in_days: int | None = Field(None, strict=True, ge=1, le=3650)
+    scopes: list[Scope] = Field(
+        default_factory=lambda: list(Scope), min_length=1, max_length=4,
+        description="What the token may do: read, annotate, manage, admin (default: all four); "
+        "they narrow what the user's roles allow (docs/security.md).",
+    )
 
 
 class TokenOut(Out):
@@ -91,6 +97,7 @@ class TokenOut(Out):
     created_at: datetime
     expires_at: datetime | None
     revoked: bool
+    scopes: list[str]
 
 
 class NewTokenOut(BaseModel):

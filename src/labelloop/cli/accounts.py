@@ -7,7 +7,8 @@ import sys
 import typer
 
 from labelloop.cli.common import OPERATOR, console, runtime, table, user_id
-from labelloop.services.accounts import tokens, users
+from labelloop.services.accounts import identities, tokens, users
+from labelloop.services.policy import Scope
 
 user_app = typer.Typer(help="Create and manage user accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -63,6 +64,27 @@ def user_set_password(
                                           else "browser sessions and API tokens revoked"))
 
 
+@user_app.command("identities")
+def user_identities(user: str = typer.Argument(..., help="Username or id.")) -> None:
+    """The OpenID Connect identities that sign in as a user."""
+    with runtime() as rt, rt.db.read() as c:
+        rows = identities.list_identities(c, OPERATOR, user_id(c, user))
+    table("Identities", ["provider", "subject", "e-mail", "linked", "last sign-in"],
+          [[i.provider, i.subject, i.email, f"{i.created_at:%Y-%m-%d}",
+            i.last_sign_in_at and f"{i.last_sign_in_at:%Y-%m-%d %H:%M}"] for i in rows])
+
+
+@user_app.command("unlink")
+def user_unlink(
+    user: str = typer.Argument(..., help="Username or id."),
+    provider: str = typer.Argument(..., help="The provider's name in LABELLOOP_OIDC_PROVIDERS."),
+) -> None:
+    """Forget a user's identity at a provider: the next sign-in there links by verified e-mail again."""
+    with runtime() as rt:
+        n = rt.db.run(lambda c: identities.unlink(c, OPERATOR, user_id(c, user), provider))
+    console.print(f"unlinked {n} identit{'y' if n == 1 else 'ies'} at {provider}")
+
+
 @user_app.command("deactivate")
 def user_deactivate(user: str = typer.Argument(..., help="Username or id.")) -> None:
     """Stop a user from signing in or using their tokens."""
@@ -85,12 +107,20 @@ def token_create(
     name: str = typer.Option("cli", help="What the token is for."),
     expires_in_days: int | None = typer.Option(
         None, help="Expire after this many days (1 to 3650); leave out for no expiry."),
+    scopes: str = typer.Option(
+        "read,annotate,manage,admin",
+        help="What the token may do, comma-separated: read, annotate, manage, admin (docs/security.md)."),
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
+    try:
+        wanted = Scope.parse_list(scopes)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--scopes") from None
     with runtime() as rt:
         new = rt.db.run(lambda c: tokens.create_token(c, OPERATOR, user_id(c, user), name,
-                                                       expires_in_days=expires_in_days))
-    console.print(f"token {new.info.id} for {user}; keep it now, it is not shown again:")
+                                                       expires_in_days=expires_in_days, scopes=wanted))
+    console.print(f"token {new.info.id} for {user} with scopes {' '.join(new.info.scopes)}; "
+                  "keep it now, it is not shown again:")
     print(new.secret)
 
 
@@ -99,8 +129,8 @@ def token_list(user: str = typer.Argument(..., help="Username or id.")) -> None:
     """List a user's tokens (prefixes only)."""
     with runtime() as rt, rt.db.read() as c:
         rows = tokens.list_tokens(c, OPERATOR, user_id(c, user))
-    table("Tokens", ["id", "name", "prefix", "created", "expires", "revoked"],
-          [[t.id, t.name, t.prefix + "…", f"{t.created_at:%Y-%m-%d}",
+    table("Tokens", ["id", "name", "prefix", "scopes", "created", "expires", "revoked"],
+          [[t.id, t.name, t.prefix + "…", " ".join(t.scopes), f"{t.created_at:%Y-%m-%d}",
             t.expires_at and f"{t.expires_at:%Y-%m-%d}", t.revoked] for t in rows])
 
 

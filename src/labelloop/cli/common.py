@@ -26,8 +26,9 @@ OPERATOR = Actor.operator()
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """The local instance, migrated; domain errors end the command with a clear message."""
-    rt = Runtime(get_settings())
+    rt: Runtime | None = None
     try:
+        rt = Runtime(get_settings())  # a wrong encryption key stops here (docs/data-protection.md)
         rt.migrate()
         yield rt
     except DomainError as e:
@@ -38,7 +39,8 @@ def runtime() -> Iterator[Runtime]:
                 err_console.print(f"  - {escape(str(p))}", highlight=False)
         raise typer.Exit(1) from None
     finally:
-        rt.close()
+        if rt is not None:
+            rt.close()
 
 
 def write(rt: Runtime, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -9,9 +9,13 @@ from rich.panel import Panel
 
 from labelloop import __version__
 from labelloop.cli.accounts import token_app, user_app
+from labelloop.cli.audit import audit_app
 from labelloop.cli.common import console, runtime
+from labelloop.cli.encryption import encryption_app
+from labelloop.cli.erase import erase_command, retention_app
 from labelloop.cli.generate import generate_command
 from labelloop.cli.loop import loop_app
+from labelloop.cli.privacy import privacy_app
 from labelloop.cli.projects import export_command, import_command, project_app, status_command
 from labelloop.cli.quality import quality_app
 
@@ -26,6 +30,11 @@ app.add_typer(token_app, name="token")
 app.add_typer(project_app, name="project")
 app.add_typer(quality_app, name="quality")
 app.add_typer(loop_app, name="loop")
+app.add_typer(audit_app, name="audit")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(encryption_app, name="encryption")
+app.add_typer(retention_app, name="retention")
+app.command("erase")(erase_command)
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("status")(status_command)

@@ -193,14 +193,16 @@ def export_command(
     images: str = typer.Option("include", help="coco, yolo, voc: include the image files, or refs; "
                                "nemo, srt, webvtt, rttm: the same for the audio files."),
     license: str = typer.Option("other", help="hf: the dataset card's license id (apache-2.0, ...)."),
+    redact: bool = typer.Option(False, help="jsonl, csv, parquet: personal data replaced by "
+                                "placeholders (docs/privacy.md); default: the original."),
 ) -> None:
     """Export every item with its answers, gold and consensus, or one shape question as an image
     dataset (COCO, YOLO or Pascal VOC; docs/images.md), or one audio_segments question as a NeMo
     manifest, SRT, WebVTT or RTTM files with the audio (docs/audio.md), or training data (DPO, SFT, ratings, a
     Hugging Face dataset; docs/feedback.md)."""
     with runtime() as rt:
-        plan = read(rt, exports.plan_export, project_id(rt, project), format, question=question,
-                    source=source, images=images, license=license)
+        plan = write(rt, exports.plan_export, project_id(rt, project), format, question=question,
+                    source=source, images=images, license=license, redact=redact)
         out = output.open("wb") if output else sys.stdout.buffer
         try:
             for chunk in exports.stream_export(rt.db, plan, rt.blobs):

@@ -23,27 +23,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import NotFound
 from labelloop.schema import AudioInfo
+from labelloop.services import audit
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy import faces
+from labelloop.store.blobs import BlobRow, BlobStore
 from labelloop.store.models import blob_audio, blob_variants, blobs, memberships, project_blobs, utcnow
 
 VARIANTS = ("original", "preview", "thumb")
 AUDIO_VARIANTS = ("peaks",)  # an audio file's waveform (docs/audio.md, "Peaks")
 REFERENCE_PREFIX = "blob:"
-
-
-@dataclass(frozen=True)
-class BlobRow:
-    """A row of `blobs`: a file's hash, size, media type and, for images, pixel size."""
-
-    sha256: str
-    size: int
-    media_type: str
-    width: int | None = None
-    height: int | None = None
-
-    def as_row(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "size": self.size, "media_type": self.media_type,
-                "width": self.width, "height": self.height}
 
 
 @dataclass(frozen=True)
@@ -251,12 +239,24 @@ def _project_blob(conn: Connection, actor: Actor, project_id: int, sha256: str) 
     return BlobRow(row.sha256, row.size, row.media_type, row.width, row.height)
 
 
-def served_blob(conn: Connection, actor: Actor, project_id: int, sha256: str, variant: str) -> BlobRow:
+def served_blob(conn: Connection, actor: Actor, project_id: int, sha256: str, variant: str,
+                store: BlobStore | None = None) -> BlobRow:
     """The file to send for a blob of the project: the original or one of its variants (a blob
-    without variants, not an image, is its own preview and thumbnail; only audio has peaks)."""
+    without variants, not an image, is its own preview and thumbnail; only audio has peaks).
+
+    With `store`, an image goes to callers the privacy policy hides faces from with its faces
+    blurred (services/privacy/faces.py), whatever variant they ask for."""
     found = _project_blob(conn, actor, project_id, sha256)
     if variant in AUDIO_VARIANTS and not isinstance(found, StoredAudio):
         raise NotFound(f"blob {sha256} has no {variant} (not an audio file)")
+    blur = (store is not None and isinstance(found, StoredImage)
+            and faces.wants_blur(access(conn, actor, project_id, Action.view_blobs), actor))
+    audit.record(conn, actor, "blob.serve", project_id=project_id, object_type="blob", object_id=sha256,
+                 details={"variant": variant, "faces_blurred": True} if blur else {"variant": variant})
+    if blur:
+        assert store is not None and isinstance(found, StoredImage)
+        served: BlobRow = faces.blurred(conn, store, found, variant)
+        return served
     return found.variant(variant) if isinstance(found, StoredImage | StoredAudio) else found
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
+from labelloop.services import audit
 from labelloop.services.exporting.audio.dataset import stream_audio_dataset
 from labelloop.services.exporting.audio.plan import FORMATS as AUDIO
 from labelloop.services.exporting.audio.plan import AudioPlan, audio_plan
@@ -41,11 +42,14 @@ from labelloop.services.exporting.images.dataset import MEDIA_TYPE, stream_datas
 from labelloop.services.exporting.images.pictures import TYPES, DatasetPlan, dataset_plan
 from labelloop.services.exporting.sink import Sink
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy.exported import redacted_chunks
+from labelloop.services.privacy.settings import PrivacySettings, privacy_settings
 from labelloop.services.projects import schema_of
 from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
 
 CHUNK = 5000  # items read at a time
+TEXT_FORMATS = ("jsonl", "csv", "parquet")
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
            **dict.fromkeys(TYPES, MEDIA_TYPE), **dict.fromkeys(AUDIO, MEDIA_TYPE),
            **{f: media for f, (media, _) in FEEDBACK.items()}}
@@ -58,6 +62,8 @@ class ExportPlan:
     dataset: DatasetPlan | None = None  # coco, yolo and voc: the question, source and images
     feedback: FeedbackPlan | None = None  # dpo, sft, ratings, hf: the aggregates, decided up front
     audio: AudioPlan | None = None  # nemo, srt, webvtt, rttm: the question, source and audio files
+    # JSONL, CSV, Parquet: personal data replaced by placeholders (docs/privacy.md); None: original.
+    redact: PrivacySettings | None = None
 
     @property
     def media_type(self) -> str:
@@ -75,7 +81,7 @@ class ExportPlan:
 
 def plan_export(
     conn: Connection, actor: Actor, project_id: int, fmt: str, *, question: str | None = None,
-    source: str = "consensus", images: str = "include", license: str = "other",
+    source: str = "consensus", images: str = "include", license: str = "other", redact: bool = False,
 ) -> ExportPlan:
     """Check permission and format (and for an image dataset, the question, the source of its
     objects and whether the images go in; for training data, the questions it is made from, and
@@ -85,6 +91,13 @@ def plan_export(
         known = ", ".join(FORMATS)
         raise Invalid("unknown export format", [Problem(f"{fmt!r}; known: {known}", field="format")])
     schema = schema_of(acc.project.label_schema)
+    # What was chosen, as asked (a refused choice raises below and rolls this entry back).
+    audit.record(conn, actor, "export", project_id=project_id, object_type="project", object_id=project_id,
+                 details={"format": fmt, "source": source, "images": images, "question": question,
+                          "license": license, "redacted": redact})
+    if redact and fmt not in TEXT_FORMATS:
+        raise Invalid("redaction is for the text formats", [Problem(
+            f"redact is available for {', '.join(TEXT_FORMATS)}, not {fmt}", field="redact")])
     if fmt in FEEDBACK:
         feedback = feedback_plan(conn, project_id, acc.project.name, schema, fmt, question, license)
         return ExportPlan(project_id, acc.project.name, fmt, schema, feedback=feedback)
@@ -92,7 +105,8 @@ def plan_export(
         audio = audio_plan(schema, fmt, question, source, images)
         return ExportPlan(project_id, acc.project.name, fmt, schema, audio=audio)
     dataset = dataset_plan(schema, fmt, question, source, images) if fmt in TYPES else None
-    return ExportPlan(project_id, acc.project.name, fmt, schema, dataset)
+    return ExportPlan(project_id, acc.project.name, fmt, schema, dataset,
+                      redact=privacy_settings(acc.project.privacy_settings) if redact else None)
 
 
 def _status(row: Any) -> str:
@@ -140,7 +154,10 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
         return
     writer = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
     with db.read(snapshot=True) as conn:
-        yield from writer(plan, item_chunks(conn, plan.project_id, size=CHUNK))
+        chunks = item_chunks(conn, plan.project_id, size=CHUNK)
+        if plan.redact is not None:
+            chunks = redacted_chunks(conn, plan.redact, plan.schema, chunks)
+        yield from writer(plan, chunks)
 
 
 def _jsonl(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
@@ -220,7 +237,7 @@ def _parquet(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
         ("status", pa.string()), ("answer_count", pa.int32()), ("answers", pa.list_(_ANSWER)),
         ("consensus", pa.string()), ("consensus_confidence", pa.float64()),
         ("consensus_method", pa.string()),
-    ])
+    ], metadata={b"labelloop.redacted": b"true" if plan.redact is not None else b"false"})
     sink = Sink()
     writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd")
     for chunk in chunks:

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, Text, bindparam, cast, exists, func, or_, select, update
 
 from labelloop.errors import Invalid, NotFound, Problem
-from labelloop.services.policy import Action, Actor, access
+from labelloop.services import audit
+from labelloop.services.policy import Action, Actor, ProjectAccess, access
+from labelloop.services.privacy import view as privacy
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.review_reasons import reasons_of
 from labelloop.services.queue.answers import AnswerInfo, list_answers
@@ -154,7 +156,32 @@ def list_items(
         f = replace(f, status=status)
     stmt = _filtered(stmt, f)
     show_gold = acc.allows(Action.view_gold, actor)
-    return [_info(r, show_gold) for r in conn.execute(stmt)]
+    return _shown(conn, acc, actor, conn.execute(stmt).all(), show_gold)[0]
+
+
+def _shown(conn: Connection, acc: ProjectAccess, actor: Actor, rows: Sequence[Any], show_gold: bool
+           ) -> tuple[list[ItemInfo], dict[int, privacy.ItemRedaction] | None]:
+    """Item rows as the privacy policy shows them to item viewers: personal data redacted until
+    revealed (services/privacy/view.py), with spans in answers moved onto the shown text."""
+    infos = [_info(r, show_gold) for r in rows]
+    reds = privacy.viewer_redactions(conn, acc, actor, list(rows))
+    if reds is None:
+        return infos, None
+    schema = schema_of(acc.project.label_schema)
+    out = []
+    for info in infos:
+        red = reds[info.id]
+        issue = info.label_issue
+        if issue is not None and issue.get("model_answer") is not None:
+            issue = {**issue, "model_answer": red.answer_to_shown(schema, issue["model_answer"])}
+        out.append(replace(
+            info, data=red.data, meta=privacy.shown_meta(schema, red, info.meta),
+            gold=None if info.gold is None else red.answer_to_shown(schema, info.gold),
+            consensus=None if info.consensus is None else {
+                **info.consensus, "value": red.answer_to_shown(schema, info.consensus["value"])},
+            label_issue=issue,
+        ))
+    return out, reds
 
 
 def get_item(conn: Connection, actor: Actor, project_id: int, item_id: int) -> ItemDetail:
@@ -165,7 +192,13 @@ def get_item(conn: Connection, actor: Actor, project_id: int, item_id: int) -> I
     if row is None:
         raise NotFound(f"item {item_id} not found in project {project_id}")
     found = list_answers(conn, actor, project_id, item_id=item_id, limit=1000)
-    return ItemDetail(_info(row, acc.allows(Action.view_gold, actor)), found)
+    audit.record(conn, actor, "item.view", project_id=project_id, object_type="item", object_id=item_id)
+    shown, red = _shown(conn, acc, actor, [row], acc.allows(Action.view_gold, actor))
+    info = shown[0]
+    if red is not None:
+        schema = schema_of(acc.project.label_schema)
+        found = [replace(a, value=red[item_id].answer_to_shown(schema, a.value)) for a in found]
+    return ItemDetail(info, found)
 
 
 def set_gold(
@@ -174,6 +207,9 @@ def set_gold(
     """Mark an item as gold with its true answer (None removes the mark)."""
     acc = access(conn, actor, project_id, Action.edit_items)
     schema = schema_of(acc.project.label_schema)
+    red = None if value is None else privacy.worker_redaction(conn, acc.project, schema, item_id)
+    if red is not None:  # given on the redacted item view: spans go back to the original
+        value = red.answer_to_original(schema, value)
     clean = None if value is None else schema.validate_answer(
         value, item_targets(conn, schema, project_id, item_id)
     )
@@ -187,7 +223,7 @@ def set_gold(
     # Gold leaves the normal queue (it is mixed in apart); an item no longer gold comes back.
     conn.execute(update(items).where(items.c.id == item_id).values(is_open=open_when(items.c.reserved)))
     row = conn.execute(select(items).where(items.c.id == item_id)).one()
-    return _info(row, True)
+    return _shown(conn, acc, actor, [row], True)[0][0]
 
 
 def set_priorities(

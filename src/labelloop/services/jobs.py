@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from labelloop.errors import DomainError, NotFound
-from labelloop.services.policy import Action, Actor, access
+from labelloop.services.policy import Action, Actor, Scope, access, require_scope
 from labelloop.store.db import Database
 from labelloop.store.models import jobs, utcnow
 
@@ -77,6 +77,8 @@ def get_job(conn: Connection, actor: Actor, job_id: int) -> JobInfo:
         access(conn, actor, row.project_id, Action.view_jobs)
     elif not actor.is_admin and row.created_by != actor.user_id:
         raise NotFound(f"job {job_id} not found")
+    else:
+        require_scope(actor, Scope.read, "reading a job")
     return _info(row)
 
 

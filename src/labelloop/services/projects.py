@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -13,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from labelloop.schema import LabelSchema, parse_schema
+from labelloop.services import audit
 from labelloop.services.loop.settings import check_loop_settings, loop_settings
-from labelloop.services.policy import Action, Actor, Role, access, may_grant
+from labelloop.services.policy import Action, Actor, Role, Scope, access, may_grant, require_scope
 from labelloop.services.quality.settings import check_quality_settings, initial_needed, quality_settings
 from labelloop.store.models import answers, items, memberships, open_when, projects, users, utcnow
 
@@ -90,6 +92,7 @@ def create_project(
     quality: dict[str, Any] | None = None,
 ) -> ProjectInfo:
     """Any user may create a project; its creator becomes its owner."""
+    require_scope(actor, Scope.manage, "creating a project")
     name = _check_name(name)
     parsed = parse_schema(schema)
     _check_settings(overlap, lease_seconds)
@@ -119,7 +122,15 @@ def create_project(
             )
         )
         role = Role.owner
+    audit.record(conn, actor, "project.create", project_id=row.id, object_type="project", object_id=row.id,
+                 details={"name": name, "overlap": overlap, "lease_seconds": lease_seconds,
+                          "schema_sha256": _digest(parsed.document)})
     return _info(row, role)
+
+
+def _digest(document: Any) -> str:
+    """A schema in the audit log: its SHA-256 (the document itself may be long)."""
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def get_project(conn: Connection, actor: Actor, project_id: int) -> ProjectInfo:
@@ -138,6 +149,7 @@ def find_project(conn: Connection, actor: Actor, ref: str) -> ProjectInfo:
 
 
 def list_projects(conn: Connection, actor: Actor) -> list[ProjectInfo]:
+    require_scope(actor, Scope.read, "listing projects")
     if actor.is_admin:
         stmt = select(projects, memberships.c.role).outerjoin(
             memberships,
@@ -202,6 +214,13 @@ def update_project(
             conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
         except IntegrityError:
             raise Conflict(f"a project named {values.get('name')!r} already exists") from None
+        changed = {k: v for k, v in values.items() if k != "label_schema"}
+        if "label_schema" in values:
+            changed["schema_sha256"] = _digest(values["label_schema"])
+        # The settings as asked (the keys sent), and the whole result for quality and loop.
+        audit.record(conn, actor, "project.update", project_id=project_id, object_type="project",
+                     object_id=project_id, details={"changed": changed, "quality_sent": quality,
+                                                    "loop_sent": loop})
     return get_project(conn, actor, project_id)
 
 
@@ -219,8 +238,10 @@ def _set_needed(conn: Connection, project_id: int, overlap: int) -> None:
 
 
 def delete_project(conn: Connection, actor: Actor, project_id: int) -> None:
-    access(conn, actor, project_id, Action.delete_project)
+    acc = access(conn, actor, project_id, Action.delete_project)
     conn.execute(delete(projects).where(projects.c.id == project_id))
+    audit.record(conn, actor, "project.delete", project_id=project_id, object_type="project",
+                 object_id=project_id, details={"name": acc.project.name})
 
 
 def list_members(conn: Connection, actor: Actor, project_id: int) -> list[MemberInfo]:
@@ -265,6 +286,9 @@ def set_member(conn: Connection, actor: Actor, project_id: int, user_id: int, ro
             .where(memberships.c.project_id == project_id, memberships.c.user_id == user_id)
             .values(role=new_role.name)
         )
+    if current != new_role.name:
+        audit.record(conn, actor, "member.set", project_id=project_id, object_type="user", object_id=user_id,
+                     details={"username": user.username, "role": new_role.name, "previous": current})
     return MemberInfo(user_id, user.username, new_role.name)
 
 
@@ -295,6 +319,8 @@ def remove_member(conn: Connection, actor: Actor, project_id: int, user_id: int)
             memberships.c.project_id == project_id, memberships.c.user_id == user_id
         )
     )
+    audit.record(conn, actor, "member.remove", project_id=project_id, object_type="user", object_id=user_id,
+                 details={"previous": current})
 
 
 def _keep_an_owner(conn: Connection, project_id: int) -> None:

@@ -9,26 +9,47 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.config import Settings
+from labelloop.errors import DomainError
+from labelloop.services.audit.chain import ENABLED_OPTION as AUDIT_OPTION
 from labelloop.services.importing.images.datasets import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import detect_format
 from labelloop.services.importing.writer import check_import_allowed, import_file, recover_imports
 from labelloop.services.jobs import JobInfo, JobRunner, Progress, create_job, fail_interrupted
 from labelloop.services.policy import Actor
+from labelloop.services.privacy import scan as privacy_scan
+from labelloop.services.protection import encryption
 from labelloop.store.blobs import LocalBlobStore
+from labelloop.store.crypto import Keyring
 from labelloop.store.db import Database
 from labelloop.store.migrate import upgrade
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, check_key: bool = True) -> None:
+        """`check_key=False` only for `labelloop encryption`, which sets the key state itself."""
         self.settings = settings
         self.db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        if not settings.audit_log:
+            self.db.engine.update_execution_options(**{AUDIT_OPTION: False})
         self.jobs = JobRunner(self.db, settings.job_workers)
         self.blobs = LocalBlobStore(settings.blob_dir)
+        # Encryption at rest (docs/data-protection.md): a wrong or missing key stops the start here.
+        self.encryption_key = encryption.load_key(settings)
+        self.keyring = None if self.encryption_key is None else Keyring(self.encryption_key)
+        encryption.attach(self.db, self.blobs, self.keyring)
+        self._check_key = check_key
+        if check_key:
+            try:
+                encryption.check_key(self.db, self.keyring)
+            except BaseException:
+                self.close()
+                raise
 
     def migrate(self) -> None:
         upgrade(self.db.engine)
+        if self._check_key:
+            encryption.check_key(self.db, self.keyring)
 
     def recover(self) -> list[str]:
         """After a restart (before any worker starts): settle the imports that were cut off,
@@ -86,7 +107,7 @@ class Runtime:
 
         def body(progress: Progress) -> dict[str, Any]:
             try:
-                return import_file(
+                result = import_file(
                     self.db, actor, project_id, path, job_id=job.id, fmt=fmt,
                     batch_size=self.settings.import_batch_size, progress=progress,
                     display_name=filename, limits=ImportLimits.from_settings(self.settings),
@@ -94,5 +115,20 @@ class Runtime:
                 )
             finally:
                 path.unlink(missing_ok=True)
+            if privacy_scan.wants_scan_after_import(self.db, project_id):  # docs/privacy.md
+                try:
+                    result["privacy_scan_job"] = self.start_privacy_scan(actor, project_id)[0].id
+                except DomainError as e:  # the policy turned off meanwhile: the import stands
+                    result["privacy_scan_error"] = e.message
+            return result
 
         return job, self.jobs.submit(job.id, body)
+
+    def start_privacy_scan(self, actor: Actor, project_id: int, *, rescan: bool = False
+                           ) -> tuple[JobInfo, Future[JobInfo]]:
+        """Scan the project's items for personal data in the background (services/privacy/scan.py)."""
+        with self.db.write() as conn:
+            privacy_scan.check_scan(conn, actor, project_id)
+            job = create_job(conn, actor, project_id, privacy_scan.KIND, {"rescan": rescan})
+        return job, self.jobs.submit(job.id, lambda progress: privacy_scan.run_scan(
+            self.db, actor, project_id, rescan=rescan, job_id=job.id, progress=progress))

@@ -13,11 +13,16 @@ and uploading on `commit`, `local_path` returning None so that serving streams f
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol, cast
+
+from labelloop.store.crypto import DecryptingReader, EncryptionError, Keyring, encrypt_stream, file_key_id
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 PIECE = 1024 * 1024
@@ -26,6 +31,21 @@ _TMP = "tmp"
 
 def is_sha256(text: str) -> bool:
     return SHA256.fullmatch(text) is not None
+
+
+@dataclass(frozen=True)
+class BlobRow:
+    """A row of `blobs`: a file's hash, size, media type and, for images, pixel size."""
+
+    sha256: str
+    size: int
+    media_type: str
+    width: int | None = None
+    height: int | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "size": self.size, "media_type": self.media_type,
+                "width": self.width, "height": self.height}
 
 
 class TooLarge(Exception):
@@ -98,8 +118,12 @@ class LocalBlobStore:
     """Blobs as files under `root`, two levels of folders by hash prefix (65,536 folders at most,
     so no folder holds millions of entries)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, keyring: Keyring | None = None) -> None:
         self.root = root
+        self.keyring = keyring
+        # Only `labelloop encryption enable`, while it encrypts what is there, reads plaintext
+        # files from a store that has a key; anything else refuses them (never silent plaintext).
+        self.allow_plaintext = False
 
     def path_of(self, sha256: str) -> Path:
         if not is_sha256(sha256):
@@ -139,18 +163,46 @@ class LocalBlobStore:
         fd, name = tempfile.mkstemp(dir=self._tmp_dir(), suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                if self.keyring is None:
+                    out.write(data)
+                else:
+                    encrypt_stream(self.keyring, io.BytesIO(data), out)
                 out.flush()
                 os.fsync(out.fileno())
-            self._place(Path(name), sha256)
+            self._rename_into_place(Path(name), sha256)
         except BaseException:
             Path(name).unlink(missing_ok=True)
             raise
         return sha256
 
     def _place(self, tmp: Path, sha256: str) -> None:
+        """Put a staged plaintext file in the store (encrypted first when there is a key)."""
+        if self.keyring is None or self.exists(sha256):
+            self._rename_into_place(tmp, sha256)
+            return
+        try:
+            self._encrypt_file(tmp, sha256)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _encrypt_file(self, plain: Path, sha256: str, *, replace: bool = False) -> None:
+        assert self.keyring is not None
+        fd, name = tempfile.mkstemp(dir=self._tmp_dir(), suffix=".enc")
+        try:
+            with os.fdopen(fd, "wb") as out, plain.open("rb") as source:
+                found, _ = encrypt_stream(self.keyring, source, out)
+                out.flush()
+                os.fsync(out.fileno())
+            if found != sha256:
+                raise EncryptionError(f"blob file {sha256} holds other bytes ({found}); not encrypted")
+            self._rename_into_place(Path(name), sha256, replace=replace)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+
+    def _rename_into_place(self, tmp: Path, sha256: str, *, replace: bool = False) -> None:
         target = self.path_of(sha256)
-        if target.exists():  # the same bytes are already there
+        if target.exists() and not replace:  # the same bytes are already there
             tmp.unlink(missing_ok=True)
             return
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -161,10 +213,74 @@ class LocalBlobStore:
         return self.path_of(sha256).is_file()
 
     def open(self, sha256: str) -> BinaryIO:
-        return self.path_of(sha256).open("rb")
+        path = self.path_of(sha256)
+        if self.keyring is None:
+            if file_key_id(path) is not None:
+                raise EncryptionError(f"blob {sha256} is encrypted and no key is configured")
+            return path.open("rb")
+        if file_key_id(path) is None:
+            if not self.allow_plaintext:
+                raise EncryptionError(f"blob {sha256} is not encrypted although a key is configured: "
+                                      "finish `labelloop encryption enable`")
+            return path.open("rb")
+        return cast(BinaryIO, io.BufferedReader(DecryptingReader(self.keyring, path, sha256=sha256)))
+
+    def open_range(self, sha256: str) -> DecryptingReader:
+        """The decrypting reader itself (its `size` and `range`), for serving byte ranges."""
+        assert self.keyring is not None
+        return DecryptingReader(self.keyring, self.path_of(sha256), sha256=sha256)
 
     def local_path(self, sha256: str) -> Path | None:
-        return self.path_of(sha256)
+        return None if self.keyring is not None else self.path_of(sha256)
+
+    def hashes(self) -> Iterator[str]:
+        """Every stored file's hash (the temporary folder left out)."""
+        if not self.root.is_dir():
+            return
+        for first in sorted(self.root.iterdir()):
+            if first.name == _TMP or not first.is_dir():
+                continue
+            for second in sorted(first.iterdir()):
+                for f in sorted(second.iterdir()):
+                    if is_sha256(f.name):
+                        yield f.name
+
+    def key_id_of(self, sha256: str) -> str | None:
+        """The id of the key the file is encrypted with, or None for a plaintext file."""
+        return file_key_id(self.path_of(sha256))
+
+    def encrypt(self, sha256: str) -> bool:
+        """Encrypt (or re-encrypt under the current key) one file in place; False if it already
+        was under the current key. Atomic per file: a stop leaves the old or the new file."""
+        assert self.keyring is not None
+        path = self.path_of(sha256)
+        kid = file_key_id(path)
+        if kid == self.keyring.key_id:
+            return False
+        if kid is None:
+            self._encrypt_file(path, sha256, replace=True)
+            return True
+        fd, name = tempfile.mkstemp(dir=self._tmp_dir(), suffix=".enc")
+        try:
+            with os.fdopen(fd, "wb") as out, DecryptingReader(self.keyring, path, sha256=sha256) as src:
+                found, _ = encrypt_stream(self.keyring, io.BufferedReader(src), out)
+                out.flush()
+                os.fsync(out.fileno())
+            if found != sha256:
+                raise EncryptionError(f"blob file {sha256} decrypted to other bytes")
+            self._rename_into_place(Path(name), sha256, replace=True)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return True
+
+    def delete(self, sha256: str) -> bool:
+        """Remove one file (erasure, retention); False if it was not there."""
+        path = self.path_of(sha256)
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
 
     def sweep_temporary(self) -> int:
         """Remove the temporary files a stopped process left (only safe while nothing writes)."""

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from labelloop.store.models import items
+from labelloop.store.models import KEYRING_ATTR, items
 
 ITEM_COLUMNS = (
     "project_id", "external_id", "content_hash", "data", "meta", "priority", "needed",
@@ -38,9 +38,11 @@ def insert_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
         sep=" ", timespec="microseconds"
     )
     dumps = orjson.dumps
+    keyring = getattr(conn.dialect, KEYRING_ATTR, None)  # encryption at rest (store/crypto.py)
+    seal: Any = (lambda d: d) if keyring is None else (lambda d: keyring.seal_json(d, purpose="items.data"))
     tuples = [
         (
-            r["project_id"], r["external_id"], r["content_hash"], dumps(r["data"]).decode(),
+            r["project_id"], r["external_id"], r["content_hash"], dumps(seal(r["data"])).decode(),
             dumps(r["meta"]).decode(), r["priority"], r["needed"], r["reserved"],
             r["answer_count"], int(r["is_open"]),
             None if r["gold"] is None else dumps(r["gold"]).decode(),

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    cast,
     false,
     text,
 )
@@ -33,6 +34,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from labelloop.store.crypto import EncryptionError, is_sealed, open_text
 
 
 def utcnow() -> datetime:
@@ -64,6 +67,40 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # SQLite's INTEGER PRIMARY KEY is the rowid; PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The engine's dialect carries the keyring when encryption at rest is on (services/runtime.py).
+KEYRING_ATTR = "labelloop_keyring"
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """JSON that is written sealed (AES-GCM, store/crypto.py) when the engine has a keyring, and
+    read back plaintext; a sealed value read without a key is an error, never handed on."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        keyring = getattr(dialect, KEYRING_ATTR, None)
+        if keyring is None or value is None or is_sealed(value):
+            return value
+        return keyring.seal_json(value, purpose=self.purpose)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if not is_sealed(value):
+            return value
+        keyring = getattr(dialect, KEYRING_ATTR, None)
+        if keyring is None:
+            raise EncryptionError("item content is encrypted and no key is configured "
+                                  "(LABELLOOP_ENCRYPTION_KEY or LABELLOOP_ENCRYPTION_KEY_FILE)")
+        return keyring.open_json(value, purpose=self.purpose)
 
 
 class Base(DeclarativeBase):
@@ -95,6 +132,45 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the token may do, space-separated (services/policy.py, Scope): it narrows what the
+    # user's roles allow, never widens it. Tokens from before scopes existed may do everything.
+    scopes: Mapped[str] = mapped_column(
+        String(100), default="read annotate manage admin", server_default="read annotate manage admin"
+    )
+
+
+class UserIdentity(Base):
+    """A user's account at an OpenID Connect provider: (provider, subject) signs in as the user."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_user_identities_subject"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(255))  # the ID token's `sub`, stable per provider
+    email: Mapped[str | None] = mapped_column(String(320))  # as last seen, for the admin's eyes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OidcLogin(Base):
+    """An OpenID Connect sign-in under way: its state, nonce and PKCE verifier, used once.
+
+    Kept in the database so that the callback may reach another server process than the start.
+    The state is stored as its SHA-256 (the key it is looked up by); the row is deleted when the
+    callback uses it, so a replayed callback finds nothing.
+    """
+
+    __tablename__ = "oidc_logins"
+    __table_args__ = (Index("ix_oidc_logins_expires", "expires_at"),)
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SignInFailures(Base):
@@ -132,6 +208,11 @@ class Project(Base):
     generation_settings: Mapped[dict[str, Any]] = mapped_column(
         JSONType, default=dict, server_default="{}"
     )
+    # Personal data: what is detected, what each role is shown (services/privacy/settings.py).
+    privacy_settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    # Raw content (items' data and their files) is deleted this many days after import; None:
+    # kept (services/protection/retention.py).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -178,7 +259,8 @@ class Item(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(500))
     content_hash: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The item's content: sealed with the instance key when encryption at rest is on.
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON("items.data"))
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     needed: Mapped[int] = mapped_column(Integer)
@@ -204,7 +286,49 @@ class Item(Base):
     # Written by an import that has not finished: in no queue, list, count or export until the
     # import publishes it, and deleted if the import fails (a file is imported whole or not at all).
     staged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When retention deleted the item's raw content (`data` is then {}); its labels stay.
+    content_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ItemPii(Base):
+    """A piece of personal data found in an item's text (services/privacy/scan.py).
+
+    `field` is where: a text field's name, `name/3` for message 3 of a conversation, `name/<id>` for a
+    candidate response. `start`/`end` are character offsets in that text. The value itself is not
+    copied: the item holds it; `value_hash` is SHA-256 of the kind and the value (case and spacing
+    folded), so that the items a data subject appears in can be found from their e-mail or IBAN.
+    """
+
+    __tablename__ = "item_pii"
+    __table_args__ = (
+        Index("ix_item_pii_item", "item_id"),
+        Index("ix_item_pii_project_kind", "project_id", "kind"),
+        Index("ix_item_pii_value_hash", "value_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(200))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    value_hash: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ItemPiiScan(Base):
+    """That an item's personal data was scanned, and under which detection settings (their key,
+    services/privacy/settings.py); no row: never scanned. A table of its own, not a column of
+    `items`: a scan writing it must never lock the rows the task queue picks from."""
+
+    __tablename__ = "item_pii_scans"
+    __table_args__ = (Index("ix_item_pii_scans_project", "project_id", "scan_key"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    scan_key: Mapped[str] = mapped_column(String(16))
 
 
 class Assignment(Base):
@@ -406,6 +530,80 @@ class ProjectBlob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AuditEntry(Base):
+    """One entry of the audit log (services/audit/): append-only and hash-chained.
+
+    `hash` is SHA-256 over the entry's fields and `prev_hash` (docs/audit.md gives the exact
+    serialisation); `seq` is assigned from `audit_head` in the writer's transaction, so the chain
+    never forks. No foreign keys: deleting a user or a project must not delete what they did.
+    """
+
+    __tablename__ = "audit_log"
+    # One index besides the key, for a manager's view of a project: each one is written by every
+    # append, on the annotators' hot path. Other filters walk the log newest first.
+    __table_args__ = (Index("ix_audit_log_project", "project_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str] = mapped_column(String(150))
+    action: Mapped[str] = mapped_column(String(40))
+    project_id: Mapped[int | None] = mapped_column(BigInteger)
+    object_type: Mapped[str | None] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The audit chain's last entry: one row (id 1), updated by every append in its transaction.
+
+    Its row lock (PostgreSQL) or the write lock (SQLite) serialises appends, so two writers can
+    never both chain onto the same entry."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class EncryptionState(Base):
+    """Encryption at rest (store/crypto.py): one row (id 1) once a key was set.
+
+    `key_check` is HMAC-SHA256(key, "labelloop key check"): a server started with another key,
+    or none, is refused. `pending` names an `enable` or `rotate` that has not finished (both are
+    resumable: rerun the command); during a rotation `next_key_id`/`next_key_check` are the new key.
+    """
+
+    __tablename__ = "encryption_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(String(16))
+    key_check: Mapped[str] = mapped_column(String(64))
+    pending: Mapped[str | None] = mapped_column(String(10))
+    next_key_id: Mapped[str | None] = mapped_column(String(16))
+    next_key_check: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SealedText(TypeDecorator[str]):
+    """An item's `data` as JSON text (`item_data_text()`), made plaintext JSON text again when sealed:
+    exports stream this text without parsing it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return open_text(getattr(dialect, KEYRING_ATTR, None), value, purpose="items.data")
+
+
+def item_data_text() -> Any:
+    """`CAST(items.data AS TEXT)`, labelled `data`, plaintext whether sealed or not."""
+    return cast(Item.__table__.c.data, SealedText()).label("data")
+
+
 def open_when(reserved: Any, *, publishing: bool = False) -> Any:
     """The `is_open` rule for an item with `reserved` slots taken: a slot left, not gold, published.
 
@@ -432,10 +630,14 @@ def _table(model: type[Base]) -> Table:
 # Core tables, for the services' SQL (the hot paths use Core, not ORM objects).
 users = _table(User)
 api_tokens = _table(ApiToken)
+user_identities = _table(UserIdentity)
+oidc_logins = _table(OidcLogin)
 sign_in_failures = _table(SignInFailures)
 projects = _table(Project)
 memberships = _table(Membership)
 items = _table(Item)
+item_pii = _table(ItemPii)
+item_pii_scans = _table(ItemPiiScan)
 assignments = _table(Assignment)
 answers = _table(Answer)
 consensus = _table(Consensus)
@@ -447,3 +649,6 @@ blobs = _table(Blob)
 blob_variants = _table(BlobVariant)
 blob_audio = _table(BlobAudio)
 project_blobs = _table(ProjectBlob)
+audit_log = _table(AuditEntry)
+encryption_state = _table(EncryptionState)
+audit_head = _table(AuditHead)

@@ -105,7 +105,7 @@ def create_token(body: TokenIn, ctx: Ctx = CtxDep) -> NewTokenOut:
     new = ctx.write(
         lambda conn, actor: tokens.create_token(
             conn, actor, body.user_id if body.user_id is not None else actor.user_id, body.name,
-            expires_in_days=body.expires_in_days,
+            expires_in_days=body.expires_in_days, scopes=frozenset(body.scopes),
         )
     )
     return NewTokenOut(token=new.secret, info=TokenOut.model_validate(new.info))

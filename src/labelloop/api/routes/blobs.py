@@ -68,7 +68,8 @@ def get_blob(
     `Range: bytes=...` answers 206 with that part. Non-members, and hashes the project does not
     hold, get 404 alike.
     """
-    found = ctx.read(blobs.served_blob, project_id, sha256, variant)
+    # A write: the audit log keeps the read (and a blurred variant may be made: docs/privacy.md).
+    found = ctx.write(blobs.served_blob, project_id, sha256, variant, ctx.runtime.blobs)
     etag = f'"{found.sha256}"'
     # Kept per credential: after a sign-out, the next person on the browser is asked again.
     headers = {"ETag": etag, "Cache-Control": CACHE, "Vary": "Authorization, Cookie"}
@@ -82,11 +83,58 @@ def get_blob(
     headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
     media_type = found.media_type if inline else "application/octet-stream"
     path = ctx.runtime.blobs.local_path(found.sha256)
+    if ctx.runtime.blobs.keyring is not None:  # encrypted at rest: only the chunks a range covers
+        return _decrypted(ctx, found.sha256, request.headers.get("range"), media_type, headers)
     if path is None:  # a store that is not on local disk: streamed whole, no ranges
         return StreamingResponse(_chunks(ctx, found.sha256), media_type=media_type, headers=headers)
     if not path.is_file():
         raise NotFound(f"the file of blob {sha256} is missing from the store")
     return FileResponse(path, media_type=media_type, headers=headers)
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | Literal[False] | None:
+    """One `bytes=` range of RFC 9110 as [start, end), None for the whole file (no header, or one
+    this server may ignore: several ranges, another unit), False when it cannot be satisfied."""
+    if header is None or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[len("bytes="):].strip().partition("-")
+    try:
+        if first == "":
+            if not last:
+                return None
+            suffix = int(last)
+            return (max(0, size - suffix), size) if suffix > 0 and size > 0 else False
+        start = int(first)
+        end = min(int(last) + 1, size) if last else size
+    except ValueError:
+        return None
+    if start >= size or end <= start:
+        return False
+    return start, end
+
+
+def _decrypted(ctx: Ctx, sha256: str, range_header: str | None, media_type: str,
+               headers: dict[str, str]) -> Response:
+    try:
+        reader = ctx.runtime.blobs.open_range(sha256)
+    except FileNotFoundError:
+        raise NotFound(f"the file of blob {sha256} is missing from the store") from None
+    wanted = _byte_range(range_header, reader.size)
+    headers = headers | {"Accept-Ranges": "bytes"}
+    if wanted is False:
+        reader.close()
+        return Response(status_code=416, headers=headers | {"Content-Range": f"bytes */{reader.size}"})
+    start, end = wanted if wanted is not None else (0, reader.size)
+    headers["Content-Length"] = str(end - start)
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{reader.size}"
+
+    def body() -> Iterator[bytes]:
+        with reader:
+            yield from reader.range(start, end)
+
+    return StreamingResponse(body(), status_code=206 if wanted is not None else 200,
+                             media_type=media_type, headers=headers)
 
 
 def _chunks(ctx: Ctx, sha256: str) -> Iterator[bytes]:

@@ -141,7 +141,7 @@ def list_items(
 
 @router.get("/items/{item_id:id}", response_model=ItemDetailOut)
 def get_item(project_id: Id, item_id: Id, ctx: Ctx = CtxDep) -> ItemDetailOut:
-    d = ctx.read(items.get_item, project_id, item_id)
+    d = ctx.write(items.get_item, project_id, item_id)  # a write: the audit log keeps the read
     return ItemDetailOut(item=ItemOut.model_validate(d.item),
                          answers=[AnswerOut.model_validate(a) for a in d.answers])
 
@@ -202,14 +202,17 @@ def export(
                         "file's blob: reference instead)."),
     license: str = Query("other", description="hf: the dataset card's license id (apache-2.0, "
                          "cc-by-4.0, mit, ...)."),
+    redact: bool = Query(False, description="jsonl, csv, parquet: personal data replaced by "
+                         "placeholders, spans moved with it (docs/privacy.md); default: the original. "
+                         "The choice is recorded in the audit log."),
     ctx: Ctx = CtxDep,
 ) -> StreamingResponse:
     """Stream every item with its answers, gold and consensus; or one shape question as an image
     dataset (docs/images.md, "Formats"); or one audio_segments question as an audio dataset
     (docs/audio.md, "Formats"); or training data (docs/feedback.md, "Exports for
     training"), whose counts, and what was left out, are in the X-Labelloop-Summary header."""
-    plan = ctx.read(exports.plan_export, project_id, format, question=question, source=source,
-                    images=images, license=license)
+    plan = ctx.write(exports.plan_export, project_id, format, question=question, source=source,
+                    images=images, license=license, redact=redact)
     headers = {"Content-Disposition": content_disposition(plan.filename)}
     if plan.feedback is not None:
         headers["X-Labelloop-Summary"] = orjson.dumps(plan.feedback.summary()).decode()

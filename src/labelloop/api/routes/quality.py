@@ -83,7 +83,7 @@ def next_review(
     ctx: Ctx = CtxDep,
 ) -> Response:
     """The oldest item waiting for review (after `after`), with every answer."""
-    d = ctx.read(review.next_review, project_id, after_id=after)
+    d = ctx.write(review.next_review, project_id, after_id=after)  # a write: the audit log keeps the read
     if d is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     out = ItemDetailOut(item=ItemOut.model_validate(d.item),

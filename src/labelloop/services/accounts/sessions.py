@@ -13,14 +13,15 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
+from labelloop.services import audit
 from labelloop.services.accounts import tokens
 from labelloop.services.accounts.credentials import token_hash
 from labelloop.services.accounts.tokens import SESSION_TOKEN_NAME
 from labelloop.services.accounts.users import UserInfo
 from labelloop.services.policy import Actor
-from labelloop.store.models import api_tokens, utcnow
+from labelloop.store.models import api_tokens, users, utcnow
 
 SESSION_DAYS = 7
 
@@ -52,9 +53,14 @@ def open_session(conn: Connection, user: UserInfo) -> Session:
 
 def close_session(conn: Connection, secret: str) -> bool:
     """Revoke the token behind a session or bearer secret; whether a live one was revoked."""
-    result = conn.execute(
+    closed = conn.execute(
         update(api_tokens)
         .where(api_tokens.c.token_hash == token_hash(secret), api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=utcnow())
-    )
-    return result.rowcount == 1
+        .returning(api_tokens.c.id, api_tokens.c.user_id)
+    ).all()
+    for token in closed:
+        name = conn.execute(select(users.c.username).where(users.c.id == token.user_id)).scalar()
+        audit.record(conn, None, "sign_out", object_type="token", object_id=token.id,
+                     actor_id=token.user_id, actor_name=name or "(deleted user)")
+    return len(closed) == 1

@@ -21,17 +21,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, case, delete, update
+from sqlalchemy import Connection, bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.config import Settings
 from labelloop.errors import Invalid, Problem, TooManyAttempts, Unauthenticated
+from labelloop.services import audit
 from labelloop.services.accounts import users
 from labelloop.services.accounts.users import UserInfo
-from labelloop.services.policy import Actor
+from labelloop.services.policy import Actor, Scope, require_scope
 from labelloop.store.db import Database
 from labelloop.store.models import sign_in_failures, utcnow
+from labelloop.store.models import users as users_table
 
 T = TypeVar("T")
 
@@ -123,6 +125,16 @@ def succeeded(conn: Connection, attempt: Attempt) -> None:
     )
 
 
+def _failed(conn: Connection, username: str, address: str | None, reason: str) -> None:
+    """A refused sign-in in the audit log: the account if it exists (a username that is not one
+    may be a password typed in the wrong box, so only its hash is kept, as in the counters)."""
+    found = conn.execute(select(users_table.c.id).where(users_table.c.username == username)).scalar()
+    audit.record(conn, None, "sign_in.failed", object_type="user", object_id=found, actor_id=found,
+                 actor_name=username if found is not None else "(unknown)",
+                 details={"reason": reason, "address": address,
+                          "account": None if found is not None else account_key(username)})
+
+
 def sign_in(
     db: Database, limits: SignInLimits, username: str, password: str, address: str | None,
     then: Callable[[Connection, UserInfo], T],
@@ -131,13 +143,23 @@ def sign_in(
 
     Unauthenticated if wrong (the failure stays counted), TooManyAttempts if locked.
     """
-    attempt = db.run(lambda conn: count_attempt(conn, limits, username, address))
+    try:
+        attempt = db.run(lambda conn: count_attempt(conn, limits, username, address))
+    except TooManyAttempts:
+        db.run(lambda conn: _failed(conn, username, address, "too many failed sign-ins"))
+        raise
     # Argon2 is slow on purpose: check it in a read transaction, not while holding the writer.
-    with db.read() as conn:
-        user = users.authenticate(conn, username, password)
+    try:
+        with db.read() as conn:
+            user = users.authenticate(conn, username, password)
+    except Unauthenticated:
+        db.run(lambda conn: _failed(conn, username, address, "wrong username or password"))
+        raise
 
     def finish(conn: Connection) -> T:
         succeeded(conn, attempt)
+        audit.record(conn, None, "sign_in", object_type="user", object_id=user.id, actor_id=user.id,
+                     actor_name=user.username, details={"method": "password", "address": address})
         return then(conn, user)
 
     return db.run(finish)
@@ -153,11 +175,14 @@ def change_own_password(
     password. The user's other browser sessions end, and with `revoke_tokens` every other API
     token too; the credential making the request (`current_token`) stays valid.
     """
+    require_scope(actor, Scope.admin, "changing the password")
     users.check_new_password(new_password)  # before counting an attempt: a short one is no guess
 
     def change(conn: Connection, user: UserInfo) -> None:
         users.set_password(conn, user.id, new_password, keep_token=current_token,
                            revoke_tokens=revoke_tokens)
+        audit.record(conn, actor, "password.change", object_type="user", object_id=user.id,
+                     details={"revoke_tokens": revoke_tokens})
 
     try:
         sign_in(db, limits, actor.username, current_password, address, change)

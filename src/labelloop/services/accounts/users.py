@@ -10,9 +10,10 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Unauthenticated
+from labelloop.services import audit
 from labelloop.services.accounts import tokens
 from labelloop.services.accounts.credentials import hash_password, new_password, verify_password
-from labelloop.services.policy import Actor, require_admin
+from labelloop.services.policy import Actor, Scope, require_admin, require_scope
 from labelloop.store.models import users, utcnow
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,149}$")
@@ -74,6 +75,8 @@ def create_user(
         ).one()
     except IntegrityError:
         raise Conflict(f"user {username!r} already exists") from None
+    audit.record(conn, actor, "user.create", object_type="user", object_id=row.id,
+                 details={"username": username, "is_admin": is_admin, "password_set": password is not None})
     return _info(row)
 
 
@@ -114,6 +117,7 @@ def update_user(
     password may hold them. Changing one's own password needs the current one (see
     `sign_in.change_own_password`), even for an admin, so a stolen session cannot do it.
     """
+    require_scope(actor, Scope.admin, "changing an account")
     if not actor.is_admin and (actor.user_id != user_id or is_active is not None or is_admin is not None):
         require_admin(actor)
     if password is not None and actor.user_id == user_id:
@@ -130,6 +134,10 @@ def update_user(
         values["is_admin"] = is_admin
     if values:
         conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    if values or password is not None:
+        audit.record(conn, actor, "user.update", object_type="user", object_id=user_id,
+                     details={**values, "password_reset": password is not None,
+                              "revoke_tokens": revoke_tokens if password is not None else None})
     return get_user(conn, user_id)
 
 

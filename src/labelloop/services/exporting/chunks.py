@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, cast, select
 
-from labelloop.store.models import answers, consensus, items, published_in, users
+from labelloop.store.models import answers, consensus, item_data_text, items, published_in, users
 
 CHUNK = 5000
 
@@ -27,7 +27,7 @@ def item_chunks(
     """Items in id order, `size` at a time; stored JSON stays text (`data`, `meta`, `gold`, values)."""
     last = 0
     item_cols = select(
-        items.c.id, items.c.external_id, items.c.content_hash, cast(items.c.data, Text).label("data"),
+        items.c.id, items.c.external_id, items.c.content_hash, item_data_text(),
         cast(items.c.meta, Text).label("meta"), items.c.priority, items.c.needed,
         items.c.answer_count, cast(items.c.gold, Text).label("gold"),
     )

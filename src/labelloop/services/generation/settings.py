@@ -21,6 +21,7 @@ from sqlalchemy import Connection, update
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
+from labelloop.services import audit
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.store.models import projects
@@ -228,4 +229,6 @@ def update_generation(
     settings = check_generation_settings(merged, schema_of(acc.project.label_schema))
     conn.execute(update(projects).where(projects.c.id == project_id).values(
         generation_settings=settings.model_dump(exclude_defaults=True)))
+    audit.record(conn, actor, "generation.settings", project_id=project_id, object_type="project",
+                 object_id=project_id, details={"sent": changes})
     return settings

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from labelloop.errors import Conflict, NotFound
+from labelloop.services import audit
 from labelloop.services.items import ItemDetail, get_item
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy import view as privacy
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import REVIEW, Settled, store
 from labelloop.services.quality.review_reasons import DONE, FLAGGED, PENDING, sent_to_review
@@ -54,6 +56,7 @@ def flag(conn: Connection, actor: Actor, project_id: int, item_id: int) -> None:
     access(conn, actor, project_id, Action.review)
     _pending_item(conn, project_id, item_id)
     conn.execute(update(items).where(items.c.id == item_id).values(**sent_to_review(FLAGGED)))
+    audit.record(conn, actor, "review.flag", project_id=project_id, object_type="item", object_id=item_id)
 
 
 def decide(
@@ -64,6 +67,10 @@ def decide(
     acc = access(conn, actor, project_id, Action.review)
     assert actor.user_id is not None or actor.is_admin
     schema = schema_of(acc.project.label_schema)
+    # The reviewer saw the item redacted: spans go back to the original (services/privacy/view.py).
+    red = privacy.worker_redaction(conn, acc.project, schema, item_id)
+    if red is not None:
+        value = red.answer_to_original(schema, value)
     clean = schema.validate_answer(value, item_targets(conn, schema, project_id, item_id))
     row = _pending_item(conn, project_id, item_id)
     if row.review_state != PENDING:
@@ -78,4 +85,5 @@ def decide(
     conn.execute(update(consensus).where(consensus.c.item_id == item_id)
                  .values(value=clean, confidence=1.0, method=REVIEW, final=True, updated_at=now))
     conn.execute(update(items).where(items.c.id == item_id).values(review_state=DONE))
-    return clean
+    audit.record(conn, actor, "review.decide", project_id=project_id, object_type="item", object_id=item_id)
+    return clean if red is None else dict(red.answer_to_shown(schema, clean))

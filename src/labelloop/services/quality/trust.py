@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from labelloop.errors import Forbidden, NotFound
 from labelloop.quality.classification.posterior import accuracy_upper_bound
 from labelloop.schema import LabelSchema
+from labelloop.services import audit
 from labelloop.services.policy import PROJECT_AND_ROLE, Action, Actor, ProjectAccess, access, check
 from labelloop.services.quality import shape_gold
 from labelloop.services.quality.settings import QualitySettings, quality_settings
@@ -162,6 +163,8 @@ def set_paused(
         "paused": paused,
         "paused_reason": (reason or f"paused by {actor.username}") if paused else None,
     })
+    audit.record(conn, actor, "annotator.pause" if paused else "annotator.resume", project_id=project_id,
+                 object_type="user", object_id=user_id, details={"reason": reason})
     return standing(conn, project_id, user_id)
 
 

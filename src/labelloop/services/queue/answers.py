@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from labelloop.errors import Conflict, Invalid, Problem
+from labelloop.schema import LabelSchema
+from labelloop.services import audit
 from labelloop.services.loop.settings import loop_settings
 from labelloop.services.loop.suggestions import suggestion_record
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy.view import ItemRedaction, worker_redaction
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import on_answer
 from labelloop.services.quality.settings import quality_settings
@@ -105,13 +108,18 @@ def submit_answer(
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
         raise Invalid("invalid duration", [Problem("0 to 86400000 milliseconds", field="duration_ms")])
     schema = schema_of(acc.project.label_schema)
+    # Spans drawn on the redacted text the annotator was shown go back to the original first,
+    # and what is answered comes back on the shown text (services/privacy/view.py).
+    red = worker_redaction(conn, acc.project, schema, item_id)
+    if red is not None:
+        value = red.answer_to_original(schema, value)
     clean = schema.validate_answer(value, item_targets(conn, schema, project_id, item_id))
 
     lease = lock_assignment(conn, project_id, item_id, uid)
     if idempotency_key is not None:
         replay = _replay(conn, uid, idempotency_key, item_id, clean)
         if replay is not None:
-            return replay, False
+            return _shown(schema, red, replay), False
     if lease.state == SUBMITTED:
         raise Conflict(f"you have already answered item {item_id}")
     suggestion = suggestion_record(
@@ -139,12 +147,18 @@ def submit_answer(
             "suggestion": suggestion,
         },
     ).one()
+    audit.record(conn, actor, "answer.submit", project_id=project_id, object_type="item", object_id=item_id,
+                 details={"answer": row.id})
     settings = quality_settings(acc.project.quality_settings)
     if lease.gold is not None:
         record_gold_answer(conn, project_id, uid, gold_correct(lease.gold, clean, schema, settings), settings)
     else:
         on_answer(conn, acc.project, schema, settings, item_id, state)
-    return answer_info(row, actor.username), True
+    return _shown(schema, red, answer_info(row, actor.username)), True
+
+
+def _shown(schema: LabelSchema, red: ItemRedaction | None, info: AnswerInfo) -> AnswerInfo:
+    return info if red is None else replace(info, value=red.answer_to_shown(schema, info.value))
 
 
 def list_answers(

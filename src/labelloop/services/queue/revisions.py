@@ -9,14 +9,17 @@ takes each annotator's last answer). The item's answer count does not change.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, exists, insert, select
 
 from labelloop.errors import Conflict, Invalid, NotFound, Problem
+from labelloop.schema import LabelSchema
 from labelloop.schema.fields import blind
+from labelloop.services import audit
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy import view as privacy
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import on_answer
 from labelloop.services.quality.settings import quality_settings
@@ -69,11 +72,17 @@ def get_answer(conn: Connection, actor: Actor, project_id: int, answer_id: int) 
     later = _superseded_by(conn, answer_id)
     editable = own and later is None and row.source == "human" and not _final(conn, row.item_id)
     acc = access(conn, actor, project_id, Action.view_own_answers)
-    data = item.data if acc.allows(Action.view_items, actor) else blind(
-        schema_of(acc.project.label_schema).fields, item.data)
-    return AnswerInContext(
-        answer_info(row, row.username), item.external_id, data, item.meta, later, editable
-    )
+    schema = schema_of(acc.project.label_schema)
+    info, data, meta = answer_info(row, row.username), item.data, item.meta
+    # Personal data as the policy shows it, to reviewers too (they reveal on the item's page),
+    # with the answer's spans on the shown text.
+    red = privacy.item_redaction(conn, acc.project, schema, row.item_id)
+    if red is not None:
+        data, meta = red.data, privacy.shown_meta(schema, red, item.meta)
+        info = replace(info, value=red.answer_to_shown(schema, info.value))
+    if not acc.allows(Action.view_items, actor):
+        data = blind(schema.fields, data)
+    return AnswerInContext(info, item.external_id, data, meta, later, editable)
 
 
 def revise_answer(
@@ -97,6 +106,12 @@ def revise_answer(
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
         raise Invalid("invalid duration", [Problem("0 to 86400000 milliseconds", field="duration_ms")])
     schema = schema_of(acc.project.label_schema)
+    item_id = conn.execute(select(answers.c.item_id).where(answers.c.id == answer_id,
+                                                           answers.c.project_id == project_id)).scalar()
+    # Spans drawn on the redacted text go back to the original first (services/privacy/view.py).
+    red = None if item_id is None else privacy.worker_redaction(conn, acc.project, schema, item_id)
+    if red is not None:
+        value = red.answer_to_original(schema, value)
     clean = schema.validate_answer(value, answer_targets(conn, schema, project_id, answer_id))
 
     if idempotency_key is not None:
@@ -105,7 +120,7 @@ def revise_answer(
         if done is not None:
             if done.supersedes_id != answer_id or done.value != clean:
                 raise Conflict("this idempotency key was already used for a different answer")
-            return answer_info(done, actor.username), False
+            return _shown(schema, red, answer_info(done, actor.username)), False
     old, own = _answer(conn, actor, project_id, answer_id)
     if not own:
         raise NotFound(f"answer {answer_id} not found")
@@ -130,4 +145,10 @@ def revise_answer(
     if state.gold is None:  # gold answers score the annotator once, on the first answer
         settings = quality_settings(acc.project.quality_settings)
         on_answer(conn, acc.project, schema, settings, old.item_id, state)
-    return answer_info(row, actor.username), True
+    audit.record(conn, actor, "answer.revise", project_id=project_id, object_type="item",
+                 object_id=old.item_id, details={"answer": row.id, "supersedes": old.id})
+    return _shown(schema, red, answer_info(row, actor.username)), True
+
+
+def _shown(schema: LabelSchema, red: privacy.ItemRedaction | None, info: AnswerInfo) -> AnswerInfo:
+    return info if red is None else replace(info, value=red.answer_to_shown(schema, info.value))

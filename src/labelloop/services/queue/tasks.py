@@ -24,9 +24,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from labelloop.errors import Conflict, NotFound
 from labelloop.schema import LabelSchema
 from labelloop.schema.fields import blind
+from labelloop.services import audit
 from labelloop.services.loop import suggestions
 from labelloop.services.loop.settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy import view as privacy
+from labelloop.services.privacy.findings import SCAN_KEY
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.settings import quality_settings
 from labelloop.services.quality.trust import worker_access
@@ -84,7 +87,7 @@ _TAKE_SLOT = (
     .where(items.c.id == bindparam("iid"), items.c.reserved < items.c.needed)
     .values(reserved=items.c.reserved + 1, is_open=open_when(items.c.reserved + 1))
 )
-_ITEM_CONTENT = select(items.c.external_id, items.c.data, items.c.meta).where(
+_ITEM_CONTENT = select(items.c.external_id, items.c.data, items.c.meta, SCAN_KEY).where(
     items.c.id == bindparam("iid")
 )
 _HELD = (
@@ -108,12 +111,15 @@ _PICK = (
     .order_by(items.c.priority.desc(), items.c.id)
     .limit(1)
 )
-_PICK_PG = _PICK.with_for_update(of=items, skip_locked=True)
+# FOR NO KEY UPDATE, the lock the UPDATE that follows takes anyway: it excludes other pickers but not
+# the KEY SHARE lock a foreign-key check takes (a privacy scan writing `item_pii` rows), so an
+# item being scanned is never skipped as taken.
+_PICK_PG = _PICK.with_for_update(of=items, skip_locked=True, key_share=True)
 # With pre-labels required, only items the suggesting model has answered are handed out.
 _PICK_PRELABELLED = _PICK.where(exists().where(
     predictions.c.model_version_id == bindparam("mv"), predictions.c.item_id == items.c.id
 ))
-_PICK_PRELABELLED_PG = _PICK_PRELABELLED.with_for_update(of=items, skip_locked=True)
+_PICK_PRELABELLED_PG = _PICK_PRELABELLED.with_for_update(of=items, skip_locked=True, key_share=True)
 # Gold items the annotator has not seen, in an order of their own (so colleagues comparing
 # notes do not find the same gold in the same place).
 _PICK_GOLD = (
@@ -191,7 +197,8 @@ def _take_slot(conn: Connection, item_id: int, *, gold: bool = False) -> bool:
 
 # The item and the suggesting model's answer for it, in one query.
 _ITEM_WITH_PREDICTION = (
-    select(items.c.external_id, items.c.data, items.c.meta, predictions.c.value, predictions.c.confidence)
+    select(items.c.external_id, items.c.data, items.c.meta, SCAN_KEY, predictions.c.value,
+           predictions.c.confidence)
     .outerjoin(predictions, (predictions.c.item_id == items.c.id)
                & (predictions.c.model_version_id == bindparam("mv")))
     .where(items.c.id == bindparam("iid"))
@@ -200,20 +207,31 @@ _ITEM_WITH_PREDICTION = (
 
 def _task(
     conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, model: int | None,
-    schema: LabelSchema,
+    schema: LabelSchema, project: Any,
 ) -> Task:
     """The task, with `model`'s suggestion when there is a model to suggest (see suggestions.py).
 
-    Candidate responses come without their `model` and `meta` (blind comparison: docs/feedback.md).
+    Candidate responses come without their `model` and `meta` (blind comparison: docs/feedback.md);
+    personal data as the project's privacy policy shows it to annotators (services/privacy/view.py).
     """
+    hiding = privacy.hiding(project)
     if model is None:
         plain = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
-        return Task(item_id, plain.external_id, blind(schema.fields, plain.data), plain.meta,
-                    leased_at, expires_at)
+        if hiding is None:
+            return Task(item_id, plain.external_id, blind(schema.fields, plain.data), plain.meta,
+                        leased_at, expires_at)
+        red = privacy.redaction(conn, hiding, schema, item_id, plain.data, plain.pii_scan, plain.meta)
+        return Task(item_id, plain.external_id, blind(schema.fields, red.data),
+                    privacy.shown_meta(schema, red, plain.meta), leased_at, expires_at)
     row = conn.execute(_ITEM_WITH_PREDICTION, {"iid": item_id, "mv": model}).one()
     prelabel = None if row.value is None else suggestions.prelabel(row.value, row.confidence, model)
-    return Task(item_id, row.external_id, blind(schema.fields, row.data), row.meta, leased_at, expires_at,
-                prelabel)
+    if hiding is None:
+        return Task(item_id, row.external_id, blind(schema.fields, row.data), row.meta, leased_at,
+                    expires_at, prelabel)
+    red = privacy.redaction(conn, hiding, schema, item_id, row.data, row.pii_scan, row.meta)
+    return Task(item_id, row.external_id, blind(schema.fields, red.data),
+                privacy.shown_meta(schema, red, row.meta), leased_at, expires_at,
+                privacy.shown_prelabel(schema, red, prelabel))
 
 
 def next_task(
@@ -242,7 +260,8 @@ def next_task(
     held = conn.execute(_HELD, {"uid": uid, "pid": project_id}).all()
     for h in held:
         if h.item_id not in exclude:
-            return _task(conn, h.item_id, h.leased_at, h.expires_at, model, schema)
+            task = _task(conn, h.item_id, h.leased_at, h.expires_at, model, schema, acc.project)
+            return _served(conn, actor, project_id, task)
     if len(held) >= max_held:
         raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
 
@@ -271,7 +290,13 @@ def next_task(
         _UPSERT_LEASE[conn.dialect.name],
         {"pid": project_id, "iid": item_id, "uid": uid, "now": now, "expires": expires},
     )
-    return _task(conn, item_id, now, expires, model, schema)
+    return _served(conn, actor, project_id, _task(conn, item_id, now, expires, model, schema, acc.project))
+
+
+def _served(conn: Connection, actor: Actor, project_id: int, task: Task) -> Task:
+    """Item content handed to an annotator is a read the audit log keeps (who saw what)."""
+    audit.record(conn, actor, "task.serve", project_id=project_id, object_type="item", object_id=task.item_id)
+    return task
 
 
 @dataclass(frozen=True)
@@ -336,6 +361,10 @@ def renew_lease(conn: Connection, actor: Actor, project_id: int, item_id: int) -
         lease = Lease(item_id, LEASED, lease.leased_at, expires, lease.gold)
     model = suggestions.suggesting_model(conn, project_id, loop_settings(acc.project.loop_settings))
     found = None if model is None else suggestions.prediction(conn, model, item_id)
+    if found is not None and privacy.hiding(acc.project) is not None:
+        schema = schema_of(acc.project.label_schema)
+        red = privacy.item_redaction(conn, acc.project, schema, item_id)
+        found = privacy.shown_prelabel(schema, red, found)
     return replace(lease, prelabel=found)
 
 

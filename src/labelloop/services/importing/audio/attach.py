@@ -35,7 +35,7 @@ from labelloop.services.items import set_gold
 from labelloop.services.policy import Actor
 from labelloop.services.targets import blob_hash
 from labelloop.store.db import Database
-from labelloop.store.models import items, published_in
+from labelloop.store.models import item_data_text, items, published_in
 
 MAX_PROBLEMS = 50
 _ITEM = re.compile(r"(?:^|/)item-(\d+)$|~(\d+)(?:~\d+)?$")
@@ -48,7 +48,7 @@ def _name(fmt: str, entry: AudioEntry) -> str:
 
 
 def _item(conn: Connection, project_id: int, name: str) -> Any | Problem | None:
-    cols = select(items.c.id, items.c.external_id, cast(items.c.data, Text).label("data"),
+    cols = select(items.c.id, items.c.external_id, item_data_text(),
                   cast(items.c.gold, Text).label("gold"), cast(items.c.meta, Text).label("meta"))
     exact = conn.execute(cols.where(published_in(project_id), items.c.external_id == name)).first()
     if exact is not None:

@@ -13,8 +13,8 @@ from typing import IO
 
 from labelloop.services.audio.peaks import MEDIA_TYPE as PEAKS_MEDIA_TYPE
 from labelloop.services.audio.probe import ACCEPTED_TEXT, NotAudio, probe
-from labelloop.services.blobs import BlobRow, StoredAudio
-from labelloop.store.blobs import BlobStore
+from labelloop.services.blobs import StoredAudio
+from labelloop.store.blobs import BlobRow, BlobStore
 
 __all__ = ["ACCEPTED_TEXT", "KnownAudioFn", "NotAudio", "store_audio"]
 

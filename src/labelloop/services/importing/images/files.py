@@ -28,8 +28,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from labelloop.services.blobs import BlobRow, StoredImage
-from labelloop.store.blobs import BlobStore
+from labelloop.services.blobs import StoredImage
+from labelloop.store.blobs import BlobRow, BlobStore
 
 ACCEPTED = {
     "JPEG": "image/jpeg", "MPO": "image/jpeg",  # MPO: a camera's JPEG with a second picture inside

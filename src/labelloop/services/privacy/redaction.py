@@ -1,0 +1,135 @@
+"""An item as someone who need not see its personal data is shown it, and answers moved between
+the shown text and the original.
+
+Placeholders are numbered across the whole item, not per text: "Jean Dupont" is `[PERSON_1]` in
+the text field and in every message of the conversation alike, so an annotator can follow who
+is who. Each text keeps its own `OffsetMap` (labelloop.privacy): spans an annotator draws on the
+shown text go back to the original before they are validated and stored, and stored spans
+(pre-labels, one's own earlier answer) come forward before they are shown. Masking keeps every
+offset, so it needs no map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from labelloop.privacy import Finding, OffsetMap, masked
+from labelloop.privacy.findings import PLACEHOLDER_LABEL
+from labelloop.schema import LabelSchema
+from labelloop.services.privacy.texts import replace_meta, replace_texts
+
+SPANS_TYPES = frozenset({"spans", "response_spans"})
+
+
+@dataclass(frozen=True)
+class ItemRedaction:
+    """The data as shown, the per-text maps (placeholders only), and what each placeholder stands
+    for (`legend`: for those who may reveal, never sent to annotators)."""
+
+    data: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    maps: dict[str, OffsetMap] = field(default_factory=dict)
+    legend: dict[str, str] = field(default_factory=dict)
+    hidden: int = 0  # findings hidden
+
+    def answer_to_original(self, schema: LabelSchema, value: Any) -> Any:
+        """An answer given on the shown text, with its spans' offsets in the original text."""
+        return _move(schema, value, self.maps, to_original=True)
+
+    def answer_to_shown(self, schema: LabelSchema, value: Any) -> Any:
+        """A stored answer (offsets in the original), with its spans on the shown text."""
+        return _move(schema, value, self.maps, to_original=False)
+
+
+def _fold(surface: str) -> str:
+    return " ".join(surface.split()).casefold()
+
+
+def redact_item(
+    schema: LabelSchema, data: Mapping[str, Any], texts: Iterable[tuple[str, str]],
+    findings: Mapping[str, Sequence[Finding]], mode: str, meta: Mapping[str, Any] | None = None,
+) -> ItemRedaction:
+    """`data` (and `meta`) with every finding of each (path, text) replaced: `mode` placeholders or
+    masked."""
+    shown: dict[str, str] = {}
+    maps: dict[str, OffsetMap] = {}
+    legend: dict[str, str] = {}
+    numbers: dict[tuple[str, str], int] = {}
+    counts: dict[str, int] = {}
+    hidden = 0
+    for path, text in texts:
+        found = sorted(findings.get(path, ()), key=lambda f: (f.start, f.end))
+        found = [f for f in found if 0 <= f.start < f.end <= len(text)]  # a stale finding: skipped
+        if not found:
+            continue
+        hidden += len(found)
+        if mode == "masked":
+            shown[path] = masked(text, found)
+            continue
+        pieces: list[str] = []
+        original: list[tuple[int, int]] = []
+        redacted: list[tuple[int, int]] = []
+        cursor = length = 0
+        for f in found:
+            if f.start < cursor:  # overlapping findings are resolved at detection; be safe
+                continue
+            label = PLACEHOLDER_LABEL[f.kind]
+            key = (label, _fold(text[f.start:f.end]))
+            if key not in numbers:
+                counts[label] = counts.get(label, 0) + 1
+                numbers[key] = counts[label]
+            token = f"[{label}_{numbers[key]}]"
+            legend.setdefault(token, text[f.start:f.end])
+            pieces.append(text[cursor:f.start])
+            length += f.start - cursor
+            pieces.append(token)
+            original.append((f.start, f.end))
+            redacted.append((length, length + len(token)))
+            length += len(token)
+            cursor = f.end
+        pieces.append(text[cursor:])
+        shown[path] = "".join(pieces)
+        maps[path] = OffsetMap(tuple(original), tuple(redacted))
+    if not shown:
+        return ItemRedaction(dict(data), dict(meta or {}))
+    return ItemRedaction(replace_texts(schema.fields, data, shown), replace_meta(meta or {}, shown), maps,
+                         legend, hidden)
+
+
+def _move(schema: LabelSchema, value: Any, maps: Mapping[str, OffsetMap], *, to_original: bool) -> Any:
+    if not maps or not isinstance(value, Mapping):
+        return value
+    out = dict(value)
+    for q in schema.questions:
+        if q.kind.name not in SPANS_TYPES or q.spec.target is None or q.name not in out:
+            continue
+        raw = out[q.name]
+        if q.kind.name == "spans":
+            offsets = maps.get(q.spec.target)
+            if offsets is not None:
+                out[q.name] = _move_spans(raw, offsets, to_original)
+        elif isinstance(raw, Mapping) and isinstance(raw.get("response"), str):
+            offsets = maps.get(f"{q.spec.target}/{raw['response']}")
+            if offsets is not None:
+                out[q.name] = {**raw, "spans": _move_spans(raw.get("spans"), offsets, to_original)}
+    return out
+
+
+def _move_spans(spans: Any, offsets: OffsetMap, to_original: bool) -> Any:
+    """Each well-formed span moved; anything else left for the schema's validation to name."""
+    if not isinstance(spans, list):
+        return spans
+    moved = []
+    for s in spans:
+        ok = isinstance(s, Mapping) and all(
+            isinstance(s.get(k), int) and not isinstance(s.get(k), bool) and s[k] >= 0
+            for k in ("start", "end"))
+        if not ok:
+            moved.append(s)
+            continue
+        start, end = (offsets.span_to_original if to_original else offsets.span_to_redacted)(
+            s["start"], s["end"])
+        moved.append({**s, "start": start, "end": end})
+    return moved
