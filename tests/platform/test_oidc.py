@@ -26,7 +26,7 @@ from labelloop.errors import Forbidden
 from labelloop.services.accounts import users
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
-from labelloop.store.models import api_tokens, user_identities
+from labelloop.store.models import api_tokens, audit_log, user_identities
 from tests.platform.conftest import make_settings
 from tests.platform.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider, stop
 
@@ -49,6 +49,12 @@ class Setup:
     def sessions(self) -> int:
         with self.runtime.db.read() as c:
             return int(c.execute(select(func.count()).select_from(api_tokens)).scalar_one())
+
+    def refusals(self) -> list[Any]:
+        """The audit log's entries of refused sign-ins, their details."""
+        with self.runtime.db.read() as c:
+            return list(c.execute(select(audit_log.c.details)
+                                  .where(audit_log.c.action == "sign_in.failed")).scalars())
 
 
 @pytest.fixture
@@ -153,6 +159,8 @@ def test_a_bad_id_token_is_refused_and_opens_no_session(
         assert message in refusal(sign_in(s.client))
         assert s.client.get("/api/me").status_code == 401
         assert s.sessions() == before
+        [logged] = s.refusals()  # the refusal is in the audit log, with the provider and the reason
+        assert logged["method"] == "oidc" and logged["provider"] == "kc" and message in logged["reason"]
 
 
 def test_a_replayed_callback_is_refused(oidc_app: Any) -> None:

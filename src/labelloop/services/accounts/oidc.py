@@ -35,7 +35,7 @@ import jwt
 from sqlalchemy import Connection, delete, insert
 
 from labelloop.config import OidcProvider, Settings
-from labelloop.errors import NotFound, Unauthenticated
+from labelloop.errors import DomainError, NotFound, Unauthenticated
 from labelloop.services import audit
 from labelloop.services.accounts import identities, sessions
 from labelloop.services.accounts.oidc_discovery import (
@@ -106,7 +106,19 @@ def start(db: Database, p: OidcProvider) -> Started:
 def finish(
     db: Database, p: OidcProvider, *, code: str, state: str, browser_state: str | None,
 ) -> sessions.Session:
-    """Complete a sign-in from the provider's redirect: a browser session, or Unauthenticated."""
+    """Complete a sign-in from the provider's redirect: a browser session, or Unauthenticated.
+    A refusal is recorded in the audit log (in a transaction of its own: nothing else was written)."""
+    try:
+        return _finish(db, p, code=code, state=state, browser_state=browser_state)
+    except DomainError as e:
+        reason = {"method": "oidc", "provider": p.name, "reason": e.message}
+        db.run(lambda conn: audit.record(conn, None, "sign_in.failed", object_type="user", details=reason))
+        raise
+
+
+def _finish(
+    db: Database, p: OidcProvider, *, code: str, state: str, browser_state: str | None,
+) -> sessions.Session:
     if browser_state is None or not hmac.compare_digest(browser_state.encode(), state.encode()):
         raise Unauthenticated("this sign-in was not started in this browser (the state does not match); "
                               "start again")
