@@ -31,9 +31,9 @@ from labelloop.services.exporting.audio.timecodes import (
     srt_text,
     vtt_text,
 )
+from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.audio import subtitles as back
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive, RawSegment
-from labelloop.services.importing.images.datasets import DatasetOptions
 from labelloop.store.blobs import LocalBlobStore
 
 HOURS_4 = 4 * 3600 * 1000

@@ -23,7 +23,7 @@ from labelloop.cli.common import (
     write,
 )
 from labelloop.services import exports, projects, stats
-from labelloop.services.importing.images.datasets import DatasetOptions
+from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import DATASETS, detect_format
 from labelloop.services.importing.writer import import_file

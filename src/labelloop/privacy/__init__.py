@@ -19,10 +19,22 @@ from labelloop.privacy.findings import (
     resolve_overlaps,
 )
 from labelloop.privacy.ner import guess_language
-from labelloop.privacy.redact import OffsetMap, Redaction, masked, placeholders
+from labelloop.privacy.redact import Numbering, OffsetMap, Redaction, masked, placeholders
 
 __all__ = [
-    "CHECKSUMMED_KINDS", "KINDS", "NER_KINDS", "PATTERN_KINDS", "Finding", "OffsetMap", "Redaction",
-    "detect", "detect_many", "guess_language", "masked", "pattern_findings", "placeholders",
+    "CHECKSUMMED_KINDS",
+    "KINDS",
+    "NER_KINDS",
+    "PATTERN_KINDS",
+    "Finding",
+    "Numbering",
+    "OffsetMap",
+    "Redaction",
+    "detect",
+    "detect_many",
+    "guess_language",
+    "masked",
+    "pattern_findings",
+    "placeholders",
     "resolve_overlaps",
 ]

@@ -2,7 +2,9 @@
 
 ``placeholders`` swaps each finding for ``[PERSON_1]``, ``[EMAIL_2]``...: numbered per label in order
 of first appearance, the same surface string (case and inner spacing aside) always getting the same
-number within one text, so "Jean Dupont ... Jean Dupont" reads "[PERSON_1] ... [PERSON_1]".
+number within one text, so "Jean Dupont ... Jean Dupont" reads "[PERSON_1] ... [PERSON_1]". Texts
+redacted with one :class:`Numbering` share their numbers (an item's field and the messages of its
+conversation alike), so a reader can follow who is who across them.
 
 An answer given on the redacted text (a span, a cursor) goes back to the original through
 :class:`OffsetMap`: outside a finding the two texts differ by a constant shift per gap; a position
@@ -73,15 +75,33 @@ def _key(surface: str) -> str:
     return " ".join(surface.split()).casefold()
 
 
-def placeholders(text: str, findings: Sequence[Finding]) -> Redaction:
-    """*text* with each finding replaced by its numbered placeholder.
+class Numbering:
+    """Placeholder numbers per label in order of first appearance, the same surface string (case and
+    inner spacing aside) always getting the same number; shared by every text redacted with it."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[tuple[str, str], int] = {}
+        self._counts: dict[str, int] = {}
+
+    def token(self, label: str, surface: str) -> str:
+        """The placeholder for *surface* found as *label*: ``[PERSON_1]``."""
+        key = (label, _key(surface))
+        if key not in self._numbers:
+            self._counts[label] = self._counts.get(label, 0) + 1
+            self._numbers[key] = self._counts[label]
+        return f"[{label}_{self._numbers[key]}]"
+
+
+def placeholders(text: str, findings: Sequence[Finding], *, numbering: Numbering | None = None) -> Redaction:
+    """*text* with each finding replaced by its numbered placeholder, numbered by *numbering* (shared
+    with other texts) or afresh.
 
     *findings* must lie inside the text and not overlap (as ``detect`` returns them); ValueError
     otherwise.
     """
     ordered = sorted(findings, key=lambda f: (f.start, f.end))
-    numbers: dict[tuple[str, str], int] = {}
-    counts: dict[str, int] = {}
+    if numbering is None:
+        numbering = Numbering()
     pieces: list[str] = []
     original: list[tuple[int, int]] = []
     redacted: list[tuple[int, int]] = []
@@ -93,12 +113,7 @@ def placeholders(text: str, findings: Sequence[Finding]) -> Redaction:
                              f"({len(text)} characters)")
         if f.start < cursor:
             raise ValueError(f"finding {f.kind} at {f.start}-{f.end} overlaps the one before it")
-        label = PLACEHOLDER_LABEL[f.kind]
-        key = (label, _key(text[f.start:f.end]))
-        if key not in numbers:
-            counts[label] = counts.get(label, 0) + 1
-            numbers[key] = counts[label]
-        token = f"[{label}_{numbers[key]}]"
+        token = numbering.token(PLACEHOLDER_LABEL[f.kind], text[f.start:f.end])
         legend.setdefault(token, text[f.start:f.end])
         pieces.append(text[cursor:f.start])
         length += f.start - cursor

@@ -11,7 +11,7 @@ from typing import Any
 from labelloop.config import Settings
 from labelloop.errors import DomainError
 from labelloop.services.audit.chain import ENABLED_OPTION as AUDIT_OPTION
-from labelloop.services.importing.images.datasets import DatasetOptions
+from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import detect_format
 from labelloop.services.importing.writer import check_import_allowed, import_file, recover_imports

@@ -27,7 +27,7 @@ from labelloop.api.models import (
 from labelloop.api.params import Cursor, Id
 from labelloop.errors import Invalid, Problem
 from labelloop.services import exports, items
-from labelloop.services.importing.images.datasets import DatasetOptions
+from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.readers import DATASETS
 from labelloop.services.importing.writer import check_import_allowed
 from labelloop.services.policy import Actor

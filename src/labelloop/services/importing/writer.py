@@ -41,6 +41,7 @@ from labelloop.services.blobs import (
     stored_image,
     visible_blobs,
 )
+from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.archive import ImageArchive
 from labelloop.services.importing.audio import manifest as audio_manifest
 from labelloop.services.importing.audio import subtitles
@@ -48,7 +49,7 @@ from labelloop.services.importing.audio.attach import attach_segments
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive
 from labelloop.services.importing.feedback.hf_disk import HFDataset
 from labelloop.services.importing.images import coco, voc, yolo
-from labelloop.services.importing.images.datasets import DatasetArchive, DatasetOptions
+from labelloop.services.importing.images.datasets import DatasetArchive
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_media
 from labelloop.services.importing.readers import AUDIO_DATASETS, DATASETS, Source, detect_format

@@ -92,7 +92,7 @@ class HttpModel:
         self.class_counts: np.ndarray | None = None
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        return _post_json(self.url, path, body, "loop.model")
+        return post_json(f"{self.url}/{path}", "loop.model", json=body)
 
     def fit(self, items: Sequence[dict[str, Any]], x: np.ndarray, y: np.ndarray, weights: np.ndarray,
             classes: list[str], question: str) -> np.ndarray | None:
@@ -111,20 +111,21 @@ class HttpModel:
         return _probabilities(raw, len(items), len(classes), "probabilities")
 
 
-def _post_json(url: str, path: str, body: dict[str, Any], field: str) -> Any:
+def post_json(target: str, field: str, **request: Any) -> Any:
+    """POST `request` (httpx's arguments) to a team's model, and its JSON answer; Invalid naming the
+    setting `field` when the model cannot be reached, refuses, or answers something else."""
     try:
-        r = httpx.post(f"{url}/{path}", json=body, timeout=HTTP_TIMEOUT)
+        r = httpx.post(target, timeout=HTTP_TIMEOUT, **request)
     except httpx.HTTPError as e:
         raise Invalid("the external model could not be reached",
-                      [Problem(f"{url}/{path}: {e}", field=field)]) from e
+                      [Problem(f"{target}: {e}", field=field)]) from e
     if r.status_code != 200:
         raise Invalid("the external model refused the request",
-                      [Problem(f"{url}/{path} answered {r.status_code}: {r.text[:300]}", field=field)])
+                      [Problem(f"{target} answered {r.status_code}: {r.text[:300]}", field=field)])
     try:
         return r.json()
     except ValueError as e:
-        raise Invalid("the external model answered badly",
-                      [Problem(f"{url}/{path} did not answer JSON", field=field)]) from e
+        raise _bad(f"{target} did not answer JSON", field) from e
 
 
 def _image_json(image: Any) -> dict[str, str]:
@@ -179,7 +180,7 @@ class HttpDetector:
         body = {"question": self.question, "labels": self.labels, "items": [
             {**(items[i] if items is not None else {}), "image": _image_json(image)}
             for i, image in enumerate(images)]}
-        answer = _post_json(self.url, "detect", body, "loop.detector")
+        answer = post_json(f"{self.url}/detect", "loop.detector", json=body)
         raw = answer.get("detections") if isinstance(answer, dict) else None
         if not isinstance(raw, list) or len(raw) != len(images):
             raise _bad(f"expected {len(images)} lists of detections", "detections")
@@ -242,7 +243,7 @@ class HttpSegmenter:
         body = {"image": _image_json(image), "box": None if box is None else [float(v) for v in box],
                 "foreground": [[float(v) for v in p] for p in foreground],
                 "background": [[float(v) for v in p] for p in background]}
-        answer = _post_json(self.url, "segment", body, "loop.segmenter")
+        answer = post_json(f"{self.url}/segment", "loop.segmenter", json=body)
         rle = answer.get("rle") if isinstance(answer, dict) else None
         size = rle.get("size") if isinstance(rle, dict) else None
         counts = rle.get("counts") if isinstance(rle, dict) else None

@@ -32,35 +32,26 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
 from labelloop.errors import Invalid, Problem
 from labelloop.learn.images.detector import CocoDetector, Detection
 from labelloop.schema import ImageInfo, LabelSchema, Question, ValueProblem
-from labelloop.services.loop import transcripts, versions
+from labelloop.services.loop import prelabelling, transcripts
 from labelloop.services.loop.images import ImageFile, item_images, read_file
 from labelloop.services.loop.models import HttpDetector, detector_for
-from labelloop.services.loop.settings import LoopSettings, loop_settings
-from labelloop.services.policy import Action, Actor, access
-from labelloop.services.projects import schema_of
-from labelloop.services.quality.consensus import INCREMENTAL, PROJECT, REVIEW
+from labelloop.services.loop.settings import LoopSettings
+from labelloop.services.policy import Actor
 from labelloop.services.quality.shape_gold import ShapeCounts, shape_counts
 from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
 from labelloop.store.models import (
-    answers,
-    consensus,
-    items,
-    model_versions,
     predictions,
-    published_in,
-    utcnow,
 )
 
 BATCH = 8
 KIND = "prelabel"
 ProgressFn = Callable[..., None]
-HUMAN = (INCREMENTAL, PROJECT, REVIEW)
 
 
 def bbox_question(schema: LabelSchema, settings: LoopSettings) -> Question:
@@ -84,10 +75,7 @@ def run_prelabels(
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """The job (module docstring); returns its metrics with the new model version."""
-    with db.read() as conn:
-        acc = access(conn, actor, project_id, Action.edit_project)
-    schema = schema_of(acc.project.label_schema)
-    settings = loop_settings(acc.project.loop_settings)
+    schema, settings = prelabelling.project_loop(db, actor, project_id)
     if transcripts.wants_transcriber(schema, settings):  # an audio_segments question: speech models
         return transcripts.run_transcripts(db, store, actor, project_id, job_id=job_id, progress=progress)
     if settings.detector is None:
@@ -99,24 +87,18 @@ def run_prelabels(
     config = detector_config(settings, question)
 
     with db.read(snapshot=True) as conn:
-        rows = conn.execute(select(items.c.id, items.c.external_id, items.c.data, items.c.gold)
-                            .where(published_in(project_id)).order_by(items.c.id)).all()
+        rows = prelabelling.published_items(conn, project_id)
         images = item_images(conn, project_id, [r.data for r in rows], field)
-        previous = versions.latest_with_predictions(conn, project_id)
-        before = versions.predicted_values(conn, previous[0], [r.id for r in rows]) if previous else {}
+        previous, before = prelabelling.previous_version(conn, project_id, rows)
         reference = _references(conn, project_id, question, rows)
     same = previous is not None and _detector_of(previous[1]) == config
-    found: dict[int, tuple[list[dict[str, Any]], float]] = {}
-    if same:
-        found = {i: (v[question.name], c) for i, (v, c) in before.items()
-                 if isinstance(v.get(question.name), list)}
+    found: prelabelling.Found = prelabelling.reused(before, question.name) if same else {}
     todo = [(r, img) for r, img in zip(rows, images, strict=True) if img is not None and r.id not in found]
     dropped = _detect(settings, question, store, todo, found, progress)
 
     metrics = _metrics(question, config, reference, found, len(rows), len(todo), dropped,
                        sum(img is None for img in images))
-    metrics["carried"] = versions.carried_metrics(previous[1] if previous else None,
-                                                  previous[0] if previous else None, versions.CLASSIFIER)
+    metrics["carried"] = prelabelling.carried(previous)
     version = _write(db, project_id, job_id, question, settings, metrics, rows, found, before)
     return {"model_version": version, **metrics}
 
@@ -131,7 +113,7 @@ def _detector_of(metrics: dict[str, Any]) -> dict[str, Any] | None:
 
 def _detect(
     settings: LoopSettings, question: Question, store: BlobStore, todo: Sequence[tuple[Any, ImageFile]],
-    found: dict[int, tuple[list[dict[str, Any]], float]], progress: ProgressFn | None,
+    found: prelabelling.Found, progress: ProgressFn | None,
 ) -> int:
     """Detect `todo` into `found`; the number of detections of classes the question lacks."""
     assert settings.detector is not None
@@ -193,23 +175,14 @@ def _objects(
 
 def _references(conn: Connection, project_id: int, question: Question, rows: Sequence[Any]) -> dict[int, Any]:
     """Boxes to measure the detector against: gold, and human consensus of items whose answers
-    never showed this question's suggestion."""
-    out = {r.id: r.gold[question.name] for r in rows if r.gold is not None and question.name in r.gold}
-    shown = {r.item_id for r in conn.execute(
-        select(answers.c.item_id, answers.c.suggestion).where(
-            answers.c.project_id == project_id, answers.c.suggestion.is_not(None)))
-        if (r.suggestion.get("questions") or {}).get(question.name) in ("unchanged", "edited")}
-    for r in conn.execute(select(consensus.c.item_id, consensus.c.value, consensus.c.method)
-                          .where(consensus.c.project_id == project_id)):
-        value = r.value.get(question.name)
-        if r.method in HUMAN and isinstance(value, list) and r.item_id not in shown and r.item_id not in out:
-            out[r.item_id] = value
-    return out
+    never showed this question's suggestion (prelabelling.py)."""
+    gold = {r.id: r.gold[question.name] for r in rows if r.gold is not None and question.name in r.gold}
+    return prelabelling.with_human_consensus(conn, project_id, question, gold)
 
 
 def _metrics(
     question: Question, config: dict[str, Any], reference: dict[int, Any],
-    found: dict[int, tuple[list[dict[str, Any]], float]], n_items: int, detected: int, dropped: int,
+    found: prelabelling.Found, n_items: int, detected: int, dropped: int,
     without_image: int,
 ) -> dict[str, Any]:
     measured = [i for i in reference if i in found]
@@ -226,31 +199,16 @@ def _metrics(
 
 def _write(
     db: Database, project_id: int, job_id: int | None, question: Question, settings: LoopSettings,
-    metrics: dict[str, Any], rows: Sequence[Any], found: dict[int, tuple[list[dict[str, Any]], float]],
-    before: dict[int, tuple[dict[str, Any], float]],
+    metrics: dict[str, Any], rows: Sequence[Any], found: prelabelling.Found, before: prelabelling.Before,
 ) -> int:
-    version = db.run(lambda c: int(c.execute(insert(model_versions).values(
-        project_id=project_id, job_id=job_id, question=question.name,
-        encoder=f"detector:{settings.detector}"[:64], classes=list(_labels(question)), metrics=metrics,
-        created_at=utcnow()).returning(model_versions.c.id)).scalar_one()))
-    out = []
-    for r in rows:
-        mine = found.get(r.id)
-        old = before.get(r.id)
-        if mine is None and old is None:
-            continue
-        own = {} if mine is None else {question.name: mine[0]}
-        # The old boxes go (this version's are in `found` when still valid); other answers stay.
-        value = versions.merged(own, None if old is None else old[0], [question.name])
-        if not value:
-            continue
-        confidence = mine[1] if mine is not None else old[1] if old is not None else 1.0
-        out.append({"model_version_id": version, "item_id": int(r.id), "value": value,
-                    "confidence": confidence})
+    version = db.run(partial(prelabelling.new_version, project_id=project_id, job_id=job_id,
+                             question=question.name, encoder=f"detector:{settings.detector}",
+                             classes=list(_labels(question)), metrics=metrics))
+    out = prelabelling.prediction_rows(version, rows, question.name, found, before)
 
     def write(conn: Connection, chunk: list[dict[str, Any]]) -> None:
         conn.execute(insert(predictions), chunk)
 
-    for start in range(0, len(out), 5000):
-        db.run(partial(write, chunk=out[start:start + 5000]))
+    for start in range(0, len(out), prelabelling.WRITE_CHUNK):
+        db.run(partial(write, chunk=out[start:start + prelabelling.WRITE_CHUNK]))
     return version

@@ -19,11 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from labelloop.errors import Invalid, Problem
 from labelloop.learn.speech import AudioInput, SpeechSegment, Transcriber, Word
-from labelloop.services.loop.models import HTTP_TIMEOUT, _bad, _entry_point
+from labelloop.services.loop.models import _bad, _entry_point, post_json
 
 FIELD = "loop.transcriber"
 BUILT_IN = ("whisper", "vad")
@@ -72,26 +70,15 @@ class HttpTranscriber:
         params = {k: v for k, v in (("item", item), ("ref", ref), ("question", self.question),
                                     ("transcript", "true" if self.transcript else "false")) if v is not None}
         target = f"{self.url}/transcribe"
-        try:
-            if isinstance(audio, bytes | bytearray | memoryview):
-                r = httpx.post(target, params=params, content=bytes(audio),
-                               headers={"Content-Type": media_type}, timeout=HTTP_TIMEOUT)
-            else:
-                path = Path(os.fspath(audio))
-                with path.open("rb") as f:  # streamed: never the whole file in memory
-                    r = httpx.post(target, params=params, content=f, timeout=HTTP_TIMEOUT,
+        if isinstance(audio, bytes | bytearray | memoryview):
+            answer = post_json(target, FIELD, params=params, content=bytes(audio),
+                               headers={"Content-Type": media_type})
+        else:
+            path = Path(os.fspath(audio))
+            with path.open("rb") as f:  # streamed: never the whole file in memory
+                answer = post_json(target, FIELD, params=params, content=f,
                                    headers={"Content-Type": media_type,
                                             "Content-Length": str(path.stat().st_size)})
-        except httpx.HTTPError as e:
-            raise Invalid("the external model could not be reached",
-                          [Problem(f"{target}: {e}", field=FIELD)]) from e
-        if r.status_code != 200:
-            raise Invalid("the external model refused the request",
-                          [Problem(f"{target} answered {r.status_code}: {r.text[:300]}", field=FIELD)])
-        try:
-            answer = r.json()
-        except ValueError as e:
-            raise _bad(f"{target} did not answer JSON", FIELD) from e
         raw = answer.get("segments") if isinstance(answer, dict) else None
         if not isinstance(raw, list):
             raise _bad('expected {"segments": [...]}', "segments")

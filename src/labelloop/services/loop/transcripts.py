@@ -45,33 +45,24 @@ from labelloop.quality.texts import corpus_wer
 from labelloop.schema import AudioInfo, LabelSchema, Question, ValueProblem
 from labelloop.schema.types import shape_match
 from labelloop.schema.types.audio_segments import THRESHOLD, interval_iou
-from labelloop.services.loop import versions
+from labelloop.services.loop import prelabelling
 from labelloop.services.loop.settings import LoopSettings, loop_settings
 from labelloop.services.loop.transcribers import FIELD, HttpTranscriber, transcriber_for
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality.consensus import INCREMENTAL, PROJECT, REVIEW
 from labelloop.services.targets import blob_hash
 from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
 from labelloop.store.models import (
-    answers,
     blob_audio,
     blobs,
-    consensus,
-    items,
-    model_versions,
     predictions,
     project_blobs,
-    published_in,
-    utcnow,
 )
 
 KIND = "prelabel"
 QUESTION_TYPE = "audio_segments"
-HUMAN = (INCREMENTAL, PROJECT, REVIEW)
 ProgressFn = Callable[..., None]
-Found = dict[int, tuple[list[dict[str, Any]], float]]
 
 
 @dataclass(frozen=True)
@@ -154,10 +145,7 @@ def run_transcripts(
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """The job (module docstring); returns its metrics with the new model version."""
-    with db.read() as conn:
-        acc = access(conn, actor, project_id, Action.edit_project)
-    schema = schema_of(acc.project.label_schema)
-    settings = loop_settings(acc.project.loop_settings)
+    schema, settings = prelabelling.project_loop(db, actor, project_id)
     if settings.transcriber is None:
         raise Invalid("no transcriber is set", [Problem(
             "set loop.transcriber: whisper, vad, the URL of a speech model, or python:<entry point>",
@@ -169,16 +157,13 @@ def run_transcripts(
     config = transcriber_config(settings, question, label)
 
     with db.read(snapshot=True) as conn:
-        rows = conn.execute(select(items.c.id, items.c.external_id, items.c.data, items.c.gold)
-                            .where(published_in(project_id)).order_by(items.c.id)).all()
+        rows = prelabelling.published_items(conn, project_id)
         audio = item_audio(conn, project_id, [r.data for r in rows], field)
-        previous = versions.latest_with_predictions(conn, project_id)
-        before = versions.predicted_values(conn, previous[0], [r.id for r in rows]) if previous else {}
+        previous, before = prelabelling.previous_version(conn, project_id, rows)
         reference = _references(conn, project_id, question, rows)
-    found: Found = {}
+    found: prelabelling.Found = {}
     if previous is not None and _config_of(previous[1]) == config:
-        found = {i: (v[question.name], c) for i, (v, c) in before.items()
-                 if isinstance(v.get(question.name), list)}
+        found = prelabelling.reused(before, question.name)
     todo = [(r, a) for r, a in zip(rows, audio, strict=True) if a is not None and r.id not in found]
     model = transcriber_for(settings.transcriber, question=question.name,
                             transcript=config["transcript"])
@@ -186,8 +171,7 @@ def run_transcripts(
 
     metrics = _metrics(question, config, model.name, reference, found, len(rows), len(todo),
                        sum(a is None for a in audio))
-    metrics["carried"] = versions.carried_metrics(previous[1] if previous else None,
-                                                  previous[0] if previous else None, versions.CLASSIFIER)
+    metrics["carried"] = prelabelling.carried(previous)
     version = db.run(lambda c: _write(c, project_id, job_id, question, settings, metrics, rows, found,
                                       before))
     return {"model_version": version, **metrics}
@@ -208,7 +192,7 @@ def _confidence(segments: Sequence[SpeechSegment]) -> float:
 
 def _transcribe(
     model: Transcriber, question: Question, label: str, store: BlobStore,
-    todo: Sequence[tuple[Any, AudioFile]], found: Found, progress: ProgressFn | None,
+    todo: Sequence[tuple[Any, AudioFile]], found: prelabelling.Found, progress: ProgressFn | None,
 ) -> None:
     """Transcribe `todo` into `found`, each item's segments checked as an answer would be."""
     transcript = bool(question.spec.transcript)  # type: ignore[attr-defined]
@@ -244,20 +228,10 @@ def _read(store: BlobStore, sha256: str) -> bytes:
 
 def _references(conn: Connection, project_id: int, question: Question, rows: Sequence[Any]) -> dict[int, Any]:
     """Segments to measure the model against: gold, and human consensus of items whose answers
-    never showed this question's suggestion (an answer given with the model's text on screen would
-    flatter it)."""
-    out = {r.id: r.gold[question.name] for r in rows
-           if r.gold is not None and isinstance(r.gold.get(question.name), list)}
-    shown = {r.item_id for r in conn.execute(
-        select(answers.c.item_id, answers.c.suggestion).where(
-            answers.c.project_id == project_id, answers.c.suggestion.is_not(None)))
-        if (r.suggestion.get("questions") or {}).get(question.name) in ("unchanged", "edited")}
-    for r in conn.execute(select(consensus.c.item_id, consensus.c.value, consensus.c.method)
-                          .where(consensus.c.project_id == project_id)):
-        value = r.value.get(question.name)
-        if r.method in HUMAN and isinstance(value, list) and r.item_id not in shown and r.item_id not in out:
-            out[r.item_id] = value
-    return out
+    never showed this question's suggestion (prelabelling.py)."""
+    gold = {r.id: r.gold[question.name] for r in rows
+            if r.gold is not None and isinstance(r.gold.get(question.name), list)}
+    return prelabelling.with_human_consensus(conn, project_id, question, gold)
 
 
 def transcript_of(segments: Sequence[dict[str, Any]]) -> str | None:
@@ -279,8 +253,8 @@ def segment_counts(found: Sequence[dict[str, Any]], truth: Sequence[dict[str, An
 
 
 def _metrics(
-    question: Question, config: dict[str, Any], model: str, reference: dict[int, Any], found: Found,
-    n_items: int, transcribed: int, without_audio: int,
+    question: Question, config: dict[str, Any], model: str, reference: dict[int, Any],
+    found: prelabelling.Found, n_items: int, transcribed: int, without_audio: int,
 ) -> dict[str, Any]:
     measured = [i for i in reference if i in found]
     matched = n_found = n_truth = 0
@@ -306,27 +280,15 @@ def _metrics(
 
 def _write(
     conn: Connection, project_id: int, job_id: int | None, question: Question, settings: LoopSettings,
-    metrics: dict[str, Any], rows: Sequence[Any], found: Found,
-    before: dict[int, tuple[dict[str, Any], float]],
+    metrics: dict[str, Any], rows: Sequence[Any], found: prelabelling.Found, before: prelabelling.Before,
 ) -> int:
     """The version and all its predictions, in the caller's one transaction."""
-    version = int(conn.execute(insert(model_versions).values(
-        project_id=project_id, job_id=job_id, question=question.name,
-        encoder=f"transcriber:{settings.transcriber}"[:64],
+    version = prelabelling.new_version(
+        conn, project_id=project_id, job_id=job_id, question=question.name,
+        encoder=f"transcriber:{settings.transcriber}",
         classes=list(question.spec.values),  # type: ignore[attr-defined]
-        metrics=metrics, created_at=utcnow()).returning(model_versions.c.id)).scalar_one())
-    out = []
-    for r in rows:
-        mine, old = found.get(r.id), before.get(r.id)
-        if mine is None and old is None:
-            continue
-        own = {} if mine is None else {question.name: mine[0]}
-        # The old segments go (this version's are in `found` when still valid); other answers stay.
-        value = versions.merged(own, None if old is None else old[0], [question.name])
-        if value:
-            confidence = mine[1] if mine is not None else old[1] if old is not None else 1.0
-            out.append({"model_version_id": version, "item_id": int(r.id), "value": value,
-                        "confidence": confidence})
-    for start in range(0, len(out), 5000):
-        conn.execute(insert(predictions), out[start:start + 5000])
+        metrics=metrics)
+    out = prelabelling.prediction_rows(version, rows, question.name, found, before)
+    for start in range(0, len(out), prelabelling.WRITE_CHUNK):
+        conn.execute(insert(predictions), out[start:start + prelabelling.WRITE_CHUNK])
     return version

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelloop.privacy import Finding, OffsetMap, masked
-from labelloop.privacy.findings import PLACEHOLDER_LABEL
+from labelloop.privacy import Finding, Numbering, OffsetMap, masked, placeholders
 from labelloop.schema import LabelSchema
 from labelloop.services.privacy.texts import replace_meta, replace_texts
 
@@ -43,10 +42,6 @@ class ItemRedaction:
         return _move(schema, value, self.maps, to_original=False)
 
 
-def _fold(surface: str) -> str:
-    return " ".join(surface.split()).casefold()
-
-
 def redact_item(
     schema: LabelSchema, data: Mapping[str, Any], texts: Iterable[tuple[str, str]],
     findings: Mapping[str, Sequence[Finding]], mode: str, meta: Mapping[str, Any] | None = None,
@@ -56,8 +51,7 @@ def redact_item(
     shown: dict[str, str] = {}
     maps: dict[str, OffsetMap] = {}
     legend: dict[str, str] = {}
-    numbers: dict[tuple[str, str], int] = {}
-    counts: dict[str, int] = {}
+    numbering = Numbering()  # across the item's texts (module docstring)
     hidden = 0
     for path, text in texts:
         found = sorted(findings.get(path, ()), key=lambda f: (f.start, f.end))
@@ -68,34 +62,25 @@ def redact_item(
         if mode == "masked":
             shown[path] = masked(text, found)
             continue
-        pieces: list[str] = []
-        original: list[tuple[int, int]] = []
-        redacted: list[tuple[int, int]] = []
-        cursor = length = 0
-        for f in found:
-            if f.start < cursor:  # overlapping findings are resolved at detection; be safe
-                continue
-            label = PLACEHOLDER_LABEL[f.kind]
-            key = (label, _fold(text[f.start:f.end]))
-            if key not in numbers:
-                counts[label] = counts.get(label, 0) + 1
-                numbers[key] = counts[label]
-            token = f"[{label}_{numbers[key]}]"
-            legend.setdefault(token, text[f.start:f.end])
-            pieces.append(text[cursor:f.start])
-            length += f.start - cursor
-            pieces.append(token)
-            original.append((f.start, f.end))
-            redacted.append((length, length + len(token)))
-            length += len(token)
-            cursor = f.end
-        pieces.append(text[cursor:])
-        shown[path] = "".join(pieces)
-        maps[path] = OffsetMap(tuple(original), tuple(redacted))
+        done = placeholders(text, _apart(found), numbering=numbering)
+        shown[path] = done.text
+        maps[path] = done.offsets
+        for token, surface in done.legend.items():
+            legend.setdefault(token, surface)
     if not shown:
         return ItemRedaction(dict(data), dict(meta or {}))
     return ItemRedaction(replace_texts(schema.fields, data, shown), replace_meta(meta or {}, shown), maps,
                          legend, hidden)
+
+
+def _apart(found: Sequence[Finding]) -> list[Finding]:
+    """Sorted findings less any that overlaps the one kept before it (detection resolves overlaps;
+    a stored set might not)."""
+    kept: list[Finding] = []
+    for f in found:
+        if not kept or f.start >= kept[-1].end:
+            kept.append(f)
+    return kept
 
 
 def _move(schema: LabelSchema, value: Any, maps: Mapping[str, OffsetMap], *, to_original: bool) -> Any:

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from sqlalchemy import Connection
 
 from labelloop.services.exporting.audio import manifest, rttm, subtitles
-from labelloop.services.exporting.audio.plan import AudioPlan, Clip, clips, stem
+from labelloop.services.exporting.audio.plan import AudioPlan, Clip, clips
 from labelloop.services.exporting.images.dataset import _csv
-from labelloop.services.exporting.images.pictures import Skipped
+from labelloop.services.exporting.media import Skipped, stem
 from labelloop.services.exporting.zipstream import ZipStream
 from labelloop.store.blobs import BlobStore
 

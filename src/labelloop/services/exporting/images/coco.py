@@ -38,7 +38,8 @@ from labelloop.schema.types import rle
 from labelloop.schema.types.geometry import shoelace_area
 from labelloop.schema.types.rotated_bbox import corners
 from labelloop.services.exporting.images.coords import whole, width_of
-from labelloop.services.exporting.images.pictures import DatasetPlan, Picture, Skipped
+from labelloop.services.exporting.images.pictures import DatasetPlan, Picture
+from labelloop.services.exporting.media import Skipped
 
 MEMBER = "annotations/instances.json"
 IMAGES_DIR = "images"

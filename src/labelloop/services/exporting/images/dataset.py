@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from sqlalchemy import Connection
 
 from labelloop.services.exporting.images import coco, voc, yolo
-from labelloop.services.exporting.images.pictures import DatasetPlan, Picture, Skipped, pictures
+from labelloop.services.exporting.images.pictures import DatasetPlan, Picture, pictures
+from labelloop.services.exporting.media import Skipped
 from labelloop.services.exporting.zipstream import ZipStream
 from labelloop.store.blobs import BlobStore
 

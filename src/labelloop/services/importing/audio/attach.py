@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Text, cast, or_, select, update
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import AudioInfo
 from labelloop.services.blobs import audio_info
-from labelloop.services.exporting.audio.plan import stem
+from labelloop.services.exporting.media import stem
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive, AudioEntry, Update
 from labelloop.services.importing.names import AUDIO_SUFFIXES, suffix
 from labelloop.services.importing.readers import Where, shown

@@ -19,22 +19,21 @@ as for image datasets; not answers (images/datasets.py says why).
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labelloop.errors import Invalid, Problem
+from labelloop.errors import Problem
 from labelloop.schema import AudioInfo, LabelSchema, Question, ValueProblem
 from labelloop.services.blobs import StoredAudio
 from labelloop.services.exporting.audio.plan import segments_question
-from labelloop.services.importing.archive import ImageArchive, Member
+from labelloop.services.importing.annotated import AnnotatedArchive, DatasetOptions, check_as
+from labelloop.services.importing.archive import Member
 from labelloop.services.importing.audio.files import KnownAudioFn
-from labelloop.services.importing.images.datasets import AS, PIECE, DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import AUDIO_SUFFIXES, suffix
-from labelloop.services.importing.readers import StoredRecord, Where, shown
+from labelloop.services.importing.readers import Where, shown
 from labelloop.store.blobs import BlobStore
 
 FORMATS = ("nemo", "srt", "webvtt", "rttm")
@@ -79,28 +78,20 @@ class Update:
 
 
 def target_question(schema: LabelSchema, fmt: str, options: DatasetOptions) -> Question:
-    if options.as_ not in AS:
-        raise Invalid("unknown choice for the segments", [Problem(
-            f"{options.as_!r}; known: gold, prelabels (answers are people's work: see docs/images.md)",
-            field="as")])
+    check_as(options, "segments")
     return segments_question(schema, options.question, fmt)
 
 
-class AudioDatasetArchive(ImageArchive):
+class AudioDatasetArchive(AnnotatedArchive):
     """A record source over an audio dataset archive; `reader` turns its annotation files into entries."""
 
     def __init__(
         self, path: Path, store: BlobStore, limits: ImportLimits | None, *, fmt: str, reader: Reader,
         schema: LabelSchema, options: DatasetOptions, known_audio: KnownAudioFn | None = None,
     ) -> None:
-        super().__init__(path, store, limits, known_audio=known_audio)
-        self.format = fmt
-        self.reader = reader
-        self.options = options
-        self.question = target_question(schema, fmt, options)
-        assert self.question.spec.target is not None
-        self.field = self.question.spec.target
-        self.spec: Any = self.question.spec
+        super().__init__(path, store, limits, fmt=fmt, reader=reader,
+                         question=target_question(schema, fmt, options), options=options,
+                         known_audio=known_audio)
         # No audio file at all: the annotation files are for items already in the project
         # (attach.py), found by `find`; what they hold is collected in `updates`.
         self.attach = not any(suffix(n) in AUDIO_SUFFIXES for n in self._names())
@@ -109,34 +100,8 @@ class AudioDatasetArchive(ImageArchive):
 
     # -- what the format modules use ------------------------------------------------------------
     @property
-    def stopped(self) -> bool:
-        """Whether the archive's limit was reached (the rest is not read)."""
-        return self._stop
-
-    @property
     def transcript(self) -> bool:
         return bool(self.spec.transcript)
-
-    def read(self, m: Member) -> bytes | Problem:
-        """A member's bytes (an annotation file), counted against the archive's limit."""
-        where = Where(file=m.name)
-        self.bytes_read += m.packed
-        if m.problem is not None:
-            return where.problem(m.problem)
-        parts: list[bytes] = []
-        size = 0
-        try:
-            with m.open() as f:
-                while size <= self._left and (piece := f.read(min(PIECE, self._left + 1 - size))):
-                    parts.append(piece)
-                    size += len(piece)
-        except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError, zlib.error) as e:
-            return where.problem(f"cannot be read from the archive: {e}")
-        if size > self._left:
-            self._stop = True
-            return where.problem(self.limits.archive_too_large("files"))
-        self._left -= size
-        return b"".join(parts)
 
     def text_of(self, m: Member) -> str | Problem:
         """An annotation file as text: UTF-8 (a byte-order mark allowed), line ends made `\\n`."""
@@ -149,28 +114,6 @@ class AudioDatasetArchive(ImageArchive):
             line = raw[:e.start].count(b"\n") + 1
             return Where(file=m.name, line=line).problem("not valid UTF-8: save the file as UTF-8")
         return text.replace("\r\n", "\n").replace("\r", "\n")
-
-    def label(self, name: str, where: Where, field: str, what: str = "label") -> str | Problem:
-        """A class the file gives, if it is one of the question's labels."""
-        if name not in self.spec.values:
-            labels = ", ".join(self.spec.values)
-            return where.problem(f"{what} {shown(name)!r} is not a label of question "
-                                 f"{self.question.name!r} (labels: {labels})", field)
-        return name
-
-    # -- the records --------------------------------------------------------------------------
-    def _records(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
-        for m in members:  # a name that could leave the archive, a link, a name twice: refused
-            if m.problem is not None:
-                yield Where(file=m.name), Where(file=m.name).problem(m.problem)
-        by_name = {m.name: m for m in members if m.problem is None}
-        for found in self.reader(self, by_name):
-            if isinstance(found, Problem):
-                yield Where(line=found.line, record=found.record, file=found.file), found
-            else:
-                yield from self._entry(found, by_name)
-            if self._stop:
-                return
 
     def _entry(
         self, e: AudioEntry, by_name: dict[str, Member]
@@ -193,13 +136,7 @@ class AudioDatasetArchive(ImageArchive):
             for p in problems:
                 yield Where(line=p.line, file=p.file), p
             return
-        record: dict[str, Any] = {"id": e.external_id, self.field: stored.reference}
-        value = {self.question.name: segments}
-        if self.options.as_ == "gold":
-            record["gold"] = value
-        else:
-            record["meta"] = {"prelabel": value}
-        yield e.where, StoredRecord(record, (stored,))
+        yield e.where, self._record(e.external_id, stored, segments)
 
     def _attached(self, e: AudioEntry) -> Iterator[tuple[Where, Problem]]:
         """An entry for an item already in the project: checked against its audio, kept for later."""

@@ -23,8 +23,8 @@ import re
 from collections.abc import Iterator
 
 from labelloop.errors import Problem
-from labelloop.services.exporting.audio.plan import stem
 from labelloop.services.exporting.audio.timecodes import is_blank, parse_clock, read_vtt_text
+from labelloop.services.exporting.media import stem
 from labelloop.services.importing.archive import Member
 from labelloop.services.importing.audio import rttm
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive, AudioEntry, RawSegment

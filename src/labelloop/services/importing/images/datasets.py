@@ -26,35 +26,25 @@ in an annotator's mouth and into their accuracy.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labelloop.errors import Invalid, Problem
+from labelloop.errors import Problem
 from labelloop.schema import ImageInfo, LabelSchema, Question, ValueProblem
 from labelloop.services.exporting.images.pictures import TYPES, shape_question
-from labelloop.services.importing.archive import ImageArchive, Member
+from labelloop.services.importing.annotated import AnnotatedArchive, DatasetOptions, check_as
+from labelloop.services.importing.archive import Member
 from labelloop.services.importing.images.files import KnownFn
 from labelloop.services.importing.limits import ImportLimits
-from labelloop.services.importing.readers import StoredRecord, Where, shown
+from labelloop.services.importing.readers import Where, shown
 from labelloop.store.blobs import BlobStore
 
 FORMATS = tuple(TYPES)
-AS = ("gold", "prelabels")
-PIECE = 1 << 20  # read at a time from an annotation file
 SLACK = 0.5  # pixels a coordinate may lie outside the image and be moved onto its edge
 
 Build = Callable[[ImageInfo], Any]  # the shape in pixels, or ValueProblem
-
-
-@dataclass(frozen=True)
-class DatasetOptions:
-    """What the annotations become, and for which question (None: the schema's only fitting one)."""
-
-    as_: str = "gold"
-    question: str | None = None
 
 
 @dataclass
@@ -84,10 +74,7 @@ Reader = Callable[["DatasetArchive", dict[str, Member]], Iterator[Entry | Proble
 
 
 def target_question(schema: LabelSchema, fmt: str, options: DatasetOptions) -> Question:
-    if options.as_ not in AS:
-        raise Invalid("unknown choice for the annotations", [Problem(
-            f"{options.as_!r}; known: gold, prelabels (answers are people's work: see docs/images.md)",
-            field="as")])
+    check_as(options, "annotations")
     return shape_question(schema, options.question, TYPES[fmt], fmt)
 
 
@@ -118,75 +105,22 @@ def clipped(kind: str, shape: Any, image: ImageInfo) -> Any:
     return shape
 
 
-class DatasetArchive(ImageArchive):
+class DatasetArchive(AnnotatedArchive):
     """A record source over a dataset archive; `reader` turns its annotation files into entries."""
 
     def __init__(
         self, path: Path, store: BlobStore, limits: ImportLimits | None, *, fmt: str, reader: Reader,
         schema: LabelSchema, options: DatasetOptions, known: KnownFn | None = None,
     ) -> None:
-        super().__init__(path, store, limits, known=known)
-        self.format = fmt
-        self.reader = reader
-        self.options = options
-        self.question = target_question(schema, fmt, options)
-        assert self.question.spec.target is not None
-        self.field = self.question.spec.target
-        self.spec: Any = self.question.spec
+        super().__init__(path, store, limits, fmt=fmt, reader=reader,
+                         question=target_question(schema, fmt, options), options=options, known=known)
 
     # -- what the format modules use ------------------------------------------------------------
-    @property
-    def stopped(self) -> bool:
-        """Whether the archive's limit was reached (the rest is not read)."""
-        return self._stop
-
-    def read(self, m: Member) -> bytes | Problem:
-        """A member's bytes (an annotation file), counted against the archive's limit."""
-        where = Where(file=m.name)
-        self.bytes_read += m.packed
-        if m.problem is not None:
-            return where.problem(m.problem)
-        parts: list[bytes] = []
-        size = 0
-        try:
-            with m.open() as f:
-                while size <= self._left and (piece := f.read(min(PIECE, self._left + 1 - size))):
-                    parts.append(piece)
-                    size += len(piece)
-        except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError, zlib.error) as e:
-            return where.problem(f"cannot be read from the archive: {e}")
-        if size > self._left:
-            self._stop = True
-            return where.problem(self.limits.archive_too_large("files"))
-        self._left -= size
-        return b"".join(parts)
-
-    def label(self, name: Any, where: Where, at: str, what: str) -> str | Problem:
-        """A class name the file gives, if it is one of the question's labels."""
-        if name not in self.spec.values:
-            labels = ", ".join(self.spec.values)
-            return where.problem(f"{what} {shown(str(name))!r} is not a label of question "
-                                 f"{self.question.name!r} (labels: {labels})", at or None)
-        return str(name)
-
     def kept_attributes(self, raw: Any) -> dict[str, Any]:
         declared = {a.name for a in self.spec.attributes}
         return {k: v for k, v in raw.items() if k in declared} if isinstance(raw, dict) else {}
 
     # -- the records --------------------------------------------------------------------------
-    def _records(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
-        for m in members:  # a name that could leave the archive, a link, a name twice: refused
-            if m.problem is not None:
-                yield Where(file=m.name), Where(file=m.name).problem(m.problem)
-        by_name = {m.name: m for m in members if m.problem is None}
-        for found in self.reader(self, by_name):
-            if isinstance(found, Problem):
-                yield Where(line=found.line, record=found.record, file=found.file), found
-            else:
-                yield from self._entry(found, by_name)
-            if self._stop:
-                return
-
     def _entry(
         self, e: Entry, by_name: dict[str, Member]
     ) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
@@ -210,13 +144,7 @@ class DatasetArchive(ImageArchive):
             for p in problems:
                 yield Where(line=p.line, file=p.file), p
             return
-        record: dict[str, Any] = {"id": e.external_id, self.field: stored.reference}
-        value = {self.question.name: objects}
-        if self.options.as_ == "gold":
-            record["gold"] = value
-        else:
-            record["meta"] = {"prelabel": value}
-        yield e.where, StoredRecord(record, (stored,))
+        yield e.where, self._record(e.external_id, stored, objects)
 
     def _objects(self, e: Entry, image: ImageInfo) -> tuple[list[Any], list[Problem]]:
         kind = self.question.kind
