@@ -46,9 +46,13 @@ def sides(page: Any) -> tuple[str, str]:
 
 
 def submit_and_wait_for_the_end(page: Any) -> None:
+    """Submit, then wait for the end of the queue and for the outbox to have sent every answer
+    (the page moves on before the server has the answer)."""
     page.keyboard.press("Enter")
     page.get_by_text("Nothing left for you in this project").wait_for()
+    page.locator(".pending[data-pending='0']").wait_for()
 
 
-def stored(site: Site, owner: Person, pid: int) -> list[dict[str, Any]]:
-    return [a["value"] for a in site.answers(owner, pid)]
+def stored(site: Site, owner: Person, pid: int, *, expect: int | None = None) -> list[dict[str, Any]]:
+    """The stored answers' values; with *expect*, once that many arrived (see Site.answers)."""
+    return [a["value"] for a in site.answers(owner, pid, expect=expect)]

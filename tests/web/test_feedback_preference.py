@@ -101,7 +101,7 @@ def test_sides_are_drawn_per_item_and_person_and_stay_on_reload(page: Any, site:
         page.locator(f"form.task[data-item='{shown_item}']").wait_for(state="detached")
     page.get_by_text("Nothing left for you in this project").wait_for()
     assert set(seen) == {("r1", "r2"), ("r2", "r1")}  # both sides occur (each has 16 chances)
-    values = [v["better"] for v in stored(site, owner, pid)]
+    values = [v["better"] for v in stored(site, owner, pid, expect=len(seen))]
     assert sorted((v["left"], v["right"]) for v in values) == sorted(seen)
     assert all(v["winner"] == "left" and v["strength"] is None and v["reason"] is None for v in values)
     assert watch.dialogs == [] and watch.errors == []
