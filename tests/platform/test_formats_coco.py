@@ -18,7 +18,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from labelloop.schema.types.rle import decode_mask, encode_mask
+from labelloop.schema.types.shapes.rle import decode_mask, encode_mask
 from tests.platform.formats import (
     answer_all,
     export,

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelloop.schema import ImageInfo, parse_schema
-from labelloop.schema.types.rle import encode_mask
+from labelloop.schema.types.shapes.rle import encode_mask
 from labelloop.services.exporting.images import coco as coco_out
 from labelloop.services.exporting.images import voc as voc_out
 from labelloop.services.exporting.images import yolo as yolo_out

@@ -17,7 +17,7 @@ from PIL import Image
 
 from labelloop.errors import Invalid
 from labelloop.learn import Detection, Detector
-from labelloop.schema.types.rle import decode_mask, encode_mask
+from labelloop.schema.types.shapes.rle import decode_mask, encode_mask
 from labelloop.services.loop.models import (
     GrabCutSegmenter,
     HttpDetector,

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 
 from labelloop.quality import default_box_aggregator
 from labelloop.schema import parse_schema
-from labelloop.schema.types.rle import encode_mask
+from labelloop.schema.types.shapes.rle import encode_mask
 from labelloop.services.quality.shape_gold import ShapeCounts, gold_correct, shape_counts
 from labelloop.store.models import annotator_quality, blobs, consensus, items, project_blobs, utcnow
 from tests.platform.world import User, World

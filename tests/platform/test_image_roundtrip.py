@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labelloop.schema.types.rle import encode_mask
+from labelloop.schema.types.shapes.rle import encode_mask
 from tests.platform.pictures import jpeg, png, zipped
 from tests.platform.world import User, World
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labelloop.schema.types.rle import decode_mask, encode_mask
+from labelloop.schema.types.shapes.rle import decode_mask, encode_mask
 from tests.learn.image_models import require_image_models
 from tests.platform.pictures import encoded, zipped
 from tests.platform.stub_http import JsonHandler, serving

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from labelloop.errors import Invalid
 from labelloop.schema import AudioInfo, ValueProblem, parse_schema
-from labelloop.schema.types import audio_segments
-from labelloop.schema.types.audio_segments import interval_iou, weighted_median
+from labelloop.schema.types.audio import segments as audio_segments
+from labelloop.schema.types.audio.segments import interval_iou, weighted_median
 
 SCHEMA = parse_schema({
     "fields": [{"name": "clip", "type": "audio"}],

@@ -16,8 +16,8 @@ from scipy.stats import kendalltau
 from labelloop.errors import Invalid
 from labelloop.schema import Responses, ValueProblem, check_field_value, parse_schema
 from labelloop.schema.fields import blind
-from labelloop.schema.types.ranking import kendall_tau
-from labelloop.schema.types.rewrite import DIFF_BUDGET, changed, char_diff
+from labelloop.schema.types.feedback.ranking import kendall_tau
+from labelloop.schema.types.feedback.rewrite import DIFF_BUDGET, changed, char_diff
 
 FIELDS = [{"name": "prompt"}, {"name": "responses", "type": "responses"}]
 SCHEMA = parse_schema({

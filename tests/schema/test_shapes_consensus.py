@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from labelloop.schema import parse_schema
-from labelloop.schema.types import rle
-from labelloop.schema.types.shape_match import cluster
+from labelloop.schema.types.shapes import rle
+from labelloop.schema.types.shapes.shape_match import cluster
 
 SCHEMA = parse_schema({
     "fields": [{"name": "photo", "type": "image"}],

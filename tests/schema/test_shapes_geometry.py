@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pycocotools import mask as coco
 
-from labelloop.schema.types import rle
-from labelloop.schema.types.geometry import (
+from labelloop.schema.types.shapes import rle
+from labelloop.schema.types.shapes.geometry import (
     box_iou,
     polygon_areas,
     polygon_iou,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelloop.schema import ImageInfo, parse_schema
-from labelloop.schema.types import rle
+from labelloop.schema.types.shapes import rle
 
 SCHEMA = parse_schema({
     "fields": [{"name": "photo", "type": "image"}],

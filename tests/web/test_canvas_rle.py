@@ -1,5 +1,5 @@
 """The canvas's own COCO RLE codec and brush (frontend/src/canvas/rle.ts, mask.ts), run in Node,
-against pycocotools (the format's reference) and the server's codec (labelloop.schema.types.rle).
+against pycocotools (the format's reference) and the server's codec (labelloop.schema.types.shapes.rle).
 
 The TypeScript modules are bundled with the app's own bundler (rolldown, from frontend's
 node_modules) into one ES module that a small Node driver serves one JSON line at a time.
@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as coco_mask
 
-from labelloop.schema.types import rle as server_rle
+from labelloop.schema.types.shapes import rle as server_rle
 from tests.web.canvas_page import brush_rule
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"

@@ -29,7 +29,7 @@ import numpy as np
 from sqlalchemy import Connection, select
 
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
-from labelloop.schema.types.rle import RleError, decode_mask, encode_mask
+from labelloop.schema.types.shapes.rle import RleError, decode_mask, encode_mask
 from labelloop.services.loop.images import ImageFile, StoredFile, image_field, read_file, stored_images
 from labelloop.services.loop.models import GrabCutSegmenter, Segmenter, segmenter_for
 from labelloop.services.loop.settings import loop_settings

@@ -31,7 +31,7 @@ import numpy as np
 
 from labelloop.errors import Invalid, Problem
 from labelloop.learn.images.detector import Detection, Detector
-from labelloop.schema.types.rle import RleError, decode_counts
+from labelloop.schema.types.shapes.rle import RleError, decode_counts
 
 ENTRY_POINT_GROUP = "labelloop.models"
 HTTP_TIMEOUT = 600.0
@@ -221,7 +221,7 @@ class GrabCutSegmenter:
                 foreground: Sequence[Sequence[float]] = (),
                 background: Sequence[Sequence[float]] = ()) -> dict[str, Any]:
         from labelloop.learn.images.grabcut import grabcut_mask
-        from labelloop.schema.types.rle import encode_mask
+        from labelloop.schema.types.shapes.rle import encode_mask
 
         try:
             mask = grabcut_mask(image, box=box, foreground=foreground, background=background, **self.options)

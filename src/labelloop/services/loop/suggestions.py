@@ -26,7 +26,7 @@ from sqlalchemy import Connection, bindparam, exists, select
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
 from labelloop.schema.label_type import ValueProblem
-from labelloop.schema.types.shapes import ShapeType
+from labelloop.schema.types.shapes.objects import ShapeType
 from labelloop.services.loop.settings import LoopSettings
 from labelloop.services.loop.versions import held_out
 from labelloop.store.models import items, model_versions, predictions

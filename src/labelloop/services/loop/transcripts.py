@@ -43,8 +43,8 @@ from labelloop.errors import Invalid, Problem
 from labelloop.learn.speech import SpeechSegment, Transcriber
 from labelloop.quality.texts import corpus_wer
 from labelloop.schema import AudioInfo, LabelSchema, Question, ValueProblem
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.audio_segments import THRESHOLD, interval_iou
+from labelloop.schema.types.audio.segments import THRESHOLD, interval_iou
+from labelloop.schema.types.shapes import shape_match
 from labelloop.services.loop import prelabelling
 from labelloop.services.loop.settings import LoopSettings, loop_settings
 from labelloop.services.loop.transcribers import FIELD, HttpTranscriber, transcriber_for

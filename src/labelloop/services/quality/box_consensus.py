@@ -1,6 +1,6 @@
 """Project-wide consensus of a `bbox` question: the default box aggregator over every answer.
 
-The per-item consensus (`schema/types/shapes.py`) keeps an object when annotators carrying half
+The per-item consensus (`schema/types/shapes/objects.py`) keeps an object when annotators carrying half
 the weight drew it. Over a whole project more can be learnt: `labelloop.quality.default_box_aggregator()`
 matches each item's boxes across annotators, learns every annotator's recall and false-box rate
 jointly by EM over all items (Dawid & Skene's model with one binary answer per cluster and

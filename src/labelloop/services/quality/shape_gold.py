@@ -3,7 +3,7 @@
 An answer's objects and the gold's are matched one-to-one (Hungarian assignment on the label
 type's similarity: IoU for boxes, rotated boxes, polygons and masks, OKS for keypoints), only
 objects of the same class pairing, a pair counting when its similarity reaches the type's
-threshold (IoU 0.5, OKS 0.5; `schema/types/shape_match.py`). With TP matched pairs, FP unmatched
+threshold (IoU 0.5, OKS 0.5; `schema/types/shapes/shape_match.py`). With TP matched pairs, FP unmatched
 answer objects and FN unmatched gold objects, F1 = 2 TP / (2 TP + FP + FN), 1 when both are empty
 ("nothing here" agreeing with "nothing here"). Keypoints count a matched pair by its OKS rather
 than as one (TP = the sum of the pairs' OKS, as the type's agreement does), so a sloppy skeleton
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from labelloop.schema import LabelSchema, Question
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.shapes import ShapeType
+from labelloop.schema.types.shapes import shape_match
+from labelloop.schema.types.shapes.objects import ShapeType
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ import pandas as pd
 from labelloop.quality import annotator_wer
 from labelloop.quality.texts.per_task import task_pairwise_wer
 from labelloop.schema import Question
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.audio_segments import THRESHOLD, interval_iou
+from labelloop.schema.types.audio.segments import THRESHOLD, interval_iou
+from labelloop.schema.types.shapes import shape_match
 from labelloop.services.quality.shape_gold import ShapeCounts
 from labelloop.services.quality.transcript_consensus import joined
 

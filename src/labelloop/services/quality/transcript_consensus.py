@@ -47,8 +47,8 @@ from labelloop.quality.texts.rover import MODEL
 from labelloop.quality.texts.weighted import log_odds_weights, weighted_rover
 from labelloop.schema import LabelSchema, Question
 from labelloop.schema.label_type import Aggregate
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.audio_segments import THRESHOLD, AudioSegments, SegmentCluster, interval_iou
+from labelloop.schema.types.audio.segments import THRESHOLD, AudioSegments, SegmentCluster, interval_iou
+from labelloop.schema.types.shapes import shape_match
 from labelloop.services.loop import versions
 from labelloop.services.quality.box_consensus import MIN_ITEMS
 

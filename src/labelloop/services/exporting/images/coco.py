@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from labelloop.schema.types import rle
-from labelloop.schema.types.geometry import shoelace_area
-from labelloop.schema.types.rotated_bbox import corners
+from labelloop.schema.types.shapes import rle
+from labelloop.schema.types.shapes.geometry import shoelace_area
+from labelloop.schema.types.shapes.rotated_bbox import corners
 from labelloop.services.exporting.images.coords import whole, width_of
 from labelloop.services.exporting.images.pictures import DatasetPlan, Picture
 from labelloop.services.exporting.media import Skipped

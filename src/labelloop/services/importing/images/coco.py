@@ -25,7 +25,7 @@ import orjson
 
 from labelloop.errors import Problem
 from labelloop.schema import ValueProblem
-from labelloop.schema.types.shapes import json_kind
+from labelloop.schema.types.shapes.objects import json_kind
 from labelloop.services.exporting.images.coords import end_of
 from labelloop.services.importing.archive import Member
 from labelloop.services.importing.images.datasets import DatasetArchive, Entry, RawObject

@@ -40,9 +40,9 @@ from labelloop.schema.label_type import (
     register,
     weights_or_ones,
 )
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.geometry import Floats
-from labelloop.schema.types.shapes import ObjectsQuestion, check_attributes, json_kind, number
+from labelloop.schema.types.shapes import shape_match
+from labelloop.schema.types.shapes.geometry import Floats
+from labelloop.schema.types.shapes.objects import ObjectsQuestion, check_attributes, json_kind, number
 
 THRESHOLD = 0.5  # temporal IoU at which two segments are the same one
 # Decoders pad the last frame (AAC's priming, MP3's last granule): an end this far past the probed

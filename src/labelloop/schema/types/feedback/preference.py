@@ -20,7 +20,7 @@ from labelloop.schema.label_type import (
     register,
     weights_or_ones,
 )
-from labelloop.schema.types.candidates import candidate_id, check_keys, compact_json, responses_of
+from labelloop.schema.types.feedback.candidates import candidate_id, check_keys, compact_json, responses_of
 
 MAX_REASON = 10_000
 KEYS = {"left": True, "right": True, "winner": True, "strength": False, "reason": False}

@@ -25,7 +25,7 @@ from labelloop.schema.label_type import (
     register,
     weights_or_ones,
 )
-from labelloop.schema.types.candidates import candidate_id, check_keys, compact_json, responses_of
+from labelloop.schema.types.feedback.candidates import candidate_id, check_keys, compact_json, responses_of
 
 # difflib compares characters in time up to the product of the two lengths (and its worst cases,
 # long runs of one character, reach it): past this many character pairs, texts are compared line

@@ -35,12 +35,12 @@ from labelloop.schema.label_type import (
     pairwise_mean,
     weights_or_ones,
 )
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.choice import ChoiceQuestion
-from labelloop.schema.types.free_text import FreeTextQuestion
-from labelloop.schema.types.geometry import Floats
-from labelloop.schema.types.spans import LabelledQuestion
-from labelloop.schema.types.spans import SpanLabel as ObjectClass
+from labelloop.schema.types.choices.choice import ChoiceQuestion
+from labelloop.schema.types.shapes import shape_match
+from labelloop.schema.types.shapes.geometry import Floats
+from labelloop.schema.types.text.free_text import FreeTextQuestion
+from labelloop.schema.types.text.spans import LabelledQuestion
+from labelloop.schema.types.text.spans import SpanLabel as ObjectClass
 
 # Points of one polygon or polyline: far more than any hand draws, few enough to check quickly.
 MAX_POINTS = 10_000

@@ -16,7 +16,7 @@ from labelloop.schema.label_type import (
     register,
     weights_or_ones,
 )
-from labelloop.schema.types.options import OptionsQuestion
+from labelloop.schema.types.choices.options import OptionsQuestion
 
 
 class MultiChoiceQuestion(OptionsQuestion):

@@ -18,7 +18,7 @@ from labelloop.schema.label_type import (
     register,
     weights_or_ones,
 )
-from labelloop.schema.types.candidates import candidate_id, check_keys, compact_json, responses_of
+from labelloop.schema.types.feedback.candidates import candidate_id, check_keys, compact_json, responses_of
 
 
 class RankingQuestion(QuestionBase):

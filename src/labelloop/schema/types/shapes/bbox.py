@@ -12,8 +12,8 @@ from typing import Any, Literal
 import numpy as np
 
 from labelloop.schema.label_type import ImageInfo, ValueProblem, register
-from labelloop.schema.types.geometry import Floats, box_iou
-from labelloop.schema.types.shapes import ShapeQuestion, ShapeType, check_inside, numbers
+from labelloop.schema.types.shapes.geometry import Floats, box_iou
+from labelloop.schema.types.shapes.objects import ShapeQuestion, ShapeType, check_inside, numbers
 
 
 class BBoxQuestion(ShapeQuestion):

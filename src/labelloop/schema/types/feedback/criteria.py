@@ -21,8 +21,8 @@ from labelloop.schema.label_type import (
     register,
     weights_or_ones,
 )
-from labelloop.schema.types.candidates import candidate_id, compact_json, responses_of
-from labelloop.schema.types.rating import Rating, RatingQuestion
+from labelloop.schema.types.choices.rating import Rating, RatingQuestion
+from labelloop.schema.types.feedback.candidates import candidate_id, compact_json, responses_of
 
 Cell = tuple[str | None, str]  # (response id, or None for the item; criterion)
 

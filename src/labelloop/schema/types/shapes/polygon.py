@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 
 from labelloop.schema.label_type import ImageInfo, ValueProblem, register
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.geometry import Floats, bounds, polygon_iou, shoelace_area
-from labelloop.schema.types.shapes import ShapeQuestion, ShapeType, point_list
+from labelloop.schema.types.shapes import shape_match
+from labelloop.schema.types.shapes.geometry import Floats, bounds, polygon_iou, shoelace_area
+from labelloop.schema.types.shapes.objects import ShapeQuestion, ShapeType, point_list
 
 
 class PolygonQuestion(ShapeQuestion):

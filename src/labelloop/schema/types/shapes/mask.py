@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 
 from labelloop.schema.label_type import ImageInfo, ValueProblem, register
-from labelloop.schema.types import rle, shape_match
-from labelloop.schema.types.geometry import Floats
-from labelloop.schema.types.shapes import ShapeQuestion, ShapeType, json_kind
+from labelloop.schema.types.shapes import rle, shape_match
+from labelloop.schema.types.shapes.geometry import Floats
+from labelloop.schema.types.shapes.objects import ShapeQuestion, ShapeType, json_kind
 
 # Largest mask without a known image: Pillow's decompression-bomb error threshold is below it.
 MAX_PIXELS = 1 << 31

@@ -17,9 +17,9 @@ from typing import Any, Literal
 import numpy as np
 
 from labelloop.schema.label_type import ImageInfo, ValueProblem, register
-from labelloop.schema.types.geometry import Floats, polyline_distance, polyline_length
-from labelloop.schema.types.polygon import medoid, pairwise_similarity
-from labelloop.schema.types.shapes import ShapeQuestion, ShapeType, point_list
+from labelloop.schema.types.shapes.geometry import Floats, polyline_distance, polyline_length
+from labelloop.schema.types.shapes.objects import ShapeQuestion, ShapeType, point_list
+from labelloop.schema.types.shapes.polygon import medoid, pairwise_similarity
 
 # The share of a line's length that its mean distance from another may reach before the two
 # lines have nothing in common (similarity 0); half of it is the matching threshold.

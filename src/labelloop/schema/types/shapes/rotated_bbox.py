@@ -16,10 +16,10 @@ from typing import Any, Literal
 import numpy as np
 
 from labelloop.schema.label_type import ImageInfo, ValueProblem, register
-from labelloop.schema.types import shape_match
-from labelloop.schema.types.bbox import weighted_mean
-from labelloop.schema.types.geometry import Floats, bounds, polygon_iou, rotated_corners
-from labelloop.schema.types.shapes import ShapeQuestion, ShapeType, numbers
+from labelloop.schema.types.shapes import shape_match
+from labelloop.schema.types.shapes.bbox import weighted_mean
+from labelloop.schema.types.shapes.geometry import Floats, bounds, polygon_iou, rotated_corners
+from labelloop.schema.types.shapes.objects import ShapeQuestion, ShapeType, numbers
 
 # Corners computed with cos and sin may stray past an edge they lie on by a rounding.
 _SLACK = 1e-6

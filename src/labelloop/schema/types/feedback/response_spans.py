@@ -20,8 +20,8 @@ from labelloop.schema.label_type import (
     register,
     weights_or_ones,
 )
-from labelloop.schema.types.candidates import candidate_id, check_keys, compact_json, responses_of
-from labelloop.schema.types.spans import Spans, SpansQuestion
+from labelloop.schema.types.feedback.candidates import candidate_id, check_keys, compact_json, responses_of
+from labelloop.schema.types.text.spans import Spans, SpansQuestion
 
 KEYS = {"response": True, "spans": True}
 

@@ -32,8 +32,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from labelloop.schema.label_type import ImageInfo, ValueProblem, register
-from labelloop.schema.types.geometry import Floats, weighted_median
-from labelloop.schema.types.shapes import ShapeQuestion, ShapeType, check_inside, json_kind, number
+from labelloop.schema.types.shapes.geometry import Floats, weighted_median
+from labelloop.schema.types.shapes.objects import ShapeQuestion, ShapeType, check_inside, json_kind, number
 
 DEFAULT_SIGMA = 0.05
 MIN_AREA = 32.0**2

@@ -1,0 +1,1 @@
+"""Segments of an audio file, with their transcripts."""

@@ -1,0 +1,1 @@
+"""Choosing among options: choice, multi-choice, rating."""

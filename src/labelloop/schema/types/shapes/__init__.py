@@ -1,0 +1,1 @@
+"""Shapes on an image: boxes, rotated boxes, polygons, polylines, keypoints, masks."""

@@ -1,0 +1,1 @@
+"""Written answers and tagged stretches of text."""
