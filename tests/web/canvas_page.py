@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.web.site import Person, Site
 from tests.web.test_workbench import log_in
-from tests.web.waits import wait_until
+from tests.web.waits import wait_for_the_end, wait_until
 
 
 def photo(width: int, height: int, *, seed: int = 0) -> bytes:
@@ -94,7 +94,7 @@ def wait_objects(page: Any, n: int) -> None:
 def submit_and_get(page: Any, site: Site, owner: Person, pid: int) -> dict[str, Any]:
     """Enter, then the one stored answer's value."""
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [stored] = site.answers(owner, pid, expect=1)
     return dict(stored["value"])
 

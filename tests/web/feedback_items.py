@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.web.site import Person, Site
 from tests.web.test_workbench import log_in
+from tests.web.waits import wait_for_the_end
 
 PROMPT = "Explain **recursion** in one paragraph."
 RESPONSES = [
@@ -49,8 +50,7 @@ def submit_and_wait_for_the_end(page: Any) -> None:
     """Submit, then wait for the end of the queue and for the outbox to have sent every answer
     (the page moves on before the server has the answer)."""
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
-    page.locator(".pending[data-pending='0']").wait_for()
+    wait_for_the_end(page)
 
 
 def stored(site: Site, owner: Person, pid: int, *, expect: int | None = None) -> list[dict[str, Any]]:

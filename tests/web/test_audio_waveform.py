@@ -13,6 +13,7 @@ from tests.web.audio_page import STAGE, audio_project, drag_time, open_waveform,
 from tests.web.conftest import Watch
 from tests.web.site import Site
 from tests.web.test_audio_workbench import submit
+from tests.web.waits import wait_for_the_end
 
 RATE = 16000
 
@@ -84,7 +85,7 @@ def test_the_next_item_gets_its_own_waveform(page: Any, site: Site, watch: Watch
     wait_segments(page, 0)
     assert page.locator(".wave-seg").count() == 0
     page.keyboard.press("Enter")  # nothing here
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     answers = site.answers(owner, pid, expect=2)
     assert sorted(len(a["value"]["turns"]) for a in answers) == [0, 1]
     assert watch.dialogs == [] and watch.errors == []

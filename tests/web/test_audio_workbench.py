@@ -25,7 +25,7 @@ from tests.web.audio_page import (
 from tests.web.conftest import Watch
 from tests.web.screens import screenshot
 from tests.web.site import Site
-from tests.web.waits import wait_until
+from tests.web.waits import wait_for_the_end, wait_until
 
 SPOKEN = "hello there. the quick brown fox jumps over the lazy dog. good morning to you all."
 TURNS = {
@@ -128,7 +128,7 @@ def test_segments_by_mouse_and_keys_transcribed_and_submitted(page: Any, site: S
 
 def submit(page: Any, site: Site, owner: Any, pid: int) -> dict[str, Any]:
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [stored] = site.answers(owner, pid, expect=1)
     return dict(stored["value"])
 

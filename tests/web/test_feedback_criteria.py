@@ -16,6 +16,7 @@ from tests.web.feedback_items import (
     submit_and_wait_for_the_end,
 )
 from tests.web.site import Site
+from tests.web.waits import wait_for_the_end
 
 CRITERIA = {"name": "rate", "type": "criteria", "target": "responses", "label": "Rate each response",
             "criteria": [{"name": "helpful", "label": "Helpful"}, {"name": "correct", "label": "Correct"}],
@@ -63,6 +64,6 @@ def test_rate_the_item_as_a_whole_by_mouse(page: Any, site: Site, watch: Watch) 
     page.get_by_role("radiogroup", name="Helpful").get_by_role("radio", name="2").click()  # changed my mind
     assert page.get_by_role("radiogroup", name="Helpful").locator("[aria-checked='true']").inner_text() == "2"
     page.get_by_role("button", name="Submit").click()
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     assert stored(site, owner, pid) == [{"rate": {"helpful": 2, "correct": 0}}]
     assert watch.dialogs == [] and watch.errors == []

@@ -19,6 +19,7 @@ from tests.web.feedback_items import (
 )
 from tests.web.screens import screenshot
 from tests.web.site import Site
+from tests.web.waits import wait_for_the_end
 
 PREFERENCE = {"name": "better", "type": "preference", "target": "responses", "label": "Which response is better?",
               "strength": True, "reason": "optional"}
@@ -70,7 +71,7 @@ def test_prefer_by_mouse_with_a_required_reason_and_a_tie(page: Any, site: Site,
     page.get_by_role("radio", name="Tie").click()
     page.get_by_label("Why? (required)").fill("both fine")
     page.get_by_role("button", name="Submit").click()
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     values = sorted(stored(site, owner, pid), key=lambda v: v["better"]["winner"])
     assert values == [
         {"better": {"left": left, "right": right, "winner": "left", "strength": None,
@@ -99,7 +100,7 @@ def test_sides_are_drawn_per_item_and_person_and_stay_on_reload(page: Any, site:
         page.keyboard.press("1")  # left; nothing else asked, so the pick moves on and Enter submits
         page.keyboard.press("Enter")
         page.locator(f"form.task[data-item='{shown_item}']").wait_for(state="detached")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     assert set(seen) == {("r1", "r2"), ("r2", "r1")}  # both sides occur (each has 16 chances)
     values = [v["better"] for v in stored(site, owner, pid, expect=len(seen))]
     assert sorted((v["left"], v["right"]) for v in values) == sorted(seen)

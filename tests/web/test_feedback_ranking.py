@@ -14,6 +14,7 @@ from tests.web.feedback_items import (
     submit_and_wait_for_the_end,
 )
 from tests.web.site import Site
+from tests.web.waits import wait_for_the_end
 
 RESPONSES = [{"id": f"r{i}", "content": f"Answer number {i}, in **bold** {i}."} for i in range(1, 5)]
 RANKING = {"name": "order", "type": "ranking", "target": "responses", "label": "Rank the responses"}
@@ -91,7 +92,7 @@ def test_rank_by_dragging_and_accept_an_order(page: Any, site: Site, watch: Watc
     page.get_by_role("button", name="This order is right").click()
     page.get_by_role("button", name="Ranked").wait_for()
     page.get_by_role("button", name="Submit").click()
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     assert item.count() == 0
     assert sorted(map(str, (v["order"]["order"] for v in stored(site, owner, pid)))) == sorted(map(str, [expected, second]))
     assert watch.dialogs == [] and watch.errors == []

@@ -9,6 +9,7 @@ from typing import Any
 from tests.web.conftest import Watch
 from tests.web.feedback_items import RESPONSES, feedback_project, open_workbench, schema_with, stored
 from tests.web.site import Site
+from tests.web.waits import wait_for_the_end
 
 REWRITE = {"name": "fix", "type": "rewrite", "target": "responses", "label": "Rewrite the response"}
 CONTENT = {r["id"]: str(r["content"]) for r in RESPONSES}
@@ -42,7 +43,7 @@ def test_rewrite_by_keyboard(page: Any, site: Site, watch: Watch) -> None:
     page.keyboard.press(">")  # ... where > would drop the edits: it refuses instead
     page.get_by_role("status").get_by_text("reset it first").wait_for()
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     text = CONTENT[other] + " Indeed"
     n = len(CONTENT[other])
     assert stored(site, owner, pid) == [{"fix": {"response": other, "text": text,
@@ -70,7 +71,7 @@ def test_rewrite_by_mouse_with_reset_and_a_least_change(page: Any, site: Site, w
     better = CONTENT[chosen].replace("itself", "itself, again")
     editor(page).fill(better)
     page.get_by_role("button", name="Submit").click()
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [value] = stored(site, owner, pid)
     assert value["fix"]["response"] == chosen and value["fix"]["text"] == better
     assert [op[0] for op in value["fix"]["diff"]] == ["equal", "insert", "equal"]

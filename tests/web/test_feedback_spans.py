@@ -15,6 +15,7 @@ from tests.web.feedback_items import (
 )
 from tests.web.site import Site
 from tests.web.test_spans_ui import drag
+from tests.web.waits import wait_for_the_end
 
 RESPONSES = [
     {"id": "r1", "content": "Paris is the capital of Italy since 1200."},
@@ -75,7 +76,7 @@ def test_flag_by_mouse_switch_responses_and_say_there_is_nothing(page: Any, site
     page.keyboard.press("0")  # the next item: nothing to flag in the response on screen
     shown = selected(page)
     page.get_by_role("button", name="Submit").click()
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     values = sorted((v["flags"] for v in stored(site, owner, pid)), key=lambda v: len(v["spans"]))
     assert values == [{"response": shown, "spans": []},
                       {"response": "r2", "spans": [{"start": 23, "end": 29, "label": "unsafe"}]}]

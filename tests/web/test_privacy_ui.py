@@ -12,7 +12,7 @@ from tests.web.conftest import Watch
 from tests.web.site import Site
 from tests.web.test_spans_ui import drag
 from tests.web.test_workbench import log_in
-from tests.web.waits import wait_until
+from tests.web.waits import wait_for_the_end, wait_until
 
 EMAIL = "jean.dupont@example.fr"
 IBAN = "FR76 3000 6000 0112 3456 7890 189"
@@ -58,7 +58,7 @@ def test_policy_scan_placeholders_and_reveal(page: Any, site: Site, watch: Watch
     drag(page, int(str(about)), int(str(about)))
     page.locator(".span-list q", has_text="invoice").wait_for()
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [stored] = site.answers(owner, pid, expect=1)
     [span] = stored["value"]["ents"]
     assert TEXT[span["start"]:span["end"]] == "invoice" and span["label"] == "MISC"

@@ -8,6 +8,7 @@ from tests.web.conftest import Watch
 from tests.web.screens import screenshot
 from tests.web.site import Site
 from tests.web.test_workbench import log_in
+from tests.web.waits import wait_for_the_end
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
 SCHEMA = {
@@ -65,7 +66,7 @@ def test_tag_spans_by_keyboard_and_by_mouse_with_nesting(page: Any, site: Site, 
     assert page.get_by_role("dialog").count() == 0
 
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"ents": [
         {"start": 0, "end": 12, "label": "PER"},
@@ -121,7 +122,7 @@ def test_a_label_key_tags_the_word_at_the_caret_and_says_when_there_is_nothing_t
     assert spans.count() == 4
 
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"ents": [
         {"start": 0, "end": 3, "label": "PER"},
@@ -157,7 +158,7 @@ def test_the_text_to_tag_comes_first_in_the_item_under_its_label(page: Any, site
     page.keyboard.press("ArrowDown")
     page.keyboard.press("1")
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"ents": [{"start": 17, "end": 32, "label": "PER"}], "ok": "yes"}
     assert watch.dialogs == [] and watch.errors == []

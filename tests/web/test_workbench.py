@@ -7,6 +7,7 @@ from typing import Any
 from tests.web.conftest import Watch
 from tests.web.screens import screenshot
 from tests.web.site import Person, Site
+from tests.web.waits import wait_for_the_end
 
 SCHEMA: dict[str, Any] = {
     "title": "Reviews",
@@ -80,7 +81,7 @@ def test_label_ten_items_by_keyboard_only(page: Any, site: Site, watch: Watch) -
         k.press(str(i % 5 + 1))  # stars
         k.press("Enter")
         wait_until_gone(page, item)
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     page.get_by_text("All answers saved").wait_for()
     stored = site.answers(owner, pid)
     assert len(stored) == 10
@@ -143,7 +144,7 @@ def test_answers_survive_an_unreachable_server_and_a_reload_and_are_stored_once(
     page.unroute("**/answers")  # the server is back
     page.get_by_text("All answers saved").wait_for(timeout=20_000)
     rest = [answer_by_keyboard(page)]
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
 
     stored = site.answers(owner, pid)
     assert sorted(str(a["item_id"]) for a in stored) == sorted([first, *offline, *rest])  # each exactly once
@@ -172,7 +173,7 @@ def test_untrusted_item_content_is_shown_as_inert_text(page: Any, site: Site, wa
     assert page.locator("main img, main script, #t").count() == 0
     page.wait_for_timeout(300)  # give a planted handler every chance to fire
     answer_by_keyboard(page)
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     assert watch.dialogs == [] and watch.errors == []
 
 
@@ -199,7 +200,7 @@ def test_a_model_prelabel_is_an_editable_suggestion(page: Any, site: Site, watch
     sentiment.get_by_text("model suggestion").wait_for()
     page.keyboard.press("1")
     page.keyboard.press("Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     [stored] = site.answers(owner, pid, expect=1)
     assert stored["value"] == {"sentiment": "pos", "stars": 4}
     assert watch.dialogs == [] and watch.errors == []
@@ -211,7 +212,7 @@ def test_my_recent_answers_can_be_corrected(page: Any, site: Site, watch: Watch)
     first = answer_by_keyboard(page, sentiment=2, stars=2)
     wait_until_gone(page, first)
     answer_by_keyboard(page, sentiment=1, stars=5)
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     page.get_by_text("All answers saved").wait_for()
     page.get_by_role("link", name="My answers").click()
     page.get_by_role("button", name=f"edit answer to item {first}").click()

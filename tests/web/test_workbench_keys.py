@@ -7,7 +7,7 @@ from typing import Any
 from tests.web.conftest import Watch
 from tests.web.site import Site
 from tests.web.test_workbench import labelling_project, log_in
-from tests.web.waits import wait_until
+from tests.web.waits import wait_for_the_end, wait_until
 
 
 def active_question(page: Any) -> str:
@@ -34,7 +34,7 @@ def test_down_right_after_a_pick_moved_on_goes_to_that_question(page: Any, site:
     wait_until(page, "document.activeElement && document.activeElement.getAttribute('aria-label') === 'note'")
     page.keyboard.type("fine")
     page.keyboard.press("Control+Enter")
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
 
     page.keyboard.press("?")  # and the help says how it works
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")

@@ -14,7 +14,7 @@ from tests.web.test_workbench import (
     shown_item,
     wait_until_gone,
 )
-from tests.web.waits import wait_until
+from tests.web.waits import wait_for_the_end, wait_until
 
 
 def my_progress(page: Any, text: str) -> None:
@@ -43,7 +43,7 @@ def test_an_annotator_sees_their_own_count_done_and_left(page: Any, site: Site, 
     my_progress(page, "1 done · about 2 left")
     for _ in range(2):
         wait_until_gone(page, answer_by_keyboard(page))
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     my_progress(page, "3 done · none left")
     assert len([a for a in site.answers(owner, pid) if a["user_id"] == ann.id]) == 3
     assert watch.dialogs == [] and watch.errors == []
@@ -97,7 +97,7 @@ def test_a_half_typed_answer_survives_a_reload_until_it_is_submitted_or_skipped(
     sentiment.get_by_role("radio", name="pos").wait_for()
     assert sentiment.get_by_role("radio", name="pos").get_attribute("aria-checked") == "true"
     page.keyboard.press("Shift+Enter")  # skipped: the draft goes too
-    page.get_by_text("Nothing left for you in this project").wait_for()
+    wait_for_the_end(page)
     wait_draft_gone(page, ann, f"{pid}/{second}")
     assert drafts(page, ann) == {}
 

@@ -15,3 +15,11 @@ def wait_until(page: Any, expression: str, *, timeout_s: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for: {expression}")
         page.wait_for_timeout(50)
+
+
+def wait_for_the_end(page: Any) -> None:
+    """Wait for the end of the queue and for the outbox to have sent every answer: the page moves
+    on to "Nothing left" before the server has the last answer, so reading answers back any
+    sooner can miss it."""
+    page.get_by_text("Nothing left for you in this project").wait_for()
+    page.locator(".pending[data-pending='0']").wait_for()
