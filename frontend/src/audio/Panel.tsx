@@ -6,10 +6,11 @@
  */
 
 import { useLayoutEffect, useRef } from "preact/hooks";
-import { attributeOptions, labelKey } from "../canvas/shape";
+import { labelKey } from "../canvas/shape";
 import type { ViewProps } from "../questions/kind";
 import { title } from "../questions/kind";
-import type { AudioSegmentsQuestion, ShapeAttribute } from "../types";
+import { ObjectAttribute } from "../questions/ObjectAttribute";
+import type { AudioSegmentsQuestion } from "../types";
 import {
   acceptSuggestion, colourOf, dismissSuggestion, edited, labelName, nameOf, openSuggestions, pickedSuggestion,
   place, removed, segmentsOf, selectedIndex, span, type AudioUi, type Placed, type Segment,
@@ -17,28 +18,6 @@ import {
 
 /** Word timings listed for the selected segment (a long model transcript is cut there). */
 const WORDS_SHOWN = 60;
-
-function Attribute({ a, s, onChange }: { a: ShapeAttribute; s: Segment; onChange: (v: string | undefined) => void }) {
-  const now = s.attributes?.[a.name];
-  const name = a.label || a.name;
-  if (a.type === "choice") {
-    return (
-      <label class="shape-attr">
-        {name}
-        <select value={now ?? ""} onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value || undefined)}>
-          <option value="">{a.required === false ? "(none)" : "(choose)"}</option>
-          {attributeOptions(a).map((opt) => <option value={opt.value}>{opt.label}</option>)}
-        </select>
-      </label>
-    );
-  }
-  return (
-    <label class="shape-attr">
-      {name}
-      <input type="text" value={now ?? ""} onInput={(e) => onChange((e.currentTarget as HTMLInputElement).value || undefined)} />
-    </label>
-  );
-}
 
 export function Panel(props: ViewProps<AudioSegmentsQuestion>) {
   const { q, value, set } = props;
@@ -128,7 +107,7 @@ export function Panel(props: ViewProps<AudioSegmentsQuestion>) {
                     {" — kept while the text and bounds stay the model's."}
                   </p>
                 )}
-                {q.attributes?.map((a) => <Attribute a={a} s={s} onChange={(v) => setAttribute(i, a.name, v)} />)}
+                {q.attributes?.map((a) => <ObjectAttribute a={a} now={s.attributes?.[a.name]} onChange={(v) => setAttribute(i, a.name, v)} />)}
               </div>
             )}
           </li>

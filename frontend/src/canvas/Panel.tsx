@@ -5,41 +5,20 @@
  * each with accept / dismiss; for masks, the buttons of "propose a mask".
  */
 
-import type { ShapeAttribute, ShapeQuestion } from "../types";
+import type { ShapeQuestion } from "../types";
 import type { ViewProps } from "../questions/kind";
 import { title } from "../questions/kind";
+import { ObjectAttribute } from "../questions/ObjectAttribute";
 import type { Family } from "./family";
 import { acceptSuggestion, dismissSuggestion, modelOf, openSuggestions, pickedSuggestion, suggestedShapes } from "./others";
 import { proposeKey } from "./propose";
 import {
-  attributeOptions, colourOf, flagsOf, HIDDEN, labelKey, labelName, LOCKED, noteValue, replaced, selectedIndex,
+  colourOf, flagsOf, HIDDEN, labelKey, labelName, LOCKED, noteValue, replaced, selectedIndex,
   shapesOf, withFlag, withFlagsOf, type Shape, type ShapeUi,
 } from "./shape";
 
 export interface PanelProps extends ViewProps<ShapeQuestion> {
   family: Family;
-}
-
-function Attribute({ a, o, onChange }: { a: ShapeAttribute; o: Shape; onChange: (v: string | undefined) => void }) {
-  const now = o.attributes?.[a.name];
-  const name = a.label || a.name;
-  if (a.type === "choice") {
-    return (
-      <label class="shape-attr">
-        {name}
-        <select value={now ?? ""} onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value || undefined)}>
-          <option value="">{a.required === false ? "(none)" : "(choose)"}</option>
-          {attributeOptions(a).map((opt) => <option value={opt.value}>{opt.label}</option>)}
-        </select>
-      </label>
-    );
-  }
-  return (
-    <label class="shape-attr">
-      {name}
-      <input type="text" value={now ?? ""} onInput={(e) => onChange((e.currentTarget as HTMLInputElement).value || undefined)} />
-    </label>
-  );
 }
 
 export function Panel(props: PanelProps) {
@@ -133,7 +112,7 @@ export function Panel(props: PanelProps) {
               </span>
               {i === selected && !!q.attributes?.length && (
                 <div class="shape-attrs">
-                  {q.attributes.map((a) => <Attribute a={a} o={o} onChange={(v) => setAttribute(i, a.name, v)} />)}
+                  {q.attributes.map((a) => <ObjectAttribute a={a} now={o.attributes?.[a.name]} onChange={(v) => setAttribute(i, a.name, v)} />)}
                 </div>
               )}
             </li>

@@ -7,18 +7,14 @@
  * questions, training data (DPO, SFT, ratings, a Hugging Face dataset: ExportTraining.tsx).
  */
 
-import { useState } from "preact/hooks";
 import { isShapeQuestion } from "../canvas/words";
 import { title } from "../questions/kind";
 import type { Project, ShapeQuestion } from "../types";
 import { AudioDatasets } from "./ExportAudio";
 import { TrainingExports } from "./ExportTraining";
+import { type DatasetFormat, MediaDatasets, sources } from "./MediaDatasets";
 
-interface Format {
-  value: string;
-  name: string;
-  about: string;
-}
+type Format = DatasetFormat;
 
 const TABLES: Format[] = [
   { value: "jsonl", name: "JSONL", about: "one JSON object per item: its data, every answer, gold and the consensus" },
@@ -44,11 +40,7 @@ const DATASETS: Dataset[] = [
   },
 ];
 
-const SOURCES = [
-  { value: "consensus", label: "the consensus" },
-  { value: "gold", label: "the gold answers" },
-  { value: "answers", label: "every annotator’s latest answer (each object named by who drew it)" },
-];
+const SOURCES = sources("each object named by who drew it");
 
 /** Why a format is not offered for this question and source, or null when it is. */
 function unfit(d: Dataset, q: ShapeQuestion, source: string): string | null {
@@ -58,48 +50,10 @@ function unfit(d: Dataset, q: ShapeQuestion, source: string): string | null {
 }
 
 function ImageDatasets({ project, shapes }: { project: Project; shapes: ShapeQuestion[] }) {
-  const [name, setName] = useState(shapes[0]!.name);
-  const [source, setSource] = useState("consensus");
-  const [refs, setRefs] = useState(false);
-  const q = shapes.find((s) => s.name === name) ?? shapes[0]!;
-  const offered = DATASETS.filter((d) => unfit(d, q, source) === null);
-  const left = DATASETS.map((d) => unfit(d, q, source)).filter((why) => why !== null);
-  const href = (d: Dataset) => `/api/projects/${project.id}/export?${new URLSearchParams({
-    format: d.value, question: q.name, source, images: refs ? "refs" : "include",
-  })}`;
   return (
-    <div class="image-export" aria-label="image datasets" role="group">
-      <h3>Image datasets (a zip)</h3>
-      <div class="filters">
-        {shapes.length > 1 && (
-          <label>
-            Shape question
-            <select value={q.name} onChange={(e) => setName(e.currentTarget.value)}>
-              {shapes.map((s) => <option value={s.name}>{`${title(s)} (${s.type})`}</option>)}
-            </select>
-          </label>
-        )}
-        <label>
-          Objects from
-          <select value={source} onChange={(e) => setSource(e.currentTarget.value)}>
-            {SOURCES.map((s) => <option value={s.value}>{s.label}</option>)}
-          </select>
-        </label>
-        <label class="check">
-          <input type="checkbox" checked={refs} onChange={(e) => setRefs(e.currentTarget.checked)} />
-          Leave the image files out (references.csv names each one)
-        </label>
-      </div>
-      <ul class="formats">
-        {offered.map((d) => (
-          <li data-format={d.value}>
-            <a class="button" href={href(d)} download>{`Download ${d.name}`}</a>{" "}
-            <span class="about">{d.about}</span>
-          </li>
-        ))}
-      </ul>
-      {left.length > 0 && <p class="muted">{`Not offered: ${left.join("; ")}.`}</p>}
-    </div>
+    <MediaDatasets project={project} questions={shapes} media="image" questionLabel="Shape question"
+      sourceLabel="Objects from" questionName={(s) => `${title(s)} (${s.type})`} sources={SOURCES}
+      formats={DATASETS} unfit={unfit} />
   );
 }
 
