@@ -22,6 +22,7 @@ import { ItemBrowser } from "./console/ItemBrowser";
 import { QualityPage } from "./console/QualityPage";
 import { LoopPage } from "./console/LoopPage";
 import { Audit } from "./console/Audit";
+import { Protection } from "./console/Protection";
 import { Review } from "./review/Review";
 
 const ME_KEY = "labelloop.me";
@@ -93,6 +94,7 @@ export function App() {
   else if (page === "p" && sub === "loop") body = <LoopPage key={pid} projectId={pid} />;
   else if (page === "p" && sub === "review") body = <Review key={pid} projectId={pid} />;
   else if (page === "p" && sub === "audit") body = <Audit key={pid} projectId={pid} />;
+  else if (page === "p" && sub === "protection") body = <Protection key={pid} projectId={pid} />;
   else if (page === "audit") body = <Audit key="all" projectId={null} />;
   else if (page === "new") body = <NewProject />;
   else if (page === "tokens") body = <Tokens />;

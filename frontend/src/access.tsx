@@ -24,6 +24,7 @@ export const PAGES: Record<string, { need: RoleName; title: string | null }> = {
   quality: { need: "manager", title: "Quality" },
   loop: { need: "manager", title: "Learning loop" },
   audit: { need: "manager", title: "Audit log" },
+  protection: { need: "manager", title: "Retention and erasure" },
 };
 
 /** Whether `me` holds at least `need` in the project (admins hold every role). */

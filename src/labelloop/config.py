@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     sign_in_max_failures_per_address: int = Field(
         50, ge=1, description="Failed sign-ins one client address may have in a window.",
     )
+    oidc_max_starts_per_address: int = Field(
+        60, ge=1, description="OpenID Connect sign-in starts one client address may make in a "
+        "sign-in window (each stores a pending sign-in); past it, 429 until the window ends.",
+    )
+    oidc_max_callbacks_per_address: int = Field(
+        60, ge=1, description="OpenID Connect callbacks one client address may make in a sign-in "
+        "window (each calls the provider); past it, 429 until the window ends.",
+    )
     encryption_key: SecretStr | None = Field(
         None, description="Key for encryption at rest of blobs and item content: 32 random bytes "
         "as base64 (`head -c 32 /dev/urandom | base64`). See docs/data-protection.md.",

@@ -95,6 +95,9 @@ POLICY: dict[tuple[str, str], str] = {
     # Erasure and retention (docs/data-protection.md).
     ("POST", "/api/projects/{project_id}/erasure"): "manager",
     ("PUT", "/api/projects/{project_id}/retention"): "manager",
+    ("GET", "/api/projects/{project_id}/retention"): "manager",
+    ("POST", "/api/projects/{project_id}/retention/run"): "manager",
+    ("GET", "/api/projects/{project_id}/erasure/sources"): "manager",
     # The whole audit log (managers read their project's with ?project=: test_audit_log.py).
     ("GET", "/api/audit"): "admin",
     ("GET", "/api/audit/verify"): "admin",
@@ -178,6 +181,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/erasure"): lambda: {
             "json": {"items": [scene.item_id], "dry_run": True}},
         ("PUT", "/api/projects/{project_id}/retention"): lambda: {"json": {"days": 30}},
+        ("POST", "/api/projects/{project_id}/retention/run"): lambda: {"json": {"dry_run": True}},
         ("POST", "/api/projects/{project_id}/generation/jobs"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda: {"json": {"box": [1, 1, 5, 5]}},
         ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {

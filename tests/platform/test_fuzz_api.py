@@ -169,6 +169,11 @@ VALID: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
     ("GET", "/api/projects/{project_id}/feedback/leaderboard"): lambda s: {"query": {"question": "sentiment"}},
     ("PATCH", "/api/projects/{project_id}/privacy"): lambda s: {"body": {"enabled": True, "annotators": "masked"}},
     ("POST", "/api/projects/{project_id}/privacy/scan"): lambda s: {"query": {"wait": "true"}},
+    # Data protection: a retention, its run (nothing is old enough: counted, nothing deleted), an
+    # erasure of one seeded item (later examples find it gone: their 404), a data subject's dry run.
+    ("PUT", "/api/projects/{project_id}/retention"): lambda s: {"body": {"days": 30}},
+    ("POST", "/api/projects/{project_id}/retention/run"): lambda s: {"body": {"dry_run": True}},
+    ("POST", "/api/projects/{project_id}/erasure"): lambda s: {"body": {"items": s.ids["item_id"][:1]}},
 }
 
 

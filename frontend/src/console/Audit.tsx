@@ -51,7 +51,8 @@ const ACTIONS: [string, string][] = [
   ["item.view", "items opened"], ["blob.serve", "files served"], ["answer", "answers and revisions"],
   ["review", "reviews"], ["export", "exports"], ["project", "project changes"], ["member", "members"],
   ["annotator", "pauses"], ["generation", "generation settings"], ["token", "API tokens"],
-  ["user", "accounts"], ["password", "password changes"],
+  ["user", "accounts"], ["password", "password changes"], ["import", "imports"],
+  ["retention", "retention"], ["erasure", "erasures"],
 ];
 
 function fromUrl(): Filters {

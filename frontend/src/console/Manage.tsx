@@ -173,6 +173,9 @@ export function Manage({ me, projectId }: { me: User; projectId: number }) {
       <section class="panel" aria-labelledby="privacy-h">
         <h2 id="privacy-h">Personal data</h2>
         <PrivacyPanel projectId={projectId} />
+        <p class="buttons">
+          <a class="button" href={`#/p/${projectId}/protection`}>Retention and erasure</a>
+        </p>
       </section>
 
       <section class="panel" aria-labelledby="members-h">

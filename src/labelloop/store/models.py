@@ -189,6 +189,21 @@ class SignInFailures(Base):
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RequestLimits(Base):
+    """Requests counted per key in fixed windows, where a request (not only a failure) costs:
+    OpenID Connect starts and callbacks per client address (`oidc_start:address:<address>`,
+    `oidc_callback:address:<address>`); services/accounts/request_limits.py says how. In the
+    database so the limit holds across server processes.
+    """
+
+    __tablename__ = "request_limits"
+    __table_args__ = (Index("ix_request_limits_window", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Project(Base):
     __tablename__ = "projects"
 
@@ -633,6 +648,7 @@ api_tokens = _table(ApiToken)
 user_identities = _table(UserIdentity)
 oidc_logins = _table(OidcLogin)
 sign_in_failures = _table(SignInFailures)
+request_limits = _table(RequestLimits)
 projects = _table(Project)
 memberships = _table(Membership)
 items = _table(Item)

@@ -20,9 +20,11 @@ from labelloop.api.browser import set_session_cookies
 from labelloop.api.deps import get_runtime
 from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
+from labelloop.api.routes.accounts import client_address
 from labelloop.config import PROVIDER_NAME
 from labelloop.errors import DomainError
 from labelloop.services.accounts import oidc
+from labelloop.services.accounts.request_limits import OidcLimits, OidcStep, check_oidc
 from labelloop.services.runtime import Runtime
 from labelloop.web import WEB_PREFIX
 
@@ -51,12 +53,19 @@ def _back_to_app(error: str | None = None) -> RedirectResponse:
     return RedirectResponse(target, status_code=302)
 
 
-@router.get("/{provider}/start", responses={**REDIRECT, **documented(404, 422)})
+def _limit(request: Request, runtime: Runtime, step: OidcStep, provider: str) -> None:
+    """Count the request against its address's limit, or TooManyAttempts (429, Retry-After)."""
+    check_oidc(runtime.db, OidcLimits.from_settings(runtime.settings), step, provider,
+               client_address(request))
+
+
+@router.get("/{provider}/start", responses={**REDIRECT, **documented(404, 422, 429)})
 async def start(
     request: Request, provider: str = Path(pattern=PROVIDER_NAME), runtime: Runtime = Depends(get_runtime),
 ) -> Response:
     """Go to the provider's sign-in page (a redirect), remembering this sign-in in a cookie."""
     p = oidc.provider(runtime.settings, provider)
+    await run_in_threadpool(_limit, request, runtime, OidcStep.start, p.name)
     try:
         started = await run_in_threadpool(oidc.start, runtime.db, p)
     except DomainError as e:
@@ -68,7 +77,7 @@ async def start(
     return response
 
 
-@router.get("/{provider}/callback", responses={**REDIRECT, **documented(404, 422)})
+@router.get("/{provider}/callback", responses={**REDIRECT, **documented(404, 422, 429)})
 async def callback(
     request: Request, provider: str = Path(pattern=PROVIDER_NAME), code: str | None = None,
     state: str | None = None, error: str | None = None, error_description: str | None = None,
@@ -76,6 +85,7 @@ async def callback(
 ) -> Response:
     """Where the provider sends the browser back: opens a browser session, then goes to the app."""
     p = oidc.provider(runtime.settings, provider)
+    await run_in_threadpool(_limit, request, runtime, OidcStep.callback, p.name)
     if error is not None or not code or not state:
         reason = error_description or error or "no code or state in the answer"
         response = _back_to_app(f"{p.label or p.name} did not sign you in: {reason}")

@@ -94,6 +94,7 @@ class ErasureResult:
     # SQLite's WAL after the erasure: "done" (checkpointed and truncated), "busy" (a long reader
     # held it: older page images may stay there until the next checkpoint), or "postgresql".
     checkpoint: str = ""
+    audit_seq: int | None = None  # the tombstone's entry in the audit log (None for a dry run)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -276,9 +277,11 @@ def _erase(conn: Connection, actor: Actor, project_id: int, req: ErasureRequest)
         out.consensus_recomputed = len(affected)
     if kind == "subject":
         out.jobs_scrubbed = _scrub_jobs(conn, project_id, _needles(req.subject))
-    audit.record(conn, actor, "erasure", project_id=project_id, object_type="project", object_id=project_id,
-                 details={"kind": kind, **about, "items": len(out.item_ids), "answers": out.answers,
-                          "files": len(out.files), "jobs_scrubbed": out.jobs_scrubbed})
+    tombstone = audit.record(
+        conn, actor, "erasure", project_id=project_id, object_type="project", object_id=project_id,
+        details={"kind": kind, **about, "items": len(out.item_ids), "answers": out.answers,
+                 "files": len(out.files), "jobs_scrubbed": out.jobs_scrubbed})
+    out.audit_seq = tombstone.seq if tombstone is not None else None
     return out
 
 
