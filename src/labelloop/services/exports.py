@@ -95,9 +95,9 @@ def plan_export(
     audit.record(conn, actor, "export", project_id=project_id, object_type="project", object_id=project_id,
                  details={"format": fmt, "source": source, "images": images, "question": question,
                           "license": license, "redacted": redact})
-    if redact and fmt not in TEXT_FORMATS:
-        raise Invalid("redaction is for the text formats", [Problem(
-            f"redact is available for {', '.join(TEXT_FORMATS)}, not {fmt}", field="redact")])
+    if redact and fmt not in TEXT_FORMATS and fmt not in AUDIO:
+        raise Invalid("redaction is for the text and audio formats", [Problem(
+            f"redact is available for {', '.join((*TEXT_FORMATS, *AUDIO))}, not {fmt}", field="redact")])
     if fmt in FEEDBACK:
         feedback = feedback_plan(conn, project_id, acc.project.name, schema, fmt, question, license)
         return ExportPlan(project_id, acc.project.name, fmt, schema, feedback=feedback)
@@ -156,7 +156,7 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
     with db.read(snapshot=True) as conn:
         chunks = item_chunks(conn, plan.project_id, size=CHUNK)
         if plan.redact is not None:
-            chunks = redacted_chunks(conn, plan.redact, plan.schema, chunks)
+            chunks = redacted_chunks(conn, plan.redact, plan.schema, chunks, plan.project_id)
         yield from writer(plan, chunks)
 
 

@@ -191,7 +191,8 @@ def get_item(conn: Connection, actor: Actor, project_id: int, item_id: int) -> I
     ).first()
     if row is None:
         raise NotFound(f"item {item_id} not found in project {project_id}")
-    found = list_answers(conn, actor, project_id, item_id=item_id, limit=1000)
+    # Redacted below with the item's own redaction (privacy), not the answers list's.
+    found = list_answers(conn, actor, project_id, item_id=item_id, limit=1000, shown=False)
     audit.record(conn, actor, "item.view", project_id=project_id, object_type="item", object_id=item_id)
     shown, red = _shown(conn, acc, actor, [row], acc.allows(Action.view_gold, actor))
     info = shown[0]

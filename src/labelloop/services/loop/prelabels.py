@@ -42,6 +42,7 @@ from labelloop.services.loop.images import ImageFile, item_images, read_file
 from labelloop.services.loop.models import HttpDetector, detector_for
 from labelloop.services.loop.settings import LoopSettings
 from labelloop.services.policy import Actor
+from labelloop.services.privacy import scan as privacy_scan
 from labelloop.services.quality.shape_gold import ShapeCounts, shape_counts
 from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
@@ -77,7 +78,9 @@ def run_prelabels(
     """The job (module docstring); returns its metrics with the new model version."""
     schema, settings = prelabelling.project_loop(db, actor, project_id)
     if transcripts.wants_transcriber(schema, settings):  # an audio_segments question: speech models
-        return transcripts.run_transcripts(db, store, actor, project_id, job_id=job_id, progress=progress)
+        done = transcripts.run_transcripts(db, store, actor, project_id, job_id=job_id, progress=progress)
+        # the new version's transcripts are scanned for personal data (docs/privacy.md)
+        return privacy_scan.after_new_version(db, actor, project_id, done, progress)
     if settings.detector is None:
         raise Invalid("no detector is set", [Problem("set loop.detector: coco, the URL of a detector, "
                                                      "or python:<entry point>", field="loop.detector")])
@@ -100,7 +103,8 @@ def run_prelabels(
                        sum(img is None for img in images))
     metrics["carried"] = prelabelling.carried(previous)
     version = _write(db, project_id, job_id, question, settings, metrics, rows, found, before)
-    return {"model_version": version, **metrics}
+    return privacy_scan.after_new_version(db, actor, project_id, {"model_version": version, **metrics},
+                                          progress)
 
 
 def _detector_of(metrics: dict[str, Any]) -> dict[str, Any] | None:

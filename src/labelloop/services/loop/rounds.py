@@ -41,6 +41,7 @@ from labelloop.services.loop.versions import (
     predicted_values,
 )
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy import scan as privacy_scan
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import (
     INCREMENTAL,
@@ -119,8 +120,10 @@ def run_round(
 
     # On a small shared machine BLAS threads fight each other and the server: one is faster.
     with threadpool_limits(1):
-        return _run_round(db, actor, project_id, data_dir=data_dir, job_id=job_id, progress=progress,
+        done = _run_round(db, actor, project_id, data_dir=data_dir, job_id=job_id, progress=progress,
                           blob_store=store)
+    # a version carries the transcripts of the one before: scanned again under its key (docs/privacy.md)
+    return privacy_scan.after_new_version(db, actor, project_id, done, progress)
 
 
 def _run_round(

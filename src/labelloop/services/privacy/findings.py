@@ -13,13 +13,14 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select
 
 from labelloop.privacy import Finding, detect_many
-from labelloop.schema.fields import FieldSpec
+from labelloop.schema import LabelSchema
 from labelloop.services.privacy.settings import PrivacySettings
-from labelloop.services.privacy.texts import item_texts
-from labelloop.store.models import item_pii, item_pii_scans, items
+from labelloop.services.privacy.texts import scanned_texts
+from labelloop.services.privacy.transcripts import Detect, has_transcripts
+from labelloop.store.models import item_pii, item_pii_scans, items, model_versions, predictions
 
 ByPath = dict[str, list[Finding]]
 
@@ -29,26 +30,69 @@ def value_hash(kind: str, value: str) -> str:
 
 
 def detect_items(
-    settings: PrivacySettings, fields: Sequence[FieldSpec], datas: Sequence[Mapping[str, Any]],
-    metas: Sequence[Mapping[str, Any] | None] | None = None,
+    settings: PrivacySettings, schema: LabelSchema, datas: Sequence[Mapping[str, Any]],
+    metas: Sequence[Mapping[str, Any] | None] | None = None, predictions: Sequence[Any] | None = None,
 ) -> list[ByPath]:
-    """Per item (its data and metadata), its findings by path: all texts of all items in one
-    `detect_many` call (NER batches through spaCy's pipe)."""
+    """Per item (its data, metadata and latest prediction), its findings by path: all texts of all
+    items in one `detect_many` call (NER batches through spaCy's pipe)."""
     where: list[tuple[int, str]] = []
     texts: list[str] = []
     for i, data in enumerate(datas):
-        for path, text in item_texts(fields, data, metas[i] if metas else None):
+        for path, text in scanned_texts(schema, data, metas[i] if metas else None,
+                                        predictions[i] if predictions else None):
             where.append((i, path))
             texts.append(text)
     out: list[ByPath] = [{} for _ in datas]
     if not texts:
         return out
-    found = detect_many(texts, kinds=settings.kinds, languages=settings.language_arg,
-                        regions=settings.regions)
-    for (i, path), fs in zip(where, found, strict=True):
+    for (i, path), fs in zip(where, detector(settings)(texts), strict=True):
         if fs:
             out[i][path] = fs
     return out
+
+
+def detector(settings: PrivacySettings) -> Detect:
+    """The policy's detection as one call over many texts (answers' transcripts at export)."""
+    def detect(texts: list[str]) -> list[list[Finding]]:
+        return detect_many(texts, kinds=settings.kinds, languages=settings.language_arg,
+                           regions=settings.regions) if texts else []
+    return detect
+
+
+# The latest model version with predictions (the one whose suggestions annotators see:
+# services/loop/suggestions.py), whose transcripts a scan reads.
+_LATEST = (select(model_versions.c.id).where(
+    model_versions.c.project_id == bindparam("pid"),
+    exists().where(predictions.c.model_version_id == model_versions.c.id))
+    .order_by(model_versions.c.id.desc()).limit(1))
+
+
+def latest_version(conn: Connection, project_id: int) -> int | None:
+    found = conn.execute(_LATEST, {"pid": project_id}).scalar()
+    return None if found is None else int(found)
+
+
+def item_key(settings: PrivacySettings, schema: LabelSchema, version: int | None) -> str:
+    """The key an item scanned now is marked with: the settings' key, and, when the schema has
+    transcripts, the model version whose prediction was read, so that a new version's transcripts
+    make every item stale until it is scanned again (or read on the fly)."""
+    if version is None or not has_transcripts(schema):
+        return settings.scan_key
+    return hashlib.sha256(f"{settings.scan_key}:{version}".encode()).hexdigest()[:16]
+
+
+def current_key(conn: Connection, settings: PrivacySettings, schema: LabelSchema, project_id: int) -> str:
+    if not has_transcripts(schema):
+        return settings.scan_key
+    return item_key(settings, schema, latest_version(conn, project_id))
+
+
+def latest_predictions(conn: Connection, version: int | None, item_ids: Sequence[int]) -> dict[int, Any]:
+    """That version's prediction of each item that has one."""
+    if version is None or not item_ids:
+        return {}
+    return dict(conn.execute(select(predictions.c.item_id, predictions.c.value).where(
+        predictions.c.model_version_id == version, predictions.c.item_id.in_(list(item_ids)))).all())
 
 
 _DELETE = delete(item_pii).where(item_pii.c.item_id == bindparam("iid"))
@@ -103,12 +147,13 @@ def stored_findings(conn: Connection, item_ids: Iterable[int]) -> dict[int, ByPa
 
 
 def findings_for(
-    conn: Connection, settings: PrivacySettings, fields: Sequence[FieldSpec], item_id: int,
+    conn: Connection, settings: PrivacySettings, schema: LabelSchema, item_id: int,
     data: Mapping[str, Any], scanned_with: str | None, meta: Mapping[str, Any] | None = None,
+    *, key: str | None = None, prediction: Any = None,
 ) -> ByPath:
-    """The item's findings: stored when it was scanned under the current settings, else detected
-    now (an item imported a moment ago, or scanned under other settings, is never shown unredacted
-    while its scan is pending)."""
-    if scanned_with == settings.scan_key:
+    """The item's findings: stored when it was scanned under the current key (`key`, by default the
+    settings'), else detected now (an item imported a moment ago, scanned under other settings or
+    before the latest model version, is never shown unredacted while its scan is pending)."""
+    if scanned_with == (key or settings.scan_key):
         return stored_findings(conn, [item_id])[item_id]
-    return detect_items(settings, fields, [data], [meta])[0]
+    return detect_items(settings, schema, [data], [meta], [prediction])[0]

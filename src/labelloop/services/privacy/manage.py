@@ -9,9 +9,11 @@ from sqlalchemy import Connection, update
 
 from labelloop.services import audit
 from labelloop.services.policy import Action, Actor, access
+from labelloop.services.privacy.findings import current_key
 from labelloop.services.privacy.scan import counts
 from labelloop.services.privacy.settings import check_privacy_settings, ner_available, privacy_settings
 from labelloop.services.privacy.view import actor_may_reveal
+from labelloop.services.projects import schema_of
 from labelloop.store.models import projects
 
 
@@ -28,7 +30,10 @@ def get_privacy(conn: Connection, actor: Actor, project_id: int) -> PrivacyView:
     what the scans found, for managers."""
     acc = access(conn, actor, project_id, Action.view_project)
     settings = privacy_settings(acc.project.privacy_settings)
-    summary = counts(conn, project_id, settings.scan_key) if acc.allows(Action.edit_project, actor) else None
+    summary = None
+    if acc.allows(Action.edit_project, actor):
+        summary = counts(conn, project_id, current_key(conn, settings, schema_of(acc.project.label_schema),
+                                                       project_id))
     return PrivacyView(settings.model_dump(mode="json"), actor_may_reveal(acc, actor), ner_available(),
                        summary)
 

@@ -7,6 +7,11 @@ is who. Each text keeps its own `OffsetMap` (labelloop.privacy): spans an annota
 shown text go back to the original before they are validated and stored, and stored spans
 (pre-labels, one's own earlier answer) come forward before they are shown. Masking keeps every
 offset, so it needs no map.
+
+Transcripts inside answer-shaped values (a model's pre-label, an imported `meta.prelabel`, answers)
+are redacted with the same numbering, and mapped back when an answer comes in
+(services/privacy/transcripts.py): `values` names the ones read with the item, by path prefix
+(`@prelabel/`, `@pred/`), their findings in `findings` under those paths.
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ from typing import Any
 
 from labelloop.privacy import Finding, Numbering, OffsetMap, masked, placeholders
 from labelloop.schema import LabelSchema
-from labelloop.services.privacy.texts import replace_meta, replace_texts
+from labelloop.services.privacy.texts import PRELABEL, replace_meta, replace_texts
+from labelloop.services.privacy.transcripts import (
+    PREDICTION_PREFIX,
+    PRELABEL_PREFIX,
+    Detect,
+    Redactor,
+    Restorer,
+    has_transcripts,
+)
 
 SPANS_TYPES = frozenset({"spans", "response_spans"})
 
@@ -31,23 +44,45 @@ class ItemRedaction:
     meta: dict[str, Any] = field(default_factory=dict)
     maps: dict[str, OffsetMap] = field(default_factory=dict)
     legend: dict[str, str] = field(default_factory=dict)
-    hidden: int = 0  # findings hidden
+    hidden: int = 0  # findings hidden in the item's own texts
+    # Transcripts: what redacts them (None: the schema has none) and the values read with the item
+    # (by prefix) as shown.
+    transcripts: Redactor | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def restorer(self) -> Restorer | None:
+        return None if self.transcripts is None else self.transcripts.restorer
 
     def answer_to_original(self, schema: LabelSchema, value: Any) -> Any:
-        """An answer given on the shown text, with its spans' offsets in the original text."""
+        """An answer given on the shown text, with its spans' offsets and its transcripts' words
+        in the original."""
+        if self.transcripts is not None:
+            value = self.transcripts.restorer.restore(schema, value)
         return _move(schema, value, self.maps, to_original=True)
 
     def answer_to_shown(self, schema: LabelSchema, value: Any) -> Any:
-        """A stored answer (offsets in the original), with its spans on the shown text."""
+        """A stored answer (offsets in the original), with its spans on the shown text and its
+        transcripts redacted (detected now when not known: an annotator may have typed a name)."""
+        if self.transcripts is not None:
+            value = self.transcripts.redact(schema, value)
         return _move(schema, value, self.maps, to_original=False)
+
+    def value_shown(self, schema: LabelSchema, prefix: str, value: Any) -> Any:
+        """A value read with the item (`values`), as shown: spans moved, transcripts redacted."""
+        shown = self.values.get(prefix, value) if value is not None else None
+        return _move(schema, shown, self.maps, to_original=False)
 
 
 def redact_item(
     schema: LabelSchema, data: Mapping[str, Any], texts: Iterable[tuple[str, str]],
     findings: Mapping[str, Sequence[Finding]], mode: str, meta: Mapping[str, Any] | None = None,
+    *, prediction: Any = None, detect: Detect | None = None, transcripts: bool = True,
 ) -> ItemRedaction:
     """`data` (and `meta`) with every finding of each (path, text) replaced: `mode` placeholders or
-    masked."""
+    masked; with `transcripts` (and a schema that has them), the transcripts of `meta.prelabel` and
+    of `prediction` too (their findings in `findings` under their prefixes), and of answers shown
+    later (detected with `detect`)."""
     shown: dict[str, str] = {}
     maps: dict[str, OffsetMap] = {}
     legend: dict[str, str] = {}
@@ -67,10 +102,20 @@ def redact_item(
         maps[path] = done.offsets
         for token, surface in done.legend.items():
             legend.setdefault(token, surface)
-    if not shown:
-        return ItemRedaction(dict(data), dict(meta or {}))
-    return ItemRedaction(replace_texts(schema.fields, data, shown), replace_meta(meta or {}, shown), maps,
-                         legend, hidden)
+    red = ItemRedaction(dict(data), dict(meta or {})) if not shown else ItemRedaction(
+        replace_texts(schema.fields, data, shown), replace_meta(meta or {}, shown), maps, legend, hidden)
+    if not transcripts or not has_transcripts(schema):
+        return red
+    restorer = Restorer(legend)  # shares the item's legend: a token means one thing in the item
+    redactor = Redactor(mode, numbering, restorer, detect=detect)
+    values: dict[str, Any] = {}
+    prelabel = (meta or {}).get(PRELABEL)
+    if isinstance(prelabel, Mapping):
+        values[PRELABEL_PREFIX] = redactor.redact(schema, prelabel, PRELABEL_PREFIX, findings)
+        red.meta[PRELABEL] = values[PRELABEL_PREFIX]
+    if prediction is not None:
+        values[PREDICTION_PREFIX] = redactor.redact(schema, prediction, PREDICTION_PREFIX, findings)
+    return ItemRedaction(red.data, red.meta, red.maps, legend, red.hidden, redactor, values)
 
 
 def _apart(found: Sequence[Finding]) -> list[Finding]:

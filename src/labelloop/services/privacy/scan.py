@@ -5,6 +5,11 @@ Runs at import (when the project's policy is on and `scan_on_import`) and on dem
 time by id; each batch is detected outside any transaction (NER takes a while) and written in
 one short transaction, so annotators are never held up and a stopped scan keeps what it did.
 By default only items not yet scanned under the current settings are read; `rescan` reads all.
+
+With transcripts in the schema (audio segments' texts and words), a scan also reads each item's
+prediction by the project's latest model version, and the key items are marked with names that
+version (findings.item_key): a new version makes every item stale, so the job that writes it
+scans again (`after_new_version`), and until then items are read on the fly when served.
 """
 
 from __future__ import annotations
@@ -15,11 +20,18 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, func, select
 
-from labelloop.errors import Invalid, Problem
+from labelloop.errors import DomainError, Invalid, Problem
 from labelloop.services import audit
 from labelloop.services.policy import Action, Actor, access
-from labelloop.services.privacy.findings import detect_items, store_findings
+from labelloop.services.privacy.findings import (
+    detect_items,
+    item_key,
+    latest_predictions,
+    latest_version,
+    store_findings,
+)
 from labelloop.services.privacy.settings import privacy_settings
+from labelloop.services.privacy.transcripts import has_transcripts
 from labelloop.services.projects import schema_of
 from labelloop.store.db import Database
 from labelloop.store.models import item_pii, item_pii_scans, items, projects, published_in
@@ -56,10 +68,11 @@ def run_scan(
     with db.read() as conn:
         project = check_scan(conn, actor, project_id)
         settings = privacy_settings(project.privacy_settings)
-        key = settings.scan_key
+        schema = schema_of(project.label_schema)
+        version = latest_version(conn, project_id)
+        key = item_key(settings, schema, version)
         total = conn.execute(select(func.count()).select_from(items)
                              .where(_todo(project_id, key, rescan))).scalar_one()
-    schema = schema_of(project.label_schema)
     by_kind: Counter[str] = Counter()
     done = written = 0
     last = 0
@@ -72,11 +85,13 @@ def run_scan(
                 .where(_todo(project_id, key, rescan), items.c.id > last)
                 .order_by(items.c.id).limit(batch)
             ).all()
+            predicted = latest_predictions(conn, version if has_transcripts(schema) else None,
+                                           [r.id for r in rows])
         if not rows:
             break
         last = rows[-1].id
-        found = detect_items(settings, schema.fields, [r.data for r in rows],
-                             [r.meta for r in rows])
+        found = detect_items(settings, schema, [r.data for r in rows], [r.meta for r in rows],
+                             [predicted.get(r.id) for r in rows])
         for by_path in found:
             for fs in by_path.values():
                 by_kind.update(f.kind for f in fs)
@@ -93,6 +108,24 @@ def run_scan(
                      object_id=project_id, details={"items": done, "findings": written, "rescan": rescan,
                                                     "job": job_id})
     return {"items": done, "findings": written, "by_kind": dict(sorted(by_kind.items())), "scan_key": key}
+
+
+def after_new_version(db: Database, actor: Actor, project_id: int, result: dict[str, Any],
+                      progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Called by a job that has just written a model version (its `result`): when the policy is on
+    and the schema has transcripts, scan the items again (their key named the previous version), so
+    the new version's transcripts are stored and served from the scan; the result, with the scan's
+    as `privacy_scan` when one ran."""
+    with db.read() as conn:
+        row = conn.execute(select(projects.c.privacy_settings, projects.c.label_schema)
+                           .where(projects.c.id == project_id)).first()
+    if row is None or not privacy_settings(row.privacy_settings).enabled \
+            or not has_transcripts(schema_of(row.label_schema)):
+        return result
+    try:
+        return {**result, "privacy_scan": run_scan(db, actor, project_id, progress=progress)}
+    except DomainError as e:  # the policy turned off meanwhile: the version stands, served items are read
+        return {**result, "privacy_scan_error": e.message}
 
 
 def counts(conn: Connection, project_id: int, key: str) -> dict[str, Any]:

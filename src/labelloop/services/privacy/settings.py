@@ -23,6 +23,8 @@ from labelloop.privacy import KINDS, NER_KINDS, PATTERN_KINDS
 from labelloop.privacy.contact import DEFAULT_REGIONS
 
 Shown = Literal["placeholders", "masked", "original"]
+# What a scan reads, part of its key: 2 = nested metadata and JSON, and model transcripts.
+READS = 2
 
 
 class PrivacySettings(BaseModel):
@@ -70,8 +72,9 @@ class PrivacySettings(BaseModel):
     @property
     def scan_key(self) -> str:
         """What makes two scans find the same things: items scanned under another key are scanned
-        again (or read on the fly) before an annotator sees them."""
-        body = orjson.dumps([self.kinds, self.regions, self.language])
+        again (or read on the fly) before an annotator sees them. `READS` names what a scan reads,
+        so that scans made before it read more (nested metadata, transcripts) count as stale."""
+        body = orjson.dumps([self.kinds, self.regions, self.language, READS])
         return hashlib.sha256(body).hexdigest()[:16]
 
     @property

@@ -15,7 +15,7 @@ from labelloop.services import audit
 from labelloop.services.loop.settings import loop_settings
 from labelloop.services.loop.suggestions import suggestion_record
 from labelloop.services.policy import Action, Actor, access
-from labelloop.services.privacy.view import ItemRedaction, worker_redaction
+from labelloop.services.privacy.view import ItemRedaction, transcripts_shown, worker_redaction
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.consensus import on_answer
 from labelloop.services.quality.settings import quality_settings
@@ -172,8 +172,11 @@ def list_answers(
     before_id: int | None = None,
     newest_first: bool = False,
     limit: int = 100,
+    shown: bool = True,
 ) -> list[AnswerInfo]:
-    """Answers in id order, or newest first. Annotators see only their own, whatever they ask for."""
+    """Answers in id order, or newest first. Annotators see only their own, whatever they ask for.
+    Transcripts as the privacy policy shows them unless `shown` is False (a caller that redacts
+    them itself, as the item page does)."""
     acc = access(conn, actor, project_id, Action.view_own_answers)
     if not acc.allows(Action.view_all_answers, actor):
         user_id = actor.user_id
@@ -190,4 +193,10 @@ def list_answers(
         stmt = stmt.where(answers.c.user_id == user_id)
     if item_id is not None:
         stmt = stmt.where(answers.c.item_id == item_id)
-    return [answer_info(r, r.username) for r in conn.execute(stmt)]
+    found = [answer_info(r, r.username) for r in conn.execute(stmt)]
+    if not shown:
+        return found
+    # Transcripts as the privacy policy shows them (services/privacy/view.py); spans stay on the original.
+    values = transcripts_shown(conn, acc.project, schema_of(acc.project.label_schema),
+                               [(a.item_id, a.value) for a in found])
+    return [a if v is a.value else replace(a, value=v) for a, v in zip(found, values, strict=True)]

@@ -220,7 +220,8 @@ def _task(
         if hiding is None:
             return Task(item_id, plain.external_id, blind(schema.fields, plain.data), plain.meta,
                         leased_at, expires_at)
-        red = privacy.redaction(conn, hiding, schema, item_id, plain.data, plain.pii_scan, plain.meta)
+        red = privacy.redaction(conn, hiding, schema, item_id, plain.data, plain.pii_scan, plain.meta,
+                                project_id=project.id)
         return Task(item_id, plain.external_id, blind(schema.fields, red.data),
                     privacy.shown_meta(schema, red, plain.meta), leased_at, expires_at)
     row = conn.execute(_ITEM_WITH_PREDICTION, {"iid": item_id, "mv": model}).one()
@@ -228,7 +229,8 @@ def _task(
     if hiding is None:
         return Task(item_id, row.external_id, blind(schema.fields, row.data), row.meta, leased_at,
                     expires_at, prelabel)
-    red = privacy.redaction(conn, hiding, schema, item_id, row.data, row.pii_scan, row.meta)
+    red = privacy.redaction(conn, hiding, schema, item_id, row.data, row.pii_scan, row.meta,
+                            project_id=project.id, prediction=row.value, version=model)
     return Task(item_id, row.external_id, blind(schema.fields, red.data),
                 privacy.shown_meta(schema, red, row.meta), leased_at, expires_at,
                 privacy.shown_prelabel(schema, red, prelabel))

@@ -26,6 +26,8 @@ from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting import media
 from labelloop.services.importing.names import AUDIO_SUFFIXES
+from labelloop.services.privacy.exported import redact_segments
+from labelloop.services.privacy.settings import PrivacySettings
 from labelloop.store.models import blob_audio, blobs
 
 FORMATS = ("nemo", "srt", "webvtt", "rttm")
@@ -41,6 +43,9 @@ class AudioPlan:
     field: str  # the audio field the question is about
     source: str
     files: str  # include (the audio files go in) or refs (references.csv instead)
+    # Transcripts with personal data replaced (docs/privacy.md, "Exports"); None: the original.
+    redact: PrivacySettings | None = None
+    schema: LabelSchema | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class Clip(media.ArchivedFile):
     segments: list[tuple[str | None, dict[str, Any]]]
 
 
-def audio_plan(schema: LabelSchema, fmt: str, question: str | None, source: str, files: str) -> AudioPlan:
+def audio_plan(schema: LabelSchema, fmt: str, question: str | None, source: str, files: str,
+               redact: PrivacySettings | None = None) -> AudioPlan:
     """Check the parameters against the schema before the first byte is sent."""
     media.check_choices(source, files, "unknown choice for the audio files")
     if source == "answers" and fmt != "nemo":
@@ -66,7 +72,7 @@ def audio_plan(schema: LabelSchema, fmt: str, question: str | None, source: str,
                 f"RTTM separates its fields by spaces, so a speaker label holds none: {spaced[0]!r}",
                 field="question")])
     assert q.spec.target is not None  # an audio_segments question always has one
-    return AudioPlan(fmt, q, q.spec.target, source, files)
+    return AudioPlan(fmt, q, q.spec.target, source, files, redact, schema if redact is not None else None)
 
 
 def segments_question(schema: LabelSchema, name: str | None, fmt: str) -> Question:
@@ -106,5 +112,8 @@ def clips(conn: Connection, project_id: int, plan: AudioPlan) -> Iterator[Clip |
             yield media.Skipped(row.external_id, why)
             continue
         index += 1
+        values = item.values
+        if plan.redact is not None and plan.schema is not None:  # personal data in transcripts hidden
+            values = redact_segments(plan.redact, plan.schema, plan.question.name, values)
         yield Clip(index, row.external_id, names(row.id, row.external_id, blob.media_type), ref,
-                   blob.sha256, blob.media_type, blob.duration, item.values)
+                   blob.sha256, blob.media_type, blob.duration, values)
