@@ -7,7 +7,10 @@ one JSON object (also written to bench/results/images.json):
    ../shared/data/media/boxes/branson_pedestrians_dev, 7 workers per image, gold on 467 images):
    micro F1 at IoU 0.5 and 0.75 of the default aggregator, of the naive consensus and of one random
    worker (the mean over 10 draws);
-2. how sensitive the default is to each of its settings, on that set and on a simulated crowd;
+2. where the default's errors come from (missed and wrongly kept boxes by cause) and what the
+   F1-optimal decision rules and a fusion with pixel margins change, on that set and on simulated
+   crowds (bench/box_errors.py);
+   how sensitive the default is to each of its settings, on that set and on a simulated crowd;
 3. the time to aggregate one million boxes (100,000 simulated images x 7 workers), input checks and
    output included.
 4. in Debian's Chromium (bench/canvas.py): the 95th percentile frame time while dragging one box
@@ -113,6 +116,46 @@ def sensitivity() -> dict[str, Any]:
     return {"sensitivity": rows}
 
 
+def box_errors() -> dict[str, Any]:
+    """Where the default's errors at IoU 0.5 come from; F1-optimal decision rules (bench/box_errors.py)."""
+    from box_errors import error_classes, margin_rules, oracle_f1, rule_f1, simulated_rules
+
+    answers, gold = load_branson()
+    model = default_box_aggregator().fit(answers)
+    errors = error_classes(model, answers, gold)
+    rules = rule_f1(model, answers, gold)
+    margin = margin_rules(answers, gold)
+    simulated = simulated_rules()
+    oracle = oracle_f1(model, gold)
+    print(f"\nErrors at IoU 0.5 on branson ({errors['expert_boxes']} expert boxes, "
+          f"{errors['true_positives']} found)")
+    print(f"missed: {errors['missed']}")
+    print(f"wrongly kept: {errors['wrongly_kept']}; by cluster size {errors['wrongly_kept_by_cluster_size']}")
+    print("fused box over the expert's, by the expert box's height:")
+    for height, row in errors["fused_over_expert_by_height"].items():
+        print(f"  {height:<10} {row}")
+    print(f"\nDecision rules, F1@0.5 (simulated: mean of 3 seeds; branson keep/drop oracle {oracle:.4f})")
+    print(f"{'':<26}" + "".join(f"{rule:>18}" for rule in rules))
+    print(f"{'branson':<26}" + "".join(f"{f[0]:>18.4f}" for f in rules.values()))
+    for regime, row in simulated.items():
+        print(f"{'sim ' + regime:<26}" + "".join(f"{row[rule]:>18.4f}" for rule in rules))
+    print("\nWith the pixel-margin fusion (F1@0.5 / @0.75): threshold | plug-in with localisation")
+    print(f"{'branson':<26}{margin['threshold'][0]:.4f} / {margin['threshold'][1]:.4f} | "
+          f"{margin['plugin_loc'][0]:.4f} / {margin['plugin_loc'][1]:.4f} "
+          f"(default {rules['threshold'][0]:.4f} / {rules['threshold'][1]:.4f})")
+    for regime, row in simulated.items():
+        print(f"{'sim ' + regime:<26}{row['margin_threshold']:.4f} / {row['margin_threshold_075']:.4f} | "
+              f"{row['margin_plugin_loc']:.4f} / {row['margin_plugin_loc_075']:.4f} "
+              f"(default {row['threshold']:.4f} / {row['threshold_075']:.4f})")
+    return {
+        "box_errors": errors,
+        "box_decision_rules": {
+            "branson": rules, "branson_pixel_margins": margin, "simulated_mean_of_3_seeds": simulated,
+            "oracle_f1_050": oracle,
+        },
+    }
+
+
 def million_boxes() -> dict[str, Any]:
     """Seconds to aggregate about a million boxes (best of two runs, input checks included)."""
     answers, truth = simulate_box_crowd(**MILLION)  # type: ignore[arg-type]
@@ -156,7 +199,7 @@ def first_image() -> dict[str, Any]:
 
 
 MEASUREMENTS: list[Callable[[], dict[str, Any]]] = [
-    box_quality, sensitivity, million_boxes, canvas_frame, first_image,
+    box_quality, box_errors, sensitivity, million_boxes, canvas_frame, first_image,
 ]
 
 
