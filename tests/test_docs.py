@@ -22,7 +22,7 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
 
 def test_every_setting_is_documented_with_its_default() -> None:
     readme = (ROOT / "README.md").read_text()
-    rows = dict(re.findall(r"^\| `(LABELLOOP_[A-Z_]+)` \| ([^|]+) \|", readme, re.M))
+    rows = dict(re.findall(r"^\| `(LABELLOOP_[A-Z0-9_]+)` \| ([^|]+) \|", readme, re.M))
     expected = {f"LABELLOOP_{name.upper()}" for name in Settings.model_fields}
     assert set(rows) == expected
     for name, field in Settings.model_fields.items():

@@ -127,6 +127,27 @@ class Settings(BaseSettings):
         None, description="A file holding the encryption key (base64), instead of "
         "LABELLOOP_ENCRYPTION_KEY.",
     )
+    blob_store: Literal["local", "s3"] = Field(
+        "local", description="Where blobs are kept: `local` (the data folder's blobs/) or `s3` (an "
+        "S3-compatible bucket, LABELLOOP_S3_*; see docs/scaling.md).",
+    )
+    s3_bucket: str | None = Field(
+        None, description="The bucket of LABELLOOP_BLOB_STORE=s3 (checked at start).",
+    )
+    s3_prefix: str = Field("blobs", description="Key prefix of the blobs in the bucket.")
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible service (MinIO, Ceph, SeaweedFS); unset: "
+        "AWS. Region and credentials come from boto3's usual chain (AWS_* variables, ~/.aws).",
+    )
+    s3_sse: str | None = Field(
+        None, description="Server-side encryption asked for on every upload: `AES256` or `aws:kms`.",
+    )
+    s3_sse_kms_key_id: str | None = Field(None, description="The KMS key of LABELLOOP_S3_SSE=aws:kms.")
+    s3_presign: bool = Field(
+        False, description="Send browsers to a short-lived presigned URL of the object (307) "
+        "instead of streaming it through the server; never for files encrypted by labelloop.",
+    )
+    s3_presign_seconds: int = Field(300, ge=1, le=604_800, description="How long a presigned URL is valid.")
     oidc_providers: list[OidcProvider] = Field(
         [], description="OpenID Connect providers to sign in with, as a JSON list (docs/security.md).",
     )

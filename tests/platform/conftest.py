@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -78,3 +79,13 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 @pytest.fixture
 def world(runtime: Runtime, client: TestClient) -> World:
     return World(runtime, client)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """A real S3 server (moto's) on a free loopback port, started once (tests/platform/s3.py);
+    the S3 tests are skipped where boto3 or moto is not installed."""
+    from tests.platform.s3 import s3_server as start
+
+    with start() as server:
+        yield server

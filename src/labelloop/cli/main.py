@@ -10,6 +10,7 @@ from rich.panel import Panel
 from labelloop import __version__
 from labelloop.cli.accounts import token_app, user_app
 from labelloop.cli.audit import audit_app
+from labelloop.cli.blobs import blobs_app
 from labelloop.cli.common import console, runtime
 from labelloop.cli.encryption import encryption_app
 from labelloop.cli.erase import erase_command, retention_app
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(encryption_app, name="encryption")
 app.add_typer(retention_app, name="retention")
+app.add_typer(blobs_app, name="blobs")
 app.command("erase")(erase_command)
 app.command("import")(import_command)
 app.command("export")(export_command)

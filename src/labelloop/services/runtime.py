@@ -19,10 +19,22 @@ from labelloop.services.jobs import JobInfo, JobRunner, Progress, create_job, fa
 from labelloop.services.policy import Actor
 from labelloop.services.privacy import scan as privacy_scan
 from labelloop.services.protection import encryption
-from labelloop.store.blobs import LocalBlobStore
+from labelloop.store.blobs import BlobStore, LocalBlobStore
 from labelloop.store.crypto import Keyring
 from labelloop.store.db import Database
 from labelloop.store.migrate import upgrade
+
+
+def blob_store(settings: Settings, kind: str | None = None) -> BlobStore:
+    """The configured blob store (`kind` overrides LABELLOOP_BLOB_STORE: `labelloop blobs migrate`)."""
+    if (kind or settings.blob_store) == "local":
+        return LocalBlobStore(settings.blob_dir)
+    from labelloop.store.s3_blobs import S3BlobStore  # boto3 is the `s3` extra's
+
+    return S3BlobStore.connect(
+        bucket=settings.s3_bucket or "", prefix=settings.s3_prefix, endpoint_url=settings.s3_endpoint_url,
+        tmp_dir=settings.blob_dir, sse=settings.s3_sse, sse_kms_key_id=settings.s3_sse_kms_key_id,
+        presign=settings.s3_presign, presign_seconds=settings.s3_presign_seconds)
 
 
 class Runtime:
@@ -33,7 +45,11 @@ class Runtime:
         if not settings.audit_log:
             self.db.engine.update_execution_options(**{AUDIT_OPTION: False})
         self.jobs = JobRunner(self.db, settings.job_workers)
-        self.blobs = LocalBlobStore(settings.blob_dir)
+        try:
+            self.blobs = blob_store(settings)  # a wrong bucket or credentials stops the start here
+        except BaseException:
+            self.close()
+            raise
         # Encryption at rest (docs/data-protection.md): a wrong or missing key stops the start here.
         self.encryption_key = encryption.load_key(settings)
         self.keyring = None if self.encryption_key is None else Keyring(self.encryption_key)

@@ -5,19 +5,22 @@ it into place (`<root>/ab/cd/abcd…`): a reader never sees half a file, two wri
 content end with the one file, and a crash leaves at most a temporary file (removed by
 `sweep_temporary`). Nothing is ever rewritten: equal names mean equal bytes.
 
-`BlobStore` is the interface the services use; `LocalBlobStore` keeps files on local disk. An
-S3-compatible store would implement the same methods (`stage` writing to a local temporary file
-and uploading on `commit`, `local_path` returning None so that serving streams from `open`).
+`BlobStore` is the interface the services use; `LocalBlobStore` keeps files on local disk and
+`S3BlobStore` (store/s3_blobs.py) in an S3-compatible bucket (`stage` writing to a local temporary
+file and uploading on `commit`, `local_path` None: serving reads byte ranges of the object, and
+code that needs a file on disk takes `local_copy`). services/runtime.py makes the configured one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol, cast
@@ -71,7 +74,24 @@ class StagedBlob(Protocol):
         ...
 
 
+class RangedFile(Protocol):
+    """A stored file's plaintext by byte ranges (what a Range request is served from)."""
+
+    size: int
+
+    def range(self, start: int, end: int) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *_exc: Any) -> Any: ...
+
+
 class BlobStore(Protocol):
+    keyring: Keyring | None
+    allow_plaintext: bool
+
     def stage(self, source: IO[bytes], *, limit: int) -> StagedBlob:
         """Stream `source` into a staged blob; `TooLarge` once it holds more than `limit` bytes."""
         ...
@@ -87,6 +107,27 @@ class BlobStore(Protocol):
     def local_path(self, sha256: str) -> Path | None:
         """The file on local disk to serve, or None for a store that is not local."""
         ...
+
+    def local_copy(self, sha256: str) -> contextlib.AbstractContextManager[Path]:
+        """A local file with the blob's plaintext for the block's length (Pillow, PyAV, OpenCV):
+        the stored file itself when it is local and plaintext, else a temporary copy."""
+        ...
+
+    def open_range(self, sha256: str) -> RangedFile: ...
+
+    def presigned_url(self, sha256: str, *, media_type: str, disposition: str) -> str | None:
+        """A short-lived URL the browser may fetch the file from itself, or None (serve it)."""
+        ...
+
+    def hashes(self) -> Iterator[str]: ...
+
+    def key_id_of(self, sha256: str) -> str | None: ...
+
+    def encrypt(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> bool: ...
+
+    def sweep_temporary(self) -> int: ...
 
 
 class _LocalStaged:
@@ -232,6 +273,24 @@ class LocalBlobStore:
 
     def local_path(self, sha256: str) -> Path | None:
         return None if self.keyring is not None else self.path_of(sha256)
+
+    def presigned_url(self, sha256: str, *, media_type: str, disposition: str) -> str | None:
+        return None  # local files are served by this server
+
+    @contextmanager
+    def local_copy(self, sha256: str) -> Iterator[Path]:
+        path = self.local_path(sha256)
+        if path is not None:
+            yield path
+            return
+        fd, name = tempfile.mkstemp(dir=self._tmp_dir(), suffix=".copy")
+        try:
+            with os.fdopen(fd, "wb") as out, self.open(sha256) as source:
+                while piece := source.read(PIECE):
+                    out.write(piece)
+            yield Path(name)
+        finally:
+            Path(name).unlink(missing_ok=True)
 
     def hashes(self) -> Iterator[str]:
         """Every stored file's hash (the temporary folder left out)."""

@@ -272,13 +272,15 @@ class DecryptingReader(io.RawIOBase):
     """A seekable plaintext view of an encrypted blob file: reads decrypt only the chunks they
     cover (one chunk kept), and every chunk is authenticated before a byte of it is returned."""
 
-    def __init__(self, keyring: Keyring, path: Path, *, sha256: str | None = None) -> None:
+    def __init__(self, keyring: Keyring, path: Path | io.RawIOBase, *, sha256: str | None = None) -> None:
+        """`path`: the file, or an open seekable reader of it (an S3 object: store/s3_blobs.py)."""
         super().__init__()
-        self._f = path.open("rb")
+        self._f: io.RawIOBase | IO[bytes] = path.open("rb") if isinstance(path, Path) else path
+        name = path.name if isinstance(path, Path) else str(getattr(path, "name", "blob"))
         try:
             head = self._f.read(HEADER)
             if len(head) != HEADER or head[: len(MAGIC)] != MAGIC:
-                raise EncryptionError(f"blob file {path.name} is not an encrypted blob")
+                raise EncryptionError(f"blob file {name} is not an encrypted blob")
             fields = head[: _HEADER_FIELDS.size]
             _, kid, file_id, digest, size, chunk = _HEADER_FIELDS.unpack(fields)
             self.cipher = _blob_key(keyring.raw(kid.hex()), file_id)
@@ -286,9 +288,9 @@ class DecryptingReader(io.RawIOBase):
             try:
                 self.cipher.decrypt(nonce, head[_HEADER_FIELDS.size + NONCE:], fields)
             except InvalidTag:
-                raise EncryptionError(f"blob file {path.name}: its header was changed") from None
+                raise EncryptionError(f"blob file {name}: its header was changed") from None
             if sha256 is not None and digest.hex() != sha256:
-                raise EncryptionError(f"blob file {path.name} holds another blob ({digest.hex()})")
+                raise EncryptionError(f"blob file {name} holds another blob ({digest.hex()})")
         except BaseException:
             self._f.close()
             raise
@@ -297,7 +299,7 @@ class DecryptingReader(io.RawIOBase):
         self.size = size
         self.chunk = chunk
         self.prefix = MAGIC + kid + file_id
-        self.name = path.name
+        self.name = name
         self._pos = 0
         self._cached: tuple[int, bytes] | None = None
 

@@ -51,6 +51,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
         200: {**FILE_CONTENT, "description": "The file (the whole of it)."},
         206: {**FILE_CONTENT, "description": "The byte range the Range header asked for."},
         304: {"description": "Not modified: the If-None-Match header names this file's ETag."},
+        307: {"description": "With blobs in S3 and LABELLOOP_S3_PRESIGN: the file's short-lived "
+              "presigned URL (docs/scaling.md)."},
     },
 )
 def get_blob(
@@ -82,11 +84,17 @@ def get_blob(
     # (It may still show itself: an image or audio file opened in a tab is its own subresource.)
     headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
     media_type = found.media_type if inline else "application/octet-stream"
+    # An S3 store may send the browser to the object itself, after the same checks (docs/scaling.md):
+    # only media an <img>, <audio> or <video> loads; the app's own fetches (peaks, frame tables)
+    # stay on this origin, as its Content-Security-Policy's connect-src requires.
+    url = ctx.runtime.blobs.presigned_url(found.sha256, media_type=media_type,
+                                          disposition=headers["Content-Disposition"]) if inline else None
+    if url is not None:
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store",
+                                                               "Vary": "Authorization, Cookie"})
     path = ctx.runtime.blobs.local_path(found.sha256)
-    if ctx.runtime.blobs.keyring is not None:  # encrypted at rest: only the chunks a range covers
-        return _decrypted(ctx, found.sha256, request.headers.get("range"), media_type, headers)
-    if path is None:  # a store that is not on local disk: streamed whole, no ranges
-        return StreamingResponse(_chunks(ctx, found.sha256), media_type=media_type, headers=headers)
+    if path is None:  # encrypted at rest, or in S3: only the chunks, or the bytes, a range covers
+        return _ranged(ctx, found.sha256, request.headers.get("range"), media_type, headers)
     if not path.is_file():
         raise NotFound(f"the file of blob {sha256} is missing from the store")
     return FileResponse(path, media_type=media_type, headers=headers)

@@ -199,14 +199,13 @@ def _transcribe(
     for n, (row, file) in enumerate(todo):
         if progress is not None:
             progress(n, len(todo), f"transcribing: {n:,} of {len(todo):,} files")
-        path = store.local_path(file.sha256)
-        source: Any = path if path is not None and path.is_file() else _read(store, file.sha256)
-        try:
-            if isinstance(model, HttpTranscriber):
-                segments = model.transcribe(source, item=str(row.external_id), ref=f"blob:{file.sha256}",
-                                            media_type=file.media_type)
-            else:
-                segments = model.transcribe(source)
+        try:  # a file on disk for the decoder (a temporary copy when encrypted or in S3)
+            with store.local_copy(file.sha256) as source:
+                if isinstance(model, HttpTranscriber):
+                    segments = model.transcribe(source, item=str(row.external_id), ref=f"blob:{file.sha256}",
+                                                media_type=file.media_type)
+                else:
+                    segments = model.transcribe(source)
         except Invalid as e:
             raise Invalid(e.message, [Problem(f"item {row.external_id!r}: {p.message}", field=p.field)
                                       for p in e.problems]) from None
@@ -219,11 +218,6 @@ def _transcribe(
         found[int(row.id)] = (clean, _confidence(segments))
     if progress is not None:
         progress(len(todo), len(todo), "transcribed", force=True)
-
-
-def _read(store: BlobStore, sha256: str) -> bytes:
-    with store.open(sha256) as f:
-        return f.read()
 
 
 def _references(conn: Connection, project_id: int, question: Question, rows: Sequence[Any]) -> dict[int, Any]:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from labelloop.config import Settings
 from labelloop.services import audit
 from labelloop.services.policy import Actor
-from labelloop.store.blobs import LocalBlobStore
+from labelloop.store.blobs import BlobStore
 from labelloop.store.crypto import (
     EncryptionError,
     Keyring,
@@ -51,7 +51,7 @@ def load_key(settings: Settings) -> bytes | None:
     return None
 
 
-def attach(db: Database, store: LocalBlobStore, keyring: Keyring | None) -> None:
+def attach(db: Database, store: BlobStore, keyring: Keyring | None) -> None:
     """Make the engine seal item content and the store encrypt files with `keyring`."""
     setattr(db.engine.dialect, KEYRING_ATTR, keyring)
     store.keyring = keyring
@@ -139,7 +139,7 @@ def _reseal(db: Database, keyring: Keyring, progress: Progress | None) -> int:
     return changed
 
 
-def _encrypt_blobs(store: LocalBlobStore, progress: Progress | None) -> int:
+def _encrypt_blobs(store: BlobStore, progress: Progress | None) -> int:
     names = list(store.hashes())
     changed = 0
     for n, sha in enumerate(names, 1):
@@ -149,7 +149,7 @@ def _encrypt_blobs(store: LocalBlobStore, progress: Progress | None) -> int:
     return changed
 
 
-def enable(db: Database, store: LocalBlobStore, key: bytes, actor: Actor,
+def enable(db: Database, store: BlobStore, key: bytes, actor: Actor,
            progress: Progress | None = None) -> PassResult:
     """Encrypt the plaintext blobs and item content of this instance under `key` (resumable)."""
     keyring = Keyring(key)
@@ -176,7 +176,7 @@ def enable(db: Database, store: LocalBlobStore, key: bytes, actor: Actor,
     return result
 
 
-def rotate(db: Database, store: LocalBlobStore, old: bytes, new: bytes, actor: Actor,
+def rotate(db: Database, store: BlobStore, old: bytes, new: bytes, actor: Actor,
            progress: Progress | None = None) -> PassResult:
     """Re-encrypt everything under `new` (resumable: rerun with the same two keys)."""
     old_id, new_id = key_id_of(old), key_id_of(new)

@@ -37,7 +37,7 @@ from labelloop.services.protection.content import (
     secure_deletes,
     unlink_files,
 )
-from labelloop.store.blobs import LocalBlobStore
+from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
 from labelloop.store.models import (
     annotator_quality,
@@ -285,7 +285,7 @@ def _erase(conn: Connection, actor: Actor, project_id: int, req: ErasureRequest)
     return out
 
 
-def erase(db: Database, store: LocalBlobStore, actor: Actor, project_id: int, req: ErasureRequest,
+def erase(db: Database, store: BlobStore, actor: Actor, project_id: int, req: ErasureRequest,
           *, data_dir: Path | None = None) -> ErasureResult:
     """Plan and (unless a dry run) carry out one erasure; see the module's docstring."""
     out = db.run(lambda conn: _erase(conn, actor, project_id, req))

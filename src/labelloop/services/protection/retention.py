@@ -30,7 +30,7 @@ from labelloop.services.protection.content import (
     secure_deletes,
     unlink_files,
 )
-from labelloop.store.blobs import LocalBlobStore
+from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
 from labelloop.store.models import item_pii, items, projects, utcnow
 
@@ -96,7 +96,7 @@ def view(conn: Connection, actor: Actor, project_id: int, *, now: datetime | Non
     return RetentionView(days, int(total), int(deleted), due)
 
 
-def run_project(db: Database, store: LocalBlobStore, actor: Actor, project_id: int, *, dry_run: bool,
+def run_project(db: Database, store: BlobStore, actor: Actor, project_id: int, *, dry_run: bool,
                 data_dir: Path | None = None, now: datetime | None = None) -> ProjectRun:
     """Apply one project's retention now (managers, from the console), as the daily run would;
     a dry run only counts the items whose content would go."""
@@ -143,7 +143,7 @@ def _expire_project(conn: Connection, actor: Actor, project_id: int, days: int, 
     return len(ids), files, entry.seq if entry is not None else None
 
 
-def run(db: Database, store: LocalBlobStore, actor: Actor, *, data_dir: Path | None = None,
+def run(db: Database, store: BlobStore, actor: Actor, *, data_dir: Path | None = None,
         now: datetime | None = None) -> list[RetentionResult]:
     """Apply every project's retention; returns what each project lost (projects with nothing
     due are left out). Only the operator (CLI, the server's own pass) runs it for all projects."""
