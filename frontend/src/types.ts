@@ -93,6 +93,21 @@ export interface AudioSegmentsQuestion extends QuestionCommon {
   max_segments?: number;
 }
 
+/** Tracks on a video field (docs/video.md, "Tracks"): the value is `{tracks, shapes}`. */
+export interface VideoTracksQuestion extends QuestionCommon {
+  type: "video_tracks";
+  target: string;
+  labels: (SpanLabel | string)[];
+  attributes?: ShapeAttribute[];
+}
+
+/** Events on a video field's timeline (docs/video.md, "Events"): a list of `{label, start, end}` frames. */
+export interface VideoSegmentsQuestion extends QuestionCommon {
+  type: "video_segments";
+  target: string;
+  labels: (SpanLabel | string)[];
+}
+
 /** Language-model feedback (docs/feedback.md, "Questions"): each names a `responses` field as `target`. */
 export interface PreferenceQuestion extends QuestionCommon {
   type: "preference";
@@ -144,7 +159,7 @@ export type FeedbackQuestion =
 
 export type Question =
   | ChoiceQuestion | MultiChoiceQuestion | RatingQuestion | TextQuestion | SpansQuestion | ShapeQuestion
-  | AudioSegmentsQuestion | FeedbackQuestion;
+  | AudioSegmentsQuestion | VideoTracksQuestion | VideoSegmentsQuestion | FeedbackQuestion;
 
 export interface FieldSpec {
   name: string;
@@ -205,6 +220,8 @@ export interface LoopSettings {
   detector_threshold?: number;
   /** Interactive masks: `grabcut`, a segmenter's URL, or `python:<entry point>`. */
   segmenter?: string;
+  /** Video tracks: proposes boxes on the next frames: `opencv`, a tracker's URL, or `python:<entry point>`. */
+  tracker?: string;
   /** Pre-labels an audio_segments question: `whisper`, `vad`, a speech model's URL, `python:<entry point>`, or null. */
   transcriber?: string | null;
   /** The audio_segments question it pre-labels (null: the first). */
@@ -505,6 +522,8 @@ export interface AnnotatorQuality {
   flags: string[];
   /** Per shape question the gold settles: this annotator's objects against the gold's (newer servers). */
   gold_shapes?: Record<string, GoldShapes>;
+  /** Per video_tracks question the gold settles: their tracks against the gold's, pooled (newer servers). */
+  gold_tracks?: Record<string, GoldTracks>;
   /** Per transcript question: their WER against the consensus, on items that are not gold. */
   transcripts?: Record<string, TranscriptScore>;
   /** Per transcript question: their WER against gold clips (segments: also matched against the gold's). */
@@ -530,6 +549,17 @@ export interface TranscriptScore {
 }
 
 /** An annotator's objects on gold images matched to the gold objects, pooled (services/quality/reports.py). */
+/** An annotator's tracks on gold videos, pooled over them (services/quality/shape_gold.py `gold_tracks`). */
+export interface GoldTracks {
+  /** Gold answers that had this question. */
+  answers: number;
+  mota: number;
+  idf1: number;
+  hota: number;
+  /** Identity switches. */
+  switches: number;
+}
+
 export interface GoldShapes {
   /** Gold answers that had this question. */
   answers: number;

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +90,14 @@ class Settings(BaseSettings):
     max_audio_seconds: int = Field(
         14_400, ge=1,
         description="Longest audio file an import accepts, in seconds (4 hours).",
+    )
+    max_video_bytes: int = Field(
+        8_589_934_592, ge=1,
+        description="Largest video file an import accepts, in bytes (each file of a zip or folder).",
+    )
+    max_video_seconds: int = Field(
+        14_400, ge=1,
+        description="Longest video an import accepts, in seconds (4 hours).",
     )
     max_json_depth: int = Field(
         64, ge=2, le=200,

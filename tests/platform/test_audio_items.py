@@ -12,7 +12,6 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from sqlalchemy import func, select
@@ -27,6 +26,7 @@ from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.jobs import create_job
 from labelloop.services.policy import Actor
 from labelloop.store.models import blob_audio, blobs, items, project_blobs
+from tests.platform.media_items import count, listed, media_project, problems, url
 from tests.platform.pictures import jpeg, sha, zipped
 from tests.platform.sounds import encode, espeak, sound, tone, write_long_wav
 from tests.platform.world import User, World
@@ -46,30 +46,7 @@ CODEC = {"wav": "pcm_s16le", "flac": "flac", "mp3": "mp3", "ogg": "opus", "m4a":
 
 
 def project(world: World, schema: dict[str, Any] | None = None, **members: User) -> tuple[User, int]:
-    owner = world.user()
-    return owner, world.project(owner, schema=schema or SCHEMA,
-                                members={role: (u,) for role, u in members.items()})
-
-
-def problems(r: httpx.Response) -> list[dict[str, Any]]:
-    assert r.status_code == 422, r.text
-    found: list[dict[str, Any]] = r.json()["error"]["problems"]
-    return found
-
-
-def listed(world: World, owner: User, pid: int) -> dict[str, dict[str, Any]]:
-    r = world.client.get(f"/api/projects/{pid}/items", headers=owner.headers)
-    assert r.status_code == 200, r.text
-    return {i["external_id"]: i for i in r.json()}
-
-
-def url(pid: int, digest: str, variant: str | None = None) -> str:
-    return f"/api/projects/{pid}/blobs/{digest}" + (f"?variant={variant}" if variant else "")
-
-
-def count(world: World, table: Any) -> int:
-    with world.runtime.db.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    return media_project(world, schema or SCHEMA, **members)
 
 
 # Import ----------------------------------------------------------------------------------------
@@ -313,7 +290,7 @@ def test_a_length_past_the_limit_once_decoded_is_refused(tmp_path: Path, monkeyp
     with pytest.raises(NotAudio, match=r"^0:00:02 of audio, longer than the 0:00:01\.5 limit"):
         probe(path, max_seconds=1.5)
     # A header that says nothing of the length (a stream): stopped while decoding.
-    monkeypatch.setattr(module, "_stated_seconds", lambda container, stream: None)
+    monkeypatch.setattr(module, "stated_seconds", lambda container, stream: None)
     with pytest.raises(NotAudio, match=r"longer than the 0:00:01\.5 limit once decoded"):
         probe(path, max_seconds=1.5)
 

@@ -71,6 +71,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/items/{item_id}/skip"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/lease"): "annotator",
     ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): "annotator",
+    ("POST", "/api/projects/{project_id}/items/{item_id}/track"): "annotator",
     ("GET", "/api/projects/{project_id}/quality"): "manager",
     ("GET", "/api/projects/{project_id}/quality/annotators"): "manager",
     ("POST", "/api/projects/{project_id}/quality/recompute"): "manager",
@@ -184,6 +185,8 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/retention/run"): lambda: {"json": {"dry_run": True}},
         ("POST", "/api/projects/{project_id}/generation/jobs"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda: {"json": {"box": [1, 1, 5, 5]}},
+        ("POST", "/api/projects/{project_id}/items/{item_id}/track"): lambda: {
+            "json": {"frame": 0, "box": [1, 1, 5, 5]}},
         ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): lambda: {
             "json": {"paused": True, "reason": "test"}},
         ("POST", "/api/projects/{project_id}/items/{item_id}/review"): lambda: {

@@ -165,6 +165,7 @@ VALID: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
     ("POST", "/api/projects/{project_id}/loop/rounds"): lambda s: {"query": {"wait": "true"}},
     ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda s: {"query": {"wait": "true"}},
     ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda s: {"body": {"box": [0, 0, 1, 1]}},
+    ("POST", "/api/projects/{project_id}/items/{item_id}/track"): lambda s: {"body": {"frame": 0, "box": [0, 0, 1, 1]}},
     # The seeded schema has no preference question: a real question's name gets its 422 (not one).
     ("GET", "/api/projects/{project_id}/feedback/leaderboard"): lambda s: {"query": {"question": "sentiment"}},
     ("PATCH", "/api/projects/{project_id}/privacy"): lambda s: {"body": {"enabled": True, "annotators": "masked"}},

@@ -1,6 +1,7 @@
 /**
  * Each annotator's record, with a pause (and its reason) or a resume. On projects with shape
  * questions, a column scores their objects on gold images (matched one to one with the gold's); on
+ * projects with video_tracks questions, one gives their MOTA, IDF1 and HOTA on gold videos; on
  * projects with transcript questions, one gives their word error rate against the consensus and on
  * gold clips (and their segments on gold).
  */
@@ -9,7 +10,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import { isShapeQuestion } from "../canvas/words";
 import { title } from "../questions/kind";
-import type { AnnotatorQuality, GoldShapes, Project } from "../types";
+import type { AnnotatorQuality, GoldShapes, GoldTracks, Project } from "../types";
 import { num, pct } from "./Quality";
 import { TranscriptCell, transcriptQuestions } from "./Transcripts";
 
@@ -48,6 +49,33 @@ function GoldShapesCell({ u, questions }: { u: AnnotatorQuality; questions: { na
   );
 }
 
+const videos = (n: number) => `${n} gold ${n === 1 ? "video" : "videos"}`;
+
+/** One track question's scores in words: MOTA, IDF1, HOTA and identity switches, over how many videos. */
+export function goldTracksText(g: GoldTracks): string {
+  return `MOTA ${num(g.mota)}, IDF1 ${num(g.idf1)}, HOTA ${num(g.hota)} on ${videos(g.answers)}`;
+}
+
+/** The tracks cell: one line per video_tracks question the annotator answered on gold (named when several). */
+function GoldTracksCell({ u, questions }: { u: AnnotatorQuality; questions: { name: string; title: string }[] }) {
+  const scored = questions.filter((q) => u.gold_tracks?.[q.name]);
+  if (!scored.length) return <>–</>;
+  return (
+    <ul class="gold-tracks">
+      {scored.map((q) => {
+        const g = u.gold_tracks![q.name]!;
+        return (
+          <li data-question={q.name}>
+            {questions.length > 1 && <span class="q">{`${q.title}: `}</span>}
+            {goldTracksText(g)}
+            <span class="counts">{` (${g.switches} identity ${g.switches === 1 ? "switch" : "switches"})`}</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 function PauseForm({ who, onPause, onCancel }: { who: string; onPause: (reason: string) => void; onCancel: () => void }) {
   const [reason, setReason] = useState("");
   const input = useRef<HTMLInputElement>(null);
@@ -74,6 +102,8 @@ export function Annotators({ projectId, people, onChange, project }: {
 }) {
   const shapes = (project?.label_schema.questions ?? []).filter(isShapeQuestion)
     .map((q) => ({ name: q.name, title: title(q) }));
+  const tracked = (project?.label_schema.questions ?? []).filter((q) => q.type === "video_tracks")
+    .map((q) => ({ name: q.name, title: title(q) }));
   const spoken = project ? transcriptQuestions(project.label_schema) : [];
   const [pausing, setPausing] = useState<number | null>(null);
   const [error, setError] = useState("");
@@ -95,6 +125,7 @@ export function Annotators({ projectId, people, onChange, project }: {
             <th scope="col">Annotator</th><th scope="col">Answers</th><th scope="col">Median time</th>
             <th scope="col">Gold accuracy (95% interval)</th>
             {shapes.length > 0 && <th scope="col">Shapes on gold images</th>}
+            {tracked.length > 0 && <th scope="col">Tracks on gold videos</th>}
             {spoken.length > 0 && <th scope="col">Transcripts (word error rate)</th>}
             <th scope="col">Agrees with consensus</th>
             <th scope="col">Skill</th><th scope="col">Flags</th><th scope="col">Status</th>
@@ -112,6 +143,7 @@ export function Annotators({ projectId, people, onChange, project }: {
                   : "–"}
               </td>
               {shapes.length > 0 && <td data-col="gold-shapes"><GoldShapesCell u={u} questions={shapes} /></td>}
+              {tracked.length > 0 && <td data-col="gold-tracks"><GoldTracksCell u={u} questions={tracked} /></td>}
               {spoken.length > 0 && <td data-col="transcripts"><TranscriptCell u={u} questions={spoken} /></td>}
               <td>{pct(u.agreement_with_consensus)}</td>
               <td>{pct(u.skill)}</td>

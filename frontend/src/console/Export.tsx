@@ -3,8 +3,9 @@
  * questions, one shape question as an image dataset (COCO, YOLO, Pascal VOC in a zip; docs/images.md,
  * "Formats"), offering only the formats that can hold that question's shapes, as the server decides
  * (`services/exporting/images/pictures.py`: the same table); on projects with audio segments, NeMo
- * manifests, SRT, WebVTT and RTTM (ExportAudio.tsx); and, on projects with language-model feedback
- * questions, training data (DPO, SFT, ratings, a Hugging Face dataset: ExportTraining.tsx).
+ * manifests, SRT, WebVTT and RTTM (ExportAudio.tsx); on projects with video tracks, MOT, CVAT for
+ * video, a YouTube-VIS-like JSON and YOLO per frame (ExportVideo.tsx); and, on projects with
+ * language-model feedback questions, training data (DPO, SFT, ratings, a Hugging Face dataset: ExportTraining.tsx).
  */
 
 import { isShapeQuestion } from "../canvas/words";
@@ -12,6 +13,7 @@ import { title } from "../questions/kind";
 import type { Project, ShapeQuestion } from "../types";
 import { AudioDatasets } from "./ExportAudio";
 import { TrainingExports } from "./ExportTraining";
+import { VideoDatasets } from "./ExportVideo";
 import { type DatasetFormat, MediaDatasets, sources } from "./MediaDatasets";
 
 type Format = DatasetFormat;
@@ -73,6 +75,7 @@ export function Export({ project }: { project: Project }) {
       </ul>
       {shapes.length > 0 && <ImageDatasets project={project} shapes={shapes} />}
       <AudioDatasets key={`audio-${project.id}`} project={project} />
+      <VideoDatasets key={`video-${project.id}`} project={project} />
       <TrainingExports key={project.id} project={project} />
     </>
   );

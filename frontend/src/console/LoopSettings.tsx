@@ -2,7 +2,8 @@
  * A project's learning-loop settings (docs/loop.md), edited by managers. The server checks
  * them: the form sends only the keys that changed, and a 422's problems (`loop.<key>`, or
  * `loop.<key>.<part>`) are shown under their own setting. The image models' settings (detector,
- * segmenter) are shown on projects with a question they serve, the speech model's on projects with
+ * segmenter) are shown on projects with a question they serve, the video tracker's on projects with a
+ * video_tracks question, the speech model's on projects with
  * an audio_segments question (console/speechSettings.tsx).
  */
 
@@ -72,6 +73,8 @@ const hasImages = (p: Project) => p.label_schema.fields.some((f) => f.type === "
 const ofType = (p: Project, type: string) => p.label_schema.questions.filter((q) => q.type === type);
 export const hasBoxes = (p: Project) => ofType(p, "bbox").length > 0;
 const hasMasks = (p: Project) => ofType(p, "mask").length > 0;
+const hasTracks = (p: Project) => ofType(p, "video_tracks").length > 0;
+const TRACKERS = ["opencv", "opencv-csrt", "opencv-kcf", "opencv-mil"];
 
 /** The bbox questions, the first standing for null (the default) as in `questions` below. */
 function boxQuestions(project: Project): Choice[] {
@@ -193,6 +196,14 @@ const SETTINGS: Setting[] = [
     key: "segmenter", label: "Segmenter that proposes masks", kind: "text", optional: true, when: hasMasks,
     help: "grabcut: built in, offline; or the URL of your team’s segmenter server; or python:<entry point>. "
       + "It turns a box or scribbles drawn in a mask question into a proposed mask.",
+  },
+  {
+    key: "tracker", label: "Tracker that proposes a track’s next boxes", kind: "text", optional: true, when: hasTracks,
+    help: "opencv: built in, offline (the best of CSRT, KCF and MIL the installed OpenCV has; opencv-csrt, "
+      + "opencv-kcf or opencv-mil for one); or the URL of your team’s tracker server; or python:<entry point>. "
+      + "In the video workbench it proposes the box on the next frames from the current one.",
+    check: (raw) => (TRACKERS.includes(raw) || /^(https?:\/\/|python:)/.test(raw)
+      ? undefined : "opencv (or opencv-csrt, opencv-kcf, opencv-mil), an http(s) URL, or python:<entry point>"),
   },
   ...SPEECH_SETTINGS,
 ];

@@ -40,7 +40,11 @@ function fieldOwners(p: FormProps): Map<string, number> {
   const fields = new Set(p.schema.fields.map((f) => f.name));
   p.schema.questions.forEach((q, i) => {
     if (!q.target || !fields.has(q.target) || !kindOf(q)?.Target) return;
-    if (!owners.has(q.target) || i === p.active) owners.set(q.target, i);
+    // A question that holds its field (a video's tracks: the player and what is drawn on it) keeps
+    // it whichever question is active.
+    const holds = (j: number) => !!kindOf(p.schema.questions[j]!)?.holdsTarget;
+    const owner = owners.get(q.target);
+    if (owner === undefined || (!holds(owner) && (i === p.active || holds(i)))) owners.set(q.target, i);
   });
   return owners;
 }

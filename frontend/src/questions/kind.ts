@@ -6,6 +6,7 @@
 import type { FunctionComponent } from "preact";
 import type { AudioUi } from "../audio/segments";
 import type { ShapeUi } from "../canvas/shape";
+import type { VideoUi } from "../video/tracks";
 import type { Question } from "../types";
 
 /** Per-question state that is not part of the answer (e.g. the current span label). */
@@ -21,6 +22,8 @@ export interface QuestionUi {
   shape?: ShapeUi;
   /** Audio segments: the label for new segments, the selection, the start mark, the loop (audio/segments.ts). */
   audio?: AudioUi;
+  /** Video tracks and events: the class, the selected track, the tracker's proposals (video/tracks.ts). */
+  video?: VideoUi;
   /**
    * Feedback questions (docs/feedback.md): the response being rewritten or flagged, the criteria
    * row that digits rate, and a count bumped each time a digit hands a ranking row the focus.
@@ -86,6 +89,8 @@ export interface Kind<Q extends Question = Question> {
   onKey?: (
     q: Q, value: unknown, key: string, active: boolean, ui: QuestionUi, data: Record<string, unknown>,
   ) => KeyResult | null;
+  /** The field stays this question's own view even while another question on it is active. */
+  holdsTarget?: boolean;
   /** Why the value cannot be submitted yet, or null. */
   problem: (q: Q, value: unknown) => string | null;
   /** Whether a value counts as given (a required question needs one). */

@@ -17,6 +17,8 @@ import { rating } from "./rating";
 import { responseSpans } from "./response_spans";
 import { rewrite } from "./rewrite";
 import { spans } from "./spans";
+import { videoSegments } from "./video_segments";
+import { videoTracks } from "./video_tracks";
 
 const KINDS: Record<string, Kind<never>> = {
   choice,
@@ -31,6 +33,9 @@ const KINDS: Record<string, Kind<never>> = {
   keypoints,
   mask,
   audio_segments: audioSegments,
+  // Video (docs/video.md).
+  video_tracks: videoTracks,
+  video_segments: videoSegments,
   // Language-model feedback (docs/feedback.md).
   preference,
   ranking,

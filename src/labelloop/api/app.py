@@ -29,6 +29,7 @@ from labelloop.api.routes import (
     segment,
     session,
     tasks,
+    track,
 )
 from labelloop.api.security import SecurityHeaders
 from labelloop.config import Settings, get_settings
@@ -60,7 +61,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.state.runtime = rt
     errors.install(app)
     app.add_middleware(SecurityHeaders)
-    for module in (accounts, session, oidc, projects, schemas, items, blobs, tasks, segment, quality,
+    for module in (accounts, session, oidc, projects, schemas, items, blobs, tasks, segment, track, quality,
                    revisions, loop, generation, feedback, audit, privacy, erasure):
         app.include_router(module.router)
 

@@ -351,11 +351,31 @@ class AudioProbeOut(BaseModel):
     codec: str = Field(description="FFmpeg's codec name: pcm_s16le, flac, mp3, vorbis, opus, aac, ...")
 
 
+class VideoProbeOut(BaseModel):
+    """What a video file's probe at import found (docs/video.md)."""
+
+    width: int = Field(description="Pixels as displayed (after the rotation); boxes are drawn in these.")
+    height: int
+    rotation: int = Field(description="Degrees clockwise the frames are turned for display: 0, 90, 180, 270.")
+    frame_count: int = Field(description="Decoded frames; frame numbers run from 0 to frame_count - 1.")
+    fps: float = Field(description="frame_count / duration.")
+    vfr: bool = Field(description="Whether frame durations differ by more than 1 %.")
+    duration: float = Field(description="Seconds from the first frame's time to the end of the last.")
+    codec: str = Field(description="FFmpeg's codec name: h264, vp9, hevc, ...")
+
+
 class BlobInfoOut(BlobFileOut):
     """A stored file and its variants (for an image: the web-sized preview and the thumbnail,
-    which may be the original itself; for audio: the waveform peaks and the probe)."""
+    which may be the original itself; for audio: the waveform peaks and the probe; for video: the
+    frame table, poster, proxy and the probe)."""
 
     preview: BlobFileOut
     thumb: BlobFileOut
     peaks: BlobFileOut | None = Field(None, description="Audio only: the waveform (docs/audio.md).")
     audio: AudioProbeOut | None = Field(None, description="Audio only: what its probe found.")
+    frames: BlobFileOut | None = Field(None, description="Video only: the frame table (docs/video.md).")
+    poster: BlobFileOut | None = Field(None, description="Video only: frame 0 as a JPEG.")
+    proxy: BlobFileOut | None = Field(
+        None, description="Video only, when the browser cannot play the original or it is larger than "
+        "1920x1080: H.264 MP4 with the same frames at the same times.")
+    video: VideoProbeOut | None = Field(None, description="Video only: what its probe found.")

@@ -131,12 +131,13 @@ def import_command(
     format: str | None = typer.Option(None, help="Override the format the name suggests "
                                       "(jsonl, json, csv, tsv, zip, txt or images), or say that a "
                                       "zip or folder is a coco, yolo or voc dataset, or an audio "
-                                      "dataset: nemo, srt, webvtt or rttm."),
-    as_: str = typer.Option("gold", "--as", help="coco, yolo, voc, nemo, srt, webvtt, rttm: the "
-                            "annotations become gold or prelabels."),
+                                      "dataset: nemo, srt, webvtt or rttm, or a video dataset: mot "
+                                      "or cvat."),
+    as_: str = typer.Option("gold", "--as", help="coco, yolo, voc, nemo, srt, webvtt, rttm, mot, cvat: "
+                            "the annotations become gold or prelabels."),
     question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question they answer; "
-                                        "nemo, srt, webvtt, rttm: the audio_segments question "
-                                        "(when the schema has several)."),
+                                        "nemo, srt, webvtt, rttm: the audio_segments question; mot, "
+                                        "cvat: the video_tracks question (when the schema has several)."),
     split: str | None = typer.Option(None, help="hf: the split of a DatasetDict to import "
                                      "(default train)."),
 ) -> None:
@@ -182,7 +183,8 @@ def import_command(
 def export_command(
     project: str = typer.Argument(..., help="Project id or name."),
     format: str = typer.Option("jsonl", help="jsonl, csv or parquet; or coco, yolo or voc (a zip); or "
-                               "nemo, srt, webvtt or rttm (a zip of audio and segments); or "
+                               "nemo, srt, webvtt or rttm (a zip of audio and segments); or mot, "
+                               "cvat, vis or yolo-frames (a zip of videos and tracks, docs/video.md); or "
                                "training data: dpo, sft, ratings, ratings-parquet, hf (docs/feedback.md)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
     question: str | None = typer.Option(None, help="coco, yolo, voc: the shape question; nemo, srt, "

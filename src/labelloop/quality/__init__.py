@@ -5,7 +5,8 @@ Pure numpy/pandas/scipy, no server: ``DawidSkene().fit_predict(df)`` on a long t
 (see :mod:`labelloop.quality.shapes`); ``default_pairwise_aggregator().fit_predict(df)`` on one with
 ``worker, left, right, label`` (:mod:`labelloop.quality.pairwise`) and ``default_ranking_aggregator()``
 on ``task, worker, ranking`` (:mod:`labelloop.quality.rankings`); ``default_text_aggregator()`` on
-``task, worker, text`` (transcripts, :mod:`labelloop.quality.texts`). Estimators follow the crowd-kit
+``task, worker, text`` (transcripts, :mod:`labelloop.quality.texts`); ``default_track_aggregator()`` on
+``task, worker, tracks`` (video tracks, :mod:`labelloop.quality.tracks`). Estimators follow the crowd-kit
 contract (``fit``, ``fit_predict``, ``fit_predict_proba``; learned attributes end in ``_``); options are
 keyword-only; inputs are checked once at the boundary (see :mod:`labelloop.quality._input` for the rules
 on missing answers and duplicate (task, worker) rows: the last row wins).
@@ -117,16 +118,19 @@ __all__ = [
     "KeypointAggregator",
     "MajorityVote",
     "NaiveBoxConsensus",
+    "NaiveTrackConsensus",
     "OneCoinDawidSkene",
     "PlackettLuce",
     "RandomWorker",
     "RandomWorkerBoxes",
+    "RandomWorkerTracks",
     "RobustMean",
     "RobustMedian",
     "SpanAggregator",
     "TextAggregator",
     "TokenDawidSkene",
     "TokenMajorityVote",
+    "TrackAggregator",
     "WeightedBorda",
     "WeightedMajorityVote",
     "WinRate",
@@ -150,6 +154,7 @@ __all__ = [
     "default_ranking_aggregator",
     "default_span_aggregator",
     "default_text_aggregator",
+    "default_track_aggregator",
     "detection_scores",
     "fleiss_kappa",
     "gold_accuracy",
@@ -165,6 +170,7 @@ __all__ = [
     "pairwise_box_agreement",
     "pairwise_span_agreement",
     "pairwise_span_f1",
+    "pairwise_track_agreement",
     "pairwise_wer",
     "percent_agreement",
     "posterior_confidence",
@@ -175,11 +181,14 @@ __all__ = [
     "reliability_to_long",
     "simulate_span_crowd",
     "simulate_text_crowd",
+    "simulate_track_crowd",
     "span_f1",
     "span_scores",
     "staple",
     "suspicious_workers",
     "task_winners",
+    "track_gold_scores",
+    "track_scores",
     "transcript_gold_scores",
     "wer",
 ]

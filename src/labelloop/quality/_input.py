@@ -102,6 +102,85 @@ class EncodedNumeric:
         return len(self.workers)
 
 
+class AnswerCounts:
+    """``n_answers``, ``n_tasks``, ``n_workers`` of an encoded table where answer i is
+    ``(task[i], worker[i])`` and ``tasks``/``workers`` are the two vocabularies (a mixin: the
+    dataclasses of the box, track, span and text inputs declare the fields)."""
+
+    task: Codes
+    tasks: pd.Index
+    workers: pd.Index
+
+    @property
+    def n_answers(self) -> int:
+        return int(self.task.shape[0])
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def n_workers(self) -> int:
+        return len(self.workers)
+
+
+def is_missing(value: object) -> bool:
+    """True for ``None``, ``pd.NA`` and a float NaN: a cell that holds no answer."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and value != value
+
+
+def sorted_rank(index: pd.Index) -> Codes:
+    """Rank of each id in sorted order (first appearance when ids are not orderable), so that
+    results never depend on the order of rows."""
+    rank = np.arange(len(index), dtype=np.intp)
+    with contextlib.suppress(TypeError):
+        order = np.argsort(index.to_numpy(), kind="stable")
+        rank[order] = np.arange(len(index), dtype=np.intp)
+    return rank
+
+
+def to_list_frame(answers: Any, columns: Sequence[str], noun: str) -> pd.DataFrame:
+    """Check that *answers* (a DataFrame or a mapping of equally long columns) has *columns*; return
+    it as a DataFrame. *noun* names the answers in errors ("box answers", "track answers")."""
+    if isinstance(answers, pd.DataFrame):
+        frame = answers
+    elif isinstance(answers, Mapping):
+        frame = pd.DataFrame({key: list(answers[key]) for key in answers})
+    else:
+        raise TypeError(
+            f"{noun} must be a DataFrame with columns {', '.join(columns)} or a mapping with those keys; "
+            f"got {type(answers).__name__}"
+        )
+    missing = [col for col in columns if col not in frame.columns]
+    if missing:
+        raise ValueError(f"{noun} lack column(s) {missing}; they have {list(frame.columns)}")
+    return frame
+
+
+def answer_rows(
+    frame: pd.DataFrame, values: Sequence[Any], empty: str
+) -> tuple[NDArray[np.intp], Codes, Codes, pd.Index, pd.Index]:
+    """Rules 1-4 of the module docstring for a table whose answer column holds lists (*values*):
+    the positions of the rows kept (missing answers dropped, the last of duplicate (task, worker)
+    rows kept) with their task and worker codes and the two vocabularies. *empty* is the error
+    when no row has an answer."""
+    present = np.fromiter((not is_missing(v) for v in values), dtype=bool, count=len(values))
+    rows = np.flatnonzero(present)
+    if len(rows) == 0:
+        raise ValueError(empty)
+    for name in ("task", "worker"):
+        if frame[name].iloc[rows].isna().any():
+            raise ValueError(f"column {name!r} has missing ids")
+    task, tasks = _factorize(frame["task"].iloc[rows], sort=False)
+    worker, workers = _factorize(frame["worker"].iloc[rows], sort=False)
+    last = _keep_last(task, worker, len(workers))
+    if last is not None:
+        rows, task, worker = rows[last], task[last], worker[last]
+    return rows, task, worker, tasks, workers
+
+
 def to_frame(answers: AnswersLike, *, extra: Sequence[str] = ()) -> pd.DataFrame:
     """Check the shape of *answers* and return a DataFrame with the required columns (no copy if possible)."""
     if isinstance(answers, pd.DataFrame):

@@ -11,6 +11,7 @@ from labelloop.schema.label_type import (
     Responses,
     Target,
     ValueProblem,
+    VideoInfo,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Responses",
     "Target",
     "ValueProblem",
+    "VideoInfo",
     "check_field_value",
     "load_document",
     "parse_schema",

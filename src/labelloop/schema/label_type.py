@@ -5,8 +5,8 @@ A label type is one module under `labelloop.schema.types` that defines:
 - `validate(question, value, target=None)`: the canonical form of one annotator's value, or
   `ValueProblem`; `target` is what the question's target field holds when the caller knows it
   (`Target`: the text of a text field, the `ImageInfo` of an image field, the `AudioInfo` of an
-  audio field, the `Responses` of a responses field), so offsets, coordinates, times and
-  candidate ids can be checked against it;
+  audio field, the `VideoInfo` of a video field, the `Responses` of a responses field), so
+  offsets, coordinates, times, frames and candidate ids can be checked against it;
 - `aggregate(question, values, weights)`: one value for the item and a confidence in [0, 1];
 - `agreement(question, values_per_item)`: how much annotators agree, in [0, 1];
 - `export_cell(question, value)`: a flat rendering for tabular exports (CSV);
@@ -72,6 +72,17 @@ class AudioInfo:
 
 
 @dataclass(frozen=True)
+class VideoInfo:
+    """A video field's stored file as probed at import (docs/video.md): its displayed size in pixels
+    (after the container's rotation), the frame the boxes of tracks are drawn in, and its decoded
+    frame count, the range frame numbers live in."""
+
+    width: int
+    height: int
+    frame_count: int
+
+
+@dataclass(frozen=True)
 class Responses:
     """A `responses` field's candidates: their ids and contents, in the item's order."""
 
@@ -93,10 +104,10 @@ class Responses:
 
 
 # What `validate` is told about a question's target field: its text, its image's size, its
-# audio's duration, its candidate responses, or None when unknown (no target, an external image
-# whose size the server never saw, a caller that only canonicalises). Checks that need the target
-# are skipped when it is None.
-Target = str | ImageInfo | AudioInfo | Responses | None
+# audio's duration, its video's size and frame count, its candidate responses, or None when
+# unknown (no target, an external image whose size the server never saw, a caller that only
+# canonicalises). Checks that need the target are skipped when it is None.
+Target = str | ImageInfo | AudioInfo | VideoInfo | Responses | None
 
 
 @dataclass(frozen=True)

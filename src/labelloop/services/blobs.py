@@ -22,15 +22,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import NotFound
-from labelloop.schema import AudioInfo
+from labelloop.schema import AudioInfo, VideoInfo
 from labelloop.services import audit
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.privacy import faces
 from labelloop.store.blobs import BlobRow, BlobStore
-from labelloop.store.models import blob_audio, blob_variants, blobs, memberships, project_blobs, utcnow
+from labelloop.store.models import (
+    blob_audio,
+    blob_variants,
+    blob_video,
+    blobs,
+    memberships,
+    project_blobs,
+    utcnow,
+)
 
 VARIANTS = ("original", "preview", "thumb")
 AUDIO_VARIANTS = ("peaks",)  # an audio file's waveform (docs/audio.md, "Peaks")
+VIDEO_VARIANTS = ("frames", "poster", "proxy")  # docs/video.md, "Video items and blobs"
 REFERENCE_PREFIX = "blob:"
 
 
@@ -75,7 +84,54 @@ class StoredAudio:
         return self.peaks if name == "peaks" else self.original
 
 
-StoredMedia = StoredImage | StoredAudio
+@dataclass(frozen=True)
+class StoredVideo:
+    """A video file as an import stored it: the original, its frame table, poster and (when the
+    browser needs one) proxy, all blobs, and what its probe found (docs/video.md)."""
+
+    original: BlobRow
+    frames: BlobRow
+    poster: BlobRow
+    proxy: BlobRow | None
+    width: int
+    height: int
+    rotation: int
+    frame_count: int
+    fps: float
+    vfr: bool
+    duration: float
+    codec: str
+
+    @property
+    def reference(self) -> str:
+        return REFERENCE_PREFIX + self.original.sha256
+
+    @property
+    def info(self) -> VideoInfo:
+        return VideoInfo(self.width, self.height, self.frame_count)
+
+    def variants(self) -> dict[str, BlobRow]:
+        """The derived files by name (the poster is the video's preview and thumbnail too)."""
+        found = {"frames": self.frames, "poster": self.poster}
+        return found | ({"proxy": self.proxy} if self.proxy is not None else {})
+
+    def variant(self, name: str) -> BlobRow:
+        if name in ("preview", "thumb"):
+            return self.poster
+        if name == "original":
+            return self.original
+        found = self.variants().get(name)
+        if found is None:
+            raise NotFound(f"blob {self.original.sha256} has no {name} (the browser plays the original)")
+        return found
+
+    def as_row(self) -> dict[str, Any]:
+        return {"sha256": self.original.sha256, "width": self.width, "height": self.height,
+                "rotation": self.rotation, "frame_count": self.frame_count, "fps": self.fps,
+                "vfr": self.vfr, "duration": self.duration, "codec": self.codec}
+
+
+StoredMedia = StoredImage | StoredAudio | StoredVideo
 
 
 @dataclass(frozen=True)
@@ -84,6 +140,7 @@ class BlobInfo:
 
     files: dict[str, BlobRow]
     audio: StoredAudio | None = None
+    video: StoredVideo | None = None
 
 
 def reference(sha256: str) -> str:
@@ -102,15 +159,20 @@ def record_images(conn: Connection, images: Iterable[StoredMedia]) -> None:
     files: dict[str, dict[str, Any]] = {}
     links: list[dict[str, Any]] = []
     probes: dict[str, dict[str, Any]] = {}
+    videos: dict[str, dict[str, Any]] = {}
     now = utcnow()
     for media in images:
-        rows = ((media.original, media.preview, media.thumb) if isinstance(media, StoredImage)
-                else (media.original, media.peaks))
-        for row in rows:
+        if isinstance(media, StoredVideo):
+            derived = media.variants()
+            videos[media.original.sha256] = media.as_row()
+        elif isinstance(media, StoredImage):
+            derived = {"preview": media.preview, "thumb": media.thumb}
+        else:
+            derived = {"peaks": media.peaks}
+        for row in (media.original, *derived.values()):
             files.setdefault(row.sha256, row.as_row() | {"created_at": now})
-        for name in ("preview", "thumb") if isinstance(media, StoredImage) else AUDIO_VARIANTS:
-            links.append({"sha256": media.original.sha256, "variant": name,
-                          "variant_sha256": media.variant(name).sha256})
+        for name, row in derived.items():
+            links.append({"sha256": media.original.sha256, "variant": name, "variant_sha256": row.sha256})
         if isinstance(media, StoredAudio):
             probes[media.original.sha256] = {
                 "sha256": media.original.sha256, "duration": media.duration,
@@ -120,6 +182,7 @@ def record_images(conn: Connection, images: Iterable[StoredMedia]) -> None:
     # in opposite orders (a deadlock on PostgreSQL).
     _insert_ignoring_duplicates(conn, blob_variants, sorted(links, key=lambda r: (r["sha256"], r["variant"])))
     _insert_ignoring_duplicates(conn, blob_audio, [probes[k] for k in sorted(probes)])
+    _insert_ignoring_duplicates(conn, blob_video, [videos[k] for k in sorted(videos)])
 
 
 def stored_image(conn: Connection, sha256: str) -> StoredImage | None:
@@ -160,6 +223,36 @@ def stored_audio(conn: Connection, sha256: str) -> StoredAudio | None:
     m = row._mapping
     return StoredAudio(_blob_row(m, ""), _blob_row(m, "k_"), float(m["duration"]), int(m["sample_rate"]),
                        int(m["channels"]), str(m["codec"]))
+
+
+def stored_video(conn: Connection, sha256: str) -> StoredVideo | None:
+    """The video file stored under this hash with its probe, frame table, poster and proxy, or None."""
+    probe = conn.execute(select(blob_video).where(blob_video.c.sha256 == sha256)).first()
+    if probe is None:
+        return None
+    derived = blobs.alias("derived")
+    rows = conn.execute(
+        select(blob_variants.c.variant, *_prefixed(derived, "d_"))
+        .select_from(blob_variants.join(derived, derived.c.sha256 == blob_variants.c.variant_sha256))
+        .where(blob_variants.c.sha256 == sha256, blob_variants.c.variant.in_(VIDEO_VARIANTS))
+    ).all()
+    found = {r.variant: _blob_row(r._mapping, "d_") for r in rows}
+    original = conn.execute(select(blobs).where(blobs.c.sha256 == sha256)).first()
+    if original is None or "frames" not in found or "poster" not in found:
+        return None
+    p = probe._mapping
+    return StoredVideo(_blob_row(original._mapping, ""), found["frames"], found["poster"], found.get("proxy"),
+                       int(p["width"]), int(p["height"]), int(p["rotation"]), int(p["frame_count"]),
+                       float(p["fps"]), bool(p["vfr"]), float(p["duration"]), str(p["codec"]))
+
+
+def video_info(conn: Connection, sha256: str) -> VideoInfo | None:
+    """Displayed size and frame count of a stored video, or None (unknown, not a video)."""
+    row = conn.execute(
+        select(blob_video.c.width, blob_video.c.height, blob_video.c.frame_count)
+        .where(blob_video.c.sha256 == sha256)
+    ).first()
+    return None if row is None else VideoInfo(int(row.width), int(row.height), int(row.frame_count))
 
 
 def audio_info(conn: Connection, sha256: str) -> AudioInfo | None:
@@ -230,7 +323,8 @@ def _project_blob(conn: Connection, actor: Actor, project_id: int, sha256: str) 
     ).first()
     if linked is None:
         raise NotFound(f"blob {sha256} not found")
-    media: StoredMedia | None = stored_image(conn, sha256) or stored_audio(conn, sha256)
+    media: StoredMedia | None = (stored_image(conn, sha256) or stored_audio(conn, sha256)
+                                 or stored_video(conn, sha256))
     if media is not None:
         return media
     row = conn.execute(select(blobs).where(blobs.c.sha256 == sha256)).first()
@@ -249,6 +343,10 @@ def served_blob(conn: Connection, actor: Actor, project_id: int, sha256: str, va
     found = _project_blob(conn, actor, project_id, sha256)
     if variant in AUDIO_VARIANTS and not isinstance(found, StoredAudio):
         raise NotFound(f"blob {sha256} has no {variant} (not an audio file)")
+    if variant in VIDEO_VARIANTS and not isinstance(found, StoredVideo):
+        raise NotFound(f"blob {sha256} has no {variant} (not a video)")
+    if isinstance(found, StoredVideo):
+        found.variant(variant)  # 404 before the log, for a proxy the video does not need
     blur = (store is not None and isinstance(found, StoredImage)
             and faces.wants_blur(access(conn, actor, project_id, Action.view_blobs), actor))
     audit.record(conn, actor, "blob.serve", project_id=project_id, object_type="blob", object_id=sha256,
@@ -257,7 +355,7 @@ def served_blob(conn: Connection, actor: Actor, project_id: int, sha256: str, va
         assert store is not None and isinstance(found, StoredImage)
         served: BlobRow = faces.blurred(conn, store, found, variant)
         return served
-    return found.variant(variant) if isinstance(found, StoredImage | StoredAudio) else found
+    return found.variant(variant) if isinstance(found, StoredImage | StoredAudio | StoredVideo) else found
 
 
 def blob_info(conn: Connection, actor: Actor, project_id: int, sha256: str) -> BlobInfo:
@@ -266,6 +364,8 @@ def blob_info(conn: Connection, actor: Actor, project_id: int, sha256: str) -> B
     found = _project_blob(conn, actor, project_id, sha256)
     if isinstance(found, StoredAudio):
         return BlobInfo({name: found.variant(name) for name in (*VARIANTS, *AUDIO_VARIANTS)}, found)
+    if isinstance(found, StoredVideo):
+        return BlobInfo({name: found.variant(name) for name in VARIANTS} | found.variants(), video=found)
     if isinstance(found, StoredImage):
         return BlobInfo({name: found.variant(name) for name in VARIANTS})
     return BlobInfo({name: found for name in VARIANTS})

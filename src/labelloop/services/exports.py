@@ -1,8 +1,9 @@
 """Export a project as JSONL, CSV or Parquet: items, every answer, gold and consensus; or one
 shape question as an image dataset, COCO, YOLO or Pascal VOC in a zip (`services/exporting/`);
 or one audio_segments question as NeMo manifests, SRT, WebVTT or RTTM in a zip with the audio;
-or language-model feedback as training data: DPO, SFT, ratings, a Hugging Face dataset
-(`services/exporting/feedback/`).
+or one video_tracks question as MOT, CVAT for video, a YouTube-VIS-like JSON or YOLO per frame in
+a zip with the videos (`services/exporting/video/`); or language-model feedback as training
+data: DPO, SFT, ratings, a Hugging Face dataset (`services/exporting/feedback/`).
 
 Streamed in chunks of items read by id (keyset pagination) inside one snapshot, so memory
 stays flat in the number of items and the file is consistent even while annotators work.
@@ -41,6 +42,9 @@ from labelloop.services.exporting.feedback import FeedbackPlan, feedback_plan, s
 from labelloop.services.exporting.images.dataset import MEDIA_TYPE, stream_dataset
 from labelloop.services.exporting.images.pictures import TYPES, DatasetPlan, dataset_plan
 from labelloop.services.exporting.sink import Sink
+from labelloop.services.exporting.video.dataset import stream_video_dataset
+from labelloop.services.exporting.video.plan import FORMATS as VIDEO
+from labelloop.services.exporting.video.plan import VideoPlan, video_plan
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.privacy.exported import redacted_chunks
 from labelloop.services.privacy.settings import PrivacySettings, privacy_settings
@@ -52,6 +56,7 @@ CHUNK = 5000  # items read at a time
 TEXT_FORMATS = ("jsonl", "csv", "parquet")
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
            **dict.fromkeys(TYPES, MEDIA_TYPE), **dict.fromkeys(AUDIO, MEDIA_TYPE),
+           **dict.fromkeys(VIDEO, MEDIA_TYPE),
            **{f: media for f, (media, _) in FEEDBACK.items()}}
 @dataclass(frozen=True)
 class ExportPlan:
@@ -62,6 +67,7 @@ class ExportPlan:
     dataset: DatasetPlan | None = None  # coco, yolo and voc: the question, source and images
     feedback: FeedbackPlan | None = None  # dpo, sft, ratings, hf: the aggregates, decided up front
     audio: AudioPlan | None = None  # nemo, srt, webvtt, rttm: the question, source and audio files
+    video: VideoPlan | None = None  # mot, cvat, vis, yolo-frames: the question, source and videos
     # JSONL, CSV, Parquet: personal data replaced by placeholders (docs/privacy.md); None: original.
     redact: PrivacySettings | None = None
 
@@ -72,7 +78,7 @@ class ExportPlan:
     @property
     def filename(self) -> str:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.project_name)
-        if self.dataset is not None or self.audio is not None:
+        if self.dataset is not None or self.audio is not None or self.video is not None:
             return f"{safe or 'project'}-{self.format}.zip"
         if self.feedback is not None:
             return f"{safe or 'project'}-{self.feedback.suffix}"
@@ -102,8 +108,12 @@ def plan_export(
         feedback = feedback_plan(conn, project_id, acc.project.name, schema, fmt, question, license)
         return ExportPlan(project_id, acc.project.name, fmt, schema, feedback=feedback)
     if fmt in AUDIO:
-        audio = audio_plan(schema, fmt, question, source, images)
+        audio = audio_plan(schema, fmt, question, source, images,
+                           privacy_settings(acc.project.privacy_settings) if redact else None)
         return ExportPlan(project_id, acc.project.name, fmt, schema, audio=audio)
+    if fmt in VIDEO:
+        video = video_plan(schema, fmt, question, source, images)
+        return ExportPlan(project_id, acc.project.name, fmt, schema, video=video)
     dataset = dataset_plan(schema, fmt, question, source, images) if fmt in TYPES else None
     return ExportPlan(project_id, acc.project.name, fmt, schema, dataset,
                       redact=privacy_settings(acc.project.privacy_settings) if redact else None)
@@ -151,6 +161,12 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
             raise ValueError("exporting an audio dataset needs the blob store")
         with db.read(snapshot=True) as conn:
             yield from stream_audio_dataset(conn, plan.project_id, plan.audio, blobs)
+        return
+    if plan.video is not None:
+        if blobs is None:
+            raise ValueError("exporting a video dataset needs the blob store")
+        with db.read(snapshot=True) as conn:
+            yield from stream_video_dataset(conn, plan.project_id, plan.video, blobs)
         return
     writer = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
     with db.read(snapshot=True) as conn:

@@ -1,7 +1,8 @@
 """What an item's targeted fields hold, so answers are checked against them (`Target`).
 
 A spans question is checked against its text (offsets inside it), a shape question against its
-image's size (coordinates inside it), a feedback question against the item's candidate responses
+image's size (coordinates inside it), a video question against its video's displayed size and
+frame count (docs/video.md), a feedback question against the item's candidate responses
 (their ids, and their contents for offsets and diffs), a segments question against its audio's
 duration (docs/audio.md). Only fields that some question targets
 are looked at, so a schema without targets costs nothing: no read of the item. An image's size
@@ -17,13 +18,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from labelloop.schema import AudioInfo, ImageInfo, LabelSchema, Responses, Target
-from labelloop.services.blobs import REFERENCE_PREFIX, audio_info, image_size
+from labelloop.schema import AudioInfo, ImageInfo, LabelSchema, Responses, Target, VideoInfo
+from labelloop.services.blobs import REFERENCE_PREFIX, audio_info, video_info
 from labelloop.store.blobs import is_sha256
-from labelloop.store.models import answers, items
+from labelloop.store.models import answers, blobs, items
 
-# A blob's hash to its image size or audio duration, if known.
-SizeOf = Callable[[str], "ImageInfo | AudioInfo | None"]
+# A blob's hash to its image size, audio duration or video size and frame count, if known.
+SizeOf = Callable[[str], "ImageInfo | AudioInfo | VideoInfo | None"]
+# The probe each media field kind is checked against.
+MEDIA_INFO: dict[str, type[ImageInfo | AudioInfo | VideoInfo]] = {
+    "image": ImageInfo, "audio": AudioInfo, "video": VideoInfo}
 
 
 def blob_hash(reference: Any) -> str | None:
@@ -34,10 +38,17 @@ def blob_hash(reference: Any) -> str | None:
     return None
 
 
-def stored_image_info(conn: Connection, sha256: str) -> ImageInfo | AudioInfo | None:
-    """An image's size, or an audio file's probe, from its rows (None for anything else)."""
-    size = image_size(conn, sha256)
-    return audio_info(conn, sha256) if size is None else ImageInfo(*size)
+def stored_image_info(conn: Connection, sha256: str) -> ImageInfo | AudioInfo | VideoInfo | None:
+    """An image's size, or an audio or video file's probe, from its rows (None for anything else)."""
+    row = conn.execute(select(blobs.c.media_type, blobs.c.width, blobs.c.height)
+                       .where(blobs.c.sha256 == sha256)).first()
+    if row is None:
+        return None
+    if str(row.media_type).startswith("video/"):  # whatever size its row holds, frames come with it
+        return video_info(conn, sha256)
+    if row.width is not None and row.height is not None:
+        return ImageInfo(int(row.width), int(row.height))
+    return audio_info(conn, sha256)
 
 
 def targets_of(schema: LabelSchema, data: Mapping[str, Any], size_of: SizeOf) -> dict[str, Target]:
@@ -50,10 +61,10 @@ def targets_of(schema: LabelSchema, data: Mapping[str, Any], size_of: SizeOf) ->
         value = data.get(f.name)
         if f.type == "text" and isinstance(value, str):
             out[f.name] = value
-        elif f.type in ("image", "audio") and (sha256 := blob_hash(value)) is not None:
+        elif f.type in MEDIA_INFO and (sha256 := blob_hash(value)) is not None:
             info = size_of(sha256)
-            # Only what fits the field's kind: a blob of the other kind has no size or duration.
-            out[f.name] = info if isinstance(info, ImageInfo if f.type == "image" else AudioInfo) else None
+            # Only what fits the field's kind: a blob of another kind has no size or duration.
+            out[f.name] = info if isinstance(info, MEDIA_INFO[f.type]) else None
         elif f.type == "responses" and (candidates := Responses.of(value)) is not None:
             out[f.name] = candidates
     return out

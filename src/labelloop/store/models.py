@@ -529,6 +529,27 @@ class BlobAudio(Base):
     codec: Mapped[str] = mapped_column(String(32))
 
 
+class BlobVideo(Base):
+    """A video blob as probed at import (docs/video.md): size as displayed (after `rotation`,
+    degrees clockwise), decoded frame count, frames a second (count / duration), whether frame
+    durations vary, duration in seconds and FFmpeg's codec name. Its frame table, poster and
+    (when one is needed) proxy are the `frames`, `poster` and `proxy` variants in `blob_variants`."""
+
+    __tablename__ = "blob_video"
+
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    rotation: Mapped[int] = mapped_column(Integer)
+    frame_count: Mapped[int] = mapped_column(Integer)
+    fps: Mapped[float] = mapped_column(Float)
+    vfr: Mapped[bool] = mapped_column(Boolean)
+    duration: Mapped[float] = mapped_column(Float)
+    codec: Mapped[str] = mapped_column(String(32))
+
+
 class ProjectBlob(Base):
     """The projects that hold a blob: their members (annotator and up) may read it.
 
@@ -664,6 +685,7 @@ jobs = _table(Job)
 blobs = _table(Blob)
 blob_variants = _table(BlobVariant)
 blob_audio = _table(BlobAudio)
+blob_video = _table(BlobVideo)
 project_blobs = _table(ProjectBlob)
 audit_log = _table(AuditEntry)
 encryption_state = _table(EncryptionState)

@@ -1,4 +1,4 @@
-"""Stored files (images, audio) of a project, streamed: ETag, conditional and range requests."""
+"""Stored files (images, audio, video) of a project, streamed: ETag, conditional and range requests."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from labelloop.api.deps import Ctx, CtxDep
 from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
-from labelloop.api.models import AudioProbeOut, BlobFileOut, BlobInfoOut
+from labelloop.api.models import AudioProbeOut, BlobFileOut, BlobInfoOut, VideoProbeOut
 from labelloop.api.params import Id
 from labelloop.errors import NotFound
 from labelloop.services import blobs
@@ -25,14 +25,18 @@ Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="The file's S
 # Content-addressed: the bytes behind a URL never change, so browsers may keep them; `private`
 # keeps them out of shared caches, since reading them takes a project role.
 CACHE = "private, max-age=31536000, immutable"
-# Raster images a browser shows and audio it plays, none of which can run anything (an import
-# probed each: docs/images.md, docs/audio.md); any other type is sent as a download.
+# Raster images a browser shows, audio and video it plays, none of which can run anything (an
+# import probed each: docs/images.md, docs/audio.md, docs/video.md); any other type is sent as a
+# download.
 INLINE = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff",
-          "audio/wav", "audio/flac", "audio/mpeg", "audio/ogg", "audio/mp4")
+          "audio/wav", "audio/flac", "audio/mpeg", "audio/ogg", "audio/mp4",
+          "video/mp4", "video/webm", "video/quicktime", "video/x-matroska")
 SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
           "image/bmp": ".bmp", "image/tiff": ".tif", "audio/wav": ".wav", "audio/flac": ".flac",
           "audio/mpeg": ".mp3", "audio/ogg": ".ogg", "audio/mp4": ".m4a",
-          "application/vnd.labelloop.peaks": ".dat"}
+          "application/vnd.labelloop.peaks": ".dat", "video/mp4": ".mp4", "video/webm": ".webm",
+          "video/quicktime": ".mov", "video/x-matroska": ".mkv",
+          "application/vnd.labelloop.frames+json": ".json"}
 FILE_CONTENT: dict[str, Any] = {"content": {t: {} for t in (*INLINE, "application/octet-stream")}}
 
 
@@ -59,9 +63,11 @@ def get_blob(
     project_id: Id,
     sha256: Sha256,
     request: Request,
-    variant: Literal["original", "preview", "thumb", "peaks"] = Query(
+    variant: Literal["original", "preview", "thumb", "peaks", "frames", "poster", "proxy"] = Query(
         "original", description="original; preview: at most 2048 px on the long side; thumb: 256 px "
-        "(an audio file is its own); peaks: an audio file's waveform (docs/audio.md)."),
+        "(an audio file is its own, a video's poster is both); peaks: an audio file's waveform "
+        "(docs/audio.md); frames, poster, proxy: a video's frame table (JSON), frame 0 (JPEG) and "
+        "H.264 copy for the browser (docs/video.md)."),
     ctx: Ctx = CtxDep,
 ) -> Response:
     """A file the project's items reference as `blob:<sha256>`, for any member of the project.
@@ -121,7 +127,7 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | Literal[Fals
     return start, end
 
 
-def _decrypted(ctx: Ctx, sha256: str, range_header: str | None, media_type: str,
+def _ranged(ctx: Ctx, sha256: str, range_header: str | None, media_type: str,
                headers: dict[str, str]) -> Response:
     try:
         reader = ctx.runtime.blobs.open_range(sha256)
@@ -145,12 +151,6 @@ def _decrypted(ctx: Ctx, sha256: str, range_header: str | None, media_type: str,
                              media_type=media_type, headers=headers)
 
 
-def _chunks(ctx: Ctx, sha256: str) -> Iterator[bytes]:
-    with ctx.runtime.blobs.open(sha256) as f:
-        while piece := f.read(64 * 1024):
-            yield piece
-
-
 @router.get("/{sha256}/info", response_model=BlobInfoOut)
 def blob_info(project_id: Id, sha256: Sha256, ctx: Ctx = CtxDep) -> BlobInfoOut:
     """A stored file's size, media type and pixels (after EXIF orientation), and its variants';
@@ -158,5 +158,7 @@ def blob_info(project_id: Id, sha256: Sha256, ctx: Ctx = CtxDep) -> BlobInfoOut:
     found = ctx.read(blobs.blob_info, project_id, sha256)
     files = {name: BlobFileOut.model_validate(row, from_attributes=True) for name, row in found.files.items()}
     audio = None if found.audio is None else AudioProbeOut.model_validate(found.audio, from_attributes=True)
+    video = None if found.video is None else VideoProbeOut.model_validate(found.video, from_attributes=True)
     return BlobInfoOut(**files["original"].model_dump(), preview=files["preview"], thumb=files["thumb"],
-                       peaks=files.get("peaks"), audio=audio)
+                       peaks=files.get("peaks"), audio=audio, frames=files.get("frames"),
+                       poster=files.get("poster"), proxy=files.get("proxy"), video=video)

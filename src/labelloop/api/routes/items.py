@@ -70,13 +70,14 @@ async def import_items(
     format: str | None = Query(None, description="jsonl, json, csv, tsv, zip (of .txt files or of "
                                "images, told apart by what it holds), images; or coco, yolo or voc "
                                "(a zip of an image dataset with its annotations); or nemo, srt, webvtt "
-                               "or rttm (a zip of audio files with their segments); or hf (a zip of a "
+                               "or rttm (a zip of audio files with their segments); or mot or cvat (a "
+                               "zip of videos, or of tracks alone, docs/video.md); or hf (a zip of a "
                                "Hugging Face dataset written by save_to_disk, told apart too)."),
-    as_: str = Query("gold", alias="as", description="coco, yolo, voc, nemo, srt, webvtt, rttm: the "
-                     "annotations become gold or prelabels (meta.prelabel)."),
+    as_: str = Query("gold", alias="as", description="coco, yolo, voc, nemo, srt, webvtt, rttm, mot, "
+                     "cvat: the annotations become gold or prelabels (meta.prelabel)."),
     question: str | None = Query(None, description="coco, yolo, voc: the shape question they answer; "
-                                 "nemo, srt, webvtt, rttm: the audio_segments question (needed when "
-                                 "the schema has several)."),
+                                 "nemo, srt, webvtt, rttm: the audio_segments question; mot, cvat: "
+                                 "the video_tracks question (needed when the schema has several)."),
     split: str | None = Query(None, max_length=200, description="hf: the split of a DatasetDict to "
                               "import (default train)."),
     wait: bool = Query(False, description="Answer when the import has finished."),
@@ -187,6 +188,7 @@ def export(
     project_id: Id,
     format: str = Query("jsonl", description="jsonl, csv or parquet; or coco, yolo or voc (a zip); "
                         "or nemo, srt, webvtt or rttm (a zip of audio files and their segments); "
+                        "or mot, cvat, vis or yolo-frames (a zip of videos and their tracks); "
                         "or training data from language-model feedback: dpo, sft (JSONL), ratings (CSV), "
                         "ratings-parquet, hf (a zip of Parquet shards with a dataset card)."),
     question: str | None = Query(None, description="coco, yolo, voc: the shape question to export; "

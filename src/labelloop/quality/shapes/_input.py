@@ -20,7 +20,6 @@ gives each worker's position in sorted id order, so that results never depend on
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
@@ -30,15 +29,17 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-Codes: TypeAlias = NDArray[np.intp]
-Floats: TypeAlias = NDArray[np.float64]
+from labelloop.quality._input import AnswerCounts, answer_rows, sorted_rank, to_list_frame
+from labelloop.quality._input import Codes as Codes
+from labelloop.quality._input import Floats as Floats
+
 BoxAnswers: TypeAlias = "pd.DataFrame | Mapping[str, Any]"
 
 COLUMNS = ("task", "worker", "boxes")
 
 
 @dataclass(frozen=True, eq=False)
-class EncodedBoxes:
+class EncodedBoxes(AnswerCounts):
     """Answers as codes: answer i is ``(task[i], worker[i])``; box j is in answer ``answer[j]``."""
 
     task: Codes
@@ -50,20 +51,8 @@ class EncodedBoxes:
     worker_rank: Codes  # position of each worker code in sorted id order
 
     @property
-    def n_answers(self) -> int:
-        return int(self.task.shape[0])
-
-    @property
     def n_boxes(self) -> int:
         return int(self.boxes.shape[0])
-
-    @property
-    def n_tasks(self) -> int:
-        return len(self.tasks)
-
-    @property
-    def n_workers(self) -> int:
-        return len(self.workers)
 
     @property
     def box_task(self) -> Codes:
@@ -76,39 +65,7 @@ class EncodedBoxes:
 
 def to_box_frame(answers: BoxAnswers) -> pd.DataFrame:
     """Check the shape of *answers* and return it as a DataFrame with the three columns."""
-    if isinstance(answers, pd.DataFrame):
-        frame = answers
-    elif isinstance(answers, Mapping):
-        frame = pd.DataFrame({key: list(answers[key]) for key in answers})
-    else:
-        raise TypeError(
-            "box answers must be a DataFrame with columns task, worker, boxes or a mapping with those keys; "
-            f"got {type(answers).__name__}"
-        )
-    missing = [col for col in COLUMNS if col not in frame.columns]
-    if missing:
-        raise ValueError(f"box answers lack column(s) {missing}; they have {list(frame.columns)}")
-    return frame
-
-
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    return isinstance(value, float) and value != value
-
-
-def _factorize(values: pd.Series) -> tuple[Codes, pd.Index]:
-    codes, uniques = pd.factorize(values, sort=False)
-    return codes.astype(np.intp, copy=False), pd.Index(uniques)
-
-
-def _sorted_rank(index: pd.Index) -> Codes:
-    """Rank of each id in sorted order (first appearance when ids are not orderable)."""
-    rank = np.arange(len(index), dtype=np.intp)
-    with contextlib.suppress(TypeError):
-        order = np.argsort(index.to_numpy(), kind="stable")
-        rank[order] = np.arange(len(index), dtype=np.intp)
-    return rank
+    return to_list_frame(answers, COLUMNS, "box answers")
 
 
 def _bad_box(frame: pd.DataFrame, rows: NDArray[np.intp], values: list[Any]) -> ValueError:
@@ -139,19 +96,9 @@ def encode_boxes(answers: BoxAnswers) -> EncodedBoxes:
     """Validate and encode box answers (see the module docstring for the rules)."""
     frame = to_box_frame(answers)
     values = frame["boxes"].tolist()
-    present = np.fromiter((not _is_missing(v) for v in values), dtype=bool, count=len(values))
-    rows = np.flatnonzero(present)
-    if len(rows) == 0:
-        raise ValueError("box answers are empty: no row with a boxes value")
-    for name in ("task", "worker"):
-        if frame[name].iloc[rows].isna().any():
-            raise ValueError(f"column {name!r} has missing ids")
-    task, tasks = _factorize(frame["task"].iloc[rows])
-    worker, workers = _factorize(frame["worker"].iloc[rows])
-    key = pd.Series(task.astype(np.int64) * len(workers) + worker, copy=False)
-    last = ~key.duplicated(keep="last").to_numpy()
-    if not last.all():
-        rows, task, worker = rows[last], task[last], worker[last]
+    rows, task, worker, tasks, workers = answer_rows(
+        frame, values, "box answers are empty: no row with a boxes value"
+    )
     kept = [values[i] for i in rows]
     try:
         lengths = np.fromiter(map(len, kept), dtype=np.intp, count=len(kept))
@@ -168,4 +115,4 @@ def encode_boxes(answers: BoxAnswers) -> EncodedBoxes:
     if not ok:
         raise _bad_box(frame, rows, kept)
     answer = np.repeat(np.arange(len(kept), dtype=np.intp), lengths)
-    return EncodedBoxes(task, worker, answer, flat, tasks, workers, _sorted_rank(workers))
+    return EncodedBoxes(task, worker, answer, flat, tasks, workers, sorted_rank(workers))

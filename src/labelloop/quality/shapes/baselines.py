@@ -13,11 +13,39 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from labelloop.quality.shapes._input import BoxAnswers, encode_boxes
+from labelloop.quality.shapes._input import BoxAnswers, Codes, encode_boxes
 from labelloop.quality.shapes.boxes import boxes_series
 from labelloop.quality.shapes.fusion import fuse_boxes
 from labelloop.quality.shapes.matching import cluster_boxes
+
+
+def check_quorum_settings(match_iou: float, quorum: float) -> None:
+    """The settings of a quorum baseline (boxes or tracks): both shares in (0, 1]."""
+    if not 0 < match_iou <= 1:
+        raise ValueError("match_iou must be in (0, 1]")
+    if not 0 < quorum <= 1:
+        raise ValueError("quorum must be in (0, 1]")
+
+
+def quorum_kept(
+    cluster: Codes, cl_task: Codes, answer_task: Codes, n_tasks: int, quorum: float
+) -> NDArray[np.bool_]:
+    """Per cluster: drawn by at least *quorum* of the annotators who answered its task (``cluster[j]``
+    is the cluster of shape j, ``cl_task[c]`` the task of cluster c, ``answer_task[i]`` the task of
+    answer i); the 1e-9 keeps an exact half a majority despite rounding."""
+    votes = np.bincount(cluster, minlength=len(cl_task))
+    voters = np.bincount(answer_task, minlength=n_tasks)[cl_task]
+    return np.asarray(votes >= quorum * voters - 1e-9, dtype=np.bool_)
+
+
+def random_answer_per_task(answer_task: Codes, n_tasks: int, seed: int) -> Codes:
+    """One answer per task drawn at random: for each task code, the position of its chosen answer
+    (a random key per answer; the smallest on each task wins)."""
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(len(answer_task)), answer_task))
+    return np.asarray(order[np.searchsorted(answer_task[order], np.arange(n_tasks))], dtype=np.intp)
 
 
 class NaiveBoxConsensus:
@@ -26,10 +54,7 @@ class NaiveBoxConsensus:
     boxes_: pd.Series
 
     def __init__(self, *, match_iou: float = 0.5, quorum: float = 0.5) -> None:
-        if not 0 < match_iou <= 1:
-            raise ValueError("match_iou must be in (0, 1]")
-        if not 0 < quorum <= 1:
-            raise ValueError("quorum must be in (0, 1]")
+        check_quorum_settings(match_iou, quorum)
         self.match_iou = match_iou
         self.quorum = quorum
 
@@ -39,9 +64,7 @@ class NaiveBoxConsensus:
         box_cluster, cl_task = cluster_boxes(
             data, priority=np.zeros(data.n_workers), weights=ones, match_iou=self.match_iou
         )
-        votes = np.bincount(box_cluster, minlength=len(cl_task))
-        voters = np.bincount(data.task, minlength=data.n_tasks)[cl_task]
-        keep = votes >= self.quorum * voters - 1e-9
+        keep = quorum_kept(box_cluster, cl_task, data.task, data.n_tasks, self.quorum)
         fused = fuse_boxes(data.boxes, box_cluster, np.ones(data.n_boxes), len(cl_task), "median")
         self.boxes_ = boxes_series(data, fused[keep], cl_task[keep])
         return self
@@ -61,10 +84,7 @@ class RandomWorkerBoxes:
 
     def fit(self, answers: BoxAnswers) -> Self:
         data = encode_boxes(answers)
-        rng = np.random.default_rng(self.seed)
-        # a random key per answer; the smallest on each task wins
-        order = np.lexsort((rng.random(data.n_answers), data.task))
-        first = order[np.searchsorted(data.task[order], np.arange(data.n_tasks))]
+        first = random_answer_per_task(data.task, data.n_tasks, self.seed)
         chosen = np.zeros(data.n_answers, dtype=bool)
         chosen[first] = True
         keep = chosen[data.answer]

@@ -49,6 +49,27 @@ from labelloop.quality.shapes.fusion import fuse_boxes, localisation_variance, r
 from labelloop.quality.shapes.matching import cluster_boxes
 
 
+def check_aggregator_settings(
+    *, match_iou: float, difficulty_levels: int, threshold: float, shrinkage: float, n_passes: int,
+    n_iter: int, fusion: str, dof: float,
+) -> None:
+    """The settings the box and track aggregators share; a clear error for the first bad one."""
+    if not 0 < match_iou <= 1:
+        raise ValueError("match_iou must be in (0, 1]")
+    if difficulty_levels < 1:
+        raise ValueError("difficulty_levels must be >= 1")
+    if not 0 <= threshold <= 1:
+        raise ValueError("threshold must be in [0, 1]")
+    if shrinkage < 0:
+        raise ValueError("shrinkage must be >= 0")
+    if n_passes < 1 or n_iter < 1:
+        raise ValueError("n_passes and n_iter must be >= 1")
+    if fusion not in ("robust", "mean", "median"):
+        raise ValueError(f"fusion must be 'robust', 'mean' or 'median', got {fusion!r}")
+    if not dof > 0:
+        raise ValueError("dof must be > 0 (inf for Gaussian errors)")
+
+
 def boxes_series(data: EncodedBoxes, boxes: Floats, task: Codes) -> pd.Series:
     """Series indexed by every task of *data*: the list of boxes (``[x1, y1, x2, y2]`` lists) of that task,
     sorted by x1, y1, x2, y2 so that the result does not depend on the order of the input."""
@@ -117,22 +138,12 @@ class BoxAggregator:
         tol: float = 1e-5,
         size_prior: bool = False,
     ) -> None:
-        if not 0 < match_iou <= 1:
-            raise ValueError("match_iou must be in (0, 1]")
-        if difficulty_levels < 1:
-            raise ValueError("difficulty_levels must be >= 1")
-        if not 0 <= threshold <= 1:
-            raise ValueError("threshold must be in [0, 1]")
-        if shrinkage < 0:
-            raise ValueError("shrinkage must be >= 0")
-        if n_passes < 1 or n_iter < 1:
-            raise ValueError("n_passes and n_iter must be >= 1")
+        check_aggregator_settings(
+            match_iou=match_iou, difficulty_levels=difficulty_levels, threshold=threshold,
+            shrinkage=shrinkage, n_passes=n_passes, n_iter=n_iter, fusion=fusion, dof=dof,
+        )
         if tol < 0:
             raise ValueError("tol must be >= 0")
-        if fusion not in ("robust", "mean", "median"):
-            raise ValueError(f"fusion must be 'robust', 'mean' or 'median', got {fusion!r}")
-        if not dof > 0:
-            raise ValueError("dof must be > 0 (inf for Gaussian errors)")
         self.match_iou = match_iou
         self.difficulty_levels = difficulty_levels
         self.threshold = threshold

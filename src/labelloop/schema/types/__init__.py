@@ -5,6 +5,8 @@ from labelloop.schema.types.choices import choice, multi_choice, rating
 from labelloop.schema.types.feedback import criteria, preference, ranking, response_spans, rewrite
 from labelloop.schema.types.shapes import bbox, keypoints, mask, polygon, polyline, rotated_bbox
 from labelloop.schema.types.text import free_text, spans
+from labelloop.schema.types.video import segments as video_segments
+from labelloop.schema.types.video import tracks as video_tracks
 
 __all__ = [
     "audio_segments",
@@ -24,4 +26,6 @@ __all__ = [
     "rewrite",
     "rotated_bbox",
     "spans",
+    "video_segments",
+    "video_tracks",
 ]

@@ -7,8 +7,8 @@ What is checked, in order (the first failure is the problem named for the file):
 3. the duration the header states is within the limit (refused before decoding anything);
 4. a WAV's data chunk is all there (FFmpeg reads a cut WAV to its end without complaint);
 5. every packet decodes, the decoded length stays within the limit, is not zero, and is not
-   shorter than the stated duration by more than `SHORT_RATIO` and `SHORT_SECONDS` (a file cut
-   short whose header says more: MP3 with a Xing frame count, MP4's moov, FLAC's STREAMINFO).
+   shorter than the stated duration by more than `SHORT_RATIO` and `SHORT_SECONDS` (services/media_probe.py: a
+   file cut short whose header says more: MP3 with a Xing frame count, MP4's moov, FLAC's STREAMINFO).
 
 Decoding is streamed: one packet's frames at a time are mixed down to mono (the mean of the
 channels), their peaks taken (peaks.py), and dropped, so an hour of audio never sits in memory.
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from labelloop.services.audio.peaks import PeakBuilder
+from labelloop.services.media_probe import cut_short, ffmpeg_reason, hms, stated_seconds
 
 CONTAINERS = {
     "wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg",
@@ -35,8 +36,6 @@ CODECS = frozenset({
     "pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_mulaw", "pcm_alaw",
     "flac", "mp3", "vorbis", "opus", "aac",
 })
-SHORT_RATIO = 0.02
-SHORT_SECONDS = 0.5
 _SCALE = {np.dtype(np.int16): 1 / 32768, np.dtype(np.int32): 1 / 2147483648}
 
 
@@ -92,9 +91,9 @@ def _probe(container: Any, path: Path, max_seconds: float) -> AudioProbe:
     rate, channels = int(ctx.sample_rate or 0), int(ctx.channels or 0)
     if rate <= 0 or channels <= 0:
         raise NotAudio("the audio stream states no sample rate or channels")
-    stated = _stated_seconds(container, stream)
+    stated = stated_seconds(container, stream)
     if stated is not None and stated > max_seconds:
-        raise NotAudio(f"{_hms(stated)} of audio, longer than the {_hms(max_seconds)} limit "
+        raise NotAudio(f"{hms(stated)} of audio, longer than the {hms(max_seconds)} limit "
                        "(LABELLOOP_MAX_AUDIO_SECONDS)")
     if kind == "wav":
         _check_wav_data(path)
@@ -107,25 +106,18 @@ def _probe(container: Any, path: Path, max_seconds: float) -> AudioProbe:
                 mono = _mono(frame)
                 decoded += mono.size
                 if decoded > limit:
-                    raise NotAudio(f"longer than the {_hms(max_seconds)} limit once decoded "
+                    raise NotAudio(f"longer than the {hms(max_seconds)} limit once decoded "
                                    "(LABELLOOP_MAX_AUDIO_SECONDS)")
                 builder.add(mono)
     except av.FFmpegError as e:
-        raise NotAudio(f"the audio cannot be decoded after {decoded / rate:.2f} s: {_reason(e)}") from None
+        raise NotAudio(
+            f"the audio cannot be decoded after {decoded / rate:.2f} s: {ffmpeg_reason(e)}") from None
     if decoded == 0:
         raise NotAudio("the file holds no audio (0 samples decode)")
     duration = decoded / rate
-    if stated is not None and stated - duration > max(SHORT_SECONDS, SHORT_RATIO * stated):
+    if cut_short(stated, duration):
         raise NotAudio(f"the file is cut short: its header says {stated:.2f} s, {duration:.2f} s decode")
     return AudioProbe(media_type, duration, rate, channels, codec, builder.finish())
-
-
-def _stated_seconds(container: Any, stream: Any) -> float | None:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return float(container.duration) / 1_000_000  # AV_TIME_BASE
-    return None
 
 
 def _mono(frame: Any) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -163,15 +155,3 @@ def _check_wav_data(path: Path) -> None:
                                    f"{size - offset - 8:,} are there")
                 return
             offset += 8 + length + (length & 1)
-
-
-def _hms(seconds: float) -> str:
-    """h:mm:ss, with the fraction when there is one (a limit of 1.5 s is not '0:00:02')."""
-    whole = int(seconds)
-    text = f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-    fraction = f"{seconds - whole:.3f}".rstrip("0").rstrip(".")[1:]
-    return text + fraction
-
-
-def _reason(e: BaseException) -> str:
-    return (str(e).strip() or type(e).__name__)[:200]

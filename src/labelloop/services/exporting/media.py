@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Connection, Select
 
 from labelloop.errors import Invalid, Problem
-from labelloop.schema import Question
+from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting.chunks import ItemChunk, item_chunks
 from labelloop.services.importing.names import is_junk, unsafe_name
 from labelloop.services.targets import blob_hash
@@ -81,22 +81,48 @@ def only_question(fitting: list[Question], none: str) -> Question:
                                                  field="question")])
 
 
-def source_values(source: str, question: str, chunk: ItemChunk, row: Any) -> Values | None:
-    """The question's values (shapes, segments) on one item from the source; None when it has none.
+def kind_question(schema: LabelSchema, name: str | None, kind: str, format_name: str, what: str) -> Question:
+    """The question *name*, which must be a *kind* question, or the schema's only *kind* question;
+    Invalid naming the choices (*format_name* holds the *what* of a *kind* question: "tracks")."""
+    fitting = [q for q in schema.questions if q.kind.name == kind]
+    if name is not None:
+        found = [q for q in schema.questions if q.name == name]
+        if not found:
+            known = ", ".join(q.name for q in fitting) or "none"
+            raise Invalid("no such question", [Problem(f"{name!r}; {kind} questions: {known}",
+                                                       field="question")])
+        if found[0].kind.name != kind:
+            raise Invalid("the format cannot hold this question", [Problem(
+                f"{name!r} is a {found[0].kind.name} question; {format_name} holds {kind}",
+                field="question")])
+        return found[0]
+    return only_question(fitting, f"{format_name} holds the {what} of a {kind} question; the schema has none")
+
+
+def source_answers(source: str, question: str, chunk: ItemChunk, row: Any) -> Values | None:
+    """The question's answers on one item from the source, a whole answer each (``(annotator,
+    answer)``, annotator None but for "answers"); None when it has none.
 
     For "answers", every annotator's latest answer: revisions replace what they correct."""
     if source == "gold":
         value = orjson.loads(row.gold).get(question) if row.gold else None
-        return None if value is None else [(None, v) for v in value]
+        return None if value is None else [(None, value)]
     if source == "consensus":
         c = chunk.consensus.get(row.id)
         value = orjson.loads(c.value).get(question) if c is not None else None
-        return None if value is None else [(None, v) for v in value]
+        return None if value is None else [(None, value)]
     given = chunk.answers.get(row.id, [])
     replaced = {a.supersedes_id for a in given}
     latest = [(a.username, orjson.loads(a.value).get(question)) for a in given if a.id not in replaced]
     latest = [(who, v) for who, v in latest if v is not None]
-    return None if not latest else [(who, x) for who, v in latest for x in v]
+    return latest or None
+
+
+def source_values(source: str, question: str, chunk: ItemChunk, row: Any) -> Values | None:
+    """The question's values (shapes, segments) on one item from the source, each answer's list
+    flattened (see :func:`source_answers`); None when it has none."""
+    answers = source_answers(source, question, chunk, row)
+    return None if answers is None else [(who, x) for who, v in answers for x in v]
 
 
 def media_items(

@@ -116,8 +116,8 @@ class AnnotatedArchive(ImageArchive):
     def _entry(self, e: Any, by_name: dict[str, Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
         raise NotImplementedError
 
-    def _record(self, external_id: str, stored: StoredMedia, values: list[Any]) -> StoredRecord:
-        """The item of one stored file, the question's values its gold or its pre-label."""
+    def _record(self, external_id: str, stored: StoredMedia, values: Any) -> StoredRecord:
+        """The item of one stored file, the question's values (its answer) its gold or its pre-label."""
         record: dict[str, Any] = {"id": external_id, self.field: stored.reference}
         value = {self.question.name: values}
         if self.options.as_ == "gold":

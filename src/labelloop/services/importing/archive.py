@@ -17,6 +17,12 @@ files (a part starting with `.`, such as `.DS_Store`), `Thumbs.db` and `desktop.
 counted while each file is inflated: `LABELLOOP_MAX_IMAGE_BYTES` per image,
 `LABELLOOP_MAX_AUDIO_BYTES` per audio file, and `LABELLOOP_MAX_ARCHIVE_BYTES` for the files read
 in all. Audio files are probed and decoded once (importing/audio/files.py, docs/audio.md).
+
+Videos (docs/video.md) go to the schema's video fields: a video file (`.mp4` goes to audio when
+the schema has an audio field and the file holds no video stream), or an image sequence: in the
+first layout each folder of images under a top folder `sequences/` (`sequences/clip7`, the item's
+id), in the second a record's video field naming a folder (`clip7/`), at the record's `fps`
+(default 25). Each is probed and decoded once (importing/video/, `LABELLOOP_MAX_VIDEO_BYTES`).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from labelloop.errors import Problem
-from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage, StoredMedia
+from labelloop.services.blobs import REFERENCE_PREFIX, StoredImage, StoredMedia, StoredVideo
 from labelloop.services.importing.audio.files import ACCEPTED_TEXT as AUDIO_TEXT
 from labelloop.services.importing.audio.files import KnownAudioFn, NotAudio, store_audio
 from labelloop.services.importing.images.files import ACCEPTED_TEXT, KnownFn, NotAnImage, store_image
@@ -44,6 +50,7 @@ from labelloop.services.importing.names import (
     AUDIO_SUFFIXES,
     IMAGE_SUFFIXES,
     RECORD_SUFFIXES,
+    VIDEO_SUFFIXES,
     is_junk,
     suffix,
     unsafe_name,
@@ -53,10 +60,12 @@ from labelloop.services.importing.readers import (
     ImageFile,
     Source,
     StoredRecord,
+    VideoFile,
     Where,
     detect_format,
     shown,
 )
+from labelloop.services.importing.video import media as video_media
 from labelloop.store.blobs import BlobStore, TooLarge
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -124,12 +133,16 @@ class ImageArchive:
         image_fields: tuple[str, ...] = (), known: KnownFn | None = None,
         header_check: Callable[[list[str]], str | None] | None = None,
         audio_fields: tuple[str, ...] = (), known_audio: KnownAudioFn | None = None,
+        video_fields: tuple[str, ...] = (), known_video: video_media.KnownVideoFn | None = None,
     ) -> None:
         self.path = path
         self.store = store
         self.limits = limits or ImportLimits()
         self.image_fields = image_fields
         self.audio_fields = audio_fields
+        self.video_fields = video_fields
+        self.known_video = known_video
+        self._folders: dict[str, list[Member]] | None = None
         self.known = known
         self.known_audio = known_audio
         self.header_check = header_check
@@ -181,6 +194,7 @@ class ImageArchive:
             yield from self._named_images(members)
 
     def _image_files(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        members, sequences = video_media.split_sequences(members)
         for m in members:
             if self._stop:
                 return
@@ -188,8 +202,15 @@ class ImageArchive:
             self.bytes_read += m.packed
             if m.problem is not None:
                 yield where, where.problem(m.problem)
+            elif self._is_video(m):
+                video = self._store_video(m)
+                yield where, video if isinstance(video, Problem) else VideoFile(
+                    {"id": m.name, "blob": video.reference}, (video,))
             elif suffix(m.name) == ".svg":
                 yield where, where.problem("an SVG image: vector images can carry scripts; convert it to PNG")
+            elif suffix(m.name) in VIDEO_SUFFIXES and not self.video_fields \
+                    and (suffix(m.name) not in AUDIO_SUFFIXES or not self.audio_fields):
+                yield where, where.problem("the schema has no video field to put a video in")
             elif suffix(m.name) not in IMAGE_SUFFIXES | AUDIO_SUFFIXES:
                 yield where, where.problem(self._not_media())
             elif suffix(m.name) in AUDIO_SUFFIXES and not self.audio_fields:
@@ -202,6 +223,16 @@ class ImageArchive:
                 else:
                     kind = ImageFile if suffix(m.name) in IMAGE_SUFFIXES else AudioFile
                     yield where, kind({"id": m.name, "blob": stored.reference}, (stored,))
+        for folder, frames in sequences:
+            if self._stop:
+                return
+            self.bytes_read += sum(m.packed for m in frames)
+            found = self._store_sequence(folder, frames, None)
+            if isinstance(found, list):
+                for problem in found:
+                    yield Where(file=problem.file), problem
+            else:
+                yield Where(file=folder), VideoFile({"id": folder, "blob": found.reference}, (found,))
 
     def _named_images(self, members: list[Member]) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
         by_name = {m.name: m for m in members}
@@ -264,8 +295,9 @@ class ImageArchive:
         images: list[StoredMedia] = []
         problems: list[Problem] = []
         values = dict(record)
-        for field in (*self.image_fields, *self.audio_fields):
-            kind = "image" if field in self.image_fields else "audio"
+        for field in (*self.image_fields, *self.audio_fields, *self.video_fields):
+            kind = ("image" if field in self.image_fields
+                    else "audio" if field in self.audio_fields else "video")
             value = values.get(field)
             if not isinstance(value, str) or not value.strip() or value.startswith(("/", REFERENCE_PREFIX)) \
                     or _SCHEME.match(value):
@@ -273,6 +305,16 @@ class ImageArchive:
             name = value.strip()
             while name.startswith("./"):
                 name = name[2:]
+            if kind == "video":
+                found = self._named_video(where, field, name, record, by_name)
+                if isinstance(found, list):
+                    problems.extend(found)
+                    if self._stop:
+                        break
+                else:
+                    values[field] = found.reference
+                    images.append(found)
+                continue
             member = by_name.get(name)
             if unsafe_name(name) is not None or member is None or member.name == self.records_files[0]:
                 problems.append(where.problem(f"no {kind} {shown(value)!r} in the archive", field))
@@ -295,6 +337,66 @@ class ImageArchive:
             values[field] = stored.reference
             images.append(stored)
         return problems or StoredRecord(values, tuple(images))
+
+    def _is_video(self, m: Member) -> bool:
+        """Whether a file of the first layout is a video (an .mp4 of an audio schema is audio)."""
+        if suffix(m.name) not in VIDEO_SUFFIXES or not self.video_fields:
+            return False
+        return (suffix(m.name) not in AUDIO_SUFFIXES or not self.audio_fields
+                or video_media.member_holds_video(m))
+
+    def _store_video(self, m: Member) -> StoredVideo | Problem:
+        limit = min(self.limits.max_video_bytes, self._left)
+        found = video_media.store_member(self.store, m, self.limits, limit, self.known_video)
+        if isinstance(found, Problem):
+            if found.message == video_media.TOO_LARGE and limit < self.limits.max_video_bytes:
+                self._stop = True
+                return replace(found, message=self.limits.archive_too_large("files"))
+            return replace(found, message=self.limits.video_too_large()) \
+                if found.message == video_media.TOO_LARGE else found
+        self._left -= found.original.size
+        return found
+
+    def _store_sequence(self, folder: str, frames: list[Member], fps: Any) -> StoredVideo | list[Problem]:
+        found = video_media.store_folder(self.store, folder, frames, fps, self.limits, self._left)
+        if not isinstance(found, list):
+            self._left -= sum(m.packed for m in frames)
+        return found
+
+    def _named_video(self, where: Where, field: str, name: str, record: dict[str, Any],
+                     by_name: dict[str, Member]) -> StoredVideo | list[Problem]:
+        """A record's video: the file it names, or the folder of frames it names."""
+        member = by_name.get(name)
+        if member is not None and unsafe_name(name) is None and member.name != self.records_files[0]:
+            if suffix(name) not in VIDEO_SUFFIXES:
+                return [where.problem(f"{shown(name)} is not a video file (or a folder of frames)", field)]
+            stored = self._stored.get(name)
+            if stored is None:
+                stored = self._store_video(member)
+                self._stored[name] = stored
+            if isinstance(stored, Problem):
+                return [replace(stored, line=where.line, record=where.record, field=field,
+                                message=f"{shown(name)}: {stored.message}")]
+            assert isinstance(stored, StoredVideo)
+            return stored
+        folder = name.rstrip("/")
+        if self._folders is None:  # once per archive: the files of each folder
+            self._folders = {}
+            for m in by_name.values():
+                if "/" in m.name:
+                    self._folders.setdefault(m.name.rsplit("/", 1)[0], []).append(m)
+        frames = self._folders.get(folder, [])
+        if not folder or unsafe_name(folder) is not None or not frames:
+            return [where.problem(f"no video or folder of frames {shown(name)!r} in the archive", field)]
+        key = f"{folder}/@{record.get('fps')}"  # one folder named twice at one rate is one video
+        cached = self._stored.get(key)
+        if isinstance(cached, StoredVideo):
+            return cached
+        found = self._store_sequence(folder, frames, record.get("fps"))
+        if isinstance(found, list):
+            return [replace(p, line=where.line, record=where.record, field=p.field or field) for p in found]
+        self._stored[key] = found
+        return found
 
     def _not_media(self) -> str:
         """What a file of the wrong kind is told, in the terms of the schema's media fields."""

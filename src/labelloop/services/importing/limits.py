@@ -1,7 +1,8 @@
 """How much one import may hold: bytes per item, bytes per archive, nesting depth.
 
 The numbers are settings (`LABELLOOP_MAX_ITEM_BYTES`, `..._ARCHIVE_BYTES`, `..._JSON_DEPTH`,
-`..._IMAGE_BYTES`, `..._AUDIO_BYTES`, `..._AUDIO_SECONDS`).
+`..._IMAGE_BYTES`, `..._AUDIO_BYTES`, `..._AUDIO_SECONDS`, `..._VIDEO_BYTES`,
+`..._VIDEO_SECONDS`).
 readers.py checks bytes while streaming, so an oversized line or archive member is never read
 whole; records.py checks the item as it will be stored (its size, nesting and characters).
 """
@@ -30,11 +31,14 @@ class ImportLimits:
     max_image_bytes: int = _default("max_image_bytes")
     max_audio_bytes: int = _default("max_audio_bytes")
     max_audio_seconds: int = _default("max_audio_seconds")
+    max_video_bytes: int = _default("max_video_bytes")
+    max_video_seconds: int = _default("max_video_seconds")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImportLimits:
         return cls(settings.max_item_bytes, settings.max_archive_bytes, settings.max_json_depth,
-                   settings.max_image_bytes, settings.max_audio_bytes, settings.max_audio_seconds)
+                   settings.max_image_bytes, settings.max_audio_bytes, settings.max_audio_seconds,
+                   settings.max_video_bytes, settings.max_video_seconds)
 
     def item_too_large(self, what: str) -> str:
         return (f"the {what} is larger than {limit_text(self.max_item_bytes)}, "
@@ -55,6 +59,10 @@ class ImportLimits:
     def audio_too_large(self) -> str:
         return (f"the audio file is larger than {limit_text(self.max_audio_bytes)}, the limit for one "
                 "audio file (LABELLOOP_MAX_AUDIO_BYTES)")
+
+    def video_too_large(self) -> str:
+        return (f"the video is larger than {limit_text(self.max_video_bytes)}, the limit for one "
+                "video file (LABELLOOP_MAX_VIDEO_BYTES)")
 
     def too_deep(self) -> str:
         return f"nested deeper than {self.max_json_depth} levels (LABELLOOP_MAX_JSON_DEPTH)"

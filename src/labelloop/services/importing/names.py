@@ -13,6 +13,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".
 # By name only, to route a file; what it holds is probed (docs/audio.md).
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4",
                             ".aac"})
+# Videos (docs/video.md); an .mp4 may be audio only: probed when the schema takes both.
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv"})
 RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".csv", ".tsv", ".json"})
 # What Hugging Face's `save_to_disk` writes at the top of a DatasetDict's folder or a Dataset's.
 HF_MARKERS = ("dataset_dict.json", "state.json")
@@ -64,8 +66,8 @@ def holds_images(path: Path) -> bool:
 
 
 def holds_media(path: Path) -> bool:
-    """Whether a folder or zip has image or audio files to import (or SVGs, to be refused)."""
-    wanted = IMAGE_SUFFIXES | AUDIO_SUFFIXES | {".svg"}
+    """Whether a folder or zip has image, audio or video files to import (or SVGs, to be refused)."""
+    wanted = IMAGE_SUFFIXES | AUDIO_SUFFIXES | VIDEO_SUFFIXES | {".svg"}
     if path.is_dir():
         for _root, dirs, files in os.walk(path):
             dirs[:] = [d for d in dirs if not is_junk(d)]

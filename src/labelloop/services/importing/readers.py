@@ -30,10 +30,12 @@ from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_hf_dataset, holds_media
 
-FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "coco", "yolo", "voc", "hf",
-           "nemo", "srt", "webvtt", "rttm")
+FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "video", "coco", "yolo", "voc",
+           "hf", "nemo", "srt", "webvtt", "rttm", "mot", "cvat")
 AUDIO_DATASETS = ("nemo", "srt", "webvtt", "rttm")  # audio datasets with segments (audio/datasets.py)
-DATASETS = ("coco", "yolo", "voc", *AUDIO_DATASETS)  # datasets with annotations (images/datasets.py)
+VIDEO_DATASETS = ("mot", "cvat")  # video datasets with tracks (video/tracked.py)
+# datasets with annotations (images/datasets.py)
+DATASETS = ("coco", "yolo", "voc", *AUDIO_DATASETS, *VIDEO_DATASETS)
 BOM = b"\xef\xbb\xbf"
 PIECE = 64 * 1024  # how much is read at a time where a whole line or member may be too large
 
@@ -59,6 +61,11 @@ class AudioFile(StoredRecord):
     """An audio file alone: its `blob` reference goes into the schema's first audio field."""
 
 
+class VideoFile(StoredRecord):
+    """A video file (or a folder of frames) alone: its `blob` reference goes into the schema's
+    first video field."""
+
+
 @dataclass(frozen=True)
 class Where:
     line: int | None = None
@@ -80,6 +87,10 @@ def _one_txt_file() -> Invalid:
     )
 
 
+def _media_of(fmt: str) -> str:
+    return "audio" if fmt in AUDIO_DATASETS else "videos" if fmt in VIDEO_DATASETS else "images"
+
+
 def detect_format(path: Path, declared: str | None = None) -> str:
     if declared:
         if declared not in FORMATS:
@@ -92,18 +103,18 @@ def detect_format(path: Path, declared: str | None = None) -> str:
         if declared in DATASETS and not (path.is_dir() or zipfile.is_zipfile(path)):
             raise Invalid(f"not a folder or zip of a {declared.upper()} dataset",
                           [Problem(f"a {declared.upper()} dataset is a zip archive (or, with the CLI, a "
-                                   f"folder) of its {'audio' if declared in AUDIO_DATASETS else 'images'} "
+                                   f"folder) of its {_media_of(declared)} "
                                    "and annotation files", field="format")])
         if declared == "hf" and not (path.is_dir() or zipfile.is_zipfile(path)):
             raise Invalid("not a folder or zip of a Hugging Face dataset",
                           [Problem("a dataset written by save_to_disk is a folder (with the CLI) or a "
                                    "zip archive of that folder", field="format")])
-        if declared in ("images", "audio") and not (path.is_dir() or zipfile.is_zipfile(path)):
-            kind = "image" if declared == "images" else "audio"
+        if declared in ("images", "audio", "video") and not (path.is_dir() or zipfile.is_zipfile(path)):
+            kind = {"images": "image", "audio": "audio", "video": "video"}[declared]
             raise Invalid(f"not a folder or zip of {declared}",
                           [Problem(f"the {declared} format is a zip archive (or, with the CLI, a folder) "
                                    f"of {kind} files", field="format")])
-        if declared == "audio":
+        if declared in ("audio", "video"):
             return "images"  # one reader for archives of media files (archive.py)
         if declared == "zip" and holds_hf_dataset(path):
             return "hf"  # a zip, told apart by what it holds like one of images

@@ -24,12 +24,20 @@ from typing import Any
 import orjson
 
 from labelloop.errors import Invalid, Problem
-from labelloop.schema import AudioInfo, ImageInfo, LabelSchema, Target, check_field_value
+from labelloop.schema import AudioInfo, ImageInfo, LabelSchema, Target, VideoInfo, check_field_value
 from labelloop.schema.fields import MEDIA_KINDS
-from labelloop.services.blobs import REFERENCE_PREFIX, StoredAudio, StoredMedia
+from labelloop.services.blobs import REFERENCE_PREFIX, StoredAudio, StoredMedia, StoredVideo
 from labelloop.services.importing.feedback.chat import ChatMapping
 from labelloop.services.importing.limits import ImportLimits, deeper_than
-from labelloop.services.importing.readers import AudioFile, ImageFile, StoredRecord, TextFile, Where, shown
+from labelloop.services.importing.readers import (
+    AudioFile,
+    ImageFile,
+    StoredRecord,
+    TextFile,
+    VideoFile,
+    Where,
+    shown,
+)
 from labelloop.services.targets import SizeOf, targets_of
 from labelloop.store.blobs import is_sha256
 
@@ -77,6 +85,7 @@ class RecordReader:
         self.first_text_field = next((f.name for f in self.fields if f.type == "text"), None)
         self.first_image_field = next((f.name for f in self.fields if f.type == "image"), None)
         self.first_audio_field = next((f.name for f in self.fields if f.type == "audio"), None)
+        self.first_video_field = next((f.name for f in self.fields if f.type == "video"), None)
         self.chat = ChatMapping(schema)  # prompts, conversations and candidate responses (feedback/chat.py)
 
     def missing_columns(self, header: list[str]) -> str | None:
@@ -108,6 +117,10 @@ class RecordReader:
                 if self.first_audio_field is None:
                     return [where.problem("the schema has no audio field to put an audio file in")]
                 record = {"id": record["id"], self.first_audio_field: record["blob"]}
+            elif isinstance(record, VideoFile):
+                if self.first_video_field is None:
+                    return [where.problem("the schema has no video field to put a video in")]
+                record = {"id": record["id"], self.first_video_field: record["blob"]}
         reported: set[str] = set()  # fields whose problem the mapping already named
         if self.chat.active:
             record, reported = self.chat.apply(where, record, problems,
@@ -277,14 +290,14 @@ class RecordReader:
         audio) stored by this import or (through `image_size`) before it."""
         if not self.schema.target_fields:
             return {}
-        here: dict[str, ImageInfo | AudioInfo] = {}
+        here: dict[str, ImageInfo | AudioInfo | VideoInfo] = {}
         for i in images:
-            if isinstance(i, StoredAudio):
+            if isinstance(i, StoredAudio | StoredVideo):
                 here[i.original.sha256] = i.info
             elif i.original.width and i.original.height:
                 here[i.original.sha256] = ImageInfo(i.original.width, i.original.height)
 
-        def size_of(sha256: str) -> ImageInfo | AudioInfo | None:
+        def size_of(sha256: str) -> ImageInfo | AudioInfo | VideoInfo | None:
             if sha256 in here:
                 return here[sha256]
             return self.image_size(sha256) if self.image_size is not None else None

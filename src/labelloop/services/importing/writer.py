@@ -28,17 +28,19 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, func, select, update
 
-from labelloop.errors import Invalid, Problem
-from labelloop.schema import AudioInfo, ImageInfo
+from labelloop.errors import DomainError, Invalid, Problem
+from labelloop.schema import AudioInfo, ImageInfo, VideoInfo
 from labelloop.schema.fields import MEDIA_KINDS
 from labelloop.services.blobs import (
     StoredAudio,
     StoredImage,
+    StoredVideo,
     link_blobs,
     record_images,
     references_in,
     stored_audio,
     stored_image,
+    stored_video,
     visible_blobs,
 )
 from labelloop.services.importing.annotated import DatasetOptions
@@ -47,13 +49,23 @@ from labelloop.services.importing.audio import manifest as audio_manifest
 from labelloop.services.importing.audio import subtitles
 from labelloop.services.importing.audio.attach import attach_segments
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive
+from labelloop.services.importing.audit_entry import ImportEntry, file_sha256
 from labelloop.services.importing.feedback.hf_disk import HFDataset
 from labelloop.services.importing.images import coco, voc, yolo
 from labelloop.services.importing.images.datasets import DatasetArchive
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_media
-from labelloop.services.importing.readers import AUDIO_DATASETS, DATASETS, Source, detect_format
+from labelloop.services.importing.readers import (
+    AUDIO_DATASETS,
+    DATASETS,
+    VIDEO_DATASETS,
+    Source,
+    detect_format,
+)
 from labelloop.services.importing.records import ItemRow, RecordReader
+from labelloop.services.importing.video import cvat as video_cvat
+from labelloop.services.importing.video import mot as video_mot
+from labelloop.services.importing.video.tracked import VideoDatasetArchive, attach_tracks
 from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
@@ -66,6 +78,7 @@ from labelloop.store.models import items, jobs, open_when, projects, utcnow
 
 MAX_PROBLEMS = 50
 DATASET_READERS = {"coco": coco.entries, "yolo": yolo.entries, "voc": voc.entries}
+VIDEO_READERS = {"mot": video_mot.entries, "cvat": video_cvat.entries}
 AUDIO_READERS = {"nemo": audio_manifest.entries, "srt": subtitles.srt_entries,
                  "webvtt": subtitles.vtt_entries, "rttm": subtitles.rttm_entries}
 
@@ -109,6 +122,26 @@ def import_file(
     with db.read() as conn:
         acc = access(conn, actor, project_id, Action.import_items)
     fmt = detect_format(path, fmt)
+    entry = ImportEntry(actor, project_id, job_id, display_name or path.name, file_sha256(path), fmt,
+                        dataset.as_ if dataset is not None and fmt in DATASETS else None)
+    stats = ImportStats()
+    try:
+        return _import(db, actor, project_id, path, entry, acc, stats, batch_size=batch_size,
+                       progress=progress, limits=limits, blobs=blobs, dataset=dataset, split=split)
+    except DomainError as e:  # refused: logged with the deletion of what it staged
+        # Every problem found, where the error lists the first MAX_PROBLEMS.
+        problems = max(len(stats.problems), len(e.detail) if isinstance(e, Invalid) else 0)
+        discard_staged(db, job_id, then=lambda c: entry.refused(c, problems))
+        raise
+
+
+def _import(
+    db: Database, actor: Actor, project_id: int, path: Path, entry: ImportEntry, acc: Any,
+    stats: ImportStats, *,
+    batch_size: int, progress: ProgressFn | None, limits: ImportLimits | None, blobs: BlobStore | None,
+    dataset: DatasetOptions | None, split: str | None,
+) -> dict[str, Any]:
+    fmt, job_id, display_name = entry.format, entry.job_id, entry.file
     schema = schema_of(acc.project.label_schema)
     reader = RecordReader(schema, text_cells=fmt in ("csv", "tsv"), limits=limits,
                           image_size=partial(_image_info, db, actor))
@@ -122,7 +155,15 @@ def import_file(
             path, blobs, limits, fmt=fmt, reader=AUDIO_READERS[fmt], schema=schema,
             options=dataset or DatasetOptions(), known_audio=partial(_known_audio, db))
         if source.attach:  # no audio files: segments for items already in the project
-            return attach_segments(db, actor, project_id, source, display_name or path.name)
+            return attach_segments(db, actor, project_id, source, display_name, entry.imported)
+    elif fmt in VIDEO_DATASETS:
+        if blobs is None:
+            raise ValueError("importing videos needs a blob store")
+        source = VideoDatasetArchive(
+            path, blobs, limits, fmt=fmt, reader=VIDEO_READERS[fmt], schema=schema,
+            options=dataset or DatasetOptions(), known_video=partial(_known_video, db))
+        if source.attach:  # no video files: tracks for items already in the project
+            return attach_tracks(db, actor, project_id, source, display_name, entry.imported)
     elif fmt in DATASETS:
         if blobs is None:
             raise ValueError("importing images needs a blob store")
@@ -136,11 +177,12 @@ def import_file(
             known=partial(_known_image, db), header_check=reader.missing_columns,
             audio_fields=tuple(f.name for f in schema.fields if f.type == "audio"),
             known_audio=partial(_known_audio, db),
+            video_fields=tuple(f.name for f in schema.fields if f.type == "video"),
+            known_video=partial(_known_video, db),
         )
         reader.text_cells = source.records_format in ("csv", "tsv")
     else:
         source = Source(path, fmt, limits, header_check=reader.missing_columns)
-    stats = ImportStats()
     batch: list[ItemRow] = []
     unchecked: list[ItemRow] = []
     overlap = initial_needed(acc.project.overlap, quality_settings(acc.project.quality_settings))
@@ -182,12 +224,13 @@ def import_file(
         if stats.problems:
             _check_references(db, actor, batch + unchecked, stats)
             raise Invalid(
-                _nothing_imported(display_name or path.name, len(stats.problems), stopped),
+                _nothing_imported(display_name, len(stats.problems), stopped),
                 stats.problems[:MAX_PROBLEMS],
             )
-        db.run(lambda c: _commit(c, job_id, stats.as_result()))
-    except BaseException:
-        discard_staged(db, job_id)
+        db.run(lambda c: _commit(c, entry, stats.as_result()))
+    except BaseException as e:
+        if not isinstance(e, DomainError):  # a refusal is discarded by `import_file`, and logged
+            discard_staged(db, job_id)
         raise
     # Committed: from here on a failure leaves the rest to `recover_imports` at the next start.
     def published(done: int, total: int) -> None:
@@ -211,7 +254,7 @@ def _nothing_imported(name: str, found: int, stopped: bool) -> str:
     return f"{name}: nothing was imported"
 
 
-def _image_info(db: Database, actor: Actor, sha256: str) -> ImageInfo | AudioInfo | None:
+def _image_info(db: Database, actor: Actor, sha256: str) -> ImageInfo | AudioInfo | VideoInfo | None:
     """The size of a stored image (duration of an audio file) the importer may use (gold shapes
     and segments are checked against it); none for others, which an error message must not give
     away."""
@@ -227,6 +270,11 @@ def _known_image(db: Database, sha256: str) -> StoredImage | None:
 def _known_audio(db: Database, sha256: str) -> StoredAudio | None:
     with db.read() as conn:
         return stored_audio(conn, sha256)
+
+
+def _known_video(db: Database, sha256: str) -> StoredVideo | None:
+    with db.read() as conn:
+        return stored_video(conn, sha256)
 
 
 def _blob_problems(
@@ -298,9 +346,11 @@ def _write_batch(
     stats.problems.extend(problems)
 
 
-def _commit(conn: Connection, job_id: int, result: dict[str, Any]) -> None:
-    """The import's commit point: its result is written, so its staged rows are its to publish."""
-    conn.execute(update(jobs).where(jobs.c.id == job_id).values(result=result))
+def _commit(conn: Connection, entry: ImportEntry, result: dict[str, Any]) -> None:
+    """The import's commit point: its result is written, so its staged rows are its to publish;
+    the audit log's entry is written with it."""
+    conn.execute(update(jobs).where(jobs.c.id == entry.job_id).values(result=result))
+    entry.imported(conn, result)
 
 
 def publish_staged(
@@ -346,12 +396,15 @@ def publish_staged(
     return done
 
 
-def discard_staged(db: Database, job_id: int) -> int:
-    """Delete what an uncommitted import staged (nobody could see or answer those rows)."""
+def discard_staged(db: Database, job_id: int, *, then: Callable[[Connection], None] | None = None) -> int:
+    """Delete what an uncommitted import staged (nobody could see or answer those rows), and
+    `then` in the same transaction (the audit entry of a refused import)."""
     def go(conn: Connection) -> int:
         res = conn.execute(
             delete(items).where(items.c.import_job_id == job_id, items.c.staged.is_(True))
         )
+        if then is not None:
+            then(conn)
         return res.rowcount
     return db.run(go)
 

@@ -1,5 +1,5 @@
 """A project's learning-loop settings: pre-labels, queue strategy, encoder, auto-labelling, and
-the image models (detector, segmenter) and the speech model (transcriber)."""
+the image models (detector, segmenter), the speech model (transcriber) and the video tracker."""
 
 from __future__ import annotations
 
@@ -95,6 +95,12 @@ class LoopSettings(BaseModel):
         description="Interactive masks (POST .../items/{item}/segment): grabcut (built in), the URL "
         "of a team's segmenter, or python:<entry point>.",
     )
+    tracker: str = Field(
+        "opencv",
+        description="Proposes a video track's boxes on the next frames (POST .../items/{item}/track): "
+        "opencv (built in: CSRT, KCF or MIL, the best the installed OpenCV has; opencv-mil etc. for "
+        "one), the URL of a team's tracker, or python:<entry point>.",
+    )
 
     transcriber: str | None = Field(
         None,
@@ -137,6 +143,15 @@ class LoopSettings(BaseModel):
     def _segmenter(cls, v: str) -> str:
         if v != "grabcut" and not v.startswith(("http://", "https://", "python:")):
             raise ValueError("grabcut, an http(s) URL, or python:<entry point name>")
+        return v
+
+    @field_validator("tracker")
+    @classmethod
+    def _tracker(cls, v: str) -> str:
+        if v not in ("opencv", "opencv-csrt", "opencv-kcf", "opencv-mil") and not v.startswith(
+                ("http://", "https://", "python:")):
+            raise ValueError("opencv (or opencv-csrt, opencv-kcf, opencv-mil), an http(s) URL, or "
+                             "python:<entry point name>")
         return v
 
     @field_validator("strategy")

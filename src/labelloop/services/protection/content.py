@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from labelloop.store.blobs import LocalBlobStore
+from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
-from labelloop.store.models import blob_audio, blob_variants, blobs, items, project_blobs
+from labelloop.store.models import blob_audio, blob_variants, blob_video, blobs, items, project_blobs
 
 _REFERENCE = re.compile(r"blob:([0-9a-f]{64})")
 EMBEDDINGS = "embeddings/embeddings.sqlite"  # services/loop/rounds.py's cache (learn/cache.py)
@@ -68,6 +68,7 @@ def unlink_files(conn: Connection, project_id: int, candidates: set[str]) -> lis
         select(blob_variants.c.variant_sha256).where(blob_variants.c.sha256.in_(sorted(orphans))))}
     conn.execute(delete(blob_variants).where(blob_variants.c.sha256.in_(sorted(orphans))))
     conn.execute(delete(blob_audio).where(blob_audio.c.sha256.in_(sorted(orphans))))
+    conn.execute(delete(blob_video).where(blob_video.c.sha256.in_(sorted(orphans))))
     # A variant may be another file's original or variant too (equal bytes, one file): kept then.
     candidates_rows = orphans | variants
     busy = set(conn.execute(select(project_blobs.c.sha256).where(
@@ -81,7 +82,7 @@ def unlink_files(conn: Connection, project_id: int, candidates: set[str]) -> lis
     return doomed
 
 
-def delete_files(store: LocalBlobStore, hashes: Iterable[str]) -> int:
+def delete_files(store: BlobStore, hashes: Iterable[str]) -> int:
     return sum(store.delete(h) for h in hashes)
 
 

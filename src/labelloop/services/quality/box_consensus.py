@@ -39,6 +39,7 @@ import pandas as pd
 from labelloop.quality import default_box_aggregator
 from labelloop.quality.shapes import box_iou
 from labelloop.schema import Question
+from labelloop.services.quality.cluster_scores import f1_skills, item_confidence
 
 DEFAULT_SKILL = 0.7
 # Items with two or more answers the EM needs before its rates mean anything: with fewer, the
@@ -73,9 +74,9 @@ def box_consensus(question: Question, answers: pd.DataFrame) -> BoxConsensus:
     })
     model = default_box_aggregator()
     fused = model.fit_predict(long)
-    skills = _skills(model.recall_, model.precision_)
+    skills = f1_skills(model.recall_, model.precision_)
     weight = {int(u): float(s) for u, s in skills.items()}
-    sure = _confidence(model.clusters_)
+    sure = item_confidence(model.clusters_)
     by_item: dict[int, list[tuple[int, list[dict[str, Any]]]]] = {}
     for (item, user), objs in objects.items():
         by_item.setdefault(item, []).append((user, objs))
@@ -84,22 +85,6 @@ def box_consensus(question: Question, answers: pd.DataFrame) -> BoxConsensus:
         kept = _labelled(question, [list(b) for b in boxes], by_item[int(item)], weight, model.match_iou)
         out[int(item)] = (kept, sure.get(int(item), 1.0))
     return BoxConsensus(out, skills)
-
-
-def _skills(recall: pd.Series, precision: pd.Series) -> pd.Series:
-    p = precision.astype(float).fillna(1.0)
-    r = recall.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = (2 * p * r / (p + r)).fillna(0.0)
-    return f1.clip(0.0, 1.0)
-
-
-def _confidence(clusters: pd.DataFrame) -> dict[int, float]:
-    if clusters.empty:
-        return {}
-    p = clusters.p_real.astype(float)
-    decided = np.maximum(p, 1.0 - p)
-    return {int(t): float(v) for t, v in decided.groupby(clusters.task.to_numpy()).mean().items()}
 
 
 def _labelled(

@@ -7,8 +7,9 @@ overlap (ask for one more answer while the consensus is unsure) and sends items 
 unsure to review. The project-wide recompute fits the default aggregator (Dawid-Skene and
 MACE, gold clamped) over every answer of a single-choice question, the default box aggregator
 (annotator recall and precision learned over the whole project: box_consensus.py) over every
-answer of a `bbox` question, and the feedback questions' aggregators (Crowd-BT for preferences,
-Plackett-Luce for rankings, HMM-Crowd for flagged words, the robust mean per criterion:
+answer of a `bbox` question, the default track aggregator likewise over every answer of a
+`video_tracks` question (track_consensus.py), and the feedback questions' aggregators (Crowd-BT
+for preferences, Plackett-Luce for rankings, HMM-Crowd for flagged words, the robust mean per criterion:
 feedback_consensus.py) and the transcript aggregator (ROVER weighted by each annotator's learned
 word error rate, the model's hypothesis one more voter: transcript_consensus.py, which also votes
 transcripts word by word as each answer arrives); other questions keep their label type's per-item
@@ -43,6 +44,7 @@ from labelloop.services.quality.feedback_consensus import (
 )
 from labelloop.services.quality.review_reasons import LOW_CONFIDENCE, sent_to_review
 from labelloop.services.quality.settings import QualitySettings, quality_settings
+from labelloop.services.quality.track_consensus import enough_for_track_model, track_consensus
 from labelloop.services.quality.transcript_consensus import (
     hypotheses,
     is_transcript,
@@ -223,6 +225,12 @@ def recompute_project(db: Database, actor: Actor, project_id: int) -> dict[str, 
                 s = settled.setdefault(item_id, Settled())
                 s.value[q.name], s.confidences[q.name] = value, sure
             skill_parts.append(boxes.skills)
+        elif q.kind.name == "video_tracks" and enough_for_track_model(rows.item_id):
+            found_tracks = track_consensus(q, rows)
+            for item_id, (fused, sure) in found_tracks.items.items():
+                s = settled.setdefault(item_id, Settled())
+                s.value[q.name], s.confidences[q.name] = fused, sure
+            skill_parts.append(found_tracks.skills)
         elif q.kind.name in FEEDBACK and enough_data(rows.item_id):
             found = feedback_consensus(q, rows, texts)
             for item_id, (value, sure) in found.items.items():

@@ -24,7 +24,7 @@ from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.feedback_agreement import feedback_agreement
 from labelloop.services.quality.settings import quality_settings
-from labelloop.services.quality.shape_gold import ShapeCounts, is_shape, shape_counts
+from labelloop.services.quality.shape_gold import ShapeCounts, gold_tracks, is_shape, is_tracks, shape_counts
 from labelloop.services.quality.transcript_agreement import annotator_scores, transcript_agreement
 from labelloop.services.quality.transcript_consensus import is_transcript, transcript_questions
 from labelloop.services.quality.trust import gold_correct, standings
@@ -212,6 +212,8 @@ def annotator_report(conn: Connection, actor: Actor, project_id: int) -> list[di
             "paused": bool(s and s.paused), "paused_reason": s.paused_reason if s else None,
             "flags": [] if row is None else [f for f in FLAGS if bool(row[f])],
             "gold_shapes": _gold_shapes(shapes, [(gold[i], v) for i, v in pairs]),
+            "gold_tracks": gold_tracks([q for q in schema.questions if is_tracks(q)],
+                                       [(gold[i], v) for i, v in pairs]),
             "transcripts": {q: by[int(uid)] for q, (by, _) in spoken.items() if int(uid) in by},
             "gold_transcripts": {q: by[int(uid)] for q, (_, by) in spoken.items() if int(uid) in by},
         })

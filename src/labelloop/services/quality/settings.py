@@ -50,7 +50,8 @@ class QualitySettings(BaseModel):
     gold_shape_score: float = Field(
         0.8, ge=0.0, le=1.0,
         description="A shape answer (boxes, polygons, masks, keypoints) on a gold item counts as "
-        "correct when its F1 against the gold objects (IoU 0.5; OKS for keypoints) is at least this.",
+        "correct when its F1 against the gold objects (IoU 0.5; OKS for keypoints) is at least this; "
+        "video tracks when their IDF1 against the gold tracks is.",
     )
     gold_max_wer: float = Field(
         0.0, ge=0.0, le=1.0,

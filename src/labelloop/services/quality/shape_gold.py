@@ -14,6 +14,12 @@ An answer on a gold item is *correct* (for the gold record and the pause rule of
 shape question the gold settles reaches F1 >= `gold_shape_score` (a project setting, 0.8 by default:
 two objects missed of five fail, F1 0.75; one missed passes, 0.89; a box a few pixels off still
 matches).
+
+`video_tracks` on a gold video are scored by IDF1 against the gold tracks (Ristani et al. 2016: tracks
+matched one-to-one once for the whole video, a frame counting where a matched pair of the same class
+overlaps at IoU >= 0.5; `labelloop.quality.tracks`), and pass at the same `gold_shape_score`: IDF1 is
+the F1 of the shapes counted over frames, with an identity switch costing the frames after it. The
+annotators report adds MOTA and HOTA (docs/quality.md, "Tracks").
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from labelloop.quality.tracks import TrackCounts, track_counts
 from labelloop.schema import LabelSchema, Question
 from labelloop.schema.types.shapes import shape_match
 from labelloop.schema.types.shapes.objects import ShapeType
+from labelloop.schema.types.video import track_consensus
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,33 @@ def shape_counts(question: Question, answer: Any, gold: Any) -> ShapeCounts:
     return ShapeCounts(tp, len(found), len(mine) - len(found), len(truth) - len(found), total)
 
 
+def is_tracks(question: Question) -> bool:
+    return question.kind.name == "video_tracks"
+
+
+def track_gold_counts(answer: Any, gold: Any) -> TrackCounts:
+    """MOTA, IDF1 and HOTA's sums of a `video_tracks` answer against the gold one (summable)."""
+    end = track_consensus.horizon([answer, gold])
+    mine, truth = track_consensus.tracks_of(answer, end), track_consensus.tracks_of(gold, end)
+    return track_counts(mine, truth, iou_threshold=track_consensus.IOU)
+
+
+def gold_tracks(
+    questions: list[Question], answered: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """Per `video_tracks` question the gold settles: the annotator's tracks against the gold's over
+    their gold answers, pooled as the reference libraries pool sequences: MOTA, IDF1, HOTA, switches."""
+    out: dict[str, dict[str, Any]] = {}
+    for q in questions:
+        scored = [track_gold_counts(answer.get(q.name), truth[q.name]) for truth, answer in answered
+                  if q.name in truth]
+        if scored:
+            c = sum(scored, TrackCounts())
+            out[q.name] = {"answers": len(scored), "mota": c.mota, "idf1": c.idf1, "hota": c.hota,
+                           "switches": c.switches}
+    return out
+
+
 def gold_correct(
     gold: dict[str, Any], answer: dict[str, Any], schema: LabelSchema | None = None,
     *, shape_f1: float = 0.8,
@@ -97,6 +132,9 @@ def gold_correct(
                 return False
         elif is_shape(q):
             if shape_counts(q, answer.get(name), value).f1 < shape_f1:
+                return False
+        elif is_tracks(q):  # IDF1 against the gold tracks, at the shapes' bar
+            if track_gold_counts(answer.get(name), value).idf1 < shape_f1:
                 return False
         elif not q.kind.matches_gold(q.spec, answer.get(name), value):  # equality for most types
             return False

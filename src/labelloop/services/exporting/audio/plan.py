@@ -77,20 +77,7 @@ def audio_plan(schema: LabelSchema, fmt: str, question: str | None, source: str,
 
 def segments_question(schema: LabelSchema, name: str | None, fmt: str) -> Question:
     """The question named, or the schema's only `audio_segments` question; Invalid naming the choices."""
-    fitting = [q for q in schema.questions if q.kind.name == "audio_segments"]
-    if name is not None:
-        found = [q for q in schema.questions if q.name == name]
-        if not found:
-            known = ", ".join(q.name for q in fitting) or "none"
-            raise Invalid("no such question", [Problem(f"{name!r}; audio_segments questions: {known}",
-                                                       field="question")])
-        if found[0].kind.name != "audio_segments":
-            raise Invalid("the format cannot hold this question", [Problem(
-                f"{name!r} is a {found[0].kind.name} question; {NAMES[fmt]} holds audio_segments",
-                field="question")])
-        return found[0]
-    return media.only_question(
-        fitting, f"{NAMES[fmt]} holds the segments of an audio_segments question; the schema has none")
+    return media.kind_question(schema, name, "audio_segments", NAMES[fmt], "segments")
 
 
 def _probed(hashes: list[str]) -> Select[Any]:

@@ -17,28 +17,32 @@ merged likewise). All in one transaction: nothing changes unless every file is r
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, cast, or_, select, update
+from sqlalchemy import Connection, Text, cast, or_, select
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import AudioInfo
 from labelloop.services.blobs import audio_info
 from labelloop.services.exporting.media import stem
+from labelloop.services.importing.attach import (
+    MAX_PROBLEMS,
+    Attached,
+    attach_values,
+    first_problems,
+    numbered_item,
+    only_item,
+)
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive, AudioEntry, Update
 from labelloop.services.importing.names import AUDIO_SUFFIXES, suffix
 from labelloop.services.importing.readers import Where, shown
-from labelloop.services.items import set_gold
 from labelloop.services.policy import Actor
 from labelloop.services.targets import blob_hash
 from labelloop.store.db import Database
 from labelloop.store.models import item_data_text, items, published_in
-
-MAX_PROBLEMS = 50
-_ITEM = re.compile(r"(?:^|/)item-(\d+)$|~(\d+)(?:~\d+)?$")
 
 
 def _name(fmt: str, entry: AudioEntry) -> str:
@@ -57,16 +61,8 @@ def _item(conn: Connection, project_id: int, name: str) -> Any | Problem | None:
     near = [r for r in conn.execute(cols.where(published_in(project_id), or_(
         items.c.external_id == base, items.c.external_id.startswith(base + ".", autoescape=True))).limit(20))
         if r.external_id == base or (stem(r.external_id) == base and suffix(r.external_id) in AUDIO_SUFFIXES)]
-    if len(near) > 1:
-        ids = ", ".join(shown(r.external_id) for r in near[:5])
-        return Problem(f"{shown(name)!r} could be several items ({ids}): give the item's id in full")
-    if near:
-        return near[0]
-    numbered = _ITEM.search(stem(name))
-    if numbered is not None:
-        item_id = int(numbered.group(1) or numbered.group(2))
-        return conn.execute(cols.where(published_in(project_id), items.c.id == item_id)).first()
-    return None
+    chosen = only_item(near, name)
+    return chosen if chosen is not None else numbered_item(conn, cols, project_id, stem(name))
 
 
 def _find(
@@ -86,16 +82,13 @@ def _find(
 
 
 def attach_segments(
-    db: Database, actor: Actor, project_id: int, source: AudioDatasetArchive, name: str
+    db: Database, actor: Actor, project_id: int, source: AudioDatasetArchive, name: str,
+    then: Callable[[Connection, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Check every file, then write the segments to their items in one transaction."""
+    """Check every file, then write the segments to their items in one transaction, with
+    `then(conn, result)` (the import's audit entry)."""
     source.find = partial(_find, db, project_id, source)
-    found: list[Problem] = []
-    for _, problem in source.records():
-        if isinstance(problem, Problem):
-            found.append(problem)
-        if len(found) >= MAX_PROBLEMS:
-            break
+    found = first_problems(source.records())
     seen: dict[int, Update] = {}
     for u in source.updates:
         if u.item_id in seen:
@@ -107,30 +100,6 @@ def attach_segments(
         found.append(Problem("no segments for any item"))
     if found:
         raise Invalid(f"{name}: nothing was imported", found[:MAX_PROBLEMS])
-
-    def write(conn: Connection) -> None:
-        problems: list[Problem] = []
-        question = source.question.name
-        for u in source.updates:
-            row = conn.execute(
-                select(cast(items.c.gold, Text).label("gold"), cast(items.c.meta, Text).label("meta"))
-                .where(items.c.id == u.item_id)).one()
-            if source.options.as_ == "prelabels":
-                meta = orjson.loads(row.meta) if row.meta else {}
-                prelabel: dict[str, Any] = meta.get("prelabel") or {}
-                meta["prelabel"] = {**prelabel, question: u.segments}
-                conn.execute(update(items).where(items.c.id == u.item_id).values(meta=meta))
-                continue
-            gold = orjson.loads(row.gold) if row.gold else {}
-            try:
-                set_gold(conn, actor, project_id, u.item_id, {**gold, question: u.segments})
-            except Invalid as e:
-                where = Where(file=u.entry.where.file)
-                problems += [where.problem(f"as the item's gold: {p.message}", p.field) for p in e.problems] \
-                    or [where.problem(f"as the item's gold: {e.message}")]
-        if problems:
-            raise Invalid(f"{name}: nothing was imported", problems[:MAX_PROBLEMS])
-
-    db.run(write)
-    n = len(source.updates)
-    return {"created": 0, "unchanged": 0, "records": n, "updated": n}
+    attached = (Attached(u.item_id, u.segments, Where(file=u.entry.where.file)) for u in source.updates)
+    return attach_values(db, actor, project_id, name, question=source.question.name,
+                         as_=source.options.as_, attached=attached, then=then)
