@@ -20,6 +20,13 @@ function onKey(q: VideoTracksQuestion, value: unknown, key: string, active: bool
   const vu = ui.video ?? {};
   const i = active && vu.selected ? v.tracks.findIndex((t) => t.id === vu.selected) : -1;
   const label = labels[picked]!.value;
+  const k = active && typeof vu.shape === "number" && v.shapes[vu.shape] ? vu.shape : -1;
+  if (k >= 0) {
+    const shapes = v.shapes.slice();
+    shapes[k] = { ...shapes[k]!, label };
+    const notice = `The shape on frame ${shapes[k]!.frame} is now ${label}.`;
+    return { value: { ...v, shapes }, ui: { ...ui, video: { ...vu, label: picked, notice } } };
+  }
   if (i < 0) return { ui: { ...ui, video: { ...vu, label: picked, notice: `New tracks: ${label}.` } } };
   const tracks = v.tracks.slice();
   tracks[i] = { ...tracks[i]!, label };

@@ -29,10 +29,15 @@ function whoOf(a: StoredAnswer): string {
 }
 
 /** Questions whose answers are drawn on the item: shapes on the image, segments under the waveform. */
-const drawn = (q: LabelSchema["questions"][number]) => isShapeQuestion(q) || q.type === "audio_segments";
+const drawn = (q: LabelSchema["questions"][number]) =>
+  isShapeQuestion(q) || q.type === "audio_segments" || q.type === "video_tracks";
+
+/** A value worth drawing: a list (shapes, segments), or video tracks' `{tracks, shapes}`. */
+const drawable = (q: LabelSchema["questions"][number], v: unknown) =>
+  Array.isArray(v) || (q.type === "video_tracks" && !!v && typeof v === "object");
 
 /**
- * Per shape or audio segments question, each person's latest answer and the gold answer (sent to
+ * Per shape, audio segments or video tracks question, each person's latest answer and the gold answer (sent to
  * managers only) as values to draw under the decision (questions/kind.ts: OtherValue).
  */
 export function reviewLayers(schema: LabelSchema, detail: ItemDetail): Record<string, OtherValue[]> {
@@ -41,10 +46,10 @@ export function reviewLayers(schema: LabelSchema, detail: ItemDetail): Record<st
   for (const q of schema.questions) {
     if (!drawn(q)) continue;
     const layers: OtherValue[] = shown
-      .filter((a) => Array.isArray(a.value[q.name]))
+      .filter((a) => drawable(q, a.value[q.name]))
       .map((a) => ({ id: `answer:${a.id}`, who: whoOf(a), kind: "answer", value: a.value[q.name] }));
     const gold = detail.item.gold?.[q.name];
-    if (Array.isArray(gold)) layers.push({ id: "gold", who: "gold answer", kind: "gold", value: gold });
+    if (drawable(q, gold)) layers.push({ id: "gold", who: "gold answer", kind: "gold", value: gold });
     if (layers.length) out[q.name] = layers;
   }
   return out;

@@ -2,7 +2,8 @@
  * A `video_tracks` question's own part of the form, under the item: the class for new tracks
  * (keys as for span labels), the tracks (each: class, keyframes, where it is now), and for the
  * selected one its attributes and the tools at the frame on screen (outside, occluded, delete
- * the keyframe, split, merge another track into it, the tracker and its proposals). Labels,
+ * the keyframe, split, merge another track into it, the tracker and its proposals), the
+ * per-frame mode's toggle and the per-frame shapes (each with its frame: a click jumps there). Labels,
  * ids and attributes are rendered as text only.
  */
 
@@ -16,7 +17,7 @@ import * as act from "./actions";
 import { boxAt, type Track } from "./interpolate";
 import { clockFor, useClock } from "./player";
 import { colourOfLabel } from "./Stage";
-import { labelsOf, num, replaceTrack, trackIndex, tracksOf, type VideoUi } from "./tracks";
+import { labelsOf, num, replaceTrack, shapeOn, trackIndex, tracksOf, type VideoUi } from "./tracks";
 
 export function Panel(props: ViewProps<VideoTracksQuestion>) {
   const { q } = props;
@@ -38,6 +39,7 @@ export function Panel(props: ViewProps<VideoTracksQuestion>) {
   const current = Math.min(ui.label ?? 0, labels.length - 1);
   const sel = trackIndex(value, ui.selected);
   const others = value.tracks.filter((t) => t.id !== ui.selected);
+  const shapeHere = shapeOn(value, ui, frame);
   const tool = (label: string, key: string, run: () => void, disabled = false) => (
     <button type="button" disabled={disabled} onClick={() => (props.activate(), run())} aria-keyshortcuts={key}>
       {label} <kbd>{key}</kbd>
@@ -65,6 +67,11 @@ export function Panel(props: ViewProps<VideoTracksQuestion>) {
           </button>
         ))}
       </div>
+      <label class="video-per-frame">
+        <input type="checkbox" checked={!!ui.perFrame} aria-keyshortcuts="F"
+          onChange={() => (props.activate(), act.togglePerFrame(a))} />
+        {" "}Per-frame shapes: a drawn box is on this frame only <kbd>F</kbd>
+      </label>
       <p class="muted shape-hint">
         Drag on the video to start a track here; move or resize a box on another frame to add a keyframe
         (keyframes solid, interpolated boxes dashed). , and . step a frame (Shift: 10), Space plays.
@@ -75,7 +82,7 @@ export function Panel(props: ViewProps<VideoTracksQuestion>) {
           return (
             <li class={i === sel ? "sel" : undefined} data-track={t.id}>
               <button type="button" class="link obj-pick" aria-pressed={i === sel}
-                onClick={() => (props.activate(), setUi({ ...ui, selected: t.id, notice: "" }))}>
+                onClick={() => (props.activate(), setUi({ ...ui, selected: t.id, shape: null, notice: "" }))}>
                 <span class={`chip ${colourOfLabel(q, t.label)}`}>{t.label}</span>{" "}
                 {`${t.id}: ${t.keyframes.length} keyframe${t.keyframes.length === 1 ? "" : "s"}, `}
                 {b ? `${b.keyframe ? "keyframe" : "interpolated"} ${b.box.map(num).join(", ")}${b.occluded ? " (occluded)" : ""}`
@@ -92,7 +99,21 @@ export function Panel(props: ViewProps<VideoTracksQuestion>) {
           );
         })}
       </ol>
-      {!value.tracks.length && <p class="muted">No tracks: submitting says there is nothing here.</p>}
+      {!value.tracks.length && !value.shapes.length && <p class="muted">No tracks: submitting says there is nothing here.</p>}
+      {!!value.shapes.length && (
+        <ol class="shape-list" aria-label={`${title(q)}: per-frame shapes`}>
+          {value.shapes.map((sh, k) => (
+            <li class={k === ui.shape ? "sel" : undefined} data-shape={k} data-frame={sh.frame}>
+              <button type="button" class="link obj-pick" aria-pressed={k === ui.shape}
+                onClick={() => (props.activate(), act.selectShape(a, k), clock.seek(sh.frame))}>
+                <span class={`chip ${colourOfLabel(q, sh.label)}`}>{sh.label}</span>{" "}
+                {`frame ${sh.frame}: ${sh.box.map(num).join(", ")}`}
+              </button>
+              {k === shapeHere && tool("Delete shape", "Delete", () => act.removeShape(a))}
+            </li>
+          ))}
+        </ol>
+      )}
       <div class="video-tools" role="group" aria-label={`${title(q)}: tools at frame ${frame}`}>
         {tool("Outside", "O", () => act.outside(a), sel === null)}
         {tool("Occluded", "I", () => act.occluded(a), sel === null)}

@@ -9,7 +9,8 @@
  * the image canvas's box family (canvas/questions boxes.tsx: handles, moves, snapping). On the
  * frame on screen each track shows its keyframe (solid) or its interpolated box (dashed); the
  * tracker's proposals are dashed in their own colour. Drawing a box makes a new track with a
- * keyframe here; moving or resizing a box makes (or changes) the keyframe here.
+ * keyframe here; moving or resizing a box makes (or changes) the keyframe here. Others' values
+ * (review: each annotator's, gold, the model's) are drawn under the answer at this frame (Others.tsx).
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -24,21 +25,22 @@ import type { ViewProps } from "../questions/kind";
 import { title } from "../questions/kind";
 import * as act from "./actions";
 import { Controls } from "./Controls";
+import { OthersLegend, OtherTracks } from "./Others";
 import { boxAt, freshId, newTrack, setBox } from "./interpolate";
 import { notOurs, playerKey } from "./keys";
 import { clockFor, useClock } from "./player";
 import { useVideoSource } from "./source";
 import { Timeline } from "./Timeline";
 import { proposedAt } from "./tracker";
-import { labelsOf, replaceTrack, trackIndex, tracksOf, type VideoUi } from "./tracks";
+import { labelsOf, replaceShape, replaceTrack, shapeOn, trackIndex, tracksOf, type VideoUi } from "./tracks";
 import "./video.css";
 
 const DRAG_PX = 3;
 
 type Gesture = { sx: number; sy: number; moved: boolean } & (
   | { kind: "pan"; view: View }
-  | { kind: "move"; i: number; start: Pt; orig: number[]; cur: number[] }
-  | { kind: "handle"; i: number; id: string; orig: number[]; cur: number[] }
+  | { kind: "move"; i: number; sh: boolean; start: Pt; orig: number[]; cur: number[] }
+  | { kind: "handle"; i: number; sh: boolean; id: string; orig: number[]; cur: number[] }
   | { kind: "draw"; a: Pt; b: Pt }
 );
 
@@ -100,6 +102,8 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
   };
   const labelIndex = Math.min(ui.label ?? 0, labelsOf(q).length - 1);
   const selectedIndex = trackIndex(value, ui.selected);
+  // Per-frame shapes live on their own frame only: the selected one counts while it is on screen.
+  const shapeIndex = shapeOn(value, ui, frame);
 
   const onPointerDown = (e: PointerEvent) => {
     if (!meta) return;
@@ -118,19 +122,32 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
     const handle = target.closest<SVGElement>("[data-handle]")?.dataset.handle;
     const hitEl = target.closest<SVGElement>("[data-track]");
     const hit = hitEl ? trackIndex(value, hitEl.dataset.track) : null;
+    const shapeEl = target.closest<SVGElement>("[data-shape]");
+    const hitShape = shapeEl ? Number(shapeEl.dataset.shape) : null;
+    if (handle && shapeIndex !== null) {
+      const box = value.shapes[shapeIndex]!.box;
+      capture();
+      return setGesture({ ...base, kind: "handle", i: shapeIndex, sh: true, id: handle, orig: box, cur: box });
+    }
     if (handle && selectedIndex !== null) {
       const shown = boxAt(value.tracks[selectedIndex]!, frame, count);
       if (shown) {
         capture();
-        return setGesture({ ...base, kind: "handle", i: selectedIndex, id: handle, orig: shown.box, cur: shown.box });
+        return setGesture({ ...base, kind: "handle", i: selectedIndex, sh: false, id: handle, orig: shown.box, cur: shown.box });
       }
+    }
+    if (hitShape !== null && value.shapes[hitShape]) {
+      const box = value.shapes[hitShape]!.box;
+      setUi({ ...ui, shape: hitShape, selected: null, notice: "" });
+      capture();
+      return setGesture({ ...base, kind: "move", i: hitShape, sh: true, start: point(e), orig: box, cur: box });
     }
     if (hit !== null) {
       const shown = boxAt(value.tracks[hit]!, frame, count);
-      setUi({ ...ui, selected: value.tracks[hit]!.id, notice: "" });
+      setUi({ ...ui, selected: value.tracks[hit]!.id, shape: null, notice: "" });
       if (shown) {
         capture();
-        setGesture({ ...base, kind: "move", i: hit, start: point(e), orig: shown.box, cur: shown.box });
+        setGesture({ ...base, kind: "move", i: hit, sh: false, start: point(e), orig: shown.box, cur: shown.box });
       }
       return;
     }
@@ -166,14 +183,22 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
     if (!meta || g.kind === "pan") return;
     if (g.kind === "move" || g.kind === "handle") {
       if (!g.moved || fmt(g.cur) === fmt(g.orig)) return;
+      if (g.sh) {
+        props.set(replaceShape(value, g.i, { ...value.shapes[g.i]!, box: g.cur }));
+        return setUi({ ...ui, shape: g.i, selected: null, notice: `Shape on frame ${frame} changed.` });
+      }
       const t = value.tracks[g.i]!;
       props.set(replaceTrack(value, g.i, setBox(t, frame, g.cur)));
       return setUi({ ...ui, selected: t.id, notice: `Keyframe at frame ${frame}.` });
     }
-    if (!g.moved) return setUi({ ...ui, selected: null, notice: "" });
+    if (!g.moved) return setUi({ ...ui, selected: null, shape: null, notice: "" });
     const o = bboxFamily.fromDrag!(g.a, g.b, "", ctx());
     if (!o) return setUi({ ...ui, notice: "Too small to be a box." });
     const label = labelsOf(q)[labelIndex]!.value;
+    if (ui.perFrame) {
+      props.set({ ...value, shapes: [...value.shapes, { frame, label, box: o.box! }] });
+      return setUi({ ...ui, shape: value.shapes.length, selected: null, notice: `New ${label} shape on frame ${frame} only.` });
+    }
     const t = newTrack(freshId(value.tracks), label, frame, o.box!);
     props.set({ ...value, tracks: [...value.tracks, t] });
     setUi({ ...ui, selected: t.id, notice: `New track ${t.id} (${label}) from frame ${frame}.` });
@@ -214,18 +239,22 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
     if (e.ctrlKey) return false;
     const f = act.frameOf(a);
     const sel = trackIndex(a.value, a.ui.selected);
+    const shp = shapeOn(a.value, a.ui, f);
     switch (e.key) {
+      case "f": return act.togglePerFrame(a), true;
       case "o": return act.outside(a), true;
       case "i": return act.occluded(a), true;
       case "/": return act.splitHere(a), true;
-      case "Delete": return e.shiftKey ? act.removeTrack(a) : act.removeKeyframe(a), true;
+      case "Delete":
+        if (shp !== null) return act.removeShape(a), true;
+        return e.shiftKey ? act.removeTrack(a) : act.removeKeyframe(a), true;
       case "t": return act.track(a, a.q.target, () => ref.current), true;
       case "y": return act.acceptTracked(a, true), true;
       case "Y": return act.acceptTracked(a, false), true;
       case "Tab": return act.nextTrack(a, e.shiftKey ? -1 : 1), true;
       case "Escape":
         if (act.stopTracking(a)) return true;
-        if (sel !== null) return a.setUi({ ...a.ui, selected: null, notice: "" }), true;
+        if (sel !== null || shp !== null) return a.setUi({ ...a.ui, selected: null, shape: null, notice: "" }), true;
         return false;
       case "+": case "=": return setView((v) => zoomAt(v, ZOOM_STEP, centre())), true;
       case "-": return setView((v) => zoomAt(v, 1 / ZOOM_STEP, centre())), true;
@@ -233,6 +262,13 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
     }
     const arrow: Record<string, Pt> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
     const dir = arrow[e.key];
+    if (dir && shp !== null) {
+      const k = e.shiftKey ? 10 : 1;
+      const sh = a.value.shapes[shp]!;
+      const moved = bboxFamily.translate({ label: "", box: sh.box }, dir[0] * k, dir[1] * k, ctx()).box!;
+      props.set(replaceShape(a.value, shp, { ...sh, box: moved }));
+      return true;
+    }
     if (dir && sel !== null) {
       const t = a.value.tracks[sel]!;
       const shown = boxAt(t, f, a.frameCount);
@@ -268,14 +304,16 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
   const live = gesture && gesture.kind !== "pan" && gesture.kind !== "draw" && gesture.moved ? gesture : null;
   const c = { q: q as unknown as ShapeQuestion, img: { width: W, height: H }, ppx: ppx(), step: 1 };
   const selShown = selectedIndex !== null ? boxAt(value.tracks[selectedIndex]!, frame, count) : null;
-  const handleBox = live ? live.cur : selShown?.box;
-  const handles = handleBox && selectedIndex !== null ? bboxFamily.handles!({ label: "", box: handleBox }, c) : [];
+  const handleBox = live ? live.cur : shapeIndex !== null ? value.shapes[shapeIndex]!.box : selShown?.box;
+  const handles = handleBox && (selectedIndex !== null || shapeIndex !== null)
+    ? bboxFamily.handles!({ label: "", box: handleBox }, c) : [];
+  const liveLabel = live ? (live.sh ? value.shapes[live.i]!.label : value.tracks[live.i]!.label) : "";
   const proposed = ui.proposal ? proposedAt(ui.proposal, frame) : null;
 
   return (
     <div class="video-stage" data-question={q.name} data-ready={String(!loading && s.frame >= 0)}>
       <div ref={host} class={`video-view${gesture?.kind === "pan" ? " panning" : ""}`} tabIndex={0} role="application"
-        aria-label={`video to draw on for ${title(q)}: ${value.tracks.length} tracks`} aria-roledescription="video canvas"
+        aria-label={`video to draw on for ${title(q)}: ${value.tracks.length} tracks, ${value.shapes.length} per-frame shapes${ui.perFrame ? " (drawing per-frame shapes)" : ""}`} aria-roledescription="video canvas"
         aria-busy={!!ui.tracking || loading}
         onFocus={activate} onPointerDown={onPointerDown} onPointerMove={onPointerMove} onPointerUp={onPointerUp}
         onPointerCancel={() => setGesture(null)} onWheel={onWheel} onContextMenu={(e) => e.preventDefault()}
@@ -287,15 +325,26 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
           )}
           {meta && (
             <svg ref={svg} class="video-svg" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none">
+              <OtherTracks others={props.others} frame={frame} count={count} off={ui.off} />
               <g class="objects">
                 {value.tracks.map((t, i) => {
-                  if (live && live.i === i) return null;
+                  if (live && !live.sh && live.i === i) return null;
                   const b = boxAt(t, frame, count);
                   if (!b) return null;
                   const [x1, y1, x2, y2] = b.box as [number, number, number, number];
                   const cls = `obj ${colourOfLabel(q, t.label)} ${b.keyframe ? "kf" : "interp"}${b.occluded ? " occ" : ""}${i === selectedIndex ? " sel" : ""}`;
                   return (
                     <g class={cls} data-track={t.id} data-box={fmt(b.box)} data-keyframe={String(b.keyframe)}>
+                      <rect x={x1} y={y1} width={x2 - x1} height={y2 - y1} />
+                    </g>
+                  );
+                })}
+                {value.shapes.map((sh, k) => {
+                  if (sh.frame !== frame || (live && live.sh && live.i === k)) return null;
+                  const [x1, y1, x2, y2] = sh.box as [number, number, number, number];
+                  return (
+                    <g class={`obj kf shape ${colourOfLabel(q, sh.label)}${k === shapeIndex ? " sel" : ""}`}
+                      data-shape={k} data-box={fmt(sh.box)} data-keyframe="true">
                       <rect x={x1} y={y1} width={x2 - x1} height={y2 - y1} />
                     </g>
                   );
@@ -307,7 +356,7 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
                     width={proposed[2]! - proposed[0]!} height={proposed[3]! - proposed[1]!} />
                 )}
                 {live && (
-                  <g class={`obj sel ${colourOfLabel(q, value.tracks[live.i]!.label)}`} data-track={value.tracks[live.i]!.id}>
+                  <g class={`obj sel ${colourOfLabel(q, liveLabel)}`} data-track={live.sh ? undefined : value.tracks[live.i]!.id}>
                     <rect x={live.cur[0]} y={live.cur[1]} width={live.cur[2]! - live.cur[0]!} height={live.cur[3]! - live.cur[1]!} />
                   </g>
                 )}
@@ -324,9 +373,13 @@ export function VideoStage(props: ViewProps<VideoTracksQuestion>) {
         {loading && <p class="media-ref muted video-loading">Loading the video…</p>}
       </div>
       <Controls clock={clock} s={s} variant={source.variant} />
+      <OthersLegend others={props.others} off={ui.off} setOff={(id, hidden) => setUi({
+        ...ui, off: hidden ? [...(ui.off ?? []).filter((x) => x !== id), id] : (ui.off ?? []).filter((x) => x !== id),
+      })} />
       {count !== null && (
         <Timeline clock={clock} frame={frame} count={count} tracks={value.tracks} selected={ui.selected}
-          select={(id) => setUi({ ...ui, selected: id, notice: "" })} colour={(l) => colourOfLabel(q, l)} />
+          select={(id) => setUi({ ...ui, selected: id, shape: null, notice: "" })} colour={(l) => colourOfLabel(q, l)}
+          shapes={value.shapes} selectShape={(k) => setUi({ ...ui, shape: k, selected: null, notice: "" })} />
       )}
       <p class="video-status" role="status" aria-live="polite">
         {ui.tracking && <span class="spinner" aria-hidden="true" />}

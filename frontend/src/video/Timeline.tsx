@@ -1,11 +1,13 @@
 /**
  * The timeline under the player: the playhead, a row per track (where it shows a box, its
- * keyframes as marks: a click jumps there) and a row per event. A click on a row's background
+ * keyframes as marks: a click jumps there), a row of ticks for the per-frame shapes (a click
+ * jumps to the shape's frame and selects it) and a row per event. A click on a row's background
  * jumps to that frame. Labels are rendered as text.
  */
 
 import type { FrameClock } from "./player";
 import type { Keyframe, Track } from "./interpolate";
+import type { FrameShape } from "./tracks";
 
 export interface TimelineEvent {
   label: string;
@@ -39,6 +41,7 @@ function jumpFromRow(clock: FrameClock, count: number, e: MouseEvent): void {
 export function Timeline(props: {
   clock: FrameClock; frame: number; count: number; tracks: Track[]; selected: string | null | undefined;
   select: (id: string) => void; events?: TimelineEvent[]; colour: (label: string) => string;
+  shapes?: FrameShape[]; selectShape?: (k: number) => void;
 }) {
   const { clock, frame, count, tracks } = props;
   const mark = (t: Track, k: Keyframe) => (
@@ -62,6 +65,18 @@ export function Timeline(props: {
           <span class="tl-playhead" style={{ left: pct(frame, count) }} />
         </div>
       ))}
+      {!!props.shapes?.length && (
+        <div class="tl-row tl-shapes" onClick={(e) => jumpFromRow(clock, count, e)}>
+          <span class="tl-name">shapes</span>
+          {props.shapes.map((sh, k) => (
+            <button type="button" class={`tick ${props.colour(sh.label)}`} style={{ left: pct(sh.frame, count) }}
+              data-frame={sh.frame} data-shape={k} title={`${sh.label}, frame ${sh.frame}`}
+              aria-label={`${sh.label} shape at frame ${sh.frame}`}
+              onClick={(e) => (e.stopPropagation(), props.selectShape?.(k), clock.seek(sh.frame))} />
+          ))}
+          <span class="tl-playhead" style={{ left: pct(frame, count) }} />
+        </div>
+      )}
       {props.events?.map((ev, i) => (
         <div class="tl-row tl-events" data-event={i} onClick={(e) => jumpFromRow(clock, count, e)}>
           <span class="tl-name">{ev.label}</span>

@@ -8,7 +8,7 @@ import type { VideoTracksQuestion } from "../types";
 import { deleteKeyframe, freshId, merge, split, toggleOccluded, toggleOutside, type Track } from "./interpolate";
 import type { FrameClock } from "./player";
 import { acceptProposal, askTracker, stopTracker } from "./tracker";
-import { labelsOf, replaceTrack, trackIndex, tracksOf, type TracksValue, type VideoUi } from "./tracks";
+import { labelsOf, replaceShape, replaceTrack, shapeOn, trackIndex, tracksOf, type TracksValue, type VideoUi } from "./tracks";
 import { boxAt } from "./interpolate";
 
 export interface TrackActions {
@@ -57,6 +57,30 @@ export function removeKeyframe(a: TrackActions): void {
   edit(a, deleteKeyframe, (f) => `Keyframe at frame ${f} deleted.`);
 }
 
+/** Per-frame mode on or off: in it a drawn box is a shape on this frame only. */
+export function togglePerFrame(a: TrackActions): void {
+  const on = !a.ui.perFrame;
+  a.setUi({
+    ...a.ui, perFrame: on,
+    notice: on ? "Per-frame shapes: a box drawn now is on this frame only (f: tracks again)." : "Tracks: a box drawn now starts a track.",
+  });
+}
+
+/** Select per-frame shape i (and no track). */
+export function selectShape(a: TrackActions, i: number | null): void {
+  a.setUi({ ...a.ui, shape: i, selected: i === null ? a.ui.selected : null, notice: "" });
+}
+
+/** Remove the selected per-frame shape on the frame on screen; false when none is selected here. */
+export function removeShape(a: TrackActions): boolean {
+  const i = shapeOn(a.value, a.ui, frameOf(a));
+  if (i === null) return false;
+  const sh = a.value.shapes[i]!;
+  a.set(replaceShape(a.value, i, null));
+  a.setUi({ ...a.ui, shape: null, notice: `The ${sh.label} shape on frame ${sh.frame} removed.` });
+  return true;
+}
+
 export function removeTrack(a: TrackActions): void {
   const s = selected(a);
   if (typeof s === "string") return a.setUi({ ...a.ui, notice: s });
@@ -94,6 +118,11 @@ export function mergeInto(a: TrackActions, other: string): void {
 export function relabel(a: TrackActions, label: number): void {
   const s = selected(a);
   const value = labelsOf(a.q)[label]!.value;
+  const k = shapeOn(a.value, a.ui, frameOf(a));
+  if (k !== null) {
+    a.set(replaceShape(a.value, k, { ...a.value.shapes[k]!, label: value }));
+    return a.setUi({ ...a.ui, label, notice: `The shape on frame ${a.value.shapes[k]!.frame} is now ${value}.` });
+  }
   if (typeof s === "string") return a.setUi({ ...a.ui, label, notice: "" });
   a.set(replaceTrack(a.value, s[0], { ...s[1], label: value }));
   a.setUi({ ...a.ui, label, notice: `Track ${s[1].id} is now ${value}.` });
@@ -153,7 +182,7 @@ export function nextTrack(a: TrackActions, by: number): void {
   if (!n) return a.setUi({ ...a.ui, notice: "No tracks yet: drag on the video to draw one." });
   const i = trackIndex(a.value, a.ui.selected);
   const j = i === null ? (by > 0 ? 0 : n - 1) : (i + by + n) % n;
-  a.setUi({ ...a.ui, selected: a.value.tracks[j]!.id, notice: "" });
+  a.setUi({ ...a.ui, selected: a.value.tracks[j]!.id, shape: null, notice: "" });
 }
 
 export { tracksOf };

@@ -9,6 +9,7 @@
  *   o              outside from this frame (again: back)                   its proposals, let go
  *   i              occluded from this frame (again: not)      arrows       move the box (Shift: 10 px)
  *   Delete         delete the keyframe here (Shift: the track)  /          split the track here
+ *   f              per-frame shapes on / off (a drawn box is on this frame only)
  *   t              track: propose the next frames             y / Y        accept the proposals
  *   + = / - / 0    zoom in / out / fit                                     (Y: up to this frame)
  *   Ctrl+Shift+Z, Ctrl+Y   redo

@@ -33,6 +33,12 @@ export interface VideoUi {
   label?: number;
   /** The selected track, by id. */
   selected?: string | null;
+  /** Per-frame mode (`f`): a drawn box is a shape on the frame on screen only, not a track. */
+  perFrame?: boolean;
+  /** The selected per-frame shape, by its index in `shapes` (never with a selected track). */
+  shape?: number | null;
+  /** Others' values (review layers, the model's) hidden, by OtherValue id. */
+  off?: string[];
   /** Events: the start marked with `[`, waiting for `]`. */
   mark?: number | null;
   /** The mark was made by `]` (an end: `[` makes the event). */
@@ -84,6 +90,19 @@ export function tracksProblem(_q: VideoTracksQuestion, value: unknown): string |
     }
   }
   return null;
+}
+
+export function replaceShape(v: TracksValue, i: number, s: FrameShape | null): TracksValue {
+  const shapes = v.shapes.slice();
+  if (s) shapes.splice(i, 1, s);
+  else shapes.splice(i, 1);
+  return { ...v, shapes };
+}
+
+/** The selected shape's index when it is still there and on `frame`. */
+export function shapeOn(v: TracksValue, ui: VideoUi, frame: number): number | null {
+  const i = ui.shape;
+  return i !== null && i !== undefined && v.shapes[i]?.frame === frame ? i : null;
 }
 
 export const num = (v: number) => String(Math.round(v * 100) / 100);

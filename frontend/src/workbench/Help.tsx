@@ -47,7 +47,30 @@ export const SHORTCUTS: [string, string][] = [
   ["?", "show or hide this help"],
 ];
 
-export function Help({ onClose }: { onClose: () => void }) {
+/** The video workbench's keys (video/keys.ts), listed when the project has a video question. */
+export const VIDEO_SHORTCUTS: [string, string][] = [
+  [", / . (Shift: 10)", "video: one frame back / forward (ten with Shift)"],
+  ["Home / End", "video: the first / last frame"],
+  ["Space", "video: play / pause"],
+  ["s / d", "video: slower / faster (0.25x to 2x)"],
+  ["a class's key, 1 – 9", "video: the class for new tracks and shapes, and for the selected one"],
+  ["drag", "video: start a track with a keyframe on this frame (per-frame mode: a shape on this frame only); move or resize a box: a keyframe here"],
+  ["f", "video: per-frame shapes on / off (a drawn box is on this frame only)"],
+  ["Tab, Shift+Tab", "video: select the next / previous track"],
+  ["← → ↑ ↓ (Shift: 10)", "video: move the selected box by 1 pixel (a track: a keyframe here)"],
+  ["o", "video: the track is outside from this frame (again: back in view)"],
+  ["i", "video: the track is occluded from this frame (again: not)"],
+  ["Delete, Shift+Delete", "video: delete the keyframe here (or the selected shape) / the whole track"],
+  ["/", "video: split the track at this frame"],
+  ["t", "video: the tracker proposes the track's box on the next frames"],
+  ["y / Y", "video: accept all the tracker's proposals / those up to this frame"],
+  ["Escape", "video: stop the tracker or drop its proposals; then let go of the selection"],
+  ["+ − 0", "video: zoom in / out / fit (or the wheel); the middle button or Ctrl+drag pans"],
+  ["Ctrl+Shift+Z, Ctrl+Y", "video: redo what undo took back"],
+  ["[ / ]", "video events: mark a start / an end at this frame (the other key makes the event)"],
+];
+
+export function Help({ onClose, video = false }: { onClose: () => void; video?: boolean }) {
   const close = useRef<HTMLButtonElement>(null);
   useEffect(() => close.current?.focus(), []);
   return (
@@ -56,7 +79,7 @@ export function Help({ onClose }: { onClose: () => void }) {
         <h2 id="help-title">Keyboard shortcuts</h2>
         <table class="shortcuts">
           <tbody>
-            {SHORTCUTS.map(([k, what]) => (
+            {(video ? [...SHORTCUTS, ...VIDEO_SHORTCUTS] : SHORTCUTS).map(([k, what]) => (
               <tr>
                 <th scope="row"><kbd>{k}</kbd></th>
                 <td>{what}</td>

@@ -376,7 +376,10 @@ export function Workbench({ me, projectId }: { me: User; projectId: number }) {
         </section>
       )}
       <p class="message" role="status" aria-live="polite">{message}</p>
-      {help && <Help onClose={() => setHelp(false)} />}
+      {help && (
+        <Help onClose={() => setHelp(false)}
+          video={!!project?.label_schema.questions.some((q) => q.type === "video_tracks" || q.type === "video_segments")} />
+      )}
     </main>
   );
 }

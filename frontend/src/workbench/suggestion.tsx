@@ -73,7 +73,8 @@ export function suggestionLayers(schema: LabelSchema, s: Suggestion | null): Rec
     const who = s.version === "import" ? "The imported suggestion" : `Model ${s.version}`;
     for (const [name, value] of Object.entries(suggestedValues(schema, s))) {
       const q = schema.questions.find((x) => x.name === name);
-      if (q && (isShapeQuestion(q) || q.type === "audio_segments") && Array.isArray(value)) {
+      const tracks = q?.type === "video_tracks" && !!value && typeof value === "object";
+      if (q && (((isShapeQuestion(q) || q.type === "audio_segments") && Array.isArray(value)) || tracks)) {
         out[name] = [{ id: "model", who, kind: "model", value }];
       }
     }
