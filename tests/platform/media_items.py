@@ -4,11 +4,13 @@ rows of a table."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from labelloop.store.models import items, project_blobs
 from tests.platform.world import User, World
 
 
@@ -41,3 +43,35 @@ def count(world: World, table: Any) -> int:
     """How many rows *table* holds."""
     with world.runtime.db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def assert_nothing_imported(world: World, owner: User, pid: int, facts: Any, before: int) -> None:
+    """A refused archive left no item and no blob in the project, and no temporary file; *facts*
+    (the kind's blob table, e.g. blob_audio) gained at most the good file's row (*before*: its
+    count before the import)."""
+    assert listed(world, owner, pid) == {}
+    with world.runtime.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(project_blobs)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(items)).scalar_one() == 0
+    # The good file's rows may stay (content-addressed, readable by nobody); no bad file has any.
+    assert count(world, facts) <= before + 1
+    assert list((world.runtime.settings.blob_dir / "tmp").iterdir()) == []
+
+
+def black_mpeg4(container: str) -> bytes:
+    """Three black 32x32 frames of MPEG-4 Part 2 video in *container* ("avi", "mp4"): a real video
+    that is no accepted kind of video (AVI) or no audio (an MP4 without sound)."""
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream: Any = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height = 32, 32
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()

@@ -17,7 +17,8 @@ from labelloop.quality import default_box_aggregator
 from labelloop.schema import parse_schema
 from labelloop.schema.types.shapes.rle import encode_mask
 from labelloop.services.quality.shape_gold import ShapeCounts, gold_correct, shape_counts
-from labelloop.store.models import annotator_quality, blobs, consensus, items, project_blobs, utcnow
+from labelloop.store.models import annotator_quality, blobs, project_blobs, utcnow
+from tests.platform.consensus_rows import consensus_rows, recompute
 from tests.platform.world import User, World
 
 WIDTH, HEIGHT = 640, 480
@@ -86,16 +87,6 @@ def _box(x: float, y: float, label: str = "person", **attributes: str) -> dict[s
     return obj
 
 
-def _consensus(world: World, pid: int) -> dict[str, Any]:
-    with world.runtime.db.read() as conn:
-        ids = {r.id: r.external_id for r in conn.execute(select(items).where(items.c.project_id == pid))}
-        return {ids[r.item_id]: r for r in conn.execute(select(consensus).where(consensus.c.project_id == pid))}
-
-
-def _recompute(world: World, owner: User, pid: int) -> dict[str, Any]:
-    r = world.client.post(f"/api/projects/{pid}/quality/recompute", params={"wait": "true"}, headers=owner.headers)
-    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
-    return dict(r.json()["result"])
 
 
 # --- the project-wide recompute -------------------------------------------------------------------
@@ -127,12 +118,12 @@ def test_the_recompute_learns_who_is_reliable_across_the_project_and_keeps_what_
 
     # As answers arrive, each image keeps what annotators carrying half the weight drew: on the
     # hard images that is nothing (g3 alone is a third).
-    before = _consensus(world, pid)
+    before = consensus_rows(world, pid)
     assert all(before[f"p{i}"].value["boxes"] == [] for i in HARD)
 
-    result = _recompute(world, owner, pid)
+    result = recompute(world, owner, pid)
     assert result["items"] == 40
-    after = _consensus(world, pid)
+    after = consensus_rows(world, pid)
     assert {r.method for r in after.values()} == {"dawid-skene+mace (project)"}
     # The library on the same answers is the oracle for the boxes the platform stores.
     long = _long(world, pid)
@@ -180,8 +171,8 @@ def test_class_and_attributes_are_voted_and_identical_boxes_are_kept_exactly(wor
     ]
     for who, value in answers:
         _work(world, pid, who, lambda i, v=value: v if i < 20 else {"boxes": []})
-    _recompute(world, owner, pid)
-    after = _consensus(world, pid)
+    recompute(world, owner, pid)
+    after = consensus_rows(world, pid)
     model = default_box_aggregator().fit(_long(world, pid))  # the oracle for the confidence
     for ext in ("p00", "p01"):
         row = after[ext]
@@ -199,8 +190,8 @@ def test_a_small_project_keeps_the_per_item_consensus(world: World) -> None:
     pid = _project(world, owner, (a, b), 19, overlap=2)  # 19 items answered twice: too few to learn
     for who in (a, b):
         _work(world, pid, who, lambda i: {"boxes": [_box(10, 10)]})
-    _recompute(world, owner, pid)
-    after = _consensus(world, pid)
+    recompute(world, owner, pid)
+    after = consensus_rows(world, pid)
     assert all(r.value["boxes"] == [_box(10, 10)] and r.confidences["boxes"] == 1.0 for r in after.values())
 
 
@@ -214,8 +205,8 @@ def test_masks_and_keypoints_keep_their_per_item_aggregate_in_the_recompute(worl
     pose = [{"label": "person", "points": {"head": [10, 20, 2], "hand": [30, 40, 1]}}]
     for who in (a, b):
         _work(world, pid, who, lambda i: {"boxes": [], "road": road, "pose": pose})
-    _recompute(world, owner, pid)
-    row = _consensus(world, pid)["p00"]
+    recompute(world, owner, pid)
+    row = consensus_rows(world, pid)["p00"]
     assert row.value["road"] == road and row.value["pose"] == pose
 
 

@@ -21,7 +21,8 @@ from labelloop.quality import default_track_aggregator
 from labelloop.schema.types.video.interpolate import box_at, occluded_at
 from labelloop.schema.types.video.track_consensus import horizon, score, tracks_of
 from labelloop.services.quality.consensus import INCREMENTAL, PROJECT
-from labelloop.store.models import annotator_quality, answers, consensus, items
+from labelloop.store.models import annotator_quality, answers
+from tests.platform.consensus_rows import consensus_rows, recompute
 from tests.platform.world import User, World
 
 SCHEMA: dict[str, Any] = {
@@ -96,16 +97,6 @@ def _project(world: World) -> tuple[User, dict[str, User], int]:
     return owner, people, pid
 
 
-def _stored(world: World, pid: int) -> dict[str, Any]:
-    with world.runtime.db.read() as conn:
-        ids = {r.id: r.external_id for r in conn.execute(select(items).where(items.c.project_id == pid))}
-        return {ids[r.item_id]: r for r in conn.execute(select(consensus).where(consensus.c.project_id == pid))}
-
-
-def _recompute(world: World, owner: User, pid: int) -> dict[str, Any]:
-    r = world.client.post(f"/api/projects/{pid}/quality/recompute", params={"wait": "true"}, headers=owner.headers)
-    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
-    return dict(r.json()["result"])
 
 
 def _answers(world: World, pid: int) -> dict[int, dict[int, Any]]:
@@ -119,11 +110,11 @@ def _answers(world: World, pid: int) -> dict[int, dict[int, Any]]:
 
 def test_the_recompute_fuses_tracks_over_the_project_and_follows_the_careful_annotators(world: World) -> None:
     owner, people, pid = _project(world)
-    assert {r.method for r in _stored(world, pid).values()} == {INCREMENTAL}  # per answer: per video
+    assert {r.method for r in consensus_rows(world, pid).values()} == {INCREMENTAL}  # per answer: per video
 
-    result = _recompute(world, owner, pid)
+    result = recompute(world, owner, pid)
     assert result["items"] == 2 and result["annotators"] == 3
-    stored = _stored(world, pid)
+    stored = consensus_rows(world, pid)
     assert {r.method for r in stored.values()} == {PROJECT}
 
     # The oracle: the library's aggregator on the same answers, frame by frame.
@@ -164,8 +155,8 @@ def test_the_recompute_fuses_tracks_over_the_project_and_follows_the_careful_ann
     assert skill[people["s"].id] < min(skill[people["a"].id], skill[people["b"].id])
 
     # Idempotent: a second recompute stores the same consensus.
-    _recompute(world, owner, pid)
-    again = _stored(world, pid)
+    recompute(world, owner, pid)
+    again = consensus_rows(world, pid)
     for ext, row in stored.items():
         assert again[ext].value == row.value and again[ext].confidence == pytest.approx(row.confidence)
         assert again[ext].confidences == row.confidences
@@ -189,9 +180,9 @@ def test_one_video_keeps_the_per_video_consensus(world: World) -> None:
     for user, dx in ((a, 0.0), (b, 1.0)):
         t = world.next(user, pid)
         assert world.submit(user, pid, t.json()["item_id"], {"objects": careful(0, dx)}).status_code == 201
-    before = _stored(world, pid)["v0"]
-    _recompute(world, owner, pid)
-    after = _stored(world, pid)["v0"]
+    before = consensus_rows(world, pid)["v0"]
+    recompute(world, owner, pid)
+    after = consensus_rows(world, pid)["v0"]
     assert after.value == before.value  # the per-video vote, now written by the recompute
     car_track = next(t for t in after.value["objects"]["tracks"] if t["label"] == "car")
     assert [f for f in range(LAST + 1) if occluded_at(car_track["keyframes"], f)] == list(range(10, 15))
@@ -215,8 +206,8 @@ def test_videos_nobody_tracked_anything_in_leave_skills_alone(world: World) -> N
                 annotator_quality.c.project_id == pid))}
 
     before = skills()
-    _recompute(world, owner, pid)
-    stored = _stored(world, pid)
+    recompute(world, owner, pid)
+    stored = consensus_rows(world, pid)
     assert {r.method for r in stored.values()} == {PROJECT}
     assert all(r.value["objects"] == {"tracks": [], "shapes": []} and r.confidence == 1.0 for r in stored.values())
     assert skills() == before  # nothing learnt: no skill of 0 that would silence them

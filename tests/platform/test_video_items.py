@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from labelloop.errors import Invalid
 from labelloop.services.blobs import StoredVideo, stored_video, video_info
@@ -29,8 +29,16 @@ from labelloop.services.policy import Actor
 from labelloop.services.video import testcard
 from labelloop.services.video.frames import read_table
 from labelloop.services.video.probe import NotVideo, probe
-from labelloop.store.models import blob_video, items, project_blobs
-from tests.platform.media_items import count, listed, media_project, problems, url
+from labelloop.store.models import blob_video, project_blobs
+from tests.platform.media_items import (
+    assert_nothing_imported,
+    black_mpeg4,
+    count,
+    listed,
+    media_project,
+    problems,
+    url,
+)
 from tests.platform.pictures import sha, zipped
 from tests.platform.sounds import sound
 from tests.platform.world import User, World
@@ -212,22 +220,6 @@ def _png(pixels: Any, fmt: str = "PNG") -> bytes:
     return out.getvalue()
 
 
-def _avi(tmp_path: Path) -> bytes:
-    import av
-
-    path = tmp_path / "x.avi"
-    with av.open(str(path), "w", format="avi") as out:
-        stream: Any = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height = 32, 32
-        for _ in range(3):
-            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), dtype=np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path.read_bytes()
-
-
 def _audio_mp4(tmp_path: Path) -> bytes:
     import av
 
@@ -253,7 +245,7 @@ def test_every_bad_file_is_named_with_its_reason_and_nothing_is_kept(world: Worl
         "empty.mp4": b"",
         "noise.mp4": np.random.default_rng(7).bytes(6000),
         "notes.txt": b"hello",
-        "old.mp4": _avi(tmp_path),  # by its bytes, not its name
+        "old.mp4": black_mpeg4("avi"),  # by its bytes, not its name
         "voice.mp4": _audio_mp4(tmp_path),
         "cut.mkv": mkv[: len(mkv) // 2],
         "nomoov.mp4": mp4[: len(mp4) - 400],
@@ -283,13 +275,7 @@ def test_every_bad_file_is_named_with_its_reason_and_nothing_is_kept(world: Worl
     assert set(found) == set(expected), found
     for name, part in expected.items():
         assert part in found[name], (name, found[name])
-    assert listed(world, owner, pid) == {}
-    with world.runtime.db.read() as conn:
-        assert conn.execute(select(func.count()).select_from(project_blobs)).scalar_one() == 0
-        assert conn.execute(select(func.count()).select_from(items)).scalar_one() == 0
-    # The good file's rows may stay (content-addressed, readable by nobody); no bad file has any.
-    assert count(world, blob_video) <= before + 1
-    assert list((world.runtime.settings.blob_dir / "tmp").iterdir()) == []
+    assert_nothing_imported(world, owner, pid, blob_video, before)
 
 
 def test_a_video_archive_needs_a_video_field_and_an_audio_schema_keeps_its_mp4(world: World, tmp_path: Path) -> None:

@@ -28,21 +28,19 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, select
 
-from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from labelloop.errors import Conflict, Invalid, NotFound, Problem
 from labelloop.schema.types.shapes.rle import RleError, decode_mask, encode_mask
+from labelloop.services.held_items import holds_item
 from labelloop.services.loop.images import ImageFile, StoredFile, image_field, read_file, stored_images
 from labelloop.services.loop.models import GrabCutSegmenter, Segmenter, segmenter_for
 from labelloop.services.loop.settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality.trust import standing
 from labelloop.services.targets import blob_hash
 from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
-from labelloop.store.models import assignments, items, published_in
+from labelloop.store.models import items, published_in
 
-# What an annotator's page may be working on: a lease, or an answer they may still revise.
-HELD = ("leased", "submitted")
 # GrabCut's full-resolution pass on the preview works on at most this many pixels around the
 # object's edge (learn/images/grabcut.py): 0.4 megapixels keep a click's answer near a second on one core
 # (a large object's edge band on a 2048-px preview is about a megapixel, three seconds), while the
@@ -109,17 +107,10 @@ def _image_for(
     conn: Connection, actor: Actor, project_id: int, item_id: int, prompt: Prompt
 ) -> tuple[ImageFile, str]:
     acc = access(conn, actor, project_id, Action.work_tasks)
-    if not acc.allows(Action.review, actor):
-        assert actor.user_id is not None  # only the operator has no id, and it is an admin
-        if standing(conn, project_id, actor.user_id).paused:
-            raise Forbidden("you are paused in this project")
-        held = conn.execute(select(assignments.c.state).where(
-            assignments.c.item_id == item_id, assignments.c.user_id == actor.user_id,
-            assignments.c.project_id == project_id)).scalar()
-        if held not in HELD:
-            if _item_data(conn, project_id, item_id) is None:
-                raise NotFound(f"item {item_id} not found in project {project_id}")
-            raise Conflict(f"item {item_id} was not handed to you; ask for your next task")
+    if not holds_item(conn, acc, actor, project_id, item_id):
+        if _item_data(conn, project_id, item_id) is None:
+            raise NotFound(f"item {item_id} not found in project {project_id}")
+        raise Conflict(f"item {item_id} was not handed to you; ask for your next task")
     data = _item_data(conn, project_id, item_id)
     if data is None:
         raise NotFound(f"item {item_id} not found in project {project_id}")

@@ -110,7 +110,7 @@ def cluster_boxes(
         total[ids] = box_weight[new]
         cl_task[ids] = box_task[new]
         n_cl += len(new)
-    return _renumber(box_cluster, cl_task[:n_cl])
+    return renumber_clusters(box_cluster, cl_task[:n_cl])
 
 
 def _candidates(box_task: Codes, cl_task: Codes, n_tasks: int) -> tuple[Codes, Codes]:
@@ -126,8 +126,9 @@ def _candidates(box_task: Codes, cl_task: Codes, n_tasks: int) -> tuple[Codes, C
     return pair_box, pair_cl.astype(np.intp)
 
 
-def _renumber(box_cluster: Codes, cl_task: Codes) -> tuple[Codes, Codes]:
-    """Number clusters by (task, first member's box index), so ids don't depend on the round order."""
+def renumber_clusters(box_cluster: Codes, cl_task: Codes) -> tuple[Codes, Codes]:
+    """Number clusters by (task, first member's index), so ids don't depend on the round order
+    (``box_cluster[j]``: the cluster of box or track j; ``cl_task[c]``: the task of cluster c)."""
     first = np.full(len(cl_task), len(box_cluster), dtype=np.intp)
     np.minimum.at(first, box_cluster, np.arange(len(box_cluster), dtype=np.intp))
     order = np.lexsort((first, cl_task))

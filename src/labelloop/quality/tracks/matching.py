@@ -25,6 +25,7 @@ from scipy.optimize import linear_sum_assignment
 
 from labelloop.quality.shapes._input import Codes, Floats
 from labelloop.quality.shapes.geometry import paired_box_iou
+from labelloop.quality.shapes.matching import renumber_clusters
 from labelloop.quality.tracks._input import EncodedTracks
 from labelloop.quality.tracks.metrics import same_frame_pairs
 
@@ -126,7 +127,7 @@ def cluster_tracks(
         d_cl = track_cluster[data.det_track[dets]]
         d_weight = weights[track_worker[data.det_track[dets]]]
         clusters.add(d_cl, data.det_frame[dets], data.det_box[dets], d_weight)
-    return _renumber(track_cluster, clusters.task)
+    return renumber_clusters(track_cluster, clusters.task)
 
 
 def _match_round(
@@ -166,12 +167,3 @@ def _match_round(
         got_c.append(cols[c[keep]])
     return np.concatenate(got_t).astype(np.intp), np.concatenate(got_c).astype(np.intp)
 
-
-def _renumber(track_cluster: Codes, cl_task: Codes) -> tuple[Codes, Codes]:
-    """Number clusters by (task, first member's index), so ids don't depend on the round order."""
-    first = np.full(len(cl_task), len(track_cluster), dtype=np.intp)
-    np.minimum.at(first, track_cluster, np.arange(len(track_cluster), dtype=np.intp))
-    order = np.lexsort((first, cl_task))
-    new_id = np.empty(len(cl_task), dtype=np.intp)
-    new_id[order] = np.arange(len(cl_task), dtype=np.intp)
-    return new_id[track_cluster], cl_task[order]

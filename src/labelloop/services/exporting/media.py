@@ -81,9 +81,9 @@ def only_question(fitting: list[Question], none: str) -> Question:
                                                  field="question")])
 
 
-def kind_question(schema: LabelSchema, name: str | None, kind: str, format_name: str, what: str) -> Question:
+def kind_question(schema: LabelSchema, name: str | None, kind: str, format_name: str, holds: str) -> Question:
     """The question *name*, which must be a *kind* question, or the schema's only *kind* question;
-    Invalid naming the choices (*format_name* holds the *what* of a *kind* question: "tracks")."""
+    Invalid naming the choices (*format_name* holds *holds*: "the tracks of a video_tracks question")."""
     fitting = [q for q in schema.questions if q.kind.name == kind]
     if name is not None:
         found = [q for q in schema.questions if q.name == name]
@@ -96,7 +96,7 @@ def kind_question(schema: LabelSchema, name: str | None, kind: str, format_name:
                 f"{name!r} is a {found[0].kind.name} question; {format_name} holds {kind}",
                 field="question")])
         return found[0]
-    return only_question(fitting, f"{format_name} holds the {what} of a {kind} question; the schema has none")
+    return only_question(fitting, f"{format_name} holds {holds}; the schema has none")
 
 
 def source_answers(source: str, question: str, chunk: ItemChunk, row: Any) -> Values | None:
@@ -132,14 +132,27 @@ def media_items(
     """The items with a value from the source, in item order, with their blobs looked up a chunk
     at a time by `lookup`'s query of the given hashes (its rows have `sha256`; one pass over the
     project; run again for another)."""
+    def find(conn: Connection, hashes: list[str]) -> dict[str, Any]:
+        return {r.sha256: r for r in conn.execute(lookup(hashes))}
+
+    return found_items(conn, project_id, source=source, question=question, field=field, find=find)
+
+
+def found_items(
+    conn: Connection, project_id: int, *, source: str, question: str, field: str,
+    find: Callable[[Connection, list[str]], Mapping[str, Any]], whole_answers: bool = False,
+) -> Iterator[MediaItem]:
+    """As :func:`media_items`, with the blobs of a chunk's hashes found by `find` ({sha256: facts});
+    `whole_answers`: each value a whole answer (:func:`source_answers`), not its parts."""
+    values_of = source_answers if whole_answers else source_values
     for chunk in item_chunks(conn, project_id, with_answers=source == "answers"):
         found: list[tuple[Any, Any, Values]] = []
         for row in chunk.items:
-            values = source_values(source, question, chunk, row)
+            values = values_of(source, question, chunk, row)
             if values is not None:
                 found.append((row, orjson.loads(row.data).get(field), values))
         hashes = sorted({h for _, ref, _ in found if (h := blob_hash(ref)) is not None})
-        looked_up = {r.sha256: r for r in conn.execute(lookup(hashes))} if hashes else {}
+        looked_up = find(conn, hashes) if hashes else {}
         for row, ref, values in found:
             sha = blob_hash(ref)
             yield MediaItem(row, ref, sha, looked_up.get(sha) if sha is not None else None, values)

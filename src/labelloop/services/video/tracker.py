@@ -24,20 +24,19 @@ from typing import IO, Any
 import numpy as np
 from sqlalchemy import Connection, select
 
-from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from labelloop.errors import Conflict, Invalid, NotFound, Problem
 from labelloop.services.blobs import video_info
+from labelloop.services.held_items import holds_item
 from labelloop.services.loop.settings import loop_settings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
-from labelloop.services.quality.trust import standing
 from labelloop.services.targets import blob_hash
 from labelloop.services.video.trackers import Box, Frame, Tracker, tracker_for
 from labelloop.store.blobs import BlobStore
 from labelloop.store.db import Database
-from labelloop.store.models import assignments, items, published_in
+from labelloop.store.models import items, published_in
 
 MAX_FRAMES = 300  # one request: 12 s at 25 fps; the workbench asks again from the last accepted box
-HELD = ("leased", "submitted")
 
 
 @dataclass(frozen=True)
@@ -131,15 +130,8 @@ def _video_for(
     data = conn.execute(select(items.c.data).where(items.c.id == item_id, published_in(project_id))).scalar()
     if not isinstance(data, dict):
         raise NotFound(f"item {item_id} not found in project {project_id}")
-    if not acc.allows(Action.review, actor):
-        assert actor.user_id is not None  # only the operator has no id, and it is an admin
-        if standing(conn, project_id, actor.user_id).paused:
-            raise Forbidden("you are paused in this project")
-        held = conn.execute(select(assignments.c.state).where(
-            assignments.c.item_id == item_id, assignments.c.user_id == actor.user_id,
-            assignments.c.project_id == project_id)).scalar()
-        if held not in HELD:
-            raise Conflict(f"item {item_id} was not handed to you; ask for your next task")
+    if not holds_item(conn, acc, actor, project_id, item_id):
+        raise Conflict(f"item {item_id} was not handed to you; ask for your next task")
     schema = schema_of(acc.project.label_schema)
     videos = [f.name for f in schema.fields if f.type == "video"]
     wanted = request.field or next((q.spec.target for q in schema.questions

@@ -77,7 +77,8 @@ def audio_plan(schema: LabelSchema, fmt: str, question: str | None, source: str,
 
 def segments_question(schema: LabelSchema, name: str | None, fmt: str) -> Question:
     """The question named, or the schema's only `audio_segments` question; Invalid naming the choices."""
-    return media.kind_question(schema, name, "audio_segments", NAMES[fmt], "segments")
+    return media.kind_question(
+        schema, name, "audio_segments", NAMES[fmt], "the segments of an audio_segments question")
 
 
 def _probed(hashes: list[str]) -> Select[Any]:

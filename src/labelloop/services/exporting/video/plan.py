@@ -15,14 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, select
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting import media
-from labelloop.services.exporting.chunks import item_chunks
-from labelloop.services.targets import blob_hash
 from labelloop.store.models import blob_video, blobs
 
 FORMATS = ("mot", "cvat", "vis", "yolo-frames")
@@ -100,7 +97,8 @@ def video_plan(schema: LabelSchema, fmt: str, question: str | None, source: str,
 
 def tracks_question(schema: LabelSchema, name: str | None, fmt: str) -> Question:
     """The question named, or the schema's only `video_tracks` question; Invalid naming the choices."""
-    return media.kind_question(schema, name, "video_tracks", NAMES[fmt], "tracks")
+    return media.kind_question(
+        schema, name, "video_tracks", NAMES[fmt], "the tracks of a video_tracks question")
 
 
 def footage(
@@ -109,24 +107,16 @@ def footage(
     """The export's videos in item order (one pass over the project; run again for another)."""
     names = media.ArchiveNames(SUFFIX, ".mp4", KEPT)
     index = 0
-    for chunk in item_chunks(conn, project_id, with_answers=plan.source == "answers"):
-        found: list[tuple[Any, Any, list[tuple[str | None, Any]]]] = []
-        for row in chunk.items:
-            values = media.source_answers(plan.source, plan.question.name, chunk, row)
-            if values is not None:
-                found.append((row, orjson.loads(row.data).get(plan.field), values))
-        hashes = sorted({h for _, ref, _ in found if (h := blob_hash(ref)) is not None})
-        known = facts(conn, hashes) if hashes else {}
-        for row, ref, values in found:
-            sha = blob_hash(ref)
-            v = known.get(sha) if sha is not None else None
-            if v is None:
-                why = "no video" if ref is None else (
-                    "the video is given by URL: its frames are not known" if sha is None
-                    else "the stored file is not a probed video")
-                yield media.Skipped(row.external_id, why)
-                continue
-            index += 1
-            assert sha is not None
-            yield Footage(index, row.external_id, names(row.id, row.external_id, v.media_type), ref, sha,
-                          v.media_type, v.width, v.height, v.frame_count, v.fps, v.rotation, values)
+    for item in media.found_items(conn, project_id, source=plan.source, question=plan.question.name,
+                                  field=plan.field, find=facts, whole_answers=True):
+        row, ref, sha, v, values = item.row, item.reference, item.sha256, item.blob, item.values
+        if v is None:
+            why = "no video" if ref is None else (
+                "the video is given by URL: its frames are not known" if sha is None
+                else "the stored file is not a probed video")
+            yield media.Skipped(row.external_id, why)
+            continue
+        index += 1
+        assert sha is not None
+        yield Footage(index, row.external_id, names(row.id, row.external_id, v.media_type), ref, sha,
+                      v.media_type, v.width, v.height, v.frame_count, v.fps, v.rotation, values)
