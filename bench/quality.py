@@ -12,7 +12,12 @@ It prints tables and, as its last line, one JSON object (also written to bench/r
 3. adaptive overlap replay: on datasets with >= 5 answers per item, each item's answers are revealed
    one at a time in a random order (several seeds); after each round the default aggregator is refitted
    and items stop asking once ``needs_more_answers`` says so. Reported: the share of answers used and
-   the accuracy lost against using all answers.
+   the accuracy lost against using all answers;
+4. leave-one-dataset-out (``loo_default_mean``): for each data set, the rule with the best mean on
+   the other seven (of 63: seven aggregators and the posterior averages of every pair and triple)
+   is scored on it, beside the default's in-sample mean; also two per-project rules without labels
+   (the most-agreeing member, the average of all) and selection by 10/30/100 gold items; and the
+   default's time on the million against ``DawidSkene()``'s.
 
 This file is also the oracle's entry point (``--oracle-run SPEC OUT``): in that mode it imports only
 numpy, pandas and crowdkit, never labelloop.
@@ -180,6 +185,8 @@ def our_methods() -> dict[str, Callable[[], Any]]:
         "OneCoinDS": q.OneCoinDawidSkene,
         "GLAD": q.GLAD,
         "MACE": q.MACE,
+        "BayesDS": q.BayesianDawidSkene,
+        "EBCC": q.EBCC,
         "default": q.default_aggregator,
     }
 
@@ -194,6 +201,114 @@ def run_ours() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]
             labels, seconds = timed(lambda m=make, a=answers: m().fit_predict(a))
             acc[name][method], secs[name][method] = accuracy(labels, gold), seconds
     return acc, secs
+
+
+# Leave-one-dataset-out (LOO). The pool of posteriors that rules may combine; every rule below is
+# either fixed in advance (it scores the same in and out of sample) or chosen on seven data sets and
+# scored on the eighth.
+LOO_POOL = ["WMV", "DS", "OneCoinDS", "GLAD", "MACE", "BayesDS", "EBCC"]
+LOO_GOLD_SIZES = (10, 30, 100)
+LOO_GOLD_SEEDS = 20
+
+
+def _labels_of(probas: pd.DataFrame) -> pd.Series:
+    return pd.Series(probas.columns.take(probas.to_numpy().argmax(axis=1)), index=probas.index)
+
+
+def _family(posteriors: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every rule the default could have been chosen from: each pool member and the posterior
+    average of every pair and triple (today's default, DS+MACE, is one of them)."""
+    from itertools import combinations
+
+    out: dict[str, pd.DataFrame] = {}
+    for size in (1, 2, 3):
+        for members in combinations(LOO_POOL, size):
+            out["+".join(members)] = sum(posteriors[m] for m in members) / size  # type: ignore[assignment]
+    return out
+
+
+def _medoid(posteriors: dict[str, pd.DataFrame]) -> str:
+    """Per-project rule without labels: the pool member whose labels agree most with the others'."""
+    labels = {m: _labels_of(posteriors[m]).to_numpy() for m in LOO_POOL}
+    agree = {m: np.mean([np.mean(labels[m] == labels[o]) for o in LOO_POOL if o != m]) for m in LOO_POOL}
+    return max(LOO_POOL, key=lambda m: agree[m])
+
+
+def _gold_selection(
+    hits: dict[str, pd.Series], first: str, *, size: int, seed: int, prior_strength: float = 2.0
+) -> tuple[float, float]:
+    """GoldSelectedAggregator's rule on *size* random gold tasks: (accuracy of the chosen rule, of
+    *first*) on the other gold tasks. Uses the fits without gold for choosing and scoring alike."""
+    names = [first, *[m for m in LOO_POOL if m != first]]
+    n = len(hits[first])
+    pick = np.zeros(n, dtype=bool)
+    pick[np.random.default_rng(seed).choice(n, min(size, n // 2), replace=False)] = True
+    scores = np.asarray([hits[m].to_numpy()[pick].sum() for m in names], dtype=np.float64)
+    scores[0] += prior_strength
+    chosen = names[int(scores.argmax())]
+    return float(hits[chosen].to_numpy()[~pick].mean()), float(hits[first].to_numpy()[~pick].mean())
+
+
+def run_loo() -> dict[str, Any]:
+    """Leave-one-dataset-out: today's default vs the rules it could have been chosen from."""
+    import labelloop.quality as q
+
+    makers = {"WMV": q.WeightedMajorityVote, "DS": q.DawidSkene, "OneCoinDS": q.OneCoinDawidSkene,
+              "GLAD": q.GLAD, "MACE": q.MACE, "BayesDS": q.BayesianDawidSkene, "EBCC": q.EBCC}  # fmt: skip
+    acc: dict[str, dict[str, float]] = {}
+    hits: dict[str, dict[str, pd.Series]] = {}
+    medoid: dict[str, tuple[str, float]] = {}
+    average_all: dict[str, float] = {}
+    for name in DATASETS:
+        answers, gold = load(name)
+        posteriors = {m: makers[m]().fit_predict_proba(answers) for m in LOO_POOL}
+        family = _family(posteriors)
+        hits[name] = {r: _labels_of(p).reindex(gold.index) == gold for r, p in family.items()}
+        acc[name] = {r: float(h.mean()) for r, h in hits[name].items()}
+        pick = _medoid(posteriors)
+        medoid[name] = (pick, acc[name][pick])
+        average = sum(posteriors.values()) / len(posteriors)
+        average_all[name] = float((_labels_of(average).reindex(gold.index) == gold).mean())  # type: ignore[arg-type]
+    rules = list(acc[DATASETS[0]])
+    in_sample = {r: float(np.mean([acc[d][r] for d in DATASETS])) for r in rules}
+    per: dict[str, dict[str, Any]] = {}
+    for held in DATASETS:
+        train = [d for d in DATASETS if d != held]
+        # The procedure that produced today's default: the best mean on the data at hand.
+        chosen = max(rules, key=lambda r: float(np.mean([acc[d][r] for d in train])))
+        gold_gain = {}
+        for size in LOO_GOLD_SIZES:
+            runs = [_gold_selection(hits[held], chosen, size=size, seed=s) for s in range(LOO_GOLD_SEEDS)]
+            gold_gain[str(size)] = float(np.mean([a - b for a, b in runs]))
+        per[held] = {
+            "chosen_on_other_seven": chosen,
+            "held_out_accuracy": acc[held][chosen],
+            "default_accuracy": acc[held]["DS+MACE"],
+            "medoid": medoid[held][0],
+            "medoid_accuracy": medoid[held][1],
+            "average_all_accuracy": average_all[held],
+            "gold_selection_gain": gold_gain,
+        }
+    return {
+        "pool": LOO_POOL,
+        "n_rules": len(rules),
+        "per_dataset": per,
+        "loo_default_mean": float(np.mean([v["held_out_accuracy"] for v in per.values()])),
+        "default_in_sample_mean": in_sample["DS+MACE"],
+        "best_in_sample_rule": max(rules, key=lambda r: in_sample[r]),
+        "best_in_sample_mean": max(in_sample.values()),
+        "fixed_rules": {  # no choosing across data sets: in-sample = out-of-sample
+            r: in_sample[r] for r in ("DS", "MACE", "BayesDS", "EBCC", "WMV")
+        }
+        | {
+            "medoid": float(np.mean([v[1] for v in medoid.values()])),
+            "average_all": float(np.mean(list(average_all.values()))),
+        },
+        "gold_selection_gain": {
+            str(size): float(np.mean([v["gold_selection_gain"][str(size)] for v in per.values()]))
+            for size in LOO_GOLD_SIZES
+        },
+    }
 
 
 def replay(answers: pd.DataFrame, gold: pd.Series, *, target: float, seed: int) -> tuple[float, float]:
@@ -250,10 +365,10 @@ def run_adaptive() -> dict[str, Any]:
 
 def run_million(frame: pd.DataFrame, truth: np.ndarray, repeats: int = 5) -> dict[str, Any]:
     """Best of *repeats* (as ``timeit`` reports): the machine is shared, so one run can be slowed."""
-    from labelloop.quality import DawidSkene, krippendorff_alpha
+    from labelloop.quality import DawidSkene, default_aggregator, krippendorff_alpha
 
     load = list(os.getloadavg())  # 1, 5, 15-minute load when the timing starts
-    ds_times, alpha_times = [], []
+    ds_times, alpha_times, plain_times, default_times = [], [], [], []
     labels = pd.Series(dtype=object)
     alpha = float("nan")
     for _ in range(repeats):
@@ -262,6 +377,10 @@ def run_million(frame: pd.DataFrame, truth: np.ndarray, repeats: int = 5) -> dic
         ds_times.append(seconds)
         alpha, seconds = timed(lambda f=fresh: krippendorff_alpha(f, level="nominal"))
         alpha_times.append(seconds)
+        # The default against Dawid-Skene with its own default settings (tol=1e-5), alternating so
+        # that a burst of load on the shared machine hits both.
+        plain_times.append(timed(lambda f=frame.copy(): DawidSkene().fit_predict(f))[1])
+        default_times.append(timed(lambda f=frame.copy(): default_aggregator().fit_predict(f))[1])
     order = np.asarray([int(t.split("-")[1]) for t in labels.index])
     expected = np.char.add("class-", truth[order].astype(str))
     return {
@@ -274,6 +393,10 @@ def run_million(frame: pd.DataFrame, truth: np.ndarray, repeats: int = 5) -> dic
         "alpha_1m_s_runs": alpha_times,
         "alpha_1m": alpha,
         "load_average": load,
+        "ds_default_settings_1m_s": min(plain_times),
+        "default_1m_s": min(default_times),
+        "default_1m_s_runs": default_times,
+        "default_over_ds_1m": min(default_times) / min(plain_times),
     }
 
 
@@ -324,6 +447,8 @@ def main() -> None:
     frame, truth = million_answers()
     print("ours: one million answers ...", flush=True)
     million = run_million(frame, truth)
+    print("ours: leave-one-dataset-out ...", flush=True)
+    loo = run_loo()
     print("ours: adaptive replay ...", flush=True)
     adaptive = run_adaptive()
     oracle: dict[str, Any] = {}
@@ -360,6 +485,12 @@ def main() -> None:
         "alpha_1m_s_median": million["alpha_1m_s_median"],
         "alpha_1m_s_runs": million["alpha_1m_s_runs"],
         "load_average_at_1m": million["load_average"],
+        "default_1m_s": million["default_1m_s"],
+        "ds_default_settings_1m_s": million["ds_default_settings_1m_s"],
+        "default_over_ds_1m": million["default_over_ds_1m"],
+        "loo_default_mean": loo["loo_default_mean"],
+        "default_in_sample_mean": loo["default_in_sample_mean"],
+        "loo": loo,
         "adaptive_answer_fraction": headline["answer_fraction"],
         "adaptive_accuracy_drop": headline["accuracy_drop"],
         "adaptive": {"target_confidence": ADAPTIVE_HEADLINE, "min_answers": ADAPTIVE_MIN_ANSWERS, **adaptive},
@@ -377,6 +508,7 @@ def main() -> None:
         "ds_1m_under_3s": million["ds_1m_s"] < 3.0,
         "ds_1m_10x_faster_than_crowdkit": ck_ds is not None and ck_ds >= 10 * million["ds_1m_s"],
         "alpha_1m_under_2s": million["alpha_1m_s"] < 2.0,
+        "default_1m_within_3x_of_ds": million["default_over_ds_1m"] <= 3.0,
         "adaptive_within_half_point_at_60pct": headline["accuracy_drop"] <= 0.005
         and headline["answer_fraction"] <= 0.6,
     }
@@ -402,6 +534,35 @@ def main() -> None:
             ],
         )
     )
+    tables[-1][2].append(
+        [
+            "default_aggregator() vs DawidSkene() (default settings), best of 5",
+            f"{million['default_1m_s']:.2f}s vs {million['ds_default_settings_1m_s']:.2f}s "
+            f"({million['default_over_ds_1m']:.2f}x)",
+        ]
+    )
+    loo_rows = [
+        [SHORT[d], v["chosen_on_other_seven"], f"{v['held_out_accuracy']:.4f}",
+         f"{v['default_accuracy']:.4f}", f"{v['medoid']} {v['medoid_accuracy']:.4f}",
+         f"{v['average_all_accuracy']:.4f}",
+         " ".join(f"{100 * g:+.2f}" for g in v["gold_selection_gain"].values())]
+        for d, v in loo["per_dataset"].items()
+    ]  # fmt: skip
+    fixed = loo["fixed_rules"]
+    loo_rows.append(
+        ["mean", "", f"{loo['loo_default_mean']:.4f}", f"{loo['default_in_sample_mean']:.4f}",
+         f"{fixed['medoid']:.4f}", f"{fixed['average_all']:.4f}",
+         " ".join(f"{100 * g:+.2f}" for g in loo["gold_selection_gain"].values())]
+    )  # fmt: skip
+    tables.append(
+        (
+            f"Leave-one-dataset-out over {loo['n_rules']} rules (pool {'/'.join(loo['pool'])}, pairs and "
+            "triples averaged); held out = the rule with the best mean on the other seven",
+            ["held out", "chosen on 7", "held-out acc.", "default (in-sample)", "medoid", "average all",
+             f"gold selection gain, points, {'/'.join(map(str, LOO_GOLD_SIZES))} gold"],
+            loo_rows,
+        )
+    )  # fmt: skip
     adaptive_rows = []
     for target, block in adaptive["targets"].items():
         for name, v in block["per_dataset"].items():

@@ -29,10 +29,12 @@ from labelloop.quality.classification.decision import (
     posterior_confidence,
 )
 from labelloop.quality.classification.defaults import default_aggregator
+from labelloop.quality.classification.ebcc import EBCC, BayesianDawidSkene
 from labelloop.quality.classification.ensemble import EnsembleAggregator
 from labelloop.quality.classification.glad import GLAD
 from labelloop.quality.classification.mace import MACE
 from labelloop.quality.classification.majority import MajorityVote, WeightedMajorityVote
+from labelloop.quality.classification.selection import GoldSelectedAggregator
 from labelloop.quality.numeric import RobustMean, RobustMedian
 from labelloop.quality.pairwise import (
     BradleyTerry,
@@ -102,11 +104,23 @@ from labelloop.quality.texts import (
     transcript_gold_scores,
     wer,
 )
+from labelloop.quality.tracks import (
+    NaiveTrackConsensus,
+    RandomWorkerTracks,
+    TrackAggregator,
+    default_track_aggregator,
+    pairwise_track_agreement,
+    simulate_track_crowd,
+    track_gold_scores,
+    track_scores,
+)
 
 __all__ = [
+    "EBCC",
     "GLAD",
     "MACE",
     "ROVER",
+    "BayesianDawidSkene",
     "BoxAggregator",
     "BradleyTerry",
     "CategoricalAggregator",
@@ -114,6 +128,7 @@ __all__ = [
     "CrowdBT",
     "DawidSkene",
     "EnsembleAggregator",
+    "GoldSelectedAggregator",
     "HMMCrowd",
     "KeypointAggregator",
     "MajorityVote",

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labelloop.quality._input import Codes, Encoded, Floats, wsum
+from labelloop.quality._input import Codes, Encoded, Floats
 from labelloop.quality.classification.base import (
     CategoricalAggregator,
     clamp_gold,
@@ -72,31 +72,39 @@ class MACE(CategoricalAggregator):
         self.learn_prior = learn_prior
 
     def _fit_encoded(self, data: Encoded, gold: Codes) -> Floats:
-        n_w, n_t, k = data.n_workers, data.n_tasks, data.n_labels
-        task, worker, label = data.task, data.worker, data.label
+        n_w, k = data.n_workers, data.n_labels
         eps = self.smoothing
-        n = np.bincount(worker, minlength=n_w).astype(np.float64)
+        n = np.bincount(data.worker, minlength=n_w).astype(np.float64)
         probas = clamp_gold(normalize_rows(data.task_label_counts()), gold)
         theta = np.full(n_w, 0.5)
         strategy = np.full((n_w, k), 1.0 / k)
-        wl = worker * k + label
-        flat = task * k + label
+        # Every per-answer quantity depends only on the answer's (worker, label) pair, so both steps
+        # run on the (worker, label) grid and reach the answers through the sparse indicator A
+        # (tasks x (worker, label)): two sparse-dense products per iteration, as in Dawid-Skene.
+        a = data.worker_label_matrix()
+        at = a.T.tocsr()
+        pairs = np.arange(n_w * k)
+        column_label = pairs % k
+        n_pair = np.bincount(data.worker * k + data.label, minlength=n_w * k).astype(np.float64)
         prior = probas.mean(axis=0)
         history: list[float] = []
         for _ in range(self.n_iter if k > 1 else 0):
-            # M-step from the current posteriors (the first one from majority vote).
-            spam_given_label = (1 - theta[worker]) * strategy[worker, label]
-            knew = probas[task, label] * theta[worker] / np.maximum(theta[worker] + spam_given_label, _FLOOR)
-            theta = (eps + wsum(worker, knew, n_w)) / (2 * eps + n)
-            strategy = wsum(wl, 1 - knew, n_w * k).reshape(n_w, k) + eps
+            # M-step from the current posteriors (the first one from majority vote). r_tw summed
+            # over a pair's answers = theta / (theta + (1-theta) xi) * sum of q_{t,l} over them.
+            knew_share = theta[:, None] / np.maximum(theta[:, None] + (1 - theta[:, None]) * strategy, _FLOOR)
+            mass = np.asarray(at @ probas)[pairs, column_label]
+            knew = knew_share.ravel() * mass
+            theta = (eps + knew.reshape(n_w, k).sum(axis=1)) / (2 * eps + n)
+            strategy = (n_pair - knew).reshape(n_w, k) + eps
             strategy /= strategy.sum(axis=1, keepdims=True)
             prior = class_prior(probas, self.prior_smoothing, learn=self.learn_prior)
-            # E-step.
-            spam = np.maximum((1 - theta[worker]) * strategy[worker, label], _FLOOR)
+            # E-step: log P(y | k) = log spam + [y = k] (log(theta + spam) - log spam).
+            spam = np.maximum((1 - theta[:, None]) * strategy, _FLOOR)
             log_spam = np.log(spam)
-            log_hit = np.log(theta[worker] + spam)
-            logits = wsum(task, log_spam, n_t)[:, None] + np.log(prior)[None, :]
-            logits += wsum(flat, log_hit - log_spam, n_t * k).reshape(n_t, k)
+            gain = np.zeros((n_w * k, k))
+            gain[pairs, column_label] = (np.log(theta[:, None] + spam) - log_spam).ravel()
+            logits = np.asarray(a @ log_spam.ravel())[:, None] + np.log(prior)[None, :]
+            logits += np.asarray(a @ gain)
             probas, lse = log_normalize(logits)
             clamp_gold(probas, gold)
             history.append(float(lse.sum()) / data.n_answers)
