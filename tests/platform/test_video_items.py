@@ -26,6 +26,7 @@ from labelloop.services.importing import writer
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.jobs import create_job
 from labelloop.services.policy import Actor
+from labelloop.services.video import probe as video_probe
 from labelloop.services.video import testcard
 from labelloop.services.video.frames import read_table
 from labelloop.services.video.probe import NotVideo, probe
@@ -146,6 +147,18 @@ def test_rotation_and_a_large_original_make_a_displayed_size_and_a_proxy(world: 
     assert (big.width, big.height, big.frame_count) == (2560, 1440, 6)
     assert (big.poster.width, big.poster.height) == (1280, 720)
     assert_frames_exact(world, big, large)
+
+
+def test_a_long_video_gets_a_proxy(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if 12 frames at 25 fps (0.48 s) were longer than LONG_SECONDS: half an hour in production.
+    monkeypatch.setattr(video_probe, "LONG_SECONDS", 0.4)
+    owner, pid = project(world)
+    made, data = card(tmp_path, "long.mp4", 12, width=128, height=96, bframes=0)
+    r = world.upload(owner, pid, zipped({"long.mp4": data}), "a.zip")
+    assert r.status_code == 201, r.text
+    long = stored(world, sha(data))
+    assert long.proxy is not None and (long.proxy.width, long.proxy.height) == (128, 96)
+    assert_frames_exact(world, long, made)
 
 
 def test_a_folder_and_records_naming_files_folders_of_frames_and_stored_blobs(

@@ -31,6 +31,9 @@ ACCEPTED_TEXT = "MP4, MOV, WebM or MKV (Matroska)"
 PLAYABLE = frozenset({"h264", "vp8", "vp9", "av1"})  # in MP4 or WebM, what browsers decode
 PLAYABLE_PIXELS = frozenset({"yuv420p", "yuvj420p"})  # 8-bit 4:2:0: High 10 and 4:4:4 are not played
 MAX_PLAYED = (1920, 1080)  # larger originals get a proxy (long side, short side)
+# Longer videos get a proxy too: seeking in a small file is quicker, and annotators of a long
+# recording step through it more than they watch it at full resolution.
+LONG_SECONDS = 1800.0
 _DECODERS = {"libdav1d": "av1", "libaom-av1": "av1", "libvpx": "vp8", "libvpx-vp9": "vp9"}
 _WEBM_AUDIO = frozenset({"opus", "vorbis"})
 
@@ -182,4 +185,4 @@ def _probe(container: Any, max_seconds: float) -> VideoProbe:
     played = codec in PLAYABLE and media_type in ("video/mp4", "video/webm") and pixels in PLAYABLE_PIXELS
     small = max(width, height) <= MAX_PLAYED[0] and min(width, height) <= MAX_PLAYED[1]
     return VideoProbe(media_type, width, height, rotation, codec, table.vfr(), found, poster, poster_size,
-                      needs_proxy=not (played and small))
+                      needs_proxy=not (played and small) or found.duration > LONG_SECONDS)

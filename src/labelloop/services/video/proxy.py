@@ -1,7 +1,8 @@
 """A video's proxy: what the browser plays when it cannot play the original, or when the original
-is larger than 1920x1080 (docs/video.md): H.264 (8-bit 4:2:0) in MP4, at most 1280 pixels wide
-as displayed, with every frame of the original at its very presentation time, so the frame table
-of the original is the proxy's too and frame numbers mean the same frames in both.
+is larger than 1920x1080 or longer than half an hour (docs/video.md): H.264 (8-bit 4:2:0) in
+MP4, at most 1280 pixels wide as displayed, with every frame of the original at its very
+presentation time, so the frame table of the original is the proxy's too and frame numbers mean
+the same frames in both.
 
 Each decoded frame is scaled and encoded with the original's pts in the original's time base
 (the MP4 muxer keeps them: its timescale is a multiple of it), and no B-frames, so no edit list
