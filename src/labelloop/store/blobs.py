@@ -155,6 +155,31 @@ class _LocalStaged:
         self.discard()  # after a commit, nothing
 
 
+def spool(source: IO[bytes], folder: Path, *, limit: int, sync: bool = False) -> tuple[Path, str, int]:
+    """Copy `source` into a new temporary file in `folder` while hashing it: (path, SHA-256, size).
+    More than `limit` bytes raises TooLarge; on any error the file is removed. `sync`: flushed to
+    disk before returning (a file about to be renamed into the store)."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(dir=folder, suffix=".part")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while piece := source.read(min(PIECE, limit + 1 - size)):
+                size += len(piece)
+                if size > limit:
+                    raise TooLarge
+                digest.update(piece)
+                out.write(piece)
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest(), size
+
+
 class LocalBlobStore:
     """Blobs as files under `root`, two levels of folders by hash prefix (65,536 folders at most,
     so no folder holds millions of entries)."""
@@ -177,25 +202,9 @@ class LocalBlobStore:
         return tmp
 
     def stage(self, source: IO[bytes], *, limit: int) -> _LocalStaged:
-        digest = hashlib.sha256()
-        size = 0
         # In the store's own folder, so the final rename never crosses file systems.
-        fd, name = tempfile.mkstemp(dir=self._tmp_dir(), suffix=".part")
-        path = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while piece := source.read(min(PIECE, limit + 1 - size)):
-                    size += len(piece)
-                    if size > limit:
-                        raise TooLarge
-                    digest.update(piece)
-                    out.write(piece)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return _LocalStaged(self, path, digest.hexdigest(), size)
+        path, sha256, size = spool(source, self._tmp_dir(), limit=limit, sync=True)
+        return _LocalStaged(self, path, sha256, size)
 
     def put(self, data: bytes) -> str:
         sha256 = hashlib.sha256(data).hexdigest()

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from labelloop.errors import DomainError
-from labelloop.store.blobs import PIECE, TooLarge, is_sha256
+from labelloop.store.blobs import PIECE, is_sha256, spool
 from labelloop.store.crypto import MAGIC, DecryptingReader, EncryptionError, Keyring, encrypt_stream
 from labelloop.store.s3_io import READ_AHEAD, BodyReader, Prefixed, RangeReader, client_error_code, missing
 
@@ -151,22 +151,7 @@ class S3BlobStore:
     # --- writing ---------------------------------------------------------------------------
 
     def stage(self, source: IO[bytes], *, limit: int) -> _S3Staged:
-        digest = hashlib.sha256()
-        size = 0
-        fd, name = tempfile.mkstemp(dir=self._tmp(), suffix=".part")
-        path = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while piece := source.read(min(PIECE, limit + 1 - size)):
-                    size += len(piece)
-                    if size > limit:
-                        raise TooLarge
-                    digest.update(piece)
-                    out.write(piece)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return _S3Staged(self, path, digest.hexdigest(), size)
+        return _S3Staged(self, *spool(source, self._tmp(), limit=limit))
 
     def put(self, data: bytes) -> str:
         sha256 = hashlib.sha256(data).hexdigest()
