@@ -19,7 +19,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,9 +130,12 @@ class BlobStore(Protocol):
     def sweep_temporary(self) -> int: ...
 
 
-class _LocalStaged:
-    def __init__(self, store: LocalBlobStore, path: Path, sha256: str, size: int) -> None:
-        self.store = store
+class SpooledBlob:
+    """A file staged by `spool`, until `place` puts it into a store (commit) or it is removed
+    (discard, or leaving the `with` block uncommitted). The temporary file never outlives it."""
+
+    def __init__(self, place: Callable[[Path, str], None], path: Path, sha256: str, size: int) -> None:
+        self._place = place
         self.path = path
         self.sha256 = sha256
         self.size = size
@@ -141,14 +144,17 @@ class _LocalStaged:
     def commit(self) -> None:
         if not self._done:
             self._done = True
-            self.store._place(self.path, self.sha256)
+            try:
+                self._place(self.path, self.sha256)
+            finally:  # moved into place already, or a failed placing's leftover
+                self.path.unlink(missing_ok=True)
 
     def discard(self) -> None:
         if not self._done:
             self._done = True
             self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> _LocalStaged:
+    def __enter__(self) -> SpooledBlob:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -201,10 +207,9 @@ class LocalBlobStore:
         tmp.mkdir(parents=True, exist_ok=True)
         return tmp
 
-    def stage(self, source: IO[bytes], *, limit: int) -> _LocalStaged:
+    def stage(self, source: IO[bytes], *, limit: int) -> SpooledBlob:
         # In the store's own folder, so the final rename never crosses file systems.
-        path, sha256, size = spool(source, self._tmp_dir(), limit=limit, sync=True)
-        return _LocalStaged(self, path, sha256, size)
+        return SpooledBlob(self._place, *spool(source, self._tmp_dir(), limit=limit, sync=True))
 
     def put(self, data: bytes) -> str:
         sha256 = hashlib.sha256(data).hexdigest()

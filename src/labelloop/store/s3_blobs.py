@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from labelloop.errors import DomainError
-from labelloop.store.blobs import PIECE, is_sha256, spool
+from labelloop.store.blobs import PIECE, SpooledBlob, is_sha256, spool
 from labelloop.store.crypto import MAGIC, DecryptingReader, EncryptionError, Keyring, encrypt_stream
 from labelloop.store.s3_io import READ_AHEAD, BodyReader, Prefixed, RangeReader, client_error_code, missing
 
@@ -43,34 +43,6 @@ _TMP = "tmp"
 
 class BlobStoreError(DomainError):
     """The object store cannot be used: a wrong bucket, endpoint or credentials, or boto3 missing."""
-
-
-class _S3Staged:
-    def __init__(self, store: S3BlobStore, path: Path, sha256: str, size: int) -> None:
-        self.store = store
-        self.path = path
-        self.sha256 = sha256
-        self.size = size
-        self._done = False
-
-    def commit(self) -> None:
-        if not self._done:
-            self._done = True
-            try:
-                self.store._place(self.path, self.sha256)
-            finally:
-                self.path.unlink(missing_ok=True)
-
-    def discard(self) -> None:
-        if not self._done:
-            self._done = True
-            self.path.unlink(missing_ok=True)
-
-    def __enter__(self) -> _S3Staged:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.discard()
 
 
 class S3BlobStore:
@@ -150,8 +122,8 @@ class S3BlobStore:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def stage(self, source: IO[bytes], *, limit: int) -> _S3Staged:
-        return _S3Staged(self, *spool(source, self._tmp(), limit=limit))
+    def stage(self, source: IO[bytes], *, limit: int) -> SpooledBlob:
+        return SpooledBlob(self._place, *spool(source, self._tmp(), limit=limit))
 
     def put(self, data: bytes) -> str:
         sha256 = hashlib.sha256(data).hexdigest()
