@@ -236,5 +236,21 @@ def consensus_disagreements(
     flagged = np.flatnonzero(
         (p.argmax(axis=1) != y) & (model_conf >= min_model_confidence) & (cc >= min_consensus_confidence)
     )
+    return _by_confidence(flagged, model_conf, cc)
+
+
+def order_disagreements(
+    flagged: ArrayLike, pred_probs: ArrayLike, *, consensus_confidence: ArrayLike | None = None
+) -> Indices:
+    """*flagged* item indices in :func:`consensus_disagreements`' order: the flags of several
+    batches of items (their indices into the whole set), ranked together as one call would."""
+    p = as_proba(pred_probs, name="pred_probs")
+    cc = np.ones(p.shape[0]) if consensus_confidence is None else np.asarray(consensus_confidence,
+                                                                             dtype=np.float64)
+    return _by_confidence(np.asarray(flagged, dtype=np.intp), p.max(axis=1), cc)
+
+
+def _by_confidence(flagged: Indices, model_conf: Floats, cc: Floats) -> Indices:
+    """Model confidence, then consensus confidence, highest first; ties to the lower index."""
     order = np.lexsort((flagged, -cc[flagged], -model_conf[flagged]))
     return flagged[order].astype(np.intp)

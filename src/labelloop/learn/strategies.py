@@ -110,6 +110,28 @@ def uncertainty(p: Floats, kind: str) -> Floats:
     raise ValueError(f"unknown uncertainty {kind!r}")
 
 
+UNCERTAINTY_STRATEGIES = ("least_confidence", "margin", "entropy")
+
+
+def item_scores(proba: ArrayLike, kind: str) -> Floats:
+    """The per-item score an uncertainty strategy (``kind``) ranks by, higher first.
+
+    A per-row map: the scores of a batch of rows are those rows' scores over the whole set, so
+    batches can be scored apart (in other processes) and ranked together by :func:`rank_by_score`.
+    """
+    return uncertainty(as_proba(proba), kind)
+
+
+def rank_by_score(score: ArrayLike, labelled: ArrayLike | None = None) -> Indices:
+    """Every unlabelled item by descending *score*, ties to the lower index: with
+    :func:`item_scores`, what the strategy of the same name returns."""
+    s = np.asarray(score, dtype=np.float64)
+    if s.ndim != 1:
+        raise ValueError(f"score must be 1-d, got shape {s.shape}")
+    candidates = np.flatnonzero(~as_mask(labelled, s.shape[0]))
+    return _order(candidates, s[candidates])
+
+
 def random(
     *, proba: ArrayLike | None = None, embeddings: ArrayLike | None = None, labelled: ArrayLike | None = None,
     batch_size: int | None = None, seed: int = 0,

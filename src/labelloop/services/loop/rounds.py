@@ -13,6 +13,14 @@ the round embeds each item's stored image instead (services/loop/round_images.py
 Lite3 with the images-models extra, hand features otherwise) and reports near-duplicate photos;
 everything after the embedding is the same. A round's predictions carry the previous version's
 answers to other questions, such as a detector's boxes (services/loop/versions.py).
+
+Batch compute: the per-item steps (embedding a text project's items, the built-in model's
+predictions with the selection scores of an uncertainty strategy, and the crowd-versus-model
+disagreement search) run over batches of items (services/compute): in this process, or as Ray
+tasks when `ray_address` (LABELLOOP_RAY_ADDRESS) is set, with the same results. Training, the
+other strategies (k-center and k-means look at the whole set; random is a permutation), confident
+learning (its class thresholds are over every label), the ranking and the writes stay here; so
+do images and a team's own model, which sees all items in one call.
 """
 
 from __future__ import annotations
@@ -28,9 +36,10 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
+from labelloop.services.compute import BatchMap, batch_map, round_steps
 from labelloop.services.loop import flags as loop_flags
 from labelloop.services.loop.images import image_field
-from labelloop.services.loop.models import model_for
+from labelloop.services.loop.models import BuiltinModel, model_for
 from labelloop.services.loop.round_images import embed_images
 from labelloop.services.loop.settings import IMAGE_ENCODERS, TEXT_ENCODERS, LoopSettings, loop_settings
 from labelloop.services.loop.versions import (
@@ -86,10 +95,6 @@ def _target(schema: LabelSchema, settings: LoopSettings) -> tuple[str, list[str]
     ])
 
 
-def _text(schema: LabelSchema, data: dict[str, Any]) -> str:
-    return "\n".join(str(data.get(f.name, "")) for f in schema.fields if f.type == "text")
-
-
 def _image_target(schema: LabelSchema, settings: LoopSettings) -> str | None:
     """The image field a round embeds, or None for a text round: the first image field when the
     items have no text field, or when `encoder` names an image encoder."""
@@ -112,33 +117,31 @@ def list_rounds(conn: Connection, actor: Actor, project_id: int) -> list[RoundIn
 
 def run_round(
     db: Database, actor: Actor, project_id: int, *, data_dir: Path, job_id: int | None = None,
-    progress: ProgressFn | None = None, store: BlobStore | None = None,
+    progress: ProgressFn | None = None, store: BlobStore | None = None, ray_address: str | None = None,
 ) -> dict[str, Any]:
     """One round (see the module docstring); returns its metrics. `store` holds the images of an
-    image project."""
+    image project; `ray_address` (the setting) runs the per-item steps as Ray tasks."""
     from threadpoolctl import threadpool_limits
 
+    runner = batch_map(ray_address)  # before any work: a missing extra or cluster fails at once
     # On a small shared machine BLAS threads fight each other and the server: one is faster.
     with threadpool_limits(1):
         done = _run_round(db, actor, project_id, data_dir=data_dir, job_id=job_id, progress=progress,
-                          blob_store=store)
+                          blob_store=store, runner=runner)
     # a version carries the transcripts of the one before: scanned again under its key (docs/privacy.md)
     return privacy_scan.after_new_version(db, actor, project_id, done, progress)
 
 
 def _run_round(
     db: Database, actor: Actor, project_id: int, *, data_dir: Path, job_id: int | None,
-    progress: ProgressFn | None, blob_store: BlobStore | None,
+    progress: ProgressFn | None, blob_store: BlobStore | None, runner: BatchMap,
 ) -> dict[str, Any]:
     from labelloop.learn import (  # heavy (scikit-learn): imported when a round runs
-        EmbeddingCache,
         autolabel,
-        consensus_disagreements,
-        embed,
         find_label_issues,
-        get_encoder,
         rank_items,
     )
+    from labelloop.learn.strategies import UNCERTAINTY_STRATEGIES, rank_by_score
 
     def step(done: int, message: str) -> None:
         if progress is not None:
@@ -191,8 +194,9 @@ def _run_round(
     extra: dict[str, Any] = {}
     if image is None:
         encoder_name = settings.encoder
-        with EmbeddingCache(data_dir / "embeddings") as cache:
-            x = embed(get_encoder(settings.encoder), [_text(schema, r.data) for r in rows], cache=cache)
+        x = round_steps.embed_items(runner, db, project_id, ids, encoder=settings.encoder,
+                                    text_fields=[f.name for f in schema.fields if f.type == "text"],
+                                    cache_dir=data_dir / "embeddings")
     else:
         if blob_store is None:
             raise Invalid("this round cannot read images", [Problem("no blob store", field="store")])
@@ -203,6 +207,7 @@ def _run_round(
     metrics: dict[str, Any] = {
         "human_answers": human_answers, "labelled": int(labelled.sum()), "items": len(rows),
         "strategy": settings.strategy, "encoder": encoder_name, "question": question, **extra,
+        "compute": runner.name,
     }
     classes_seen = int(np.unique(y[labelled]).size)
     if labelled.sum() < settings.min_labels or classes_seen < 2:
@@ -220,7 +225,13 @@ def _run_round(
     lab_idx = np.flatnonzero(labelled)
     oof = model.fit([content[i] for i in lab_idx], x[labelled], y[labelled], weight[labelled],
                     classes, question)
-    proba = model.predict_proba(content, x, classes, question)
+    scores = None
+    if isinstance(model, BuiltinModel):
+        score = settings.strategy if settings.strategy in UNCERTAINTY_STRATEGIES else None
+        proba, scores = round_steps.predict(runner, model, x, classes=classes, question=question,
+                                            score=score)
+    else:  # a team's model sees every item in one call, as its protocol says (models.py)
+        proba = model.predict_proba(content, x, classes, question)
     metrics["model"] = settings.model
 
     step(3, "evaluating")
@@ -247,7 +258,10 @@ def _run_round(
     _store_predictions(db, version, ids, proba, question, classes, before)
 
     step(5, "rescoring the queue")
-    order = rank_items(settings.strategy, proba=proba, embeddings=x, labelled=labelled | gold, seed=0)
+    if scores is not None:  # an uncertainty strategy, its scores computed with the predictions
+        order = rank_by_score(scores, labelled | gold)
+    else:
+        order = rank_items(settings.strategy, proba=proba, embeddings=x, labelled=labelled | gold, seed=0)
     _set_priorities(db, ids[_with_validation(order, rows, validation, settings, job_id, db)])
 
     step(6, "auto-labelling and looking for label errors")
@@ -280,8 +294,8 @@ def _run_round(
     metrics["flagging"] = may.metrics(settings.label_error_min_per_class)
     if may.allowed and oof is not None:
         issues = find_label_issues(y[labelled], oof)
-        disagree = consensus_disagreements(y[labelled], oof, consensus_confidence=weight[labelled],
-                                           min_model_confidence=settings.label_error_confidence)
+        disagree = round_steps.disagreements(runner, y[labelled], oof, weight[labelled],
+                                             min_model_confidence=settings.label_error_confidence)
         suspects = loop_flags.suspects(
             ids[labelled], y[labelled], oof, issues, disagree, known=may.known_classes,
             min_confidence=settings.label_error_confidence, question=question, classes=classes)
