@@ -84,7 +84,7 @@ def set_up(data: Path, rate: int) -> tuple[int, int]:
         u = users.create_user(conn, op, "bench", password="bench-password")
         p = projects.create_project(conn, op, "waveform bench", SCHEMA, overlap=1, lease_seconds=3600)
         projects.set_member(conn, op, p.id, u.id, "owner")
-        return p.id, create_job(conn, op, p.id, "import", {}).id
+        return p.id, create_job(conn, op, p.id, "import", {}, foreground=True).id
 
     pid, job = rt.db.run(go)
     writer.import_file(rt.db, op, pid, folder, job_id=job, blobs=rt.blobs)

@@ -74,7 +74,7 @@ def measure(minutes: int = 60, rate: int = 44100, channels: int = 2) -> dict[str
         def setup(conn: Any) -> tuple[int, int]:
             users.create_user(conn, op, "bench", password="bench-password")
             pid = projects.create_project(conn, op, "audio bench", SCHEMA).id
-            return pid, create_job(conn, op, pid, "import", {}).id
+            return pid, create_job(conn, op, pid, "import", {}, foreground=True).id
 
         pid, job = rt.db.run(setup)
         started = time.perf_counter()

@@ -38,7 +38,7 @@ SCHEMA = {"fields": [{"name": "text", "type": "text"}],
 def run_import(rt: Runtime, path: Path, n: int) -> float:
     def setup(conn: Any) -> tuple[int, int]:
         p = projects.create_project(conn, OPERATOR, "bench", SCHEMA)
-        return p.id, create_job(conn, OPERATOR, p.id, "import", {"file": "b.jsonl"}).id
+        return p.id, create_job(conn, OPERATOR, p.id, "import", {"file": "b.jsonl"}, foreground=True).id
 
     pid, job = rt.db.run(setup)
     start = time.perf_counter()

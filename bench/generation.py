@@ -75,12 +75,12 @@ class _Chat(BaseHTTPRequestHandler):
 
 def _project(rt: Runtime, name: str, url: str, concurrency: int, folder: Path) -> int:
     pid = rt.db.run(lambda c: projects.create_project(c, OPERATOR, name, SCHEMA).id)
-    path = folder / f"{name}.jsonl"
+    path = rt.spool_path(f"{name}.jsonl")
     lines = (json.dumps({"id": f"p{i}", "prompt": f"Question {i}: why is the sky blue?"})
              for i in range(ITEMS))
     path.write_text("".join(line + "\n" for line in lines))
-    _, done = rt.start_import(OPERATOR, pid, path, filename=path.name)
-    assert done.result().status == "succeeded"
+    job = rt.start_import(OPERATOR, pid, path, filename=f"{name}.jsonl")
+    assert rt.wait_for(job.id).status == "succeeded"
     rt.db.run(lambda c: update_generation(c, OPERATOR, pid, {
         "base_url": url, "model": "stub-llm", "candidates": K, "concurrency": concurrency}))
     return pid

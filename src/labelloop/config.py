@@ -68,7 +68,21 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(
         2000, description="Items written per transaction during an import."
     )
-    job_workers: int = Field(2, description="Background job threads per server process.")
+    job_workers: int = Field(
+        2, ge=0, description="Background job threads per server process; 0: the server runs no "
+        "job itself and `labelloop worker` processes take them (docs/scaling.md).",
+    )
+    job_heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often a running job's process says it is alive.",
+    )
+    job_stale_seconds: float = Field(
+        30.0, gt=0, description="A running job whose process has not said so for this long is "
+        "taken over by another worker (its process is presumed dead).",
+    )
+    ray_address: str | None = Field(
+        None, description="Run a loop round's heavy steps and large exports as Ray tasks: a Ray "
+        "cluster's address, or `auto` for a local one. Unset: in process.",
+    )
     max_upload_mb: int = Field(4096, description="Largest file the import endpoint accepts.")
     max_item_bytes: int = Field(
         1_048_576, ge=1, description="Largest item an import accepts, in bytes: each line, record "

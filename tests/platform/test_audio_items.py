@@ -103,7 +103,7 @@ def test_a_folder_and_records_naming_files_and_stored_blobs(world: World, tmp_pa
     (folder / "day1").mkdir(parents=True)
     (folder / "day1" / "x.wav").write_bytes(sound("wav", 1.0))
     (folder / "y.ogg").write_bytes(sound("ogg", 0.5))
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
     result = writer.import_file(world.runtime.db, OPERATOR, pid, folder, job_id=job.id, blobs=world.runtime.blobs)
     assert result["created"] == 2
     assert set(listed(world, owner, pid)) == {"day1/x.wav", "y.ogg"}
@@ -189,7 +189,7 @@ def test_size_and_length_limits(world: World, tmp_path: Path) -> None:
     archive.write_bytes(zipped({"long.wav": long, "short.flac": short}))
     for limits, message in ((ImportLimits(max_audio_seconds=2), "0:00:03 of audio, longer than the 0:00:02"),
                             (ImportLimits(max_audio_bytes=len(long) - 1), "LABELLOOP_MAX_AUDIO_BYTES")):
-        job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+        job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
         with pytest.raises(Invalid) as e:
             writer.import_file(world.runtime.db, OPERATOR, pid, archive, job_id=job.id, limits=limits,
                                blobs=world.runtime.blobs)

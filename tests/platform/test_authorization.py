@@ -135,7 +135,7 @@ def build(world: World, role: str) -> Scene:
     item_id = world.client.get(f"/api/projects/{pid}/items", headers=owner.headers).json()[0]["id"]
     if caller is not None and role != "outsider":  # hold a lease so submit/skip/lease are meaningful
         world.next(caller, pid)
-    job_id = world.runtime.db.run(lambda c: create_job(c, Actor.operator(), pid, "import", {}).id)
+    job_id = world.runtime.db.run(lambda c: create_job(c, Actor.operator(), pid, "import", {}, foreground=True).id)
     who = caller or owner
     token_id = world.client.get("/api/tokens", headers=who.headers).json()[0]["id"]
     return Scene(world, caller, target, pid, item_id, job_id, token_id)

@@ -278,7 +278,7 @@ def test_16_bit_cmyk_and_palette_images_get_browser_previews(world: World) -> No
 def test_image_and_archive_size_limits(world: World, tmp_path: Path) -> None:
     owner, pid = project(world)
     big = jpeg(400, 300)
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
     archive = tmp_path / "photos.zip"
     archive.write_bytes(zipped({"big.jpg": big, "small.png": png()}))
     limits = ImportLimits(max_image_bytes=len(big) - 1)
@@ -289,7 +289,7 @@ def test_image_and_archive_size_limits(world: World, tmp_path: Path) -> None:
     assert "larger than" in e.value.detail[0]["message"]
     assert "LABELLOOP_MAX_IMAGE_BYTES" in e.value.detail[0]["message"]
 
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
     limits = ImportLimits(max_archive_bytes=len(big) + 10)
     archive.write_bytes(zipped({"a.jpg": big, "b.jpg": jpeg(400, 300, seed=9), "c.png": png()}))
     with pytest.raises(Invalid) as e:
@@ -307,7 +307,7 @@ def test_a_restart_after_the_commit_point_links_the_blobs_it_publishes(world: Wo
     archive = tmp_path / "photos.zip"
     files = {f"p{k}.png": png(8, 8, (k, 0, 0)) for k in range(30)}
     archive.write_bytes(zipped(files))
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
 
     class Stop(Exception):
         pass
@@ -321,6 +321,7 @@ def test_a_restart_after_the_commit_point_links_the_blobs_it_publishes(world: Wo
                            progress=progress, blobs=world.runtime.blobs)
     partly = linked(world, pid)
     assert 0 < len(partly) < 30  # published range by range, each with its links
+    world.cut_off(job.id)
     world.runtime.recover()
     assert linked(world, pid) == {sha(d) for d in files.values()}
     some = sha(files["p3.png"])
@@ -331,7 +332,7 @@ def test_a_crash_before_the_commit_point_leaves_no_item_or_link(world: World, tm
     _, pid = project(world)
     archive = tmp_path / "photos.zip"
     archive.write_bytes(zipped({f"p{k}.png": png(8, 8, (0, k, 0)) for k in range(6)}))
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
 
     def progress(done: int, total: int | None, message: str = "", **_: Any) -> None:
         if "records read" in message:
@@ -348,6 +349,7 @@ def test_a_crash_before_the_commit_point_leaves_no_item_or_link(world: World, tm
     with world.runtime.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(items)).scalar_one() > 0  # staged
     assert linked(world, pid) == set()
+    world.cut_off(job.id)
     world.runtime.recover()
     with world.runtime.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(items)).scalar_one() == 0

@@ -5,6 +5,8 @@ restart removes uploads nobody will import. (test_import_crash.py kills a real s
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ def start(world: World, owner: Any, pid: int, tmp_path: Path) -> tuple[Path, int
     path.write_text("".join(json.dumps({"id": f"i{k}", "text": f"text {k}",
                                         **({"gold": {"sentiment": "pos"}} if k % 50 == 0 else {})})
                             + "\n" for k in range(N)))
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
     return path, job.id
 
 
@@ -96,6 +98,7 @@ def test_a_restart_deletes_what_an_uncommitted_import_staged(
     path, job_id = start(world, owner, pid, tmp_path)
     run_until(world, pid, path, job_id, "records read", cleanup=False)
     assert counts(world.runtime, pid).get(True, 0) > 0
+    world.cut_off(job_id)
     said = world.runtime.recover()
     assert counts(world.runtime, pid) == {}
     assert any(f"import job {job_id} was cut off; nothing" in line for line in said)
@@ -113,6 +116,7 @@ def test_a_restart_finishes_an_import_cut_off_while_publishing(
     run_until(world, pid, path, job_id, "opened to the queue", cleanup=True)
     partial = counts(world.runtime, pid)
     assert partial[False] > 0 and partial[True] > 0  # cut off half-way, and kept (committed)
+    world.cut_off(job_id)
     world.runtime.recover()
     assert counts(world.runtime, pid) == {False: N}
     with world.runtime.db.read() as conn:
@@ -134,6 +138,14 @@ def test_a_restart_removes_stray_uploads(setup: tuple[World, Any, Any, int]) -> 
     world = setup[0]
     stray = world.runtime.spool_path("cut-off.jsonl")
     stray.write_bytes(b'{"text": "half an upl')
+    young = world.runtime.spool_path("being-written.jsonl")  # another process's, right now
+    young.write_bytes(b'{"text": "half')
+    waiting = world.runtime.spool_path("queued.jsonl")  # a running import's upload
+    waiting.write_bytes(b'{"text": "whole"}\n')
+    world.runtime.db.run(lambda c: create_job(c, OPERATOR, None, "import", {"upload": waiting.name},
+                                              foreground=True))
+    for old in (stray, waiting):
+        os.utime(old, (time.time() - 3600, time.time() - 3600))
     said = world.runtime.recover()
-    assert not stray.exists()
-    assert any(stray.name in line for line in said)
+    assert not stray.exists() and young.exists() and waiting.exists()
+    assert "removed 1 unfinished upload" in said

@@ -240,7 +240,7 @@ def test_an_import_into_a_project_with_the_policy_on_is_scanned(world: World) ->
     jobs = world.client.get(f"/api/projects/{pid}/jobs", headers=owner.headers).json()
     imported = next(j for j in jobs if j["kind"] == "import")
     scan_id = imported["result"]["privacy_scan_job"]
-    world.runtime.jobs.shutdown()  # waits for the scan the import started
+    world.runtime.wait_for(scan_id)  # the scan the import started, run by the world's worker
     job = world.client.get(f"/api/jobs/{scan_id}", headers=owner.headers).json()
     assert job["status"] == "succeeded" and job["result"]["by_kind"] == {"email": 2, "iban": 1}
 

@@ -168,7 +168,7 @@ def test_a_folder_and_records_naming_files_folders_of_frames_and_stored_blobs(
     folder = tmp_path / "drive"
     (folder / "day1").mkdir(parents=True)
     first, _ = card(folder / "day1", "a.mp4", 10)
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
     result = writer.import_file(world.runtime.db, OPERATOR, pid, folder, job_id=job.id, blobs=world.runtime.blobs)
     assert result["created"] == 1
     assert set(listed(world, owner, pid)) == {"day1/a.mp4"}
@@ -317,7 +317,7 @@ def test_size_and_length_limits(world: World, tmp_path: Path) -> None:
     archive.write_bytes(zipped({"long.mp4": long, "short.webm": short}))
     for limits, message in ((ImportLimits(max_video_seconds=2), "0:00:03 of video, longer than the 0:00:02"),
                             (ImportLimits(max_video_bytes=len(long) - 1), "LABELLOOP_MAX_VIDEO_BYTES")):
-        job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
+        job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
         with pytest.raises(Invalid) as e:
             writer.import_file(world.runtime.db, OPERATOR, pid, archive, job_id=job.id, limits=limits,
                                blobs=world.runtime.blobs)

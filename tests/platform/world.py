@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from labelloop.services import projects
 from labelloop.services.accounts import tokens, users
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
+from labelloop.store.models import jobs, utcnow
 
 SCHEMA: dict[str, Any] = {
     "fields": [{"name": "text", "type": "text"}],
@@ -90,6 +93,12 @@ class World:
         r = self.upload(user, project_id, body, "items.jsonl")
         assert r.status_code == 201, r.text
         return r
+
+    def cut_off(self, job_id: int) -> None:
+        """The process running the job dies: its heartbeat stops (an hour ago, so it is stale)."""
+        with self.runtime.db.write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id)
+                         .values(heartbeat_at=utcnow() - timedelta(hours=1)))
 
     def next(self, user: User, project_id: int, **body: Any) -> httpx.Response:
         return self.client.post(f"/api/projects/{project_id}/tasks/next", json=body or None,

@@ -50,6 +50,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        rt.start_jobs()  # LABELLOOP_JOB_WORKERS threads claim jobs (none when 0: workers do)
         yield
         if owned:
             rt.close()

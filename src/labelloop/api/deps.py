@@ -20,7 +20,7 @@ from labelloop.api.browser import SESSION_COOKIE, session_secret
 from labelloop.api.models import JobOut
 from labelloop.errors import Unauthenticated
 from labelloop.services.accounts.tokens import actor_for_token
-from labelloop.services.jobs import JobInfo, Progress, create_job
+from labelloop.services.jobs import JobInfo, create_job, get_job
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.runtime import Runtime
 
@@ -79,18 +79,27 @@ async def get_ctx(
 CtxDep = Depends(get_ctx)
 
 
-def _start_project_job(conn: Connection, actor: Actor, project_id: int, kind: str) -> tuple[Actor, JobInfo]:
+def _start_project_job(conn: Connection, actor: Actor, project_id: int, kind: str, params: dict[str, Any]
+                       ) -> JobInfo:
     access(conn, actor, project_id, Action.edit_project)
-    return actor, create_job(conn, actor, project_id, kind, {})
+    return create_job(conn, actor, project_id, kind, params)
 
 
-async def project_job(
-    ctx: Ctx, project_id: int, kind: str, work: Callable[[Actor, int, Progress], dict[str, Any]],
-    *, wait: bool,
-) -> Response:
-    """Start a manager's background job on a project: 202 with the job, or 200 once done if `wait`."""
-    actor, job = await run_in_threadpool(ctx.write, _start_project_job, project_id, kind)
-    future = ctx.runtime.jobs.submit(job.id, lambda progress: work(actor, job.id, progress))
+async def finished(runtime: Runtime, job_id: int, poll: float = 0.02) -> JobInfo:
+    """The job once it has finished, whichever process runs it (the request waits for it)."""
+    while True:
+        job = await run_in_threadpool(runtime.db.run, lambda conn: get_job(conn, Actor.operator(), job_id))
+        if job.finished:
+            return job
+        await asyncio.sleep(poll)
+
+
+async def project_job(ctx: Ctx, project_id: int, kind: str, *, wait: bool,
+                      params: dict[str, Any] | None = None) -> Response:
+    """Queue a manager's background job on a project (services/jobs/kinds.py runs it from `params`):
+    202 with the job, or 200 once done if `wait`."""
+    job = await run_in_threadpool(ctx.write, _start_project_job, project_id, kind, params or {})
+    ctx.runtime.queued(job)
     if wait:
-        job = await asyncio.wrap_future(future)
+        job = await finished(ctx.runtime, job.id)
     return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"), status_code=200 if wait else 202)

@@ -180,6 +180,11 @@ class JobOut(Out):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    worker: str | None = Field(None, description="The process running it (or that ran it last): "
+                               "host:pid of a `labelloop serve` or `labelloop worker`.")
+    heartbeat_at: datetime | None = Field(None, description="When that process last said it is alive.")
+    attempts: int = Field(0, description="How many times it started (more than 1: a process running "
+                          "it stopped and another took it over).")
 
 
 class LabelIssueOut(BaseModel):

@@ -23,7 +23,7 @@ def generate_command(project: str = typer.Argument(..., help="Project id or name
     with runtime() as rt:
         pid = project_id(rt, project)
         read(rt, generation.check_startable, pid)
-        job = write(rt, create_job, pid, generation.KIND, {})
+        job = write(rt, create_job, pid, generation.KIND, {}, foreground=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=err_console) as bar:
             task = bar.add_task("generating", total=None)

@@ -25,7 +25,7 @@ def run(project: str = typer.Argument(..., help="Project id or name.")) -> None:
     """Run one round: aggregate, train, evaluate, predict, rescore, auto-label, flag label errors."""
     with runtime() as rt:
         pid = project_id(rt, project)
-        job = write(rt, create_job, pid, "round", {})
+        job = write(rt, create_job, pid, "round", {}, foreground=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), console=err_console) as bar:
             task = bar.add_task("round", total=7)
 
@@ -70,7 +70,7 @@ def prelabel(project: str = typer.Argument(..., help="Project id or name.")) -> 
     with runtime() as rt:
         pid = project_id(rt, project)
         doing = "transcribing audio" if read(rt, transcripts.is_speech_job, pid) else "detecting objects"
-        job = write(rt, create_job, pid, prelabels.KIND, {})
+        job = write(rt, create_job, pid, prelabels.KIND, {}, foreground=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=err_console) as bar:
             task = bar.add_task(doing, total=None)

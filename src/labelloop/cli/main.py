@@ -19,6 +19,7 @@ from labelloop.cli.loop import loop_app
 from labelloop.cli.privacy import privacy_app
 from labelloop.cli.projects import export_command, import_command, project_app, status_command
 from labelloop.cli.quality import quality_app
+from labelloop.cli.worker import worker_command
 
 app = typer.Typer(
     help="labelloop: a self-hosted data engine for AI training data. "
@@ -38,6 +39,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(blobs_app, name="blobs")
 app.command("erase")(erase_command)
 app.command("import")(import_command)
+app.command("worker")(worker_command)
 app.command("export")(export_command)
 app.command("status")(status_command)
 app.command("generate")(generate_command)

@@ -66,7 +66,7 @@ def scan(
     with runtime() as rt:
         pid = project_id(rt, project)
         read(rt, privacy_scan.check_scan, pid)
-        job = write(rt, create_job, pid, privacy_scan.KIND, {"rescan": rescan})
+        job = write(rt, create_job, pid, privacy_scan.KIND, {"rescan": rescan}, foreground=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       console=err_console) as bar:
             task = bar.add_task("scanning", total=None)

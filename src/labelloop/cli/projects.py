@@ -154,7 +154,7 @@ def import_command(
         params = {"file": str(path), "format": fmt} | ({"as": as_, "question": question} if dataset else {})
         if fmt == "hf":
             params["split"] = split
-        job = write(rt, create_job, pid, "import", params)
+        job = write(rt, create_job, pid, "import", params, foreground=True)
         with Progress(
             "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
             TransferSpeedColumn(), TimeRemainingColumn(), console=err_console,

@@ -59,7 +59,7 @@ def recompute(project: str = typer.Argument(..., help="Project id or name.")) ->
     """Re-fit consensus and annotator skills over every answer of the project."""
     with runtime() as rt:
         pid = project_id(rt, project)
-        job = write(rt, create_job, pid, "recompute", {})
+        job = write(rt, create_job, pid, "recompute", {}, foreground=True)
         done = run_job(rt.db, job.id, lambda _p: consensus.recompute_project(rt.db, OPERATOR, pid))
     if done.status != "succeeded":
         console.print(f"[red]failed:[/red] {(done.error or {}).get('message')}")

@@ -103,7 +103,7 @@ def ensure_demo_project(
                                  description="Real review snippets to try labelloop on.")
         if owner_id is not None:
             set_member(conn, operator, project.id, owner_id, "owner")
-        job = create_job(conn, operator, project.id, "import", {"source": "demo"})
+        job = create_job(conn, operator, project.id, "import", {"source": "demo"}, foreground=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "demo.jsonl")
         path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in demo_records(items)))
@@ -193,7 +193,7 @@ def ensure_feedback_demo(
             set_member(conn, operator, project.id, uid, "annotator")
         if owner_id is not None:
             set_member(conn, operator, project.id, owner_id, "owner")
-        job = create_job(conn, operator, project.id, "import", {"source": "demo"})
+        job = create_job(conn, operator, project.id, "import", {"source": "demo"}, foreground=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "pandalm.jsonl")
         path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))

@@ -19,7 +19,8 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +128,27 @@ class BlobStore(Protocol):
 
     def delete(self, sha256: str) -> bool: ...
 
-    def sweep_temporary(self) -> int: ...
+    def sweep_temporary(self, older_than: float = 0.0) -> int:
+        """Remove the staging files a stopped process left, untouched for `older_than` seconds
+        (other processes may be staging theirs right now); returns how many."""
+        ...
+
+
+def sweep_stale(folder: Path, older_than: float, keep: Collection[str] = ()) -> int:
+    """Remove the files of `folder` not written for `older_than` seconds, except those named in
+    `keep`; returns how many. Another process's file being written is younger than that."""
+    if not folder.is_dir():
+        return 0
+    removed, now = 0, time.time()
+    for stray in folder.iterdir():
+        try:
+            stale = stray.is_file() and now - stray.stat().st_mtime >= older_than
+        except FileNotFoundError:  # its process finished with it meanwhile
+            continue
+        if stale and stray.name not in keep:
+            stray.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 class SpooledBlob:
@@ -355,13 +376,6 @@ class LocalBlobStore:
         path.unlink()
         return True
 
-    def sweep_temporary(self) -> int:
-        """Remove the temporary files a stopped process left (only safe while nothing writes)."""
-        tmp = self.root / _TMP
-        removed = 0
-        if tmp.is_dir():
-            for stray in tmp.iterdir():
-                if stray.is_file():
-                    stray.unlink(missing_ok=True)
-                    removed += 1
-        return removed
+    def sweep_temporary(self, older_than: float = 0.0) -> int:
+        """Remove the temporary files a stopped process left (see `sweep_stale`)."""
+        return sweep_stale(self.root / _TMP, older_than)

@@ -465,12 +465,21 @@ class Prediction(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_project", "project_id", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_project", "project_id", "id"),
+        Index("ix_jobs_status", "status", "id"),  # workers look for queued and stale jobs
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(12))  # queued | running | succeeded | failed
+    # Durable jobs (services/jobs/claims.py): who started it (to run it again as them), which
+    # process runs it, when that process last said it is alive, and how many times it started.
+    actor: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

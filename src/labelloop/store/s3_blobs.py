@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from labelloop.errors import DomainError
-from labelloop.store.blobs import PIECE, SpooledBlob, is_sha256, spool
+from labelloop.store.blobs import PIECE, SpooledBlob, is_sha256, spool, sweep_stale
 from labelloop.store.crypto import MAGIC, DecryptingReader, EncryptionError, Keyring, encrypt_stream
 from labelloop.store.s3_io import READ_AHEAD, BodyReader, Prefixed, RangeReader, client_error_code, missing
 
@@ -305,14 +305,7 @@ class S3BlobStore:
         self.client.delete_object(Bucket=self.bucket, Key=self.key_of(sha256))
         return True
 
-    def sweep_temporary(self) -> int:
+    def sweep_temporary(self, older_than: float = 0.0) -> int:
         """Remove the local temporary files a stopped process left (an unfinished multipart
         upload is the bucket's to expire: an AbortIncompleteMultipartUpload lifecycle rule)."""
-        tmp = self.tmp_dir / _TMP
-        removed = 0
-        if tmp.is_dir():
-            for stray in tmp.iterdir():
-                if stray.is_file():
-                    stray.unlink(missing_ok=True)
-                    removed += 1
-        return removed
+        return sweep_stale(self.tmp_dir / _TMP, older_than)

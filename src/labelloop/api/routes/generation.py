@@ -16,8 +16,6 @@ from labelloop.api.models import JobOut
 from labelloop.api.params import Id
 from labelloop.services.generation import job as generation
 from labelloop.services.generation.settings import GenerationSettings, get_generation, update_generation
-from labelloop.services.jobs import Progress
-from labelloop.services.policy import Actor
 
 router = APIRouter(
     prefix="/api/projects/{project_id:id}/generation", tags=["generation"], route_class=JSONRoute,
@@ -64,10 +62,5 @@ async def start_job(
 ) -> Response:
     """Fill every item's responses up to K candidates from the model server (a job with progress;
     422 at once when generation is not set up)."""
-    runtime = ctx.runtime
     await run_in_threadpool(ctx.read, generation.check_startable, project_id)
-
-    def work(actor: Actor, job_id: int, progress: Progress) -> dict[str, Any]:
-        return generation.run_generation(runtime.db, actor, project_id, job_id=job_id, progress=progress)
-
-    return await project_job(ctx, project_id, generation.KIND, work, wait=wait)
+    return await project_job(ctx, project_id, generation.KIND, wait=wait)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from labelloop.api.deps import Ctx, CtxDep
+from labelloop.api.deps import Ctx, CtxDep, finished
 from labelloop.api.download import content_disposition
 from labelloop.api.errors import documented, error_response
 from labelloop.api.json_body import JSONRoute
@@ -97,13 +96,13 @@ async def import_items(
         path.unlink(missing_ok=True)
         raise
     dataset = DatasetOptions(as_, question) if format in DATASETS else None
-    job, future = await run_in_threadpool(
+    job = await run_in_threadpool(
         runtime.start_import, actor, project_id, path, filename=filename, fmt=format, dataset=dataset,
         split=split,
     )
     if not wait:
         return JSONResponse(JobOut.model_validate(job).model_dump(mode="json"), status_code=202)
-    done = await asyncio.wrap_future(future)
+    done = await finished(runtime, job.id)
     if done.status == "failed" and done.error is not None:
         return error_response(422, "invalid", done.error["message"], done.error.get("problems"))
     return JSONResponse(JobOut.model_validate(done).model_dump(mode="json"), status_code=201)

@@ -14,10 +14,8 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import JobOut
 from labelloop.api.params import Id
-from labelloop.services.jobs import Progress
-from labelloop.services.loop import prelabels
+from labelloop.services.jobs.kinds import PRELABEL, ROUND
 from labelloop.services.loop import rounds as loop
-from labelloop.services.policy import Actor
 
 router = APIRouter(
     prefix="/api/projects/{project_id:id}/loop", tags=["loop"], route_class=JSONRoute,
@@ -38,13 +36,7 @@ async def run_round(
     ctx: Ctx = CtxDep,
 ) -> Response:
     """Aggregate, train, evaluate, predict, rescore the queue, auto-label, flag label errors (a job)."""
-    runtime = ctx.runtime
-
-    def work(actor: Actor, job_id: int, progress: Progress) -> dict[str, Any]:
-        return loop.run_round(runtime.db, actor, project_id, data_dir=runtime.settings.data_dir,
-                              job_id=job_id, progress=progress, store=runtime.blobs)
-
-    return await project_job(ctx, project_id, "round", work, wait=wait)
+    return await project_job(ctx, project_id, ROUND, wait=wait)
 
 
 @router.post("/prelabel", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
@@ -57,13 +49,7 @@ async def prelabel(
     its boxes as the suggestion for the bbox question (a job; docs/loop.md, "Images"). On a project
     with an audio_segments question, its speech model (`loop.transcriber`) instead: segments with
     transcripts for the audio files without them (docs/audio.md, "Speech-to-text pre-labels")."""
-    runtime = ctx.runtime
-
-    def work(actor: Actor, job_id: int, progress: Progress) -> dict[str, Any]:
-        return prelabels.run_prelabels(runtime.db, runtime.blobs, actor, project_id, job_id=job_id,
-                                       progress=progress)
-
-    return await project_job(ctx, project_id, "prelabel", work, wait=wait)
+    return await project_job(ctx, project_id, PRELABEL, wait=wait)
 
 
 @router.get("/rounds", response_model=list[RoundOut])

@@ -12,8 +12,6 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import JobOut
 from labelloop.api.params import Id
-from labelloop.services.jobs import Progress
-from labelloop.services.policy import Actor
 from labelloop.services.privacy import manage, scan
 from labelloop.services.privacy.view import reveal_item
 
@@ -74,13 +72,8 @@ async def scan_items(
     ctx: Ctx = CtxDep,
 ) -> Response:
     """Detect personal data in the project's items (a job with progress; the policy must be on)."""
-    runtime = ctx.runtime
     ctx.read(scan.check_scan, project_id)  # refused before a job is made
-
-    def work(actor: Actor, job_id: int, progress: Progress) -> dict[str, Any]:
-        return scan.run_scan(runtime.db, actor, project_id, rescan=rescan, job_id=job_id, progress=progress)
-
-    return await project_job(ctx, project_id, scan.KIND, work, wait=wait)
+    return await project_job(ctx, project_id, scan.KIND, wait=wait, params={"rescan": rescan})
 
 
 @router.post("/items/{item_id:id}/reveal", response_model=RevealOut)

@@ -13,10 +13,9 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import AnswerOut, ItemDetailOut, ItemOut, JobOut
 from labelloop.api.params import Cursor, Id
-from labelloop.services.jobs import Progress
-from labelloop.services.policy import Actor
-from labelloop.services.quality import consensus, review, trust
+from labelloop.services.jobs.kinds import RECOMPUTE
 from labelloop.services.quality import reports as quality_reports
+from labelloop.services.quality import review, trust
 
 router = APIRouter(
     prefix="/api/projects/{project_id:id}", tags=["quality"], route_class=JSONRoute,
@@ -60,12 +59,7 @@ async def recompute(
     ctx: Ctx = CtxDep,
 ) -> Response:
     """Re-fit consensus and annotator skills over every answer (a background job)."""
-    runtime = ctx.runtime
-
-    def work(actor: Actor, _job_id: int, _progress: Progress) -> dict[str, Any]:
-        return consensus.recompute_project(runtime.db, actor, project_id)
-
-    return await project_job(ctx, project_id, "recompute", work, wait=wait)
+    return await project_job(ctx, project_id, RECOMPUTE, wait=wait)
 
 
 @router.put("/annotators/{user_id:id}/pause", response_model=StandingOut)

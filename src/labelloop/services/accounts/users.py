@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Unauthenticated
@@ -161,8 +161,14 @@ def authenticate(conn: Connection, username: str, password: str) -> UserInfo:
     return _info(row)
 
 
+FIRST_ADMIN_LOCK = 0x6C61_6265_6C61  # a PostgreSQL advisory lock of its own
+
+
 def ensure_first_admin(conn: Connection, username: str = "admin") -> tuple[str, str] | None:
-    """On an empty instance, create an admin and return (username, password) to show once."""
+    """On an empty instance, create an admin and return (username, password) to show once.
+    Processes starting side by side on one PostgreSQL take turns (the first creates it)."""
+    if conn.dialect.name == "postgresql":  # held until this transaction ends
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FIRST_ADMIN_LOCK})
     if conn.execute(select(func.count()).select_from(users)).scalar_one() > 0:
         return None
     password = new_password()
