@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `labelloop serve` binds to.")
     port: int = Field(8000, description="Port `labelloop serve` listens on.")
     workers: int = Field(1, description="Server worker processes.")
-    db_pool_size: int = Field(8, description="Database connections kept per worker process.")
+    db_pool_size: int = Field(8, description="Database connections kept per worker process (on "
+                              "PostgreSQL up to this + 32 once opened: store/db.py).")
     default_lease_seconds: int = Field(
         600, description="How long a handed-out task stays reserved for its annotator."
     )

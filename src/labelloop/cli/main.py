@@ -19,6 +19,8 @@ from labelloop.cli.loop import loop_app
 from labelloop.cli.privacy import privacy_app
 from labelloop.cli.projects import export_command, import_command, project_app, status_command
 from labelloop.cli.quality import quality_app
+from labelloop.cli.remote import configure as configure_remote
+from labelloop.cli.remote import guard_project
 from labelloop.cli.worker import worker_command
 
 app = typer.Typer(
@@ -27,6 +29,21 @@ app = typer.Typer(
     "as its operator.",
     no_args_is_help=True,
 )
+project_app.callback()(guard_project)
+
+
+@app.callback()
+def remote_mode(
+    ctx: typer.Context,
+    server: str | None = typer.Option(None, "--server", envvar="LABELLOOP_SERVER",
+                                      help="A labelloop server's URL: import, export, status and project "
+                                      "list then go through its API (docs/client.md)."),
+    token: str | None = typer.Option(None, "--token", envvar="LABELLOOP_TOKEN",
+                                     help="The API token to use on --server."),
+) -> None:
+    configure_remote(ctx, server, token)
+
+
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(project_app, name="project")
@@ -93,6 +110,9 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        # A worker process imports the whole app before it answers the health check: on a busy
+        # machine that takes more than uvicorn's 5 s, which would restart it forever.
+        timeout_worker_healthcheck=60,
         log_level=settings.log_level,
         access_log=settings.access_log,
     )

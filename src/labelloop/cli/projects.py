@@ -11,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 from rich.text import Text
 
+from labelloop.cli import remote
 from labelloop.cli.common import (
     OPERATOR,
     console,
@@ -62,6 +63,8 @@ def project_create(
 @project_app.command("list")
 def project_list() -> None:
     """List every project."""
+    if remote.active():
+        return remote.project_list()
     with runtime() as rt:
         rows = read(rt, projects.list_projects)
     table("Projects", ["id", "name", "overlap", "lease (s)", "created"],
@@ -147,6 +150,9 @@ def import_command(
     records file at its top whose image fields name the images by path; a COCO, YOLO or Pascal
     VOC dataset brings its annotations as gold or pre-labels (docs/images.md), and a NeMo manifest,
     SRT, WebVTT or RTTM files beside their audio files bring segments (docs/audio.md)."""
+    if remote.active():
+        return remote.import_file(project, path, {"format": format, "as_": as_, "question": question,
+                                                  "split": split})
     with runtime() as rt:
         pid = project_id(rt, project)
         fmt = detect_format(path, format)
@@ -202,6 +208,9 @@ def export_command(
     dataset (COCO, YOLO or Pascal VOC; docs/images.md), or one audio_segments question as a NeMo
     manifest, SRT, WebVTT or RTTM files with the audio (docs/audio.md), or training data (DPO, SFT, ratings, a
     Hugging Face dataset; docs/feedback.md)."""
+    if remote.active():
+        return remote.export(project, output, {"format": format, "question": question, "source": source,
+                                               "images": images, "license": license, "redact": redact})
     with runtime() as rt:
         plan = write(rt, exports.plan_export, project_id(rt, project), format, question=question,
                     source=source, images=images, license=license, redact=redact)
@@ -222,10 +231,13 @@ def status_command(
     project: str | None = typer.Argument(None, help="Project id or name (default: all)."),
 ) -> None:
     """Progress of one project or of all of them."""
-    with runtime() as rt:
-        names = {p.id: p.name for p in read(rt, projects.list_projects)}
-        ids = [project_id(rt, project)] if project else list(names)
-        rows = [read(rt, stats.project_status, i) for i in ids]
+    if remote.active():
+        rows, names = remote.status(project)
+    else:
+        with runtime() as rt:
+            names = {p.id: p.name for p in read(rt, projects.list_projects)}
+            ids = [project_id(rt, project)] if project else list(names)
+            rows = [read(rt, stats.project_status, i) for i in ids]
     if project:
         one = rows[0]
         # Text, not markup: a project's name is whatever its owner typed
