@@ -36,7 +36,7 @@ from labelloop.services.exporting.audio.dataset import stream_audio_dataset
 from labelloop.services.exporting.audio.plan import FORMATS as AUDIO
 from labelloop.services.exporting.audio.plan import AudioPlan, audio_plan
 from labelloop.services.exporting.cells import FORMULA_START, neutralised
-from labelloop.services.exporting.chunks import ItemChunk, item_chunks
+from labelloop.services.exporting.chunks import ItemChunk, item_chunks, prefetched
 from labelloop.services.exporting.feedback import FORMATS as FEEDBACK
 from labelloop.services.exporting.feedback import FeedbackPlan, feedback_plan, stream_feedback
 from labelloop.services.exporting.images.dataset import MEDIA_TYPE, stream_dataset
@@ -173,26 +173,29 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
         chunks = item_chunks(conn, plan.project_id, size=CHUNK)
         if plan.redact is not None:
             chunks = redacted_chunks(conn, plan.redact, plan.schema, chunks, plan.project_id)
-        yield from writer(plan, chunks)
+        yield from writer(plan, prefetched(chunks))
 
 
 def _jsonl(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:
-    def dumps(obj: Any) -> bytes:
-        return orjson.dumps(obj, option=orjson.OPT_UTC_Z)
-
+    # Names bound once and `_status` inlined: this loop runs once per item of the project.
+    dumps, fragment, utc_z = orjson.dumps, orjson.Fragment, orjson.OPT_UTC_Z
     for chunk in chunks:
-        out = bytearray()
+        answers, consensus = chunk.answers, chunk.consensus
+        lines = []
         for r in chunk.items:
-            out += dumps({
-                "id": r.external_id, "item_id": r.id, "data": orjson.Fragment(r.data),
-                "meta": orjson.Fragment(r.meta), "content_hash": r.content_hash,
-                "priority": r.priority, "status": _status(r), "answers_needed": r.needed,
-                "answers": [_answer_obj(a) for a in chunk.answers.get(r.id, ())],
-                "consensus": _consensus_obj(chunk.consensus.get(r.id)),
-                "gold": _frag(r.gold),
-            })
-            out += b"\n"
-        yield bytes(out)
+            item_id = r.id
+            lines.append(dumps({
+                "id": r.external_id, "item_id": item_id, "data": fragment(r.data),
+                "meta": fragment(r.meta), "content_hash": r.content_hash,
+                "priority": r.priority, "status": "done" if r.answer_count >= r.needed else "open",
+                "answers_needed": r.needed,
+                "answers": [_answer_obj(a) for a in answers[item_id]] if item_id in answers else [],
+                "consensus": _consensus_obj(consensus.get(item_id)),
+                "gold": None if r.gold is None else fragment(r.gold),
+            }, option=utc_z))
+        if lines:
+            lines.append(b"")
+            yield b"\n".join(lines)
 
 
 def _csv(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:

@@ -14,7 +14,7 @@ from labelloop.config import Settings
 from labelloop.services.audit.chain import ENABLED_OPTION as AUDIT_OPTION
 from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.readers import detect_format
-from labelloop.services.importing.writer import check_import_allowed
+from labelloop.services.importing.writer import check_import_allowed, discard_leftovers
 from labelloop.services.jobs import JobInfo, create_job, get_job
 from labelloop.services.jobs.kinds import IMPORT, job_kinds
 from labelloop.services.jobs.worker import JobWorker
@@ -90,7 +90,8 @@ class Runtime:
         that can run again goes back to the queue) and remove leftover temporary files. Says what
         it did. Jobs of processes still running are left alone."""
         ended, queued = self.jobs.settle()
-        said = []
+        said = [f"import job {j} had failed without deleting what it staged; deleted now"
+                for j in discard_leftovers(self.db)]
         for j in ended:
             if j.kind == IMPORT and j.status == "succeeded":
                 said.append(f"import job {j.id} was cut off after its commit; its items are now published")

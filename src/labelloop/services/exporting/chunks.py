@@ -1,17 +1,26 @@
 """A project's published items read in chunks by id (keyset pagination), with their answers and
-consensus: what every export streams from, inside one snapshot so the file is consistent."""
+consensus: what every export streams from, inside one snapshot so the file is consistent.
+
+`prefetched` reads the next chunks in a thread while the caller writes out the current one: the
+database works on chunk k+1 (on another core, or while the driver waits for the socket) while
+Python encodes chunk k, instead of the two taking turns.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Text, cast, select
 
 from labelloop.store.models import answers, consensus, item_data_text, items, published_in, users
 
 CHUNK = 5000
+T = TypeVar("T")
+_DONE = object()
 
 
 @dataclass
@@ -65,3 +74,46 @@ def item_chunks(
             )
         }
         yield ItemChunk(list(rows), by_item, cons)
+
+
+def prefetched(chunks: Iterator[T], *, depth: int = 2) -> Generator[T, None, None]:
+    """The chunks of `chunks`, read up to `depth` ahead in a thread (memory: `depth` + 2 chunks).
+
+    The thread is the only one using the iterator's connection until it ends, and this generator
+    waits for it to end before returning, even when the consumer stops early (a client that went
+    away), so the caller may close the connection then."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        ahead.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(_DONE)
+        except BaseException as e:  # handed to the consumer, which raises it
+            ahead.put(e)
+
+    thread = threading.Thread(target=produce, name="labelloop-export-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            got = ahead.get()
+            if got is _DONE:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)

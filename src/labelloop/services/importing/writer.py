@@ -14,19 +14,28 @@ when the same image is imported again.
 
 A file is imported whole or not at all, whatever moment the process dies at. The commit point
 is one short transaction that writes the job's result once every row is staged. Before it, a
-restart deletes the staged rows (`recover_imports`); after it, a restart finishes publishing
-them. Publishing opens the staged rows to the queue in id ranges, each a short transaction.
+worker that takes over the cut-off job deletes the staged rows (services/jobs/kinds.py); after
+it, that worker finishes publishing them. Publishing opens the staged rows to the queue in id
+ranges, each a short transaction.
+
+On PostgreSQL the rows go in through COPY (store/bulk.py), one thread writes each batch while
+the next is read and checked (`BatchWrites`), and each range is published in two parts at once;
+a failure still waits for the writes under way before the staged rows are deleted. A large import
+ends with ANALYZE, so that plans over `items` know its rows are published.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, select, update
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, delete, exists, func, select, update
 
 from labelloop.errors import DomainError, Invalid, Problem
 from labelloop.schema import AudioInfo, ImageInfo, VideoInfo
@@ -66,7 +75,7 @@ from labelloop.services.importing.records import ItemRow, RecordReader
 from labelloop.services.importing.video import cvat as video_cvat
 from labelloop.services.importing.video import mot as video_mot
 from labelloop.services.importing.video.tracked import VideoDatasetArchive, attach_tracks
-from labelloop.services.jobs import FAILED, SUCCEEDED, fail_interrupted
+from labelloop.services.jobs import FAILED
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.projects import schema_of
 from labelloop.services.quality.settings import initial_needed, quality_settings
@@ -77,6 +86,8 @@ from labelloop.store.db import Database
 from labelloop.store.models import items, jobs, open_when, projects, utcnow
 
 MAX_PROBLEMS = 50
+PUBLISH_CONNECTIONS = 2  # PostgreSQL: ranges published at once (publish_staged)
+ANALYZE_AFTER = 10_000  # PostgreSQL: rows published by one import that refresh the statistics
 DATASET_READERS = {"coco": coco.entries, "yolo": yolo.entries, "voc": voc.entries}
 VIDEO_READERS = {"mot": video_mot.entries, "cvat": video_cvat.entries}
 AUDIO_READERS = {"nemo": audio_manifest.entries, "srt": subtitles.srt_entries,
@@ -194,6 +205,9 @@ def _import(
             progress(source.bytes_read, source.total_bytes,
                      f"{stats.records:,} records read", force=force)
 
+    writes = BatchWrites(db, partial(_write_batch, actor=actor, project_id=project_id, job_id=job_id,
+                                     overlap=overlap, stats=stats),
+                         unwritten=partial(_check_references, db, actor, stats=stats))
     try:
         for where, record in records:
             if isinstance(record, Problem):
@@ -208,31 +222,33 @@ def _import(
                 elif row.refs:  # not to be written, but its references are checked all the same
                     unchecked.append(row)
             if len(unchecked) >= batch_size:
-                _check_references(db, actor, unchecked, stats)
+                _check_references(db, actor, unchecked, stats=stats)
                 unchecked.clear()
             if len(stats.problems) >= MAX_PROBLEMS:
                 stopped = next(records, None) is not None
                 break
             if len(batch) >= batch_size:
-                db.run(lambda c: _write_batch(c, actor, project_id, job_id, overlap, batch, stats))
-                batch.clear()
+                writes.submit(batch)
+                batch = []
                 report()
         if batch and not stats.problems:
-            db.run(lambda c: _write_batch(c, actor, project_id, job_id, overlap, batch, stats))
+            writes.submit(batch)
+        writes.close()
         if stats.records == 0 and not stats.problems:
             stats.problems.append(Problem("the file holds no records"))
         if stats.problems:
-            _check_references(db, actor, batch + unchecked, stats)
+            _check_references(db, actor, batch + unchecked, stats=stats)
             raise Invalid(
                 _nothing_imported(display_name, len(stats.problems), stopped),
                 stats.problems[:MAX_PROBLEMS],
             )
         db.run(lambda c: _commit(c, entry, stats.as_result()))
     except BaseException as e:
+        writes.close(raising=False)  # nothing may be written after the staged rows are deleted
         if not isinstance(e, DomainError):  # a refusal is discarded by `import_file`, and logged
             discard_staged(db, job_id)
         raise
-    # Committed: from here on a failure leaves the rest to `recover_imports` at the next start.
+    # Committed: from here on a failure leaves the rest to the worker that takes the job over.
     def published(done: int, total: int) -> None:
         if progress is not None:
             progress(source.total_bytes, source.total_bytes,
@@ -293,23 +309,76 @@ def _blob_problems(
     ]
 
 
-def _check_references(db: Database, actor: Actor, rows: list[ItemRow], stats: ImportStats) -> None:
+def _check_references(db: Database, actor: Actor, rows: list[ItemRow], *, stats: ImportStats) -> None:
     """Name the bad blob references of rows that will not be written (the import already failed)."""
     if any(r.refs for r in rows):
         with db.read() as conn:
             stats.problems.extend(_blob_problems(conn, actor, rows, record=False))
 
 
+class BatchWrites:
+    """The import's batches, written in file order: on PostgreSQL by one thread of their own, so
+    the file's next batch is read and checked while the database writes this one (the two took
+    turns before); on SQLite at once, as they come.
+
+    `write` says whether it found problems; from then on a batch is not written (the import
+    will be discarded), its rows get the checks of rows read after a problem (`unwritten`), as
+    when the two took turns. `close` waits for every batch handed over and raises the writer's
+    failure."""
+
+    def __init__(self, db: Database, write: Callable[[Connection, list[ItemRow]], bool], *,
+                 unwritten: Callable[[list[ItemRow]], None]) -> None:
+        self.db, self.write, self.unwritten = db, write, unwritten
+        self.refused = False
+        self.error: BaseException | None = None
+        self.handed: queue.Queue[list[ItemRow] | None] = queue.Queue(maxsize=1)  # one batch ahead
+        self.thread: threading.Thread | None = None
+        if not db.is_sqlite:
+            self.thread = threading.Thread(target=self._run, name="labelloop-import-write", daemon=True)
+            self.thread.start()
+
+    def submit(self, batch: list[ItemRow]) -> None:
+        if self.thread is None:
+            self._one(batch)
+            return
+        if self.error is not None:
+            raise self.error
+        self.handed.put(batch)
+
+    def _one(self, batch: list[ItemRow]) -> None:
+        if self.refused:
+            self.unwritten(batch)
+        else:
+            self.refused = self.db.run(lambda c: self.write(c, batch))
+
+    def _run(self) -> None:
+        while (batch := self.handed.get()) is not None:
+            if self.error is None:
+                try:
+                    self._one(batch)
+                except BaseException as e:  # raised in the importing thread
+                    self.error = e
+
+    def close(self, *, raising: bool = True) -> None:
+        if self.thread is not None:
+            self.handed.put(None)
+            self.thread.join()
+            self.thread = None
+        if raising and self.error is not None:
+            raise self.error
+
+
 def _write_batch(
-    conn: Connection, actor: Actor, project_id: int, job_id: int, overlap: int, batch: list[ItemRow],
+    conn: Connection, batch: list[ItemRow], *, actor: Actor, project_id: int, job_id: int, overlap: int,
     stats: ImportStats,
-) -> None:
+) -> bool:
+    """Stage the batch's new rows; whether it found problems (then nothing more is written)."""
     ids = list({r.external_id for r in batch})
     existing = {
         r.external_id: (r.content_hash, r.import_job_id)
         for r in conn.execute(
             select(items.c.external_id, items.c.content_hash, items.c.import_job_id).where(
-                items.c.project_id == project_id, items.c.external_id.in_(ids)
+                items.c.project_id == project_id, _one_of(conn, items.c.external_id, ids)
             )
         )
     }
@@ -344,6 +413,15 @@ def _write_batch(
     stats.created += created
     stats.unchanged += unchanged
     stats.problems.extend(problems)
+    return bool(problems)
+
+
+def _one_of(conn: Connection, column: Any, values: list[str]) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter rather than one per
+    value, which spares the driver rewriting a statement of thousands of placeholders."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(String)))
+    return column.in_(values)
 
 
 def _commit(conn: Connection, entry: ImportEntry, result: dict[str, Any]) -> None:
@@ -373,26 +451,47 @@ def publish_staged(
         return 0
     media = tuple(f.name for f in schema_of(project.label_schema).fields if f.type in MEDIA_KINDS)
 
-    def publish_range(conn: Connection, start: int) -> int:
+    def publish_range(conn: Connection, start: int, size: int = batch_size) -> int:
         if media:
             shown = conn.execute(
                 select(items.c.data).where(
                     items.c.import_job_id == job_id, items.c.staged.is_(True),
-                    items.c.id >= start, items.c.id < start + batch_size)
+                    items.c.id >= start, items.c.id < start + size)
             ).scalars()
             link_blobs(conn, project.id, {sha for data in shown for sha in references_in(data, media)})
         return conn.execute(
             update(items)
             .where(items.c.import_job_id == job_id, items.c.staged.is_(True),
-                   items.c.id >= start, items.c.id < start + batch_size)
+                   items.c.id >= start, items.c.id < start + size)
             .values(staged=False, is_open=open_when(items.c.reserved, publishing=True))
         ).rowcount
 
     done = 0
-    for start in range(lo, hi + 1, batch_size):
-        done += db.run(partial(publish_range, start=start))
-        if on_range is not None:
-            on_range(done, total)
+    starts = range(lo, hi + 1, batch_size)
+    if db.is_sqlite:  # one writer at a time anyway
+        for start in starts:
+            done += db.run(partial(publish_range, start=start))
+            if on_range is not None:
+                on_range(done, total)
+        return done
+    # PostgreSQL rewrites every published row (and its index entries): each range is published
+    # in parts on PUBLISH_CONNECTIONS connections at once, to keep both cores busy while this
+    # process mostly waits; a range is reported once all its parts are in.
+    part = -(-batch_size // PUBLISH_CONNECTIONS)
+    with ThreadPoolExecutor(PUBLISH_CONNECTIONS, thread_name_prefix="labelloop-publish") as pool:
+        for start in starts:
+            end = start + batch_size
+            parts = [pool.submit(db.run, partial(publish_range, start=s, size=min(part, end - s)))
+                     for s in range(start, end, part)]
+            done += sum(f.result() for f in parts)
+            if on_range is not None:
+                on_range(done, total)
+    if done >= ANALYZE_AFTER:
+        # The planner's statistics would still count these rows as staged until autovacuum
+        # comes by: every "published, id > n" chunk of an export was then planned as a scan
+        # of the whole table. (Skipped with a warning where the role does not own the table.)
+        with db.write() as conn:
+            conn.exec_driver_sql("ANALYZE items")
     return done
 
 
@@ -409,36 +508,19 @@ def discard_staged(db: Database, job_id: int, *, then: Callable[[Connection], No
     return db.run(go)
 
 
-def recover_imports(db: Database) -> tuple[list[int], list[int]]:
-    """After a restart, settle every import the last process left unfinished: finish publishing
-    the committed ones and delete what the others staged. Returns (finished, discarded) job ids.
-
-    Only safe while no import runs (at server start, before the workers)."""
+def discard_leftovers(db: Database) -> list[int]:
+    """Delete what failed imports staged but could not delete themselves (the database was away
+    when they failed); returns their job ids. (An import cut off by its process's death is the
+    worker's that takes the job over: services/jobs/kinds.py.)"""
     with db.read() as conn:
-        committed = list(conn.execute(
-            select(jobs.c.id).where(
-                jobs.c.kind == "import", jobs.c.result.is_not(None), jobs.c.status != SUCCEEDED
-            )
-        ).scalars())
-    for job_id in committed:
-        publish_staged(db, job_id)
-        db.run(partial(_mark_finished, job_id=job_id))
-    with db.write() as conn:
-        cut_off = [j.id for j in fail_interrupted(conn, kind="import")]
-        # An import that failed in its process but could not clean up (the database was away).
-        cut_off += conn.execute(
+        failed = conn.execute(
             select(jobs.c.id).where(
                 jobs.c.kind == "import", jobs.c.status == FAILED, jobs.c.result.is_(None),
                 exists().where(items.c.import_job_id == jobs.c.id, items.c.staged.is_(True)),
             )
         ).scalars().all()
-    for job_id in cut_off:
+    for job_id in failed:
         discard_staged(db, job_id)
-    return committed, cut_off
+    return list(failed)
 
 
-def _mark_finished(conn: Connection, job_id: int) -> None:
-    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
-        status=SUCCEEDED, error=None, finished_at=utcnow(),
-        message="finished at the next start after the server stopped during publishing",
-    ))

@@ -6,7 +6,6 @@ from labelloop.services.jobs.rows import (
     JobLost,
     Progress,
     create_job,
-    fail_interrupted,
     get_job,
     list_jobs,
     run_job,
@@ -15,5 +14,5 @@ from labelloop.services.jobs.status import FAILED, QUEUED, RUNNING, SUCCEEDED
 
 __all__ = [
     "FAILED", "QUEUED", "RUNNING", "SUCCEEDED", "JobInfo", "JobLost", "Progress", "create_job",
-    "fail_interrupted", "get_job", "list_jobs", "run_job",
+    "get_job", "list_jobs", "run_job",
 ]

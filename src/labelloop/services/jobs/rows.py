@@ -210,20 +210,3 @@ def finish(db: Database, job_id: int, worker: str, values: dict[str, Any]) -> Jo
             .values(finished_at=utcnow(), **values)
         )
         return _info(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
-
-
-def fail_interrupted(conn: Connection, *, kind: str | None = None) -> list[JobInfo]:
-    """Mark jobs (of `kind`) left queued or running as failed; returns them."""
-    stmt = select(jobs).where(jobs.c.status.in_([QUEUED, RUNNING]))
-    rows = conn.execute(stmt if kind is None else stmt.where(jobs.c.kind == kind)).all()
-    if rows:
-        conn.execute(
-            update(jobs)
-            .where(jobs.c.id.in_([r.id for r in rows]))
-            .values(
-                status=FAILED,
-                finished_at=utcnow(),
-                error={"message": "interrupted: the server stopped before the job finished"},
-            )
-        )
-    return [_info(r) for r in rows]
