@@ -24,6 +24,7 @@ from labelloop.cli.common import (
     write,
 )
 from labelloop.services import exports, projects, stats
+from labelloop.services.compute.export_tasks import export_stream
 from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.readers import DATASETS, detect_format
@@ -216,7 +217,7 @@ def export_command(
                     source=source, images=images, license=license, redact=redact)
         out = output.open("wb") if output else sys.stdout.buffer
         try:
-            for chunk in exports.stream_export(rt.db, plan, rt.blobs):
+            for chunk in export_stream(rt.db, plan, rt.blobs, rt.settings.ray_address):
                 out.write(chunk)
         finally:
             if output:

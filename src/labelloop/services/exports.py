@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,12 +168,17 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
         with db.read(snapshot=True) as conn:
             yield from stream_video_dataset(conn, plan.project_id, plan.video, blobs)
         return
-    writer = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
+    writer = row_writer(plan)
     with db.read(snapshot=True) as conn:
         chunks = item_chunks(conn, plan.project_id, size=CHUNK)
         if plan.redact is not None:
             chunks = redacted_chunks(conn, plan.redact, plan.schema, chunks, plan.project_id)
         yield from writer(plan, prefetched(chunks))
+
+
+def row_writer(plan: ExportPlan) -> Callable[[ExportPlan, Iterator[ItemChunk]], Iterator[bytes]]:
+    """What turns a text export's chunks of items into its bytes."""
+    return {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[plan.format]
 
 
 def _jsonl(plan: ExportPlan, chunks: Iterator[ItemChunk]) -> Iterator[bytes]:

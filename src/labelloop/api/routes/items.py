@@ -26,6 +26,7 @@ from labelloop.api.models import (
 from labelloop.api.params import Cursor, Id
 from labelloop.errors import Invalid, Problem
 from labelloop.services import exports, items
+from labelloop.services.compute.export_tasks import export_stream
 from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.readers import DATASETS
 from labelloop.services.importing.writer import check_import_allowed
@@ -218,7 +219,7 @@ def export(
     if plan.feedback is not None:
         headers["X-Labelloop-Summary"] = orjson.dumps(plan.feedback.summary()).decode()
     return StreamingResponse(
-        exports.stream_export(ctx.runtime.db, plan, ctx.runtime.blobs),
+        export_stream(ctx.runtime.db, plan, ctx.runtime.blobs, ctx.runtime.settings.ray_address),
         media_type=plan.media_type,
         headers=headers,
     )

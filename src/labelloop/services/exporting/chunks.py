@@ -31,18 +31,21 @@ class ItemChunk:
 
 
 def item_chunks(
-    conn: Connection, project_id: int, *, size: int = CHUNK, with_answers: bool = True
+    conn: Connection, project_id: int, *, size: int = CHUNK, with_answers: bool = True,
+    after: int = 0, upto: int | None = None,
 ) -> Iterator[ItemChunk]:
-    """Items in id order, `size` at a time; stored JSON stays text (`data`, `meta`, `gold`, values)."""
-    last = 0
+    """Items in id order, `size` at a time; stored JSON stays text (`data`, `meta`, `gold`, values).
+    Only ids in (after, upto] when given (a range of a larger export: compute/export_tasks.py)."""
+    last = after
     item_cols = select(
         items.c.id, items.c.external_id, items.c.content_hash, item_data_text(),
         cast(items.c.meta, Text).label("meta"), items.c.priority, items.c.needed,
         items.c.answer_count, cast(items.c.gold, Text).label("gold"),
     )
+    bounded = published_in(project_id) if upto is None else published_in(project_id) & (items.c.id <= upto)
     while True:
         rows = conn.execute(
-            item_cols.where(published_in(project_id), items.c.id > last)
+            item_cols.where(bounded, items.c.id > last)
             .order_by(items.c.id).limit(size)
         ).all()
         if not rows:
