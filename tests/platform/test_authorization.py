@@ -75,11 +75,20 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/quality"): "manager",
     ("GET", "/api/projects/{project_id}/quality/annotators"): "manager",
     ("POST", "/api/projects/{project_id}/quality/recompute"): "manager",
+    ("POST", "/api/projects/{project_id}/releases"): "manager",
+    ("GET", "/api/projects/{project_id}/releases"): "manager",
+    ("GET", "/api/projects/{project_id}/releases/diff"): "manager",
+    ("GET", "/api/projects/{project_id}/releases/{name}"): "manager",
+    ("GET", "/api/projects/{project_id}/releases/{name}/files/{file}"): "manager",
     ("PUT", "/api/projects/{project_id}/annotators/{user_id}/pause"): "manager",
     ("GET", "/api/projects/{project_id}/review/next"): "reviewer",
     ("GET", "/api/projects/{project_id}/review/count"): "reviewer",
     ("POST", "/api/projects/{project_id}/items/{item_id}/review"): "reviewer",
     ("POST", "/api/projects/{project_id}/items/{item_id}/flag"): "reviewer",
+    ("POST", "/api/projects/{project_id}/duplicates"): "manager",
+    ("GET", "/api/projects/{project_id}/duplicates"): "manager",
+    ("POST", "/api/projects/{project_id}/duplicates/{group_id}/keep"): "manager",
+    ("DELETE", "/api/projects/{project_id}/duplicates/{group_id}/keep"): "manager",
     ("POST", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("GET", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("POST", "/api/projects/{project_id}/loop/prelabel"): "manager",
@@ -146,7 +155,8 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
     url = path.format(project_id=scene.project_id, item_id=scene.item_id, user_id=scene.target.id,
                       job_id=scene.job_id, token_id=scene.token_id,
                       sha256=stored_in(scene.world.runtime, scene.project_id) if "{sha256}" in path else "",
-                      answer_id=10**6, provider="unconfigured")  # nobody's answer: "not found" for members, 404 project for others
+                      answer_id=10**6, provider="unconfigured", group_id=scene.item_id,
+                      name="v1", file="card.json")  # nobody's answer: "not found" for members, 404 project for others
     headers = scene.caller.headers if scene.caller else {}
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
         ("POST", "/api/auth/login"): lambda: {"json": {"username": "nobody", "password": "wrongwrong"}},
@@ -175,6 +185,11 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
             "json": {"value": {"sentiment": "pos"}}},
         ("POST", "/api/projects/{project_id}/quality/recompute"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/loop/rounds"): lambda: {"params": {"wait": "true"}},
+        ("POST", "/api/projects/{project_id}/duplicates"): lambda: {"params": {"wait": "true"}},
+        ("POST", "/api/projects/{project_id}/releases"): lambda: {"json": {"name": "v1"}},
+        ("GET", "/api/projects/{project_id}/releases/diff"): lambda: {"params": {"from": "v1", "to": "v1"}},
+        ("POST", "/api/projects/{project_id}/duplicates/{group_id}/keep"): lambda: {
+            "json": {"item_id": scene.item_id}},
         ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda: {"params": {"wait": "true"}},
         ("PATCH", "/api/projects/{project_id}/generation/settings"): lambda: {"json": {"temperature": 0.5}},
         ("PATCH", "/api/projects/{project_id}/privacy"): lambda: {"json": {"annotators": "masked"}},

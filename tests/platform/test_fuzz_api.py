@@ -115,6 +115,8 @@ def seed(world: World) -> Seeded:
     # A token of the owner's other than the one the fuzzer signs in with, for DELETE /tokens/{id}.
     spare = world.runtime.db.run(lambda conn: tokens.create_token(conn, OPERATOR, owner.id, "spare"))
     stored = stored_in(world.runtime, pid)  # a file the project holds, for the blob endpoints
+    release = c.post(f"/api/projects/{pid}/releases", json={"name": "v1"}, headers=owner.headers)
+    assert release.status_code == 201, release.text
     ids = {
         "project_id": [pid],
         "item_id": item_ids,
@@ -124,6 +126,8 @@ def seed(world: World) -> Seeded:
         "token_id": [spare.info.id],
         "sha256": [stored],
         "provider": ["fuzz"],  # configured by the `settings` fixture below
+        "name": ["v1"], "file": ["card.json", "train.parquet"],  # a release and its files
+        "group_id": item_ids[:1],  # a duplicate group is named by its smallest item id
     }
     assert all(ids.values()), ids
     return Seeded(owner, ids)

@@ -15,6 +15,7 @@ from labelloop.api.routes import (
     accounts,
     audit,
     blobs,
+    curation,
     erasure,
     feedback,
     generation,
@@ -24,6 +25,7 @@ from labelloop.api.routes import (
     privacy,
     projects,
     quality,
+    releases,
     revisions,
     schemas,
     segment,
@@ -63,7 +65,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     for module in (accounts, session, oidc, projects, schemas, items, blobs, tasks, segment, track, quality,
-                   revisions, loop, generation, feedback, audit, privacy, erasure):
+                   revisions, loop, generation, feedback, audit, privacy, erasure, releases, curation):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

@@ -12,6 +12,7 @@ from labelloop.cli.accounts import token_app, user_app
 from labelloop.cli.audit import audit_app
 from labelloop.cli.blobs import blobs_app
 from labelloop.cli.common import console, runtime
+from labelloop.cli.dataset import dataset_app
 from labelloop.cli.encryption import encryption_app
 from labelloop.cli.erase import erase_command, retention_app
 from labelloop.cli.generate import generate_command
@@ -54,6 +55,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(encryption_app, name="encryption")
 app.add_typer(retention_app, name="retention")
 app.add_typer(blobs_app, name="blobs")
+app.add_typer(dataset_app, name="dataset")
 app.command("erase")(erase_command)
 app.command("import")(import_command)
 app.command("worker")(worker_command)

@@ -18,7 +18,16 @@ from labelloop.services import audit
 from labelloop.services.loop.settings import check_loop_settings, loop_settings
 from labelloop.services.policy import Action, Actor, Role, Scope, access, may_grant, require_scope
 from labelloop.services.quality.settings import check_quality_settings, initial_needed, quality_settings
-from labelloop.store.models import answers, items, memberships, open_when, projects, users, utcnow
+from labelloop.store.models import (
+    answers,
+    duplicate_set_asides,
+    items,
+    memberships,
+    open_when,
+    projects,
+    users,
+    utcnow,
+)
 
 MAX_OVERLAP = 100
 
@@ -225,16 +234,14 @@ def update_project(
 
 
 def _set_needed(conn: Connection, project_id: int, overlap: int) -> None:
-    """A new number of answers per item applies to every item; one with more answers keeps them."""
+    """A new number of answers per item applies to every item; one with more answers keeps them.
+    Items a manager set aside (a duplicate of one kept: services/curation/duplicates.py) stay out."""
     needed = func.max(overlap, items.c.reserved) if conn.dialect.name == "sqlite" else func.greatest(
         overlap, items.c.reserved
     )
-    conn.execute(update(items).where(items.c.project_id == project_id).values(needed=needed))
-    conn.execute(
-        update(items)
-        .where(items.c.project_id == project_id)
-        .values(is_open=open_when(items.c.reserved))
-    )
+    these = (items.c.project_id == project_id) & ~items.c.id.in_(select(duplicate_set_asides.c.item_id))
+    conn.execute(update(items).where(these).values(needed=needed))
+    conn.execute(update(items).where(these).values(is_open=open_when(items.c.reserved)))
 
 
 def delete_project(conn: Connection, actor: Actor, project_id: int) -> None:

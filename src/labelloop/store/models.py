@@ -633,6 +633,71 @@ class EncryptionState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DatasetRelease(Base):
+    """A versioned dataset release (services/curation/releases.py): written once, never changed.
+
+    `manifest_sha256` names the release's manifest in the blob store, which lists every file of
+    the release with its SHA-256; `card` is the dataset card's JSON (also a file of the release)."""
+
+    __tablename__ = "dataset_releases"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_dataset_releases_project_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    item_count: Mapped[int] = mapped_column(BigInteger)
+    card: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class ReleaseKey(Base):
+    """A project's key for the pseudonymous annotator ids of its releases (HMAC-SHA256 of the user
+    id): the same annotator has the same id in every release of the project, and no reader of a
+    release can tell who it is. Never shown."""
+
+    __tablename__ = "release_keys"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+
+
+class ItemGroup(Base):
+    """An item's group of duplicates under one method (services/curation/duplicates.py): exact,
+    text, image or semantic. `group_id` is the smallest item id of the group; `score` is the item's
+    highest similarity to another member. A run of the duplicates job replaces a method's rows."""
+
+    __tablename__ = "item_groups"
+    __table_args__ = (Index("ix_item_groups_project_method_group", "project_id", "method", "group_id"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(BigInteger)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class DuplicateSetAside(Base):
+    """An item a manager took out of the queue by keeping another of its duplicate group; `needed`
+    is what the item needed before, given back when the group is restored. A table of its own: a
+    new duplicates run replaces the groups, never what a manager decided."""
+
+    __tablename__ = "duplicate_set_asides"
+    __table_args__ = (Index("ix_duplicate_set_asides_group", "project_id", "method", "group_id"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(10))
+    group_id: Mapped[int] = mapped_column(BigInteger)
+    kept_item_id: Mapped[int] = mapped_column(BigInteger)
+    needed: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SealedText(TypeDecorator[str]):
     """An item's `data` as JSON text (`item_data_text()`), made plaintext JSON text again when sealed:
     exports stream this text without parsing it."""
@@ -699,3 +764,7 @@ project_blobs = _table(ProjectBlob)
 audit_log = _table(AuditEntry)
 encryption_state = _table(EncryptionState)
 audit_head = _table(AuditHead)
+dataset_releases = _table(DatasetRelease)
+release_keys = _table(ReleaseKey)
+item_groups = _table(ItemGroup)
+duplicate_set_asides = _table(DuplicateSetAside)

@@ -109,4 +109,14 @@ def job_kinds(rt: Runtime) -> dict[str, JobKind]:
             rt.db, c.actor, project(c), rescan=bool(c.params.get("rescan")), job_id=c.job.id, progress=p)),
         generation.KIND: JobKind(lambda c, p: generation.run_generation(
             rt.db, c.actor, project(c), job_id=c.job.id, progress=p)),
+        # each method's groups are replaced in one transaction: running again just redoes them
+        "duplicates": JobKind(lambda c, p: _duplicates().run_duplicates(
+            rt.db, c.actor, project(c), c.params, blobs=rt.blobs, data_dir=rt.settings.data_dir, progress=p)),
     }
+
+
+def _duplicates() -> Any:
+    """services/curation/duplicates.py, imported when a duplicates job runs (datasketch, imagehash)."""
+    from labelloop.services.curation import duplicates
+
+    return duplicates

@@ -1,0 +1,1 @@
+"""Curation: duplicates, slices and versioned dataset releases (docs/architecture.md)."""
