@@ -58,7 +58,7 @@ def _setup(rt: Runtime, items: int, folder: Path) -> tuple[Actor, int]:
     path = folder / f"audit-{tag}.jsonl"
     path.write_bytes(b"".join(orjson.dumps({"id": f"a{i}", "text": f"item {i} of the audit bench"}) + b"\n"
                               for i in range(items)))
-    job = rt.db.run(lambda conn: create_job(conn, OPERATOR, pid, "import", {}))
+    job = rt.db.run(lambda conn: create_job(conn, OPERATOR, pid, "import", {}, foreground=True))
     import_file(rt.db, OPERATOR, pid, path, job_id=job.id)
     return Actor(uid, f"audit-bench-{tag}"), pid
 

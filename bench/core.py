@@ -14,8 +14,8 @@ How to read the numbers:
 - open loop: cycles (next + submit) arrive as a Poisson stream; a next-task latency counts
   from the cycle's scheduled start, so time spent queued behind a slow response counts too.
 - CPU share: CPU seconds / wall seconds over the measured window (1.0 = one core busy), for
-  the load generator and for the server process(es). On PostgreSQL the database's own
-  processes are not counted.
+  the load generator, the server process(es) and, on a local PostgreSQL, the database's own
+  processes (postmaster, backends, and backends that ended meanwhile).
 - audit log cost per cycle: next + submit in process (no HTTP), pairs of cycles with the audit
   log on and off in random order; the difference of their medians (bench/audit_cost.py).
 - export peak RSS: the server's VmHWM (reset before each export through clear_refs), or else
@@ -202,6 +202,25 @@ class Api:
 
 
 # --- measuring -------------------------------------------------------------------------------
+
+def postgres_pid(database_url: str | None) -> int | None:
+    """The local PostgreSQL's postmaster pid (first line of its data folder's postmaster.pid), for
+    the CPU split; None on SQLite, or when the server is remote or its data folder unreadable."""
+    if not database_url or not database_url.startswith("postgresql"):
+        return None
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            folder = conn.execute(text("SHOW data_directory")).scalar_one()
+        pid = int(Path(folder, "postmaster.pid").read_text().split()[0])
+        return pid if Path(f"/proc/{pid}").exists() else None
+    except Exception:  # a benchmark without the split rather than none
+        return None
+    finally:
+        engine.dispose()
+
 
 def loadgen(phase: str, server: Server, timeout: float = 600, **cfg: Any) -> dict[str, Any]:
     """Run one phase in a fresh load-generator process; its JSON result."""
@@ -448,10 +467,12 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dic
         api.call("PUT", f"/api/projects/{pid_big}/members/{u['id']}", json={"role": "annotator"})
 
     phases: dict[str, dict[str, Any]] = {}
+    pg = postgres_pid(args.database_url)
+    split = {} if pg is None else {"postgres_pid": pg}  # PostgreSQL's own CPU, in each phase
 
     def phase(key: str, title: str, name: str, **cfg: Any) -> dict[str, Any]:
         console.print(f"[dim]{time.strftime('%H:%M:%S')} {title}...[/dim]")
-        phases[key] = loadgen(name, server, **cfg)
+        phases[key] = loadgen(name, server, **split, **cfg)
         return phases[key]
 
     imp = phase("import", f"import {args.items:,} items", "import", token=admin_token,
@@ -498,7 +519,9 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dic
         "export_rss_exact_hwm": bool(mem_big["exact_hwm"]),
         # The saturation phase is where "who was the bottleneck" matters; every phase is below.
         "loadgen_cpu_share": closed["loadgen_cpu_share"], "server_cpu_share": closed["server_cpu_share"],
-        "cpu_share_by_phase": {k: {"loadgen": p["loadgen_cpu_share"], "server": p["server_cpu_share"]}
+        "postgres_cpu_share": closed.get("postgres_cpu_share"),
+        "cpu_share_by_phase": {k: {"loadgen": p["loadgen_cpu_share"], "server": p["server_cpu_share"],
+                                   "postgres": p.get("postgres_cpu_share")}
                                for k, p in phases.items()},
         "errors": errors,
         "next_empty_204": sum(int(p.get("next_empty_204", 0)) for p in phases.values()),
@@ -550,10 +573,12 @@ def show(res: dict[str, Any]) -> None:
     console.print(t)
 
     c = Table(title="CPU share (CPU seconds / wall seconds; 1.0 = one core busy)")
-    for col in ("phase", "wall s", "loadgen", "server"):
+    for col in ("phase", "wall s", "loadgen", "server", "postgres"):
         c.add_column(col, justify="right" if col != "phase" else "left")
     for k, p in res["phases"].items():
-        c.add_row(k, f"{p['wall_s']:.1f}", f"{p['loadgen_cpu_share']:.2f}", f"{p['server_cpu_share']:.2f}")
+        pg = p.get("postgres_cpu_share")
+        c.add_row(k, f"{p['wall_s']:.1f}", f"{p['loadgen_cpu_share']:.2f}", f"{p['server_cpu_share']:.2f}",
+                  "-" if pg is None else f"{pg:.2f}")
     console.print(c)
     prof = res.get("profile") or {}
     for key, title in (("self_pct", "self time"), ("innermost_labelloop_pct", "innermost labelloop frame")):

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import NET_ERRORS, Conn, process_cpu_seconds, summarize_ms
+from common import CLK_TCK, NET_ERRORS, Conn, process_cpu_seconds, summarize_ms
 
 LABELS = ("pos", "neg", "neu")
 JSON = {"Content-Type": "application/json"}
@@ -40,29 +40,53 @@ def own_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def postgres_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of a local PostgreSQL: the postmaster, its live children (backends and
+    helpers) and its reaped children (backends that ended: /proc's cutime and cstime)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    total = sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime, stime, cutime, cstime
+    # A child that ends between the two reads is lost to both sums: a backend's lifetime is
+    # the benchmark's, so this is at most the odd short-lived helper.
+    return total + sum(c for c in map(process_cpu_seconds, children) if c is not None)
+
+
 @dataclass
 class Snap:
-    """Wall clock, this process's CPU and the server's CPU at one instant."""
+    """Wall clock, this process's CPU, the server's CPU and, when its postmaster's pid is
+    given (`postgres_pid`), the local PostgreSQL's CPU, at one instant."""
 
     wall: float
     cpu: float
     server_cpu: float
+    db_cpu: float | None = None
 
     @classmethod
-    def take(cls, server_pids: list[int]) -> Snap:
-        server = sum(c for c in (process_cpu_seconds(p) for p in server_pids) if c is not None)
-        return cls(time.perf_counter(), own_cpu(), server)
+    def take(cls, cfg: dict[str, Any]) -> Snap:
+        server = sum(c for c in (process_cpu_seconds(p) for p in cfg["server_pids"]) if c is not None)
+        pg = cfg.get("postgres_pid")
+        return cls(time.perf_counter(), own_cpu(), server, None if pg is None else postgres_cpu_seconds(pg))
 
 
 def shares(a: Snap, b: Snap) -> dict[str, float]:
     wall = max(b.wall - a.wall, 1e-9)
-    return {
+    out = {
         "wall_s": round(wall, 3),
         "loadgen_cpu_s": round(b.cpu - a.cpu, 3),
         "loadgen_cpu_share": round((b.cpu - a.cpu) / wall, 3),
         "server_cpu_s": round(b.server_cpu - a.server_cpu, 3),
         "server_cpu_share": round((b.server_cpu - a.server_cpu) / wall, 3),
     }
+    if a.db_cpu is not None and b.db_cpu is not None:
+        out["postgres_cpu_s"] = round(b.db_cpu - a.db_cpu, 3)
+        out["postgres_cpu_share"] = round((b.db_cpu - a.db_cpu) / wall, 3)
+    return out
 
 
 @dataclass
@@ -152,10 +176,10 @@ async def phase_seq(cfg: dict[str, Any]) -> dict[str, Any]:
     for _ in range(cfg.get("warmup", 50)):
         await a.cycle(None)
     tally = Tally()
-    s0 = Snap.take(cfg["server_pids"])
+    s0 = Snap.take(cfg)
     for _ in range(cfg["cycles"]):
         await a.cycle(tally)
-    s1 = Snap.take(cfg["server_pids"])
+    s1 = Snap.take(cfg)
     await a.conn.close()
     return {**tally.report(), **shares(s0, s1), "cycles": len(tally.cycle_s),
             "cycles_per_s": round(len(tally.cycle_s) / (s1.wall - s0.wall), 1),
@@ -198,12 +222,12 @@ async def phase_open(cfg: dict[str, Any]) -> dict[str, Any]:
 
     async def snap_at_measure_start() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        s_state["s0"] = Snap.take(cfg["server_pids"])
+        s_state["s0"] = Snap.take(cfg)
 
     snapper = asyncio.create_task(snap_at_measure_start())
     await asyncio.gather(*(run(a) for a in clients))
     await snapper
-    s1 = Snap.take(cfg["server_pids"])
+    s1 = Snap.take(cfg)
     s0 = s_state["s0"]
     last = max([end, *finishes])
     await asyncio.gather(*(a.conn.close() for a in clients))
@@ -250,9 +274,9 @@ async def phase_closed(cfg: dict[str, Any]) -> dict[str, Any]:
 
     async def snaps() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        s_state["s0"] = Snap.take(cfg["server_pids"])
+        s_state["s0"] = Snap.take(cfg)
         await asyncio.sleep(max(0.0, end - time.perf_counter()))
-        s_state["s1"] = Snap.take(cfg["server_pids"])
+        s_state["s1"] = Snap.take(cfg)
 
     await asyncio.gather(snaps(), *(run(a) for a in clients))
     await asyncio.gather(*(a.conn.close() for a in clients))
@@ -270,13 +294,13 @@ async def phase_import(cfg: dict[str, Any]) -> dict[str, Any]:
     conn = Conn(cfg["host"], cfg["port"], cfg["token"])
     await conn.open()
     path = Path(cfg["file"])
-    s0 = Snap.take(cfg["server_pids"])
+    s0 = Snap.take(cfg)
     r = await conn.upload_file(f"/api/projects/{cfg['project_id']}/imports?filename={path.name}", path)
     uploaded = time.perf_counter()
     out: dict[str, Any] = {"upload_status": r.status, "errors": 0 if r.status == 202 else 1}
     if r.status != 202:
         out["error_samples"] = [r.body[:500].decode(errors="replace")]
-        return {**out, **shares(s0, Snap.take(cfg["server_pids"]))}
+        return {**out, **shares(s0, Snap.take(cfg))}
     job_id = orjson.loads(r.body)["id"]
     polls = 0
     while True:
@@ -289,7 +313,7 @@ async def phase_import(cfg: dict[str, Any]) -> dict[str, Any]:
         job = orjson.loads(j.body)
         if job["status"] in ("succeeded", "failed"):
             break
-    s1 = Snap.take(cfg["server_pids"])
+    s1 = Snap.take(cfg)
     await conn.close()
     items = cfg["items"]
     out.update(shares(s0, s1))
@@ -307,7 +331,7 @@ async def phase_import(cfg: dict[str, Any]) -> dict[str, Any]:
 async def phase_export(cfg: dict[str, Any]) -> dict[str, Any]:
     conn = Conn(cfg["host"], cfg["port"], cfg["token"])
     await conn.open()
-    s0 = Snap.take(cfg["server_pids"])
+    s0 = Snap.take(cfg)
     head, body = await conn.stream(
         "GET", f"/api/projects/{cfg['project_id']}/export?format={cfg.get('format', 'jsonl')}")
     lines = size = 0
@@ -317,7 +341,7 @@ async def phase_export(cfg: dict[str, Any]) -> dict[str, Any]:
             first = time.perf_counter()
         lines += piece.count(b"\n")
         size += len(piece)
-    s1 = Snap.take(cfg["server_pids"])
+    s1 = Snap.take(cfg)
     await conn.close()
     wall = s1.wall - s0.wall
     return {

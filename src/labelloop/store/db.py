@@ -19,9 +19,15 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 T = TypeVar("T")
+# PostgreSQL connections a process may open beyond its pool size, kept open like the rest.
+PG_OVERFLOW = 32
+# A pooled PostgreSQL connection idle longer than this is pinged before use.
+PING_AFTER_IDLE_S = 5.0
+_IDLE_SINCE = "labelloop_idle_since"
+_WITH_COMMIT = "labelloop_with_commit"
 
 
 def _json_dumps(value: Any) -> str:
@@ -43,14 +49,86 @@ def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    # Every connection is kept once opened, up to `pool_size` + PG_OVERFLOW: opening one forks a
+    # PostgreSQL backend, which costs more than the request that needed it, and a pool that
+    # closed its overflow on return did that many times a second under load. Last in, first
+    # out: the connections a quiet hour needs stay warm, the rest stay idle (and unpinged).
+    engine = create_engine(
         url,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
-        pool_size=pool_size,
-        max_overflow=32,
-        pool_pre_ping=True,
+        pool_size=pool_size + PG_OVERFLOW,
+        max_overflow=0,
+        pool_use_lifo=True,
     )
+    _ping_when_idle(engine)
+    _commit_in_one_round_trip(engine)
+    return engine
+
+
+def send_with_commit(conn: Connection, sql: str, params: tuple[Any, ...]) -> None:
+    """PostgreSQL: run `sql` (the driver's own parameter style) as this transaction's last
+    statement, sent with its COMMIT in one round trip; dropped if the transaction rolls back.
+
+    For a statement whose locks would otherwise be held from its own round trip to the
+    commit's (the audit chain's head, services/audit/chain.py). It must raise, not return
+    nothing, when it cannot do its work: its result is never read."""
+    if conn.dialect.name != "postgresql":  # only PostgreSQL engines send it (create_db_engine)
+        raise ValueError(f"send_with_commit needs PostgreSQL, not {conn.dialect.name}")
+    conn.info.setdefault(_WITH_COMMIT, []).append((sql, params))
+
+
+def _commit_in_one_round_trip(engine: Engine) -> None:
+    plain_commit = engine.dialect.do_commit
+
+    def do_commit(dbapi_conn: Any) -> None:
+        pending = dbapi_conn.info.pop(_WITH_COMMIT, None)
+        if not pending:
+            plain_commit(dbapi_conn)
+            return
+        driver = dbapi_conn.driver_connection
+        # One pipeline, one sync: the statements and a COMMIT of its own (the driver's commit()
+        # would sync once more); an error in a statement skips the COMMIT and is raised here,
+        # and the caller's transaction rolls back as on any error.
+        cur = driver.cursor()
+        try:
+            with driver.pipeline():
+                for sql, params in pending:
+                    cur.execute(sql, params)
+                cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    # SQLAlchemy calls the dialect's do_commit inside its error handling (DBAPI errors come
+    # out as its own, disconnects invalidate the connection), which a commit event would not.
+    engine.dialect.do_commit = do_commit  # type: ignore[method-assign, assignment]
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Connection) -> None:
+        if not conn.invalidated:  # an invalidated connection's info is cleared with it
+            conn.info.pop(_WITH_COMMIT, None)
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a connection before use only when it has been idle a while: a connection back from
+    a request a moment ago is alive, and pinging it (SQLAlchemy's pool_pre_ping) would cost a
+    round trip per request; one left idle may have been cut (a database restart, a firewall)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as e:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError(f"a pooled connection idle for {time.monotonic() - since:.0f}s "
+                                     f"is gone: {e}") from e
 
 
 def _configure_sqlite(engine: Engine) -> None:

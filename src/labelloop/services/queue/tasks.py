@@ -140,6 +140,32 @@ _PICK_GOLD = (
 _TAKE_GOLD_SLOT = (
     update(items).where(items.c.id == bindparam("iid")).values(reserved=items.c.reserved + 1)
 )
+# On PostgreSQL a task handed out comes back from the UPDATE that reserves its slot, content and
+# all, rather than in a second round trip (_task). SQLite, in process, reads it after: its
+# RETURNING drops table names, which a correlated subquery (SCAN_KEY) cannot do without.
+_RETURNED = {"postgresql": (items.c.id, items.c.external_id, items.c.data, items.c.meta, SCAN_KEY),
+             "sqlite": (items.c.id,)}
+_PICKS = {
+    ("sqlite", False): _PICK, ("sqlite", True): _PICK_PRELABELLED,
+    ("postgresql", False): _PICK_PG, ("postgresql", True): _PICK_PRELABELLED_PG,
+}
+# (dialect, pre-labels required) -> reserve a slot on the item the pick chooses, in one
+# statement; no row when nothing is left for the annotator.
+_PICK_AND_TAKE = {
+    (dialect, required): update(items)
+    .where(items.c.id == pick.scalar_subquery(), items.c.reserved < items.c.needed)
+    .values(reserved=items.c.reserved + 1, is_open=open_when(items.c.reserved + 1))
+    .returning(*_RETURNED[dialect])
+    for (dialect, required), pick in _PICKS.items()
+}
+# When a gold item may be due: the next work item (gold is only mixed into work) and the next
+# gold item, in one round trip.
+_PICK_WITH_GOLD = {
+    key: select(pick.scalar_subquery().label("item_id"), _PICK_GOLD.scalar_subquery().label("gold_id"))
+    for key, pick in _PICKS.items()
+}
+_TAKE_SLOT_RETURNING = {d: _TAKE_SLOT.returning(*cols) for d, cols in _RETURNED.items()}
+_TAKE_GOLD_SLOT_RETURNING = {d: _TAKE_GOLD_SLOT.returning(*cols) for d, cols in _RETURNED.items()}
 
 
 def _upsert_lease(dialect: str) -> Any:
@@ -207,16 +233,17 @@ _ITEM_WITH_PREDICTION = (
 
 def _task(
     conn: Connection, item_id: int, leased_at: datetime, expires_at: datetime, model: int | None,
-    schema: LabelSchema, project: Any,
+    schema: LabelSchema, project: Any, content: Any = None,
 ) -> Task:
     """The task, with `model`'s suggestion when there is a model to suggest (see suggestions.py).
 
-    Candidate responses come without their `model` and `meta` (blind comparison: docs/feedback.md);
-    personal data as the project's privacy policy shows it to annotators (services/privacy/view.py).
+    `content`: the item's row (_RETURNED) when the caller has it already. Candidate responses come
+    without their `model` and `meta` (blind comparison: docs/feedback.md); personal data as the
+    project's privacy policy shows it to annotators (services/privacy/view.py).
     """
     hiding = privacy.hiding(project)
     if model is None:
-        plain = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
+        plain = content if content is not None else conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
         if hiding is None:
             return Task(item_id, plain.external_id, blind(schema.fields, plain.data), plain.meta,
                         leased_at, expires_at)
@@ -267,37 +294,40 @@ def next_task(
     if len(held) >= max_held:
         raise Conflict(f"you already hold {len(held)} tasks in this project; submit or skip one")
 
-    if loop.prelabels == "require":
-        # Required suggestions need a model that may suggest: with none (or one below the bar),
-        # nothing is handed out, rather than items without the suggestion the project asked for.
-        if model is None:
-            return None
-        pick = _PICK_PRELABELLED_PG if _is_pg(conn) else _PICK_PRELABELLED
-        item_id = conn.execute(pick, {"pid": project_id, "uid": uid, "mv": model}).scalar()
-    else:
-        pick = _PICK_PG if _is_pg(conn) else _PICK
-        item_id = conn.execute(pick, {"pid": project_id, "uid": uid}).scalar()
-    if item_id is None:
-        return None  # no gold either: it is mixed into work, not handed out on its own
+    # Required suggestions need a model that may suggest: with none (or one below the bar),
+    # nothing is handed out, rather than items without the suggestion the project asked for.
+    required = loop.prelabels == "require"
+    if required and model is None:
+        return None
+    params = {"pid": project_id, "uid": uid, **({"mv": model} if required else {})}
     settings = quality_settings(acc.project.quality_settings)
-    gold = False
+    key = (conn.dialect.name, required)
     if me.gold_answered < settings.gold_first or _rng.random() < settings.gold_rate:
-        gold_id = conn.execute(_PICK_GOLD, {"pid": project_id, "uid": uid}).scalar()
-        if gold_id is not None:
-            item_id, gold = gold_id, True
-    if not _take_slot(conn, item_id, gold=gold):
+        picked = conn.execute(_PICK_WITH_GOLD[key], params).one()
+        if picked.item_id is None:
+            return None  # no gold either: it is mixed into work, not handed out on its own
+        gold = picked.gold_id is not None
+        take = (_TAKE_GOLD_SLOT_RETURNING if gold else _TAKE_SLOT_RETURNING)[conn.dialect.name]
+        taken = conn.execute(take, {"iid": picked.gold_id if gold else picked.item_id}).first()
+    else:
+        taken = conn.execute(_PICK_AND_TAKE[key], params).first()
+    if taken is None:
         return None
     expires = now + timedelta(seconds=acc.project.lease_seconds)
     conn.execute(
         _UPSERT_LEASE[conn.dialect.name],
-        {"pid": project_id, "iid": item_id, "uid": uid, "now": now, "expires": expires},
+        {"pid": project_id, "iid": taken.id, "uid": uid, "now": now, "expires": expires},
     )
-    return _served(conn, actor, project_id, _task(conn, item_id, now, expires, model, schema, acc.project))
+    content = taken if _is_pg(conn) else None
+    task = _task(conn, taken.id, now, expires, model, schema, acc.project, content=content)
+    return _served(conn, actor, project_id, task)
 
 
 def _served(conn: Connection, actor: Actor, project_id: int, task: Task) -> Task:
-    """Item content handed to an annotator is a read the audit log keeps (who saw what)."""
-    audit.record(conn, actor, "task.serve", project_id=project_id, object_type="item", object_id=task.item_id)
+    """Item content handed to an annotator is a read the audit log keeps (who saw what), appended
+    with the commit: the entry locks the audit chain's head (services/audit/chain.py)."""
+    audit.record(conn, actor, "task.serve", project_id=project_id, object_type="item", object_id=task.item_id,
+                 at_commit=True)
     return task
 
 
