@@ -242,3 +242,31 @@ def run_measurements(measurements: Sequence[Callable[[], dict[str, Any]]], resul
     results.write_text(json.dumps(result, indent=2, default=float) + "\n")
     headline = {k: v for k, v in result.items() if not isinstance(v, (dict, list))}
     print(json.dumps(headline, separators=(",", ":"), default=float))
+
+
+def report_targets(title: str, out: dict[str, Any], targets: dict[str, tuple[str, float]],
+                   results: Path) -> None:
+    """Set `targets_met` (a target not measured is not met), print every number of `out` in a
+    table with its target, write `out` to *results* and print it as the last line, one JSON object."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def met(key: str, op: str, target: float) -> bool:
+        value = out.get(key)
+        return isinstance(value, int | float) and (value >= target if op == ">=" else value <= target)
+
+    out["targets_met"] = all(met(k, op, v) for k, (op, v) in targets.items())
+    table = Table(title=title)
+    for col in ("measure", "result", "target"):
+        table.add_column(col, justify="left" if col == "measure" else "right")
+    numbers = {k: v for k, v in out.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    for key in [*targets, *(k for k in numbers if k not in targets)]:
+        value = numbers.get(key)
+        op, target = targets.get(key, ("", None))
+        table.add_row(key, "not measured" if value is None else f"{value:,.4g}",
+                      "" if target is None else f"{op} {target:,}")
+    Console().print(table)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(out, separators=(",", ":"), default=float)
+    results.write_text(line + "\n")
+    print(line)

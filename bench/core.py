@@ -440,18 +440,24 @@ def main() -> None:
     print(line, flush=True)
 
 
-def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dict[str, Any]:
+def admin_token(server: Server) -> str:
+    """An administrator's token: the first start's admin, or on a database that already has users
+    (PostgreSQL) an administrator made for this run."""
     password = server.admin_password()
-    if password is None:  # an existing database (PostgreSQL): make our own administrator
+    if password is None:
         password = f"bench-{random.randrange(10**12)}"
-        name = f"bench-admin-{random.randrange(10**6)}"
+        name = f"bench-admin-{random.randrange(10**9)}"
         server.cli("user", "create", name, "--admin", "--password-stdin", stdin=password + "\n")
     else:
         name = "admin"
     login = httpx.post(server.base + "/api/auth/login", json={"username": name, "password": password})
     login.raise_for_status()
-    admin_token = login.json()["token"]
-    api = Api(server.base, admin_token)
+    return str(login.json()["token"])
+
+
+def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dict[str, Any]:
+    admin = admin_token(server)
+    api = Api(server.base, admin)
 
     def project(label: str) -> int:
         p = api.call("POST", "/api/projects", 201, json={
@@ -475,9 +481,9 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dic
         phases[key] = loadgen(name, server, **split, **cfg)
         return phases[key]
 
-    imp = phase("import", f"import {args.items:,} items", "import", token=admin_token,
+    imp = phase("import", f"import {args.items:,} items", "import", token=admin,
                 project_id=pid_big, file=str(big), items=args.items)
-    phase("import_small", f"import {args.small_items:,} items", "import", token=admin_token,
+    phase("import_small", f"import {args.small_items:,} items", "import", token=admin,
           project_id=pid_small, file=str(small), items=args.small_items)
     seq = phase("seq", f"1 annotator, {args.seq_cycles} cycles", "seq", tokens=tokens[:1],
                 project_id=pid_big, cycles=args.seq_cycles, warmup=50)
@@ -488,9 +494,9 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dic
                        tokens=tokens, project_id=pid_big, duration=args.duration)
     with rss_peak(server.pids()) as mem_small:
         exp_small = phase("export_small", f"export {args.small_items:,} items", "export",
-                          token=admin_token, project_id=pid_small)
+                          token=admin, project_id=pid_small)
     with rss_peak(server.pids()) as mem_big:
-        exp = phase("export", f"export {args.items:,} items", "export", token=admin_token,
+        exp = phase("export", f"export {args.items:,} items", "export", token=admin,
                     project_id=pid_big)
     status = api.call("GET", f"/api/projects/{pid_big}/status")
 

@@ -16,13 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
-from rich.console import Console
-from rich.table import Table
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import curation_neardup
 import curation_release
+from common import report_targets
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {"neardup_recall": (">=", 0.95), "neardup_precision": (">=", 0.95),
@@ -37,20 +34,8 @@ def main() -> None:
     out |= curation_neardup.measure(args.items)
     out |= curation_release.measure(args.items)
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    # search_p95_ms_1m is not measured yet (no search index): the targets say so.
-    out["targets_met"] = all(k in out and (out[k] >= v if op == ">=" else out[k] <= v)
-                             for k, (op, v) in TARGETS.items())
-    table = Table(title=f"labelloop curation: {args.items:,} items")
-    for col in ("measure", "result", "target"):
-        table.add_column(col, justify="left" if col == "measure" else "right")
-    for key, (op, target) in TARGETS.items():
-        value = out.get(key)
-        table.add_row(key, "not measured" if value is None else f"{value:,.4g}", f"{op} {target}")
-    Console().print(table)
-    RESULTS.mkdir(exist_ok=True)
-    line = orjson.dumps(out).decode()
-    (RESULTS / "curation.json").write_text(line + "\n")
-    print(line)
+    # search_p95_ms_1m is not measured yet (no search index): reported as such, not met.
+    report_targets(f"labelloop curation: {args.items:,} items", out, TARGETS, RESULTS / "curation.json")
 
 
 if __name__ == "__main__":

@@ -22,15 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale_cycles
 import scale_io
 import scale_ray
+from common import report_targets
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {
@@ -74,22 +72,8 @@ def main() -> None:
     out |= scale_ray.measure(args.items)
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     out["minutes"] = round((time.time() - started) / 60, 1)
-    out["targets_met"] = all(
-        k in out and (out[k] >= v if op == ">=" else out[k] <= v) for k, (op, v) in TARGETS.items())
-
-    table = Table(title=f"labelloop at scale: {args.items:,} items on PostgreSQL")
-    for col in ("measure", "result", "target"):
-        table.add_column(col, justify="left" if col == "measure" else "right")
-    for key, value in out.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            op, target = TARGETS.get(key, ("", ""))
-            table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else f"{value:,}",
-                          f"{op} {target:,}" if target != "" else "")
-    Console().print(table)
-    RESULTS.mkdir(exist_ok=True)
-    line = orjson.dumps(out).decode()
-    (RESULTS / "scale.json").write_text(line + "\n")
-    print(line)
+    report_targets(f"labelloop at scale: {args.items:,} items on PostgreSQL", out, TARGETS,
+                   RESULTS / "scale.json")
 
 
 if __name__ == "__main__":

@@ -28,30 +28,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from core import SCHEMA, Api, Server, cpu_pressure, git_state, loadgen, postgres_pid, write_jsonl
+from core import admin_token as core_admin_token
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_NEXT_P95_MS = 15.0
 console = Console()
-
-
-def _admin_token(server: Server) -> str:
-    password = server.admin_password()
-    if password is None:  # the database already has users: make our own administrator
-        password = f"bench-{random.randrange(10**12)}"
-        name = f"bench-admin-{random.randrange(10**9)}"
-        server.cli("user", "create", name, "--admin", "--password-stdin", stdin=password + "\n")
-    else:
-        name = "admin"
-    login = httpx.post(server.base + "/api/auth/login", json={"username": name, "password": password})
-    login.raise_for_status()
-    return str(login.json()["token"])
 
 
 def _project(server: Server, api: Api, admin_token: str, tokens: list[tuple[int, str]], label: str,
@@ -97,7 +84,7 @@ def run_workers(database_url: str, workdir: Path, workers: int, *, clients: int,
     server = Server(data, workers, database_url)
     server.start(timeout=180)  # two processes on a busy 2-core machine can take a while
     try:
-        admin_token = _admin_token(server)
+        admin_token = core_admin_token(server)
         api = Api(server.base, admin_token)
         people = _annotators(api, clients)
         tokens = [t for _, t in people]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -26,35 +25,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import psutil  # type: ignore[import-untyped, unused-ignore]
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from core import SCHEMA, Api, Server, loadgen, rss_peak, write_jsonl
+from core import SCHEMA, Api, Server, admin_token, loadgen, postgres_pid, rss_peak, write_jsonl
 
 TARGET_ITEMS_PER_S = 50_000
 console = Console()
-
-
-def postgres_pid(database_url: str | None) -> int | None:
-    """The local postmaster's pid (from its data folder's postmaster.pid), or None when the
-    database is SQLite, remote, or the user may not read the data folder's path."""
-    if not database_url or not database_url.startswith("postgresql"):
-        return None
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            folder = conn.execute(text("SHOW data_directory")).scalar_one()
-        pid = int(Path(folder, "postmaster.pid").read_text().split()[0])
-        return pid if psutil.pid_exists(pid) else None
-    except Exception:  # no split rather than no benchmark
-        return None
-    finally:
-        engine.dispose()
 
 
 def postgres_cpu_seconds(pid: int | None) -> float | None:
@@ -154,15 +134,7 @@ class CpuSplit:
 
 
 def admin_api(server: Server) -> tuple[Api, str]:
-    password = server.admin_password()
-    name = "admin"
-    if password is None:  # an existing database (PostgreSQL): make our own administrator
-        password = f"bench-{random.randrange(10**12)}"
-        name = f"bench-admin-{random.randrange(10**6)}"
-        server.cli("user", "create", name, "--admin", "--password-stdin", stdin=password + "\n")
-    login = httpx.post(server.base + "/api/auth/login", json={"username": name, "password": password})
-    login.raise_for_status()
-    token: str = login.json()["token"]
+    token = admin_token(server)
     return Api(server.base, token), token
 
 
