@@ -27,7 +27,7 @@ from labelloop.services import exports, projects, stats
 from labelloop.services.compute.export_tasks import export_stream
 from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
-from labelloop.services.importing.readers import DATASETS, detect_format
+from labelloop.services.importing.readers import DATASETS, MOVE_IN, detect_format
 from labelloop.services.importing.writer import import_file
 from labelloop.services.jobs import Progress as JobProgress
 from labelloop.services.jobs import create_job, run_job
@@ -157,7 +157,7 @@ def import_command(
     with runtime() as rt:
         pid = project_id(rt, project)
         fmt = detect_format(path, format)
-        dataset = DatasetOptions(as_, question) if fmt in DATASETS else None
+        dataset = DatasetOptions(as_, question) if fmt in (*DATASETS, *MOVE_IN) else None
         params = {"file": str(path), "format": fmt} | ({"as": as_, "question": question} if dataset else {})
         if fmt == "hf":
             params["split"] = split

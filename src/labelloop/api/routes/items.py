@@ -28,7 +28,7 @@ from labelloop.errors import Invalid, Problem
 from labelloop.services import exports, items
 from labelloop.services.compute.export_tasks import export_stream
 from labelloop.services.importing.annotated import DatasetOptions
-from labelloop.services.importing.readers import DATASETS
+from labelloop.services.importing.readers import DATASETS, MOVE_IN
 from labelloop.services.importing.writer import check_import_allowed
 from labelloop.services.policy import Actor
 from labelloop.services.queue import answers
@@ -72,12 +72,16 @@ async def import_items(
                                "(a zip of an image dataset with its annotations); or nemo, srt, webvtt "
                                "or rttm (a zip of audio files with their segments); or mot or cvat (a "
                                "zip of videos, or of tracks alone, docs/video.md); or hf (a zip of a "
-                               "Hugging Face dataset written by save_to_disk, told apart too)."),
+                               "Hugging Face dataset written by save_to_disk, told apart too); or "
+                               "label-studio (a Label Studio JSON export) or doccano (a doccano JSONL "
+                               "file), with their labels (docs/curation.md, \"Moving in\")."),
     as_: str = Query("gold", alias="as", description="coco, yolo, voc, nemo, srt, webvtt, rttm, mot, "
-                     "cvat: the annotations become gold or prelabels (meta.prelabel)."),
+                     "cvat, label-studio, doccano: the annotations become gold or prelabels "
+                     "(meta.prelabel)."),
     question: str | None = Query(None, description="coco, yolo, voc: the shape question they answer; "
                                  "nemo, srt, webvtt, rttm: the audio_segments question; mot, cvat: "
-                                 "the video_tracks question (needed when the schema has several)."),
+                                 "the video_tracks question; doccano: the choice, multi_choice or "
+                                 "spans question (needed when the schema has several)."),
     split: str | None = Query(None, max_length=200, description="hf: the split of a DatasetDict to "
                               "import (default train)."),
     wait: bool = Query(False, description="Answer when the import has finished."),
@@ -96,7 +100,7 @@ async def import_items(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    dataset = DatasetOptions(as_, question) if format in DATASETS else None
+    dataset = DatasetOptions(as_, question) if format in (*DATASETS, *MOVE_IN) else None
     job = await run_in_threadpool(
         runtime.start_import, actor, project_id, path, filename=filename, fmt=format, dataset=dataset,
         split=split,

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import ijson
 import orjson
@@ -30,8 +30,13 @@ from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_hf_dataset, holds_media
 
+if TYPE_CHECKING:
+    from labelloop.schema import LabelSchema
+    from labelloop.services.importing.annotated import DatasetOptions
+
 FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "video", "coco", "yolo", "voc",
-           "hf", "nemo", "srt", "webvtt", "rttm", "mot", "cvat")
+           "hf", "nemo", "srt", "webvtt", "rttm", "mot", "cvat", "label-studio", "doccano")
+MOVE_IN = ("label-studio", "doccano")  # other tools' exports, whose labels come along (movein/)
 AUDIO_DATASETS = ("nemo", "srt", "webvtt", "rttm")  # audio datasets with segments (audio/datasets.py)
 VIDEO_DATASETS = ("mot", "cvat")  # video datasets with tracks (video/tracked.py)
 # datasets with annotations (images/datasets.py)
@@ -158,8 +163,12 @@ class Source:
     def __init__(
         self, path: Path, fmt: str, limits: ImportLimits | None = None,
         header_check: Callable[[list[str]], str | None] | None = None,
+        schema: LabelSchema | None = None, dataset: DatasetOptions | None = None,
     ) -> None:
         self.path = path
+        # What Label Studio's and doccano's labels are checked against and become (movein/).
+        self.schema = schema
+        self.dataset = dataset
         self.format = fmt
         self.limits = limits or ImportLimits()
         # What is wrong with a CSV header for the project (a required field with no column),
@@ -173,9 +182,24 @@ class Source:
     def records(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
         readers = {
             "jsonl": self._jsonl, "json": self._json_array, "csv": self._csv, "tsv": self._csv,
-            "txt": self._txt_folder, "zip": self._txt_zip,
+            "txt": self._txt_folder, "zip": self._txt_zip, "label-studio": self._moved_in,
+            "doccano": self._moved_in,
         }
         yield from readers[self.format]()
+
+    def _moved_in(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
+        # imported here: these modules import this one
+        from labelloop.services.importing.annotated import DatasetOptions, check_as
+        from labelloop.services.importing.movein import doccano, label_studio
+
+        if self.schema is None:
+            raise ValueError(f"importing {self.format} needs the project's schema")
+        options = self.dataset or DatasetOptions()
+        check_as(options, f"{self.format} labels")
+        if self.format == "doccano":
+            yield from doccano.records(self._jsonl(), self.schema, options.as_, options.question)
+        else:
+            yield from label_studio.records(self._json_array(), self.schema, options.as_)
 
     def _lines(self, f: BinaryIO) -> Iterator[bytes | None]:
         """The file's lines, or None for a line longer than one item, skipped piece by piece."""

@@ -67,6 +67,7 @@ from labelloop.services.importing.names import holds_media
 from labelloop.services.importing.readers import (
     AUDIO_DATASETS,
     DATASETS,
+    MOVE_IN,
     VIDEO_DATASETS,
     Source,
     detect_format,
@@ -134,7 +135,7 @@ def import_file(
         acc = access(conn, actor, project_id, Action.import_items)
     fmt = detect_format(path, fmt)
     entry = ImportEntry(actor, project_id, job_id, display_name or path.name, file_sha256(path), fmt,
-                        dataset.as_ if dataset is not None and fmt in DATASETS else None)
+                        dataset.as_ if dataset is not None and fmt in (*DATASETS, *MOVE_IN) else None)
     stats = ImportStats()
     try:
         return _import(db, actor, project_id, path, entry, acc, stats, batch_size=batch_size,
@@ -193,7 +194,8 @@ def _import(
         )
         reader.text_cells = source.records_format in ("csv", "tsv")
     else:
-        source = Source(path, fmt, limits, header_check=reader.missing_columns)
+        source = Source(path, fmt, limits, header_check=reader.missing_columns, schema=schema,
+                        dataset=dataset)
     batch: list[ItemRow] = []
     unchecked: list[ItemRow] = []
     overlap = initial_needed(acc.project.overlap, quality_settings(acc.project.quality_settings))
