@@ -12,38 +12,23 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labelloop.errors import Invalid, Problem
+from labelloop.errors import Problem
 from labelloop.schema import Question
 from labelloop.services.blobs import StoredMedia
 from labelloop.services.importing.archive import ImageArchive, Member
 from labelloop.services.importing.audio.files import KnownAudioFn
 from labelloop.services.importing.images.files import KnownFn
 from labelloop.services.importing.limits import ImportLimits
+from labelloop.services.importing.options import AS as AS
+from labelloop.services.importing.options import DatasetOptions as DatasetOptions
+from labelloop.services.importing.options import check_as as check_as
 from labelloop.services.importing.readers import StoredRecord, Where, shown
 from labelloop.store.blobs import BlobStore
 
-AS = ("gold", "prelabels")
 PIECE = 1 << 20  # read at a time from an annotation file
-
-
-@dataclass(frozen=True)
-class DatasetOptions:
-    """What the annotations become, and for which question (None: the schema's only fitting one)."""
-
-    as_: str = "gold"
-    question: str | None = None
-
-
-def check_as(options: DatasetOptions, what: str) -> None:
-    """Invalid unless the values are to become gold or pre-labels."""
-    if options.as_ not in AS:
-        raise Invalid(f"unknown choice for the {what}", [Problem(
-            f"{options.as_!r}; known: gold, prelabels (answers are people's work: see docs/images.md)",
-            field="as")])
 
 
 class AnnotatedArchive(ImageArchive):

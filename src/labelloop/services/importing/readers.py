@@ -17,7 +17,6 @@ import csv
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
@@ -29,14 +28,16 @@ from labelloop.services.blobs import StoredMedia
 from labelloop.services.importing.json_guard import ArrayGuard, Refused
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_hf_dataset, holds_media
+from labelloop.services.importing.options import DatasetOptions, check_as
+from labelloop.services.importing.where import MOVE_IN as MOVE_IN
+from labelloop.services.importing.where import Where as Where
+from labelloop.services.importing.where import shown as shown
 
 if TYPE_CHECKING:
     from labelloop.schema import LabelSchema
-    from labelloop.services.importing.annotated import DatasetOptions
 
 FORMATS = ("jsonl", "json", "csv", "tsv", "txt", "zip", "images", "audio", "video", "coco", "yolo", "voc",
            "hf", "nemo", "srt", "webvtt", "rttm", "mot", "cvat", "label-studio", "doccano")
-MOVE_IN = ("label-studio", "doccano")  # other tools' exports, whose labels come along (movein/)
 AUDIO_DATASETS = ("nemo", "srt", "webvtt", "rttm")  # audio datasets with segments (audio/datasets.py)
 VIDEO_DATASETS = ("mot", "cvat")  # video datasets with tracks (video/tracked.py)
 # datasets with annotations (images/datasets.py)
@@ -69,16 +70,6 @@ class AudioFile(StoredRecord):
 class VideoFile(StoredRecord):
     """A video file (or a folder of frames) alone: its `blob` reference goes into the schema's
     first video field."""
-
-
-@dataclass(frozen=True)
-class Where:
-    line: int | None = None
-    record: int | None = None
-    file: str | None = None
-
-    def problem(self, message: str, field: str | None = None) -> Problem:
-        return Problem(message, line=self.line, field=field, record=self.record, file=self.file)
 
 
 # One .txt file is not taken as one item: a whole data set one upload per item would be a trap,
@@ -188,9 +179,7 @@ class Source:
         yield from readers[self.format]()
 
     def _moved_in(self) -> Iterator[tuple[Where, dict[str, Any] | Problem]]:
-        # imported here: these modules import this one
-        from labelloop.services.importing.annotated import DatasetOptions, check_as
-        from labelloop.services.importing.movein import doccano, label_studio
+        from labelloop.services.importing.movein import doccano, label_studio  # they use Where
 
         if self.schema is None:
             raise ValueError(f"importing {self.format} needs the project's schema")
@@ -419,12 +408,6 @@ def _read_at_most(f: IO[bytes], limit: int) -> bytes | None:
         parts.append(piece)
         size += len(piece)
     return None
-
-
-def shown(text: str) -> str:
-    """Text from the file as a problem may quote it: a NUL, which PostgreSQL cannot store in
-    the job's error, is written as its JSON escape."""
-    return text.replace("\x00", "\\u0000")
 
 
 def _decoded_lines(raw_lines: Iterator[bytes], problems: list[Problem]) -> Iterator[str]:

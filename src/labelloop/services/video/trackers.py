@@ -32,6 +32,7 @@ Box = list[float]
 
 LOST_NCC = 0.35
 PATCH = 24
+SNAP_PX = 4  # how far (pixels of the tracked frame) a box may be moved to the best match
 # The built-in tracker works on frames at most this wide (scaled down, boxes scaled back): MIL's
 # cost grows with the box's size, and a 4K frame tracks no better than its half.
 TRACK_WIDTH = 960
@@ -88,6 +89,38 @@ def _patch(gray: np.ndarray[Any, Any], box: Sequence[float]) -> np.ndarray[Any, 
     return None if norm < 1e-6 else p / norm
 
 
+def _best_match(cv2: Any, gray: np.ndarray[Any, Any], pixels: np.ndarray[Any, Any], x: int, y: int,
+                reach: int) -> tuple[float, int, int] | None:
+    """(score, x, y) of the best normalised cross-correlation of `pixels` within `reach` of (x, y)."""
+    h, w = pixels.shape
+    x0, y0 = max(0, x - reach), max(0, y - reach)
+    region = gray[y0:min(gray.shape[0], y + h + reach), x0:min(gray.shape[1], x + w + reach)]
+    if region.shape[0] < h or region.shape[1] < w:
+        return None
+    _, best, _, (bx, by) = cv2.minMaxLoc(cv2.matchTemplate(region, pixels, cv2.TM_CCOEFF_NORMED))
+    return float(best), x0 + int(bx), y0 + int(by)
+
+
+def _snapped(cv2: Any, gray: np.ndarray[Any, Any], pixels: np.ndarray[Any, Any], rx: int, ry: int,
+             last: tuple[int, int]) -> tuple[int, int]:
+    """Where the first frame's pixels of the box match best (normalised cross-correlation) near
+    the tracker's answer or near the last box, when better than the answer itself. MIL samples at
+    random from a generator of OpenCV's that no call resets, so its answer wanders from one run to
+    the next and now and then jumps off; the best match does not (a still object keeps its box)."""
+    h, w = pixels.shape
+    if h < 4 or w < 4 or float(pixels.std()) < 1e-6:
+        return rx, ry
+    own = _best_match(cv2, gray, pixels, rx, ry, 0)
+    found = [m for m in (_best_match(cv2, gray, pixels, rx, ry, SNAP_PX),
+                         _best_match(cv2, gray, pixels, *last, 2 * SNAP_PX)) if m is not None]
+    if not found:
+        return rx, ry
+    best = max(found, key=lambda m: m[0])
+    if own is not None and best[0] <= own[0] + 1e-9:
+        return rx, ry
+    return best[1], best[2]
+
+
 def inside_share(box: Sequence[float], width: int, height: int) -> float:
     """The share of the box's area inside the frame."""
     area = (box[2] - box[0]) * (box[3] - box[1])
@@ -132,9 +165,15 @@ class OpenCVTracker:
         start = small(first)
         x1, y1, x2, y2 = (float(v) * scale for v in box)
         rect = (round(x1), round(y1), max(1, round(x2 - x1)), max(1, round(y2 - y1)))
+        # MIL draws its samples from OpenCV's random generator (one per thread): seeded here, a
+        # track depends on the video and the box alone, not on what the thread drew before.
+        cv2.setRNGSeed(0)
         tracker = _create(self.kind)
         tracker.init(start, rect)
-        template = _patch(cv2.cvtColor(start, cv2.COLOR_BGR2GRAY), [x1, y1, x2, y2])
+        start_gray = cv2.cvtColor(start, cv2.COLOR_BGR2GRAY)
+        template = _patch(start_gray, [x1, y1, x2, y2])
+        pixels = start_gray[rect[1]:rect[1] + rect[3], rect[0]:rect[0] + rect[2]]
+        last = (rect[0], rect[1])
         # The tracker works in whole pixels: its box is moved by how far it went from the drawn
         # box's rounded rectangle, so a still object keeps exactly the box that was drawn.
         dx0, dy0 = x1 - rect[0], y1 - rect[1]
@@ -145,6 +184,8 @@ class OpenCVTracker:
             if not ok or rw <= 0 or rh <= 0:
                 yield None
                 return
+            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            rx, ry = last = _snapped(cv2, gray, pixels, int(rx), int(ry), last)
             found = [rx + dx0, ry + dy0, rx + dx0 + rw * sw, ry + dy0 + rh * sh]
             if inside_share(found, image.shape[1], image.shape[0]) < 0.5:
                 yield None

@@ -13,7 +13,7 @@ from typing import Any
 from labelloop.errors import Problem
 from labelloop.schema import LabelSchema, Question, Target
 from labelloop.schema.label_type import ValueProblem
-from labelloop.services.importing.readers import MOVE_IN, Where, shown
+from labelloop.services.importing.where import MOVE_IN, Where, shown
 
 __all__ = ["MOVE_IN", "as_record", "checked", "question_named", "unknown_key"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.importing.movein import as_record, checked
-from labelloop.services.importing.readers import Where
+from labelloop.services.importing.where import Where
 
 FITTING = ("choice", "multi_choice", "spans")
 

@@ -20,7 +20,7 @@ from typing import Any
 from labelloop.errors import Problem
 from labelloop.schema import ImageInfo, LabelSchema, Target
 from labelloop.services.importing.movein import as_record, checked, question_named, unknown_key
-from labelloop.services.importing.readers import Where, shown
+from labelloop.services.importing.where import Where, shown
 
 TYPES = ("choices", "labels", "rectanglelabels", "textarea")
 DECIMALS = 3  # of a box's pixel coordinates: percentages rarely give whole pixels
