@@ -89,6 +89,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("GET", "/api/projects/{project_id}/duplicates"): "manager",
     ("POST", "/api/projects/{project_id}/duplicates/{group_id}/keep"): "manager",
     ("DELETE", "/api/projects/{project_id}/duplicates/{group_id}/keep"): "manager",
+    ("GET", "/api/projects/{project_id}/search"): "reviewer",
     ("POST", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("GET", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("POST", "/api/projects/{project_id}/loop/prelabel"): "manager",
@@ -186,6 +187,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/quality/recompute"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/loop/rounds"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/duplicates"): lambda: {"params": {"wait": "true"}},
+        ("GET", "/api/projects/{project_id}/search"): lambda: {"params": {"q": "z"}},
         ("POST", "/api/projects/{project_id}/releases"): lambda: {"json": {"name": "v1"}},
         ("GET", "/api/projects/{project_id}/releases/diff"): lambda: {"params": {"from": "v1", "to": "v1"}},
         ("POST", "/api/projects/{project_id}/duplicates/{group_id}/keep"): lambda: {

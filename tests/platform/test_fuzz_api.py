@@ -168,6 +168,7 @@ VALID: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
     ("POST", "/api/projects/{project_id}/quality/recompute"): lambda s: {"query": {"wait": "true"}},
     ("POST", "/api/projects/{project_id}/loop/rounds"): lambda s: {"query": {"wait": "true"}},
     ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda s: {"query": {"wait": "true"}},
+    ("GET", "/api/projects/{project_id}/search"): lambda s: {"query": {"like": s.ids["item_id"][0], "k": 3}},
     ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda s: {"body": {"box": [0, 0, 1, 1]}},
     ("POST", "/api/projects/{project_id}/items/{item_id}/track"): lambda s: {"body": {"frame": 0, "box": [0, 0, 1, 1]}},
     # The seeded schema has no preference question: a real question's name gets its 422 (not one).

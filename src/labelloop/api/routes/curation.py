@@ -1,5 +1,5 @@
 """Duplicate groups: find them (a job), list a method's groups, keep one item of a group (the others
-leave the queue) and undo it."""
+leave the queue) and undo it. Search the items by meaning: like one item, or like a text."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import JobOut
 from labelloop.api.params import Cursor, Id
+from labelloop.errors import Invalid, Problem
 from labelloop.services.curation import duplicates
+from labelloop.services.curation import search as item_search
 
 router = APIRouter(
-    prefix="/api/projects/{project_id:id}/duplicates", tags=["curation"], route_class=JSONRoute,
+    prefix="/api/projects/{project_id:id}", tags=["curation"], route_class=JSONRoute,
     responses=documented(401, 403, 404, 422),
 )
 
@@ -62,7 +64,7 @@ class RestoredOut(BaseModel):
     restored: list[int]
 
 
-@router.post("", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+@router.post("/duplicates", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              responses={200: {"model": JobOut, "description": "With `wait`: the finished job."}})
 async def find_duplicates(
     project_id: Id, body: DuplicatesIn | None = None,
@@ -74,7 +76,7 @@ async def find_duplicates(
     return await project_job(ctx, project_id, duplicates.KIND, wait=wait, params=params)
 
 
-@router.get("", response_model=list[GroupOut])
+@router.get("/duplicates", response_model=list[GroupOut])
 def list_duplicates(
     project_id: Id, method: MethodQuery = "text",
     after: Annotated[Cursor, Query(description="Groups with a larger id (keyset pagination).")] = 0,
@@ -84,14 +86,43 @@ def list_duplicates(
     return ctx.read(duplicates.list_groups, project_id, method, after_group=after, limit=limit)
 
 
-@router.post("/{group_id:id}/keep", response_model=KeptOut)
+@router.post("/duplicates/{group_id:id}/keep", response_model=KeptOut)
 def keep(project_id: Id, group_id: Id, body: KeepIn, ctx: Ctx = CtxDep) -> dict[str, Any]:
     """Keep one item of the group; the others leave the queue (undo with DELETE)."""
     return ctx.write(duplicates.keep_one, project_id, group_id, body.item_id, body.method)
 
 
-@router.delete("/{group_id:id}/keep", response_model=RestoredOut)
+@router.delete("/duplicates/{group_id:id}/keep", response_model=RestoredOut)
 def restore(project_id: Id, group_id: Id, method: Annotated[str | None, Query(
         pattern="^(exact|text|image|semantic)$")] = None, ctx: Ctx = CtxDep) -> dict[str, Any]:
     """Put the items that keeping one set aside back in the queue."""
     return ctx.write(duplicates.restore_group, project_id, group_id, method)
+
+
+class FoundOut(BaseModel):
+    item_id: int
+    external_id: str
+    similarity: float = Field(description="Cosine similarity of the latest round's embeddings.")
+    preview: str = Field(description="The first characters of its first text, as the item views show it.")
+
+
+@router.get("/search", response_model=list[FoundOut], responses=documented(409))
+def search(
+    project_id: Id,
+    like: Annotated[Id | None, Query(description="Items like this item (itself first).")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=2000,
+                                   description="Items like this text.")] = None,
+    k: int = Query(10, ge=1, le=100), ctx: Ctx = CtxDep,
+) -> list[dict[str, Any]]:
+    """Items most similar by the latest loop round's embeddings, best first (reviewers and up);
+    give exactly one of `like` and `q`. 409 when the project has no round to search."""
+    if (like is None) == (q is None):
+        raise Invalid("give exactly one of like and q", [Problem(
+            "both given" if like is not None else "neither given", field="like")])
+    data_dir = ctx.runtime.settings.data_dir
+    with ctx.runtime.db.read() as conn:
+        actor = ctx.actor(conn)
+    if like is not None:
+        return item_search.like(ctx.runtime.db, actor, project_id, like, k, data_dir=data_dir)
+    assert q is not None
+    return item_search.text(ctx.runtime.db, actor, project_id, q, k, data_dir=data_dir)

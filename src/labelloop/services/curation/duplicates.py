@@ -38,7 +38,7 @@ from labelloop.curation import (
 from labelloop.curation.groups import best_scores
 from labelloop.errors import Invalid, NotFound, Problem
 from labelloop.services import audit
-from labelloop.services.compute.round_tasks import item_text
+from labelloop.services.curation.round_vectors import round_embeddings
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.privacy import view as privacy
 from labelloop.services.projects import schema_of
@@ -49,7 +49,6 @@ from labelloop.store.models import (
     duplicate_set_asides,
     item_groups,
     items,
-    model_versions,
     open_when,
     project_blobs,
     published_in,
@@ -141,7 +140,7 @@ def _find(
         hashes, valid, skipped = perceptual_hashes(_images(db, blobs, project_id, rows, image_field))
         found = near_duplicate_images(hashes, valid=valid, max_distance=p.image_distance, skipped=skipped)
         return found, None
-    vectors, why_not = _embeddings(db, project_id, rows, text_fields, image_field, data_dir)
+    _encoder, vectors, why_not = round_embeddings(db, project_id, rows, text_fields, image_field, data_dir)
     if vectors is None:
         return None, why_not
     return semantic_neighbours(vectors, threshold=p.semantic_threshold), None
@@ -180,52 +179,6 @@ def _images(db: Database, blobs: BlobStore, project_id: int, rows: Sequence[Any]
             yield None
             continue
         yield None if len(data) > MAX_IMAGE_BYTES else data
-
-
-def _embeddings(db: Database, project_id: int, rows: Sequence[Any], text_fields: list[str],
-                image_field: str | None, data_dir: Path) -> tuple[np.ndarray | None, str | None]:
-    """The latest round's vectors of the items from the embedding cache (zeros where missing)."""
-    from labelloop.learn.cache import FILENAME, EmbeddingCache
-    from labelloop.services.loop.settings import TEXT_ENCODERS
-
-    with db.read() as conn:
-        encoder_name = conn.execute(select(model_versions.c.encoder).where(
-            model_versions.c.project_id == project_id).order_by(model_versions.c.id.desc()).limit(1)).scalar()
-    if encoder_name is None:
-        return None, "no loop round has embedded this project's items yet"
-    cache_dir = data_dir / "embeddings"
-    if not (cache_dir / FILENAME).is_file():
-        return None, "the loop's embedding cache is not on this worker"
-    try:
-        if encoder_name in TEXT_ENCODERS:
-            from labelloop.services.compute.round_steps import text_encoder
-
-            encoder: Any = text_encoder(encoder_name)
-            keys: list[bytes | None] = [None if (t := _round_text(text_fields, r.data)) is None
-                                        else encoder.key(t) for r in rows]
-        else:
-            from labelloop.services.loop.images import image_encoder, variant_hashes
-
-            encoder, variant = image_encoder(encoder_name)
-            originals = [blob_hash(r.data.get(image_field)) if image_field and isinstance(r.data, dict)
-                         else None for r in rows]
-            with db.read() as conn:
-                files = variant_hashes(conn, originals, variant)
-            keys = [None if h is None else bytes.fromhex(h) for h in files]
-    except (ImportError, Invalid, ValueError) as e:
-        return None, f"the round's encoder {encoder_name!r} is not available here: {e}"
-    with EmbeddingCache(cache_dir) as cache:
-        found = cache.get_many(encoder.name, sorted({k for k in keys if k is not None}), dim=encoder.dim)
-    x = np.zeros((len(rows), encoder.dim), dtype=np.float32)
-    for i, key in enumerate(keys):
-        if key is not None and key in found:
-            x[i] = found[key]
-    return x, None
-
-
-def _round_text(text_fields: list[str], data: Any) -> str | None:
-    """The text a round embedded for the item (services/compute/round_tasks.py)."""
-    return item_text(text_fields, data) if isinstance(data, dict) and text_fields else None
 
 
 def _stored(db: Database, project_id: int, method: str, ids: np.ndarray, found: Pairs) -> dict[str, Any]:

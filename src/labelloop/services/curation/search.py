@@ -1,0 +1,152 @@
+"""Search a project's items by meaning: "items like this one" and free text.
+
+The vectors are the latest loop round's embeddings (`round_vectors`: read from the loop's
+embedding cache, nothing is embedded but a text query). Each (project, model version) gets one
+`VectorIndex`, built on first use and kept in a small least-recently-used cache of this process
+(caches are per process: each API worker builds its own, docs/scaling.md); a new round is a new
+model version, so its index is built afresh. Items imported after the round have no vector and
+are not found. The caller must be allowed to view the project's items (reviewers and up, as the
+item list), and sees each preview as the item views show it (personal data redacted).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from labelloop.curation.vector_index import VectorIndex
+from labelloop.errors import Conflict, NotFound
+from labelloop.services.curation.duplicates import _preview
+from labelloop.services.curation.round_vectors import RoundEncoder, latest_round_encoder, round_embeddings
+from labelloop.services.policy import Action, Actor, ProjectAccess, access
+from labelloop.services.privacy import view as privacy
+from labelloop.services.projects import schema_of
+from labelloop.store.db import Database
+from labelloop.store.models import items, published_in
+
+MAX_K = 100
+CACHED_INDEXES = 4
+_BATCH = 5000
+
+_lock = threading.Lock()
+_indexes: OrderedDict[tuple[Any, ...], tuple[RoundEncoder, VectorIndex]] = OrderedDict()
+
+
+def like(db: Database, actor: Actor, project_id: int, item_id: int, k: int = 10, *,
+         data_dir: Path) -> list[dict[str, Any]]:
+    """The `k` items most similar to `item_id` (the item itself first), best first."""
+    acc = _access(db, actor, project_id)
+    with db.read() as conn:
+        row = conn.execute(select(items.c.id, items.c.data).where(
+            items.c.id == item_id, published_in(project_id))).first()
+    if row is None:
+        raise NotFound(f"item {item_id} not found in project {project_id}")
+    encoder, index = _index(db, acc, data_dir)
+    _found, vectors, why_not = round_embeddings(db, project_id, [row], *_fields(acc), data_dir)
+    if vectors is None or not np.abs(vectors[0]).sum() > 0:
+        raise Conflict(why_not or f"item {item_id} has no embedding in the latest loop round "
+                       f"(model version {encoder.model_version_id}): run a round to embed it")
+    return _results(db, actor, acc, *index.search(vectors[0], _k(k)))
+
+
+def text(db: Database, actor: Actor, project_id: int, query: str, k: int = 10, *,
+         data_dir: Path) -> list[dict[str, Any]]:
+    """The `k` items most similar to `query`, embedded with the latest round's text encoder."""
+    acc = _access(db, actor, project_id)
+    encoder, index = _index(db, acc, data_dir)
+    if not encoder.is_text:
+        raise Conflict(f"the latest round's encoder {encoder.name!r} embeds images: "
+                       "a text query needs a text encoder; search with like=<item id>")
+    vector = np.asarray(encoder.encoder.encode_batch([query]), dtype=np.float32)[0]
+    return _results(db, actor, acc, *index.search(vector, _k(k)))
+
+
+def forget_indexes() -> None:
+    """Drop this process's indexes (tests, and after the embedding cache was rebuilt)."""
+    with _lock:
+        _indexes.clear()
+
+
+def _access(db: Database, actor: Actor, project_id: int) -> ProjectAccess:
+    with db.read() as conn:
+        return access(conn, actor, project_id, Action.view_items)
+
+
+def _k(k: int) -> int:
+    return max(1, min(int(k), MAX_K))
+
+
+def _fields(acc: ProjectAccess) -> tuple[list[str], str | None]:
+    schema = schema_of(acc.project.label_schema)
+    return ([f.name for f in schema.fields if f.type == "text"],
+            next((f.name for f in schema.fields if f.type == "image"), None))
+
+
+def _index(db: Database, acc: ProjectAccess, data_dir: Path) -> tuple[RoundEncoder, VectorIndex]:
+    """The project's index for its latest round: from this process's cache, else built now."""
+    project_id = acc.project.id
+    encoder, why_not = latest_round_encoder(db, project_id)
+    if encoder is None:
+        raise Conflict(f"project {project_id} cannot be searched: {why_not}")
+    key = (db.url, str(data_dir), project_id, encoder.model_version_id, encoder.created_at)
+    with _lock:
+        if key in _indexes:
+            _indexes.move_to_end(key)
+            return _indexes[key]
+    built = _build(db, acc, data_dir)
+    with _lock:
+        _indexes[key] = built
+        _indexes.move_to_end(key)
+        while len(_indexes) > CACHED_INDEXES:
+            _indexes.popitem(last=False)
+    return built
+
+
+def _build(db: Database, acc: ProjectAccess, data_dir: Path) -> tuple[RoundEncoder, VectorIndex]:
+    project_id = acc.project.id
+    with db.read() as conn:
+        rows = conn.execute(select(items.c.id, items.c.data).where(
+            published_in(project_id)).order_by(items.c.id)).all()
+    text_fields, image_field = _fields(acc)
+    ids, parts = [], []
+    encoder: RoundEncoder | None = None
+    for start in range(0, max(len(rows), 1), _BATCH):  # bounded reads of the embedding cache
+        batch = rows[start:start + _BATCH]
+        encoder, vectors, why_not = round_embeddings(
+            db, project_id, batch, text_fields, image_field, data_dir)
+        if encoder is None or vectors is None:
+            raise Conflict(f"project {project_id} cannot be searched: {why_not}")
+        ids.append(np.array([r.id for r in batch], dtype=np.int64))
+        parts.append(vectors)
+    assert encoder is not None
+    try:
+        return encoder, VectorIndex.build(np.concatenate(ids), np.concatenate(parts))
+    except ImportError as e:  # usearch, for more items than the exact search takes
+        raise Conflict(f"project {project_id} has {len(rows)} items: searching them needs "
+                       f"{e.name or e}: install labelloop[curation]") from None
+
+
+def _results(db: Database, actor: Actor, acc: ProjectAccess, ids: np.ndarray, sims: np.ndarray,
+             ) -> list[dict[str, Any]]:
+    """The found items still in the project, in the order found, previews as the item views show them."""
+    wanted = [int(i) for i in ids]
+    with db.read() as conn:
+        rows = conn.execute(select(items.c.id, items.c.external_id, items.c.data).where(
+            items.c.id.in_(wanted), published_in(acc.project.id))).all()
+        shown = privacy.viewer_redactions(conn, acc, actor, list(rows))
+    by_id = {r.id: r for r in rows}
+    fields = [f.name for f in schema_of(acc.project.label_schema).fields]
+    out = []
+    for item_id, sim in zip(wanted, sims, strict=True):
+        r = by_id.get(item_id)
+        if r is None:  # deleted or moved since the round
+            continue
+        data = r.data if shown is None else shown[r.id].data
+        out.append({"item_id": item_id, "external_id": r.external_id,
+                    "similarity": round(float(sim), 4), "preview": _preview(fields, data)})
+    return out
