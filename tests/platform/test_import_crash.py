@@ -20,7 +20,7 @@ from labelloop.services import projects
 from labelloop.services.accounts import tokens, users
 from labelloop.services.policy import Actor
 from labelloop.store.db import Database
-from labelloop.store.models import items
+from labelloop.store.models import items, jobs
 from tests.platform.live import LiveServer, live_server
 
 ITEMS = 40_000
@@ -45,11 +45,17 @@ def new_project(db: Database, name: str) -> int:
 
 
 def settled(db: Database, pid: int, timeout: float = 120) -> tuple[int, int]:
-    """(published, staged) once the restarted server has finished the import, or at the deadline."""
+    """(published, staged) once the restarted server has finished the import job (its items are
+    out a moment before: a large import ends with ANALYZE), or at the deadline."""
     deadline = time.monotonic() + timeout
-    while (now := counts(db, pid)) != (ITEMS, 0) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        with db.read() as conn:
+            status = conn.execute(select(jobs.c.status).where(jobs.c.project_id == pid,
+                                                              jobs.c.kind == "import")).scalar_one()
+        if status == "succeeded":
+            break
         time.sleep(0.1)
-    return now
+    return counts(db, pid)
 
 
 def counts(db: Database, pid: int) -> tuple[int, int]:
