@@ -125,6 +125,6 @@ def test_progress_never_scans_a_table(crew: tuple[World, User, list[User], int])
         else:  # SQLite scans only the bounded subquery's own rows ("SCAN anon_1")
             assert not [line for line in plan.splitlines() if line.startswith("SCAN") and "anon" not in line], plan
     everything = "\n".join(plans)
-    assert "ix_items_open_queue" in everything, everything
     if not pg:  # PostgreSQL's choice between indexes of a tiny table depends on its statistics
+        assert "ix_items_open_queue" in everything, everything
         assert "ix_assignments_holder" in everything, everything
