@@ -152,6 +152,7 @@ def test_manifest_and_card_are_exact(world: World) -> None:
         "share_labelled_by_models": 0.2,
         "mean_confidence": pytest.approx((0.9 * 4 + 0.8 + 0.6 + 1.0 + 0.97 + 0.95) / 9),
         "annotators": {"count": 2, "answers": {alias(ann1): 7, alias(ann2): 6}},
+        "source_licenses": {"not stated": 10}, "media_manifests": {},
         "known_issues": {"label_error_flags": 1,
                          "flagged_items": [{"external_id": "c2", "reasons": ["model_disagrees"]}]},
     }

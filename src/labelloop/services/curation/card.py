@@ -2,8 +2,10 @@
 
 Counts per split, class balance of each choice question, how the labels were decided (and so the
 share labelled by models), agreement with its bootstrap interval (the project's quality report),
-annotators under pseudonyms with their answers, the label schema, and known issues: the items a
-loop round flagged as possibly mislabelled and not resolved since.
+annotators under pseudonyms with their answers, the licences of the sources (each item's
+`meta.license` as imported), the modality manifests beside the Parquet files and the items they could
+not hold, the label schema, and known issues: the items a loop round flagged as possibly mislabelled
+and not resolved since.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def _balance(values: list[dict[str, Any]], question: str, split_of: np.ndarray) 
 def build_card(
     *, project: str, release: str, schema: LabelSchema, document: dict[str, Any], got: Collected,
     split_of: np.ndarray, options: dict[str, Any], agreement: dict[str, Any],
+    media: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     n = len(got.external_id)
     counts = np.bincount(split_of, minlength=len(SPLITS)) if n else np.zeros(len(SPLITS), dtype=int)
@@ -59,6 +62,8 @@ def build_card(
         "mean_confidence": float(confidences.mean()) if confidences.size else None,
         "agreement": agreement,
         "annotators": {"count": len(got.answers_by), "answers": dict(sorted(got.answers_by.items()))},
+        "source_licenses": dict(sorted(got.licenses.items())),
+        "media_manifests": media or {},
         "schema": document,
         "known_issues": {
             "label_error_flags": len(got.label_issues),
@@ -97,6 +102,15 @@ def card_markdown(card: dict[str, Any]) -> str:
               "",
               "| annotator | answers |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in card["annotators"]["answers"].items()]
+    lines += ["", "## Licences of the sources", "", "| licence (`meta.license`) | items |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in card["source_licenses"].items()]
+    if card["media_manifests"]:
+        lines += ["", "## Media manifests", "", "| format | items | labelled items it cannot hold |",
+                  "|---|---|---|"]
+        held = card["media_manifests"]
+        lines += [f"| {k} | {v} | {held['left_out'][k]} |" for k, v in held["described"].items()]
+        lines += ["", "Images and clips are named in `media.csv` by their SHA-256 (`blob:<sha256>`), "
+                  "not copied into the release."]
     issues = card["known_issues"]
     lines += ["", "## Known issues", "",
               f"{issues['label_error_flags']} items flagged as possibly mislabelled by the model loop and "

@@ -39,6 +39,7 @@ from labelloop.store.models import (
 GOLD, REVIEWED, AUTO_LABEL, CONSENSUS = "gold", "review", "auto-label", "consensus"
 DECIDED_BY = (GOLD, REVIEWED, AUTO_LABEL, CONSENSUS)
 CHUNK = 20_000
+NOT_STATED = "not stated"  # an item whose import gave no `meta.license`
 
 
 def label_text(value: Any) -> str:
@@ -66,6 +67,7 @@ class Collected:
     label_issues: list[dict[str, Any]] = field(default_factory=list)  # open label-error flags
     unlabelled: int = 0
     answers_by: Counter[str] = field(default_factory=Counter)  # pseudonym -> answers in the release
+    licenses: Counter[str] = field(default_factory=Counter)  # the items' `meta.license` -> items
 
     def columns(self, splits: list[str]) -> dict[str, list[Any]]:
         """The manifest's table: one row per item."""
@@ -125,6 +127,14 @@ def _auto_times(conn: Connection, project_id: int) -> dict[int, Any]:
             .where(consensus.c.project_id == project_id, consensus.c.method == AUTO))}
 
 
+def _license(meta: str | None) -> str:
+    """An item's source licence, as its import gave it in `meta.license` (parsed only when there)."""
+    if meta is None or '"license"' not in meta:
+        return NOT_STATED
+    value = orjson.loads(meta).get("license")
+    return NOT_STATED if value in (None, "") else str(value)
+
+
 def collect(conn: Connection, project_id: int, key: bytes, where: ItemFilter | None = None) -> Collected:
     """Every labelled item of the project (of the slice `where`), with its label's provenance.
 
@@ -135,7 +145,7 @@ def collect(conn: Connection, project_id: int, key: bytes, where: ItemFilter | N
     annotated, reviewed = _who(conn, project_id, key)
     stmt = (select(items.c.id, items.c.external_id, items.c.content_hash, item_data_text(),
                    cast(items.c.gold, Text), items.c.label_issue, cast(consensus.c.value, Text),
-                   consensus.c.confidence, consensus.c.method, consensus.c.final)
+                   consensus.c.confidence, consensus.c.method, consensus.c.final, cast(items.c.meta, Text))
             .select_from(items.outerjoin(consensus, consensus.c.item_id == items.c.id))
             .where(published_in(project_id)).order_by(items.c.id))
     if where is not None:
@@ -147,7 +157,7 @@ def collect(conn: Connection, project_id: int, key: bytes, where: ItemFilter | N
     add_bound, add_version = out.autolabel_bound.append, out.model_version.append
     no_version = (None, None)
     for chunk in conn.execute(stmt.execution_options(yield_per=CHUNK)).partitions():
-        for iid, ext, digest, data, gold, issue, value, conf, method, final in chunk:
+        for iid, ext, digest, data, gold, issue, value, conf, method, final, meta in chunk:
             version, bound = no_version
             if gold is not None and gold != "null":
                 text, decided, method, conf = gold, GOLD, None, None
@@ -175,6 +185,7 @@ def collect(conn: Connection, project_id: int, key: bytes, where: ItemFilter | N
             add_conf(conf)
             add_bound(bound)
             add_version(version)
+            out.licenses[_license(meta)] += 1
             if issue is not None:
                 out.label_issues.append({"external_id": ext, "reasons": issue.split(",")})
     out.annotators = [annotated.get(i, []) for i in out.item_ids] if annotated else [[]] * len(out.item_ids)

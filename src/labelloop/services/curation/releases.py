@@ -4,10 +4,12 @@
 (splits.py), writes the manifest table (`items.parquet`: every item, its final label, how and by
 whom it was decided, its split), one Parquet file per split (the items' fields and labels), and
 the card (`card.json`, `card.md`) into the blob store, then the manifest of files
-(`release.json`, each file's SHA-256) and finally the `dataset_releases` row naming it. A row is
-never updated; a second release of the same name is a Conflict. Reading a release back verifies
-every file it touches (release_files.py). Releases run inline in the caller (the API's request,
-the CLI); a million items take well under a minute (bench/curation_release.py).
+(`release.json`, each file's SHA-256), with the modality manifests where the schema has them
+(release_media.py: COCO and YOLO for image shapes, NeMo for audio segments), and finally the
+`dataset_releases` row naming it. A row is never updated; a second release of the same name is a
+Conflict. Reading a release back verifies every file it touches (release_files.py). Releases run
+inline in the caller (the API's request, the CLI); a million items take well under a minute
+(bench/curation_release.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from labelloop.errors import Conflict, Invalid, NotFound, Problem
 from labelloop.services.audit import chain as audit
 from labelloop.services.curation import card as cards
-from labelloop.services.curation import hf_folder
+from labelloop.services.curation import hf_folder, release_media
 from labelloop.services.curation import release_files as files
 from labelloop.services.curation.agreement import release_agreement
 from labelloop.services.curation.manifest import Collected, collect, release_key
@@ -159,12 +161,17 @@ def create_release(
     options = {"split": list(split) if split else None, "stratify": stratify, "group_by": group_by,
                "seed": seed, "slice": None if slice is None else {k: v for k, v in vars(slice).items()
                                                                   if v is not None}}
-    card = cards.build_card(project=acc.project.name, release=name, schema=schema,
-                            document=acc.project.label_schema, got=got, split_of=split_of,
-                            options=options, agreement=agreement)
     names = [SPLITS[s] for s in split_of]
     with tempfile.TemporaryDirectory(prefix="labelloop-release-") as tmp:
         folder = Path(tmp)
+        with db.read() as conn:  # blob facts (sizes, durations) never change once stored
+            media = release_media.media_files(conn, schema, got, split_of,
+                                              release_media.split_names(split), folder)
+        card = cards.build_card(project=acc.project.name, release=name, schema=schema,
+                                document=acc.project.label_schema, got=got, split_of=split_of,
+                                options=options, agreement=agreement,
+                                media={"described": media.described, "left_out": media.left_out}
+                                if media.files else None)
         manifest = pa.table(got.columns(names), schema=pa.schema([
             ("external_id", pa.string()), ("content_hash", pa.string()), ("split", pa.string()),
             ("label", pa.string()), ("decided_by", pa.string()), ("method", pa.string()),
@@ -172,13 +179,14 @@ def create_release(
             ("annotators", pa.list_(pa.string())), ("reviewer", pa.string())]))
         _write_parquet(manifest, folder / ITEMS)
         written = [files.store_file(blobs, folder / ITEMS)]
-        for index, split_name in enumerate(SPLITS if split else SPLITS[:1]):
+        for index, split_name in enumerate(release_media.split_names(split)):
             path = folder / f"{split_name}.parquet"
             _write_parquet(_split_table(schema, got, np.flatnonzero(split_of == index)), path)
             written.append(files.store_file(blobs, path))
         (folder / "card.json").write_bytes(
             orjson.dumps(card, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))
         (folder / "card.md").write_text(cards.card_markdown(card), encoding="utf-8")
+        written += [files.store_file(blobs, path) for path in media.files]
         written += [files.store_file(blobs, folder / n) for n in ("card.json", "card.md")]
     document = {"format": FORMAT, "project": acc.project.name, "release": name, "items": len(got.item_ids),
                 "options": options, "files": written}

@@ -1,0 +1,190 @@
+"""A release's modality manifests beside its Parquet files, written from the release's final labels.
+
+- Image shapes: `coco-<split>.json` (COCO instances: boxes, rotated boxes, polygons, polylines,
+  keypoints, RLE masks) and, for the shapes YOLO holds (boxes, polygons, keypoints), `yolo.zip` in
+  Ultralytics' layout (`data.yaml` naming each split's folder, `labels/<split>/<image>.txt`).
+- Audio segments: `nemo-<split>.jsonl`, NVIDIA NeMo's manifest (one line per segment).
+- `media.csv`: each file name these manifests use, with its split, item id and reference
+  (`blob:<sha256>`, served at `GET /api/projects/{id}/blobs/{sha256}`).
+
+The images and clips are never copied into the release: the manifests name them by file name and
+`media.csv` pins each name to the SHA-256 of its bytes, so a release stays small and still says
+exactly which bytes it means. The first shape question and the first `audio_segments` question
+of the schema are written (a question's objects come from the final label, whoever decided it).
+An item whose image or clip is not stored here with a known size (a URL, a file that is not an
+image) cannot be described by these formats: it is left out of them and counted in the summary,
+and stays in the Parquet files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import yaml
+from sqlalchemy import Connection, select
+
+from labelloop.schema import LabelSchema, Question
+from labelloop.services.curation.manifest import Collected
+from labelloop.services.curation.splits import SPLITS
+from labelloop.services.exporting import media
+from labelloop.services.exporting.audio import manifest as nemo
+from labelloop.services.exporting.audio.plan import SUFFIX as AUDIO_SUFFIX
+from labelloop.services.exporting.audio.plan import AudioPlan, Clip
+from labelloop.services.exporting.images import coco, yolo
+from labelloop.services.exporting.images.pictures import SUFFIX as IMAGE_SUFFIX
+from labelloop.services.exporting.images.pictures import TYPES, DatasetPlan, Picture
+from labelloop.services.exporting.zipstream import ZipStream
+from labelloop.services.importing.names import AUDIO_SUFFIXES, IMAGE_SUFFIXES
+from labelloop.services.targets import blob_hash
+from labelloop.store.models import blob_audio, blobs
+
+MEDIA_CSV = "media.csv"
+YOLO_ZIP = "yolo.zip"
+_LOOKUP = 5000  # blob rows read per query
+
+
+@dataclass
+class MediaSummary:
+    """What the manifests hold, for the card: files written and items each format left out."""
+
+    files: list[Path] = field(default_factory=list)
+    described: dict[str, int] = field(default_factory=dict)  # format -> items in it
+    left_out: dict[str, int] = field(default_factory=dict)  # format -> labelled items it cannot hold
+
+
+def media_files(conn: Connection, schema: LabelSchema, got: Collected, split_of: np.ndarray,
+                splits: Sequence[str], folder: Path) -> MediaSummary:
+    """Write the manifests the schema's modalities have into `folder`; what was written."""
+    out = MediaSummary()
+    refs: list[list[str]] = []
+    shape = next((q for q in schema.questions if q.kind.name in TYPES["coco"]), None)
+    if shape is not None:
+        _images(conn, shape, got, split_of, splits, folder, out, refs)
+    segments = next((q for q in schema.questions if q.kind.name == "audio_segments"), None)
+    if segments is not None:
+        _audio(conn, segments, got, split_of, splits, folder, out, refs)
+    if refs:
+        path = folder / MEDIA_CSV
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["format", "split", "file", "external_id", "reference"])
+            w.writerows(refs)
+        out.files.append(path)
+    return out
+
+
+def _facts(conn: Connection, hashes: set[str], audio: bool) -> dict[str, Any]:
+    ordered, found = sorted(hashes), dict[str, Any]()
+    for start in range(0, len(ordered), _LOOKUP):
+        part = ordered[start:start + _LOOKUP]
+        query = (select(blobs.c.sha256, blobs.c.media_type, blob_audio.c.duration)
+                 .join(blob_audio, blob_audio.c.sha256 == blobs.c.sha256) if audio
+                 else select(blobs.c.sha256, blobs.c.media_type, blobs.c.width, blobs.c.height))
+        found |= {r.sha256: r for r in conn.execute(query.where(blobs.c.sha256.in_(part)))}
+    return found
+
+
+def _labelled(question: Question, got: Collected, rows: np.ndarray) -> Iterator[tuple[int, Any, list[Any]]]:
+    """(position, the media reference, the question's values) of the items that have a value."""
+    target = question.spec.target
+    for i in rows:
+        value = got.values[i].get(question.name)
+        if value is not None:
+            yield int(i), orjson.loads(got.data[i]).get(target), value
+
+
+def _images(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, splits: Sequence[str],
+            folder: Path, out: MediaSummary, refs: list[list[str]]) -> None:
+    assert q.spec.target is not None  # a shape question always has one
+    plan = DatasetPlan("coco", q, q.spec.target, "release", "refs")
+    wanted = [list(_labelled(q, got, np.flatnonzero(split_of == s))) for s in range(len(splits))]
+    facts = _facts(conn, {h for part in wanted for _, ref, _ in part if (h := blob_hash(ref))}, audio=False)
+    by_split: dict[str, list[Picture]] = {}
+    left_out = 0
+    for s, part in zip(splits, wanted, strict=True):
+        names = media.ArchiveNames(IMAGE_SUFFIX, ".img", IMAGE_SUFFIXES)
+        pictures: list[Picture] = []
+        for i, ref, value in part:
+            blob = facts.get(blob_hash(ref) or "")
+            if blob is None or not blob.width or not blob.height:
+                left_out += 1
+                continue
+            pictures.append(Picture(len(pictures) + 1, got.external_id[i],
+                                    names(got.item_ids[i], got.external_id[i], blob.media_type), ref,
+                                    blob.sha256, blob.media_type, blob.width, blob.height,
+                                    [(None, obj) for obj in value]))
+        by_split[s] = pictures
+    for s, pictures in by_split.items():
+        path = folder / f"coco-{s}.json"
+        path.write_bytes(b"".join(coco.instances(plan, lambda p=pictures: iter(p))))  # type: ignore[misc]
+        out.files.append(path)
+        refs += [["coco", s, p.name, p.external_id, p.reference] for p in pictures]
+    out.described["coco"] = sum(len(p) for p in by_split.values())
+    out.left_out["coco"] = left_out
+    if q.kind.name in TYPES["yolo"]:
+        out.files.append(_yolo_zip(plan, by_split, folder))
+        out.described["yolo"], out.left_out["yolo"] = out.described["coco"], left_out
+
+
+def _yolo_zip(plan: DatasetPlan, by_split: dict[str, list[Picture]], folder: Path) -> Path:
+    """Ultralytics' layout with a folder per split; the images themselves are in media.csv."""
+    zs, path = ZipStream(), folder / YOLO_ZIP
+    head = yolo.data_yaml(plan).decode()
+    doc = yaml.safe_load(head)
+    for key in ("train", "val"):
+        doc.pop(key, None)
+    doc |= {_yaml_key(s): f"{yolo.IMAGES_DIR}/{s}" for s in by_split}
+    body = head.splitlines()[0] + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
+                                                        default_flow_style=None)
+    with path.open("wb") as f:
+        for piece in zs.text(yolo.DATA, iter([body.encode()])):
+            f.write(piece)
+        for s, pictures in by_split.items():
+            for p in pictures:
+                for piece in zs.text(yolo.label_path(f"{s}/{p.name}"), iter([yolo.label_file(plan, p)])):
+                    f.write(piece)
+        f.write(zs.close())
+    return path
+
+
+def _yaml_key(split: str) -> str:
+    return {"validation": "val"}.get(split, split)  # the names Ultralytics reads
+
+
+def _audio(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, splits: Sequence[str],
+           folder: Path, out: MediaSummary, refs: list[list[str]]) -> None:
+    assert q.spec.target is not None  # an audio_segments question always has one
+    plan = AudioPlan("nemo", q, q.spec.target, "release", "refs")
+    wanted = [list(_labelled(q, got, np.flatnonzero(split_of == s))) for s in range(len(splits))]
+    facts = _facts(conn, {h for part in wanted for _, ref, _ in part if (h := blob_hash(ref))}, audio=True)
+    described = left_out = 0
+    for s, part in zip(splits, wanted, strict=True):
+        names = media.ArchiveNames(AUDIO_SUFFIX, ".audio", AUDIO_SUFFIXES)
+        buf = io.BytesIO()
+        for i, ref, value in part:
+            blob = facts.get(blob_hash(ref) or "")
+            if blob is None:
+                left_out += 1
+                continue
+            described += 1
+            clip = Clip(described, got.external_id[i], names(got.item_ids[i], got.external_id[i],
+                                                              blob.media_type),
+                        ref, blob.sha256, blob.media_type, blob.duration, [(None, seg) for seg in value])
+            buf.write(nemo.manifest_lines(plan, clip))
+            refs.append(["nemo", s, nemo.audio_path(clip), clip.external_id, clip.reference])
+        path = folder / f"nemo-{s}.jsonl"
+        path.write_bytes(buf.getvalue())
+        out.files.append(path)
+    out.described["nemo"], out.left_out["nemo"] = described, left_out
+
+
+def split_names(split: tuple[int, int, int] | None) -> tuple[str, ...]:
+    """The splits a release has: all three, or only `train` when it was not split."""
+    return SPLITS if split else SPLITS[:1]
