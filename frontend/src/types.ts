@@ -588,3 +588,51 @@ export interface Problem {
   record?: number | null;
   file?: string | null;
 }
+
+/** A saved, named filter of a project's items (docs/curation.md, "Slices"). */
+export interface Slice {
+  id: number;
+  name: string;
+  /** The data browser's filter object: its query parameters, and `ids`. */
+  filter: Record<string, unknown>;
+  created_by: number | null;
+  created_at: string;
+  updated_at: string;
+  count?: number | null;
+}
+
+/** An item found by meaning (GET /api/projects/{id}/search). */
+export interface FoundItem {
+  item_id: number;
+  external_id: string;
+  similarity: number;
+  preview: string;
+}
+
+/** A duplicate group and its items (GET /api/projects/{id}/duplicates). */
+export interface DuplicateGroup {
+  group_id: number;
+  method: string;
+  items: { item_id: number; external_id: string; score: number; preview: string; set_aside: boolean }[];
+}
+
+/** The embedding map of the latest loop round, column by column (GET /api/projects/{id}/map). */
+export interface EmbeddingMapData {
+  model_version: number;
+  encoder: string;
+  question: string;
+  items: number;
+  sampled: number;
+  shown: number;
+  missing: number;
+  limit: number;
+  explained_variance: number[];
+  ids: number[];
+  x: number[];
+  y: number[];
+  label: (string | null)[];
+  confidence: (number | null)[];
+  disagreement: (string | null)[];
+  annotator: (number | null)[];
+  annotators: Record<string, string>;
+}

@@ -90,6 +90,14 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", "/api/projects/{project_id}/duplicates/{group_id}/keep"): "manager",
     ("DELETE", "/api/projects/{project_id}/duplicates/{group_id}/keep"): "manager",
     ("GET", "/api/projects/{project_id}/search"): "reviewer",
+    ("GET", "/api/projects/{project_id}/map"): "manager",
+    ("GET", "/api/projects/{project_id}/slices"): "reviewer",
+    ("POST", "/api/projects/{project_id}/slices"): "manager",
+    ("POST", "/api/projects/{project_id}/slices/preview"): "reviewer",
+    ("GET", "/api/projects/{project_id}/slices/{slice_id}"): "reviewer",
+    ("PATCH", "/api/projects/{project_id}/slices/{slice_id}"): "manager",
+    ("DELETE", "/api/projects/{project_id}/slices/{slice_id}"): "manager",
+    ("POST", "/api/projects/{project_id}/slices/{slice_id}/priority"): "manager",
     ("POST", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("GET", "/api/projects/{project_id}/loop/rounds"): "manager",
     ("POST", "/api/projects/{project_id}/loop/prelabel"): "manager",
@@ -157,6 +165,7 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
                       job_id=scene.job_id, token_id=scene.token_id,
                       sha256=stored_in(scene.world.runtime, scene.project_id) if "{sha256}" in path else "",
                       answer_id=10**6, provider="unconfigured", group_id=scene.item_id,
+                      slice_id=10**6,  # no such slice: "not found" for members
                       name="v1", file="card.json")  # nobody's answer: "not found" for members, 404 project for others
     headers = scene.caller.headers if scene.caller else {}
     bodies: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
@@ -188,6 +197,10 @@ def call(scene: Scene, method: str, path: str) -> httpx.Response:
         ("POST", "/api/projects/{project_id}/loop/rounds"): lambda: {"params": {"wait": "true"}},
         ("POST", "/api/projects/{project_id}/duplicates"): lambda: {"params": {"wait": "true"}},
         ("GET", "/api/projects/{project_id}/search"): lambda: {"params": {"q": "z"}},
+        ("POST", "/api/projects/{project_id}/slices"): lambda: {"json": {"name": "s", "filter": {}}},
+        ("POST", "/api/projects/{project_id}/slices/preview"): lambda: {"json": {"filter": {}}},
+        ("PATCH", "/api/projects/{project_id}/slices/{slice_id}"): lambda: {"json": {"name": "t"}},
+        ("POST", "/api/projects/{project_id}/slices/{slice_id}/priority"): lambda: {"json": {"priority": 1}},
         ("POST", "/api/projects/{project_id}/releases"): lambda: {"json": {"name": "v1"}},
         ("GET", "/api/projects/{project_id}/releases/diff"): lambda: {"params": {"from": "v1", "to": "v1"}},
         ("POST", "/api/projects/{project_id}/duplicates/{group_id}/keep"): lambda: {

@@ -117,6 +117,9 @@ def seed(world: World) -> Seeded:
     stored = stored_in(world.runtime, pid)  # a file the project holds, for the blob endpoints
     release = c.post(f"/api/projects/{pid}/releases", json={"name": "v1"}, headers=owner.headers)
     assert release.status_code == 201, release.text
+    saved = c.post(f"/api/projects/{pid}/slices", json={"name": "open ones", "filter": {"status": "open"}},
+                   headers=owner.headers)
+    assert saved.status_code == 201, saved.text
     ids = {
         "project_id": [pid],
         "item_id": item_ids,
@@ -128,6 +131,7 @@ def seed(world: World) -> Seeded:
         "provider": ["fuzz"],  # configured by the `settings` fixture below
         "name": ["v1"], "file": ["card.json", "train.parquet"],  # a release and its files
         "group_id": item_ids[:1],  # a duplicate group is named by its smallest item id
+        "slice_id": [saved.json()["id"]],
     }
     assert all(ids.values()), ids
     return Seeded(owner, ids)
@@ -169,6 +173,8 @@ VALID: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
     ("POST", "/api/projects/{project_id}/loop/rounds"): lambda s: {"query": {"wait": "true"}},
     ("POST", "/api/projects/{project_id}/loop/prelabel"): lambda s: {"query": {"wait": "true"}},
     ("GET", "/api/projects/{project_id}/search"): lambda s: {"query": {"like": s.ids["item_id"][0], "k": 3}},
+    ("POST", "/api/projects/{project_id}/slices"): lambda s: {"body": {"name": "fuzzed", "filter": {"review": "pending"}}},
+    ("POST", "/api/projects/{project_id}/slices/preview"): lambda s: {"body": {"filter": {"ids": s.ids["item_id"]}}},
     ("POST", "/api/projects/{project_id}/items/{item_id}/segment"): lambda s: {"body": {"box": [0, 0, 1, 1]}},
     ("POST", "/api/projects/{project_id}/items/{item_id}/track"): lambda s: {"body": {"frame": 0, "box": [0, 0, 1, 1]}},
     # The seeded schema has no preference question: a real question's name gets its 422 (not one).

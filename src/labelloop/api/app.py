@@ -30,6 +30,7 @@ from labelloop.api.routes import (
     schemas,
     segment,
     session,
+    slices,
     tasks,
     track,
 )
@@ -65,7 +66,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     for module in (accounts, session, oidc, projects, schemas, items, blobs, tasks, segment, track, quality,
-                   revisions, loop, generation, feedback, audit, privacy, erasure, releases, curation):
+                   revisions, loop, generation, feedback, audit, privacy, erasure, releases, curation,
+                   slices):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])

@@ -10,13 +10,27 @@ import typer
 from labelloop.cli.common import console, project_id, read, runtime, table
 from labelloop.cli.duplicates import duplicates_command
 from labelloop.errors import Invalid, Problem
+from labelloop.services.curation import slices
 from labelloop.services.items import ItemFilter
 
 dataset_app = typer.Typer(help="Curated datasets: releases, their diffs and exports.", no_args_is_help=True)
 
 
-def _slice(filters: list[str]) -> ItemFilter:
-    """`--filter key=value` pairs as the data browser's filter (services/items.py ItemFilter)."""
+def _slice(rt: Any, pid: int, filters: list[str]) -> ItemFilter:
+    """`--filter key=value` pairs as the data browser's filter (services/items.py ItemFilter), or
+    `--filter SLICE`: a saved slice's name or id (docs/curation.md, "Slices"), alone."""
+    saved = [f for f in filters if "=" not in f]
+    if saved:
+        if len(filters) > 1:
+            raise Invalid("bad filter", [Problem(
+                f"{saved[0]!r} names a saved slice: give it alone, or key=value filters", field="filter")])
+        try:
+            return read(rt, slices.slice_filter, pid, saved[0])
+        except Invalid:
+            raise Invalid("bad filter", [Problem(
+                f"{saved[0]!r} is no saved slice of this project; or key=value: text=..., "
+                "label=question:value, meta=key:value, review=pending|done, label_issue=true|false",
+                field="filter")]) from None
     given: dict[str, Any] = {}
     for text in filters:
         key, sep, value = text.partition("=")
@@ -37,8 +51,9 @@ def _slice(filters: list[str]) -> ItemFilter:
 def release_command(
     project: str = typer.Argument(..., help="Project id or name."),
     name: str = typer.Option(..., "--name", help="The release's name (v3); never reused."),
-    filters: list[str] = typer.Option([], "--filter", help="key=value: text, label=question:value, "
-                                      "meta=key:value, review, label_issue (repeatable)."),
+    filters: list[str] = typer.Option([], "--filter", help="A saved slice's name or id; or key=value: "
+                                      "text, label=question:value, meta=key:value, review, label_issue "
+                                      "(repeatable)."),
     split: str = typer.Option("80/10/10", help="train/validation/test shares, or 'none'."),
     stratify: str | None = typer.Option(None, help="'label' (the first question) or a question."),
     group: str | None = typer.Option(None, help="exact, or near-duplicates[:method]: a group never "
@@ -52,9 +67,10 @@ def release_command(
 
     with runtime() as rt:
         ratios = None if split.lower() == "none" else parse_ratios(split)
+        pid = project_id(rt, project)
         made = releases.create_release(
-            rt.db, rt.blobs, OPERATOR, project_id(rt, project), name,
-            slice=_slice(filters) if filters else None,
+            rt.db, rt.blobs, OPERATOR, pid, name,
+            slice=_slice(rt, pid, filters) if filters else None,
             split=ratios, stratify=stratify, group_by=group, seed=seed)
         info = read(rt, releases.get_release, project_id(rt, project), name, rt.blobs)
     table(f"Release {name}: {made['item_count']} items", ["file", "sha256", "bytes"],

@@ -41,6 +41,9 @@ def erase_command(
     console.print(f"{verb}: {len(done.item_ids):,} items, {done.answers:,} answers"
                   + ("" if dry_run else f", {len(done.files):,} files, {done.jobs_scrubbed:,} job "
                      f"records scrubbed, {done.embeddings:,} cached embeddings"))
+    if done.releases_withdrawn:
+        console.print(f"{'would withdraw' if dry_run else 'withdrew'} dataset releases holding erased "
+                      f"content: {escape(', '.join(done.releases_withdrawn))}", highlight=False)
 
 
 @retention_app.command("set")

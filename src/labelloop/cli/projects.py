@@ -204,17 +204,21 @@ def export_command(
     license: str = typer.Option("other", help="hf: the dataset card's license id (apache-2.0, ...)."),
     redact: bool = typer.Option(False, help="jsonl, csv, parquet: personal data replaced by "
                                 "placeholders (docs/privacy.md); default: the original."),
+    slice_ref: str | None = typer.Option(None, "--slice", help="jsonl, csv, parquet: only the items of "
+                                         "this saved slice (its name or id; docs/curation.md)."),
 ) -> None:
     """Export every item with its answers, gold and consensus, or one shape question as an image
     dataset (COCO, YOLO or Pascal VOC; docs/images.md), or one audio_segments question as a NeMo
     manifest, SRT, WebVTT or RTTM files with the audio (docs/audio.md), or training data (DPO, SFT, ratings, a
     Hugging Face dataset; docs/feedback.md)."""
     if remote.active():
+        if slice_ref is not None:
+            raise typer.BadParameter("--slice works on the local database (the API takes ?slice=ID)")
         return remote.export(project, output, {"format": format, "question": question, "source": source,
                                                "images": images, "license": license, "redact": redact})
     with runtime() as rt:
         plan = write(rt, exports.plan_export, project_id(rt, project), format, question=question,
-                    source=source, images=images, license=license, redact=redact)
+                    source=source, images=images, license=license, redact=redact, slice_ref=slice_ref)
         out = output.open("wb") if output else sys.stdout.buffer
         try:
             for chunk in export_stream(rt.db, plan, rt.blobs, rt.settings.ray_address):

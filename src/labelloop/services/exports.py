@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema
 from labelloop.services import audit
+from labelloop.services.curation import slices
 from labelloop.services.exporting.audio.dataset import stream_audio_dataset
 from labelloop.services.exporting.audio.plan import FORMATS as AUDIO
 from labelloop.services.exporting.audio.plan import AudioPlan, audio_plan
@@ -45,6 +46,7 @@ from labelloop.services.exporting.sink import Sink
 from labelloop.services.exporting.video.dataset import stream_video_dataset
 from labelloop.services.exporting.video.plan import FORMATS as VIDEO
 from labelloop.services.exporting.video.plan import VideoPlan, video_plan
+from labelloop.services.items import ItemFilter
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.privacy.exported import redacted_chunks
 from labelloop.services.privacy.settings import PrivacySettings, privacy_settings
@@ -70,6 +72,8 @@ class ExportPlan:
     video: VideoPlan | None = None  # mot, cvat, vis, yolo-frames: the question, source and videos
     # JSONL, CSV, Parquet: personal data replaced by placeholders (docs/privacy.md); None: original.
     redact: PrivacySettings | None = None
+    # JSONL, CSV, Parquet: only the items of a saved slice (services/curation/slices.py); None: all.
+    where: ItemFilter | None = None
 
     @property
     def media_type(self) -> str:
@@ -88,6 +92,7 @@ class ExportPlan:
 def plan_export(
     conn: Connection, actor: Actor, project_id: int, fmt: str, *, question: str | None = None,
     source: str = "consensus", images: str = "include", license: str = "other", redact: bool = False,
+    slice_ref: int | str | None = None,
 ) -> ExportPlan:
     """Check permission and format (and for an image dataset, the question, the source of its
     objects and whether the images go in; for training data, the questions it is made from, and
@@ -100,10 +105,14 @@ def plan_export(
     # What was chosen, as asked (a refused choice raises below and rolls this entry back).
     audit.record(conn, actor, "export", project_id=project_id, object_type="project", object_id=project_id,
                  details={"format": fmt, "source": source, "images": images, "question": question,
-                          "license": license, "redacted": redact})
+                          "license": license, "redacted": redact, "slice": slice_ref})
     if redact and fmt not in TEXT_FORMATS and fmt not in AUDIO:
         raise Invalid("redaction is for the text and audio formats", [Problem(
             f"redact is available for {', '.join((*TEXT_FORMATS, *AUDIO))}, not {fmt}", field="redact")])
+    if slice_ref is not None and fmt not in TEXT_FORMATS:
+        raise Invalid("a slice is for the text formats", [Problem(
+            f"slice is available for {', '.join(TEXT_FORMATS)}, not {fmt}", field="slice")])
+    where = None if slice_ref is None else slices.filter_of(conn, project_id, slice_ref)
     if fmt in FEEDBACK:
         feedback = feedback_plan(conn, project_id, acc.project.name, schema, fmt, question, license)
         return ExportPlan(project_id, acc.project.name, fmt, schema, feedback=feedback)
@@ -116,7 +125,7 @@ def plan_export(
         return ExportPlan(project_id, acc.project.name, fmt, schema, video=video)
     dataset = dataset_plan(schema, fmt, question, source, images) if fmt in TYPES else None
     return ExportPlan(project_id, acc.project.name, fmt, schema, dataset,
-                      redact=privacy_settings(acc.project.privacy_settings) if redact else None)
+                      redact=privacy_settings(acc.project.privacy_settings) if redact else None, where=where)
 
 
 def _status(row: Any) -> str:
@@ -170,7 +179,7 @@ def stream_export(db: Database, plan: ExportPlan, blobs: BlobStore | None = None
         return
     writer = row_writer(plan)
     with db.read(snapshot=True) as conn:
-        chunks = item_chunks(conn, plan.project_id, size=CHUNK)
+        chunks = item_chunks(conn, plan.project_id, size=CHUNK, where=plan.where)
         if plan.redact is not None:
             chunks = redacted_chunks(conn, plan.redact, plan.schema, chunks, plan.project_id)
         yield from writer(plan, prefetched(chunks))

@@ -100,6 +100,7 @@ class ItemFilter:
     meta: tuple[str, str] | None = None  # (key, value) in the item's metadata
     review: str | None = None  # pending or done
     label_issue: bool | None = None  # True: items the latest loop round suspects; False: the others
+    ids: tuple[int, ...] | None = None  # only these items (a lasso on the embedding map)
 
 
 def _filtered(stmt: Any, f: ItemFilter) -> Any:
@@ -130,6 +131,8 @@ def _filtered(stmt: Any, f: ItemFilter) -> Any:
     if f.label_issue is not None:  # True walks the partial index ix_items_label_issue
         flagged = items.c.label_issue.is_not(None)
         stmt = stmt.where(flagged if f.label_issue else ~flagged)
+    if f.ids is not None:
+        stmt = stmt.where(items.c.id.in_(f.ids))
     return stmt
 
 
@@ -141,9 +144,10 @@ def list_items(
     status: str | None = None,
     after_id: int = 0,
     limit: int = 100,
-    where: ItemFilter | None = None,
+    where: ItemFilter | Sequence[ItemFilter] | None = None,
 ) -> list[ItemInfo]:
-    """Items in id order (keyset pagination with `after_id`), filtered on the server."""
+    """Items in id order (keyset pagination with `after_id`), filtered on the server (several
+    filters combine with AND: a saved slice and the browser's own)."""
     acc = access(conn, actor, project_id, Action.view_items)
     stmt = (
         _WITH_CONSENSUS
@@ -151,10 +155,11 @@ def list_items(
         .order_by(items.c.id)
         .limit(max(1, min(limit, 1000)))
     )
-    f = where or ItemFilter()
+    filters = [f for f in (where if isinstance(where, Sequence) else [where]) if f] or [ItemFilter()]
     if status is not None:
-        f = replace(f, status=status)
-    stmt = _filtered(stmt, f)
+        filters[0] = replace(filters[0], status=status)
+    for f in filters:
+        stmt = _filtered(stmt, f)
     show_gold = acc.allows(Action.view_gold, actor)
     return _shown(conn, acc, actor, conn.execute(stmt).all(), show_gold)[0]
 

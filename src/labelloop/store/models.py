@@ -634,7 +634,8 @@ class EncryptionState(Base):
 
 
 class DatasetRelease(Base):
-    """A versioned dataset release (services/curation/releases.py): written once, never changed.
+    """A versioned dataset release (services/curation/releases.py): written once, never changed but
+    for its withdrawal by an erasure.
 
     `manifest_sha256` names the release's manifest in the blob store, which lists every file of
     the release with its SHA-256; `card` is the dataset card's JSON (also a file of the release)."""
@@ -650,6 +651,10 @@ class DatasetRelease(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     item_count: Mapped[int] = mapped_column(BigInteger)
     card: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Set once when an erasure removed content the release holds (services/curation/withdrawal.py):
+    # its files are deleted then, and reading it says why.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class ReleaseKey(Base):
@@ -696,6 +701,23 @@ class DuplicateSetAside(Base):
     needed: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Slice(Base):
+    """A saved, named filter of a project's items (services/curation/slices.py): the data browser's
+    filter object, usable wherever a filter is (the browser, exports, review, queue priority,
+    releases)."""
+
+    __tablename__ = "slices"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_slices_project_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    filter: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SealedText(TypeDecorator[str]):
@@ -768,3 +790,4 @@ dataset_releases = _table(DatasetRelease)
 release_keys = _table(ReleaseKey)
 item_groups = _table(ItemGroup)
 duplicate_set_asides = _table(DuplicateSetAside)
+slices = _table(Slice)

@@ -1,5 +1,6 @@
 """Duplicate groups: find them (a job), list a method's groups, keep one item of a group (the others
-leave the queue) and undo it. Search the items by meaning: like one item, or like a text."""
+leave the queue) and undo it. Search the items by meaning: like one item, or like a text. The
+embedding map: the latest round's embeddings on a plane, with what to colour them by."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from labelloop.api.json_body import JSONRoute
 from labelloop.api.models import JobOut
 from labelloop.api.params import Cursor, Id
 from labelloop.errors import Invalid, Problem
-from labelloop.services.curation import duplicates
+from labelloop.services.curation import duplicates, embedding_map
 from labelloop.services.curation import search as item_search
 
 router = APIRouter(
@@ -126,3 +127,41 @@ def search(
         return item_search.like(ctx.runtime.db, actor, project_id, like, k, data_dir=data_dir)
     assert q is not None
     return item_search.text(ctx.runtime.db, actor, project_id, q, k, data_dir=data_dir)
+
+
+class MapOut(BaseModel):
+    model_version: int = Field(description="The loop round's model version whose embeddings are drawn.")
+    encoder: str
+    question: str = Field(description="The question the round's model answers: what `label` is of.")
+    items: int = Field(description="Items in the project when the projection was made.")
+    sampled: int = Field(description="Items drawn: all of them up to `limit` (at most "
+                         f"{embedding_map.MAX_POINTS}).")
+    shown: int = Field(description="Sampled items with an embedding: the points.")
+    missing: int = Field(description="Sampled items without one (imported after the round).")
+    limit: int
+    explained_variance: list[float] = Field(description="Share of the variance along x and y.")
+    ids: list[int]
+    x: list[float]
+    y: list[float]
+    label: list[str | None] = Field(description="The consensus label of `question`.")
+    confidence: list[float | None] = Field(description="The consensus confidence.")
+    disagreement: list[str | None] = Field(description="agrees or disagrees: the round's model and the "
+                                           "consensus; null when either is missing.")
+    annotator: list[int | None] = Field(description="The first annotator who answered the item (user id).")
+    annotators: dict[str, str] = Field(description="User id -> username of the annotators named.")
+
+
+@router.get("/map", response_model=MapOut, responses=documented(409))
+def item_map(
+    project_id: Id,
+    limit: int = Query(embedding_map.MAX_POINTS, ge=1, le=embedding_map.MAX_POINTS,
+                       description="At most this many items are drawn (a seeded sample beyond it)."),
+    ctx: Ctx = CtxDep,
+) -> dict[str, Any]:
+    """The latest loop round's item embeddings projected onto a plane (PCA), with each point's label,
+    consensus confidence, model disagreement and annotator (managers: it shows everyone's labels).
+    409 when the project has no round to draw."""
+    with ctx.runtime.db.read() as conn:
+        actor = ctx.actor(conn)
+    return embedding_map.embedding_map(ctx.runtime.db, actor, project_id,
+                                       data_dir=ctx.runtime.settings.data_dir, limit=limit)

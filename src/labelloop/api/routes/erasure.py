@@ -50,6 +50,8 @@ class ErasureOut(BaseModel):
                             "postgresql; empty for a dry run.")
     audit_seq: int | None = Field(None, description="The tombstone's entry (seq) in the audit log; "
                                   "null for a dry run.")
+    releases_withdrawn: list[str] = Field([], description="Dataset releases holding erased content: "
+                                          "withdrawn whole, their files deleted (would be, for a dry run).")
 
 
 class SourceOut(BaseModel):
@@ -105,7 +107,7 @@ def erasure(project_id: Id, body: ErasureIn, ctx: Ctx = CtxDep) -> ErasureOut:
     return ErasureOut(kind=done.kind, dry_run=done.dry_run, item_ids=done.item_ids,
                       external_ids=done.external_ids, answers=done.answers, files=len(done.files),
                       jobs_scrubbed=done.jobs_scrubbed, checkpoint=done.checkpoint,
-                      audit_seq=done.audit_seq)
+                      audit_seq=done.audit_seq, releases_withdrawn=done.releases_withdrawn)
 
 
 @router.get("/erasure/sources", response_model=list[SourceOut])

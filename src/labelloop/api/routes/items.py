@@ -27,6 +27,7 @@ from labelloop.api.params import Cursor, Id
 from labelloop.errors import Invalid, Problem
 from labelloop.services import exports, items
 from labelloop.services.compute.export_tasks import export_stream
+from labelloop.services.curation import slices
 from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.readers import DATASETS, MOVE_IN
 from labelloop.services.importing.writer import check_import_allowed
@@ -113,15 +114,6 @@ async def import_items(
     return JSONResponse(JobOut.model_validate(done).model_dump(mode="json"), status_code=201)
 
 
-def _pair(name: str, raw: str | None) -> tuple[str, str] | None:
-    if raw is None:
-        return None
-    key, sep, value = raw.partition(":")
-    if not sep or not key:
-        raise Invalid("invalid filter", [Problem("write it as name:value", field=name)])
-    return key, value
-
-
 @router.get("/items", response_model=list[ItemOut])
 def list_items(
     project_id: Id,
@@ -134,13 +126,17 @@ def list_items(
     label_issue: bool | None = Query(
         None, description="true: only items the latest loop round suspects of a wrong label; false: others."
     ),
+    ids: str | None = Query(None, max_length=20_000, pattern=r"^[0-9]+(,[0-9]+)*$",
+                            description="Only these items: ids separated by commas."),
+    slice_id: Annotated[Id | None, Query(alias="slice", description="Only items of this saved slice "
+                                         "(docs/curation.md); the other filters narrow it.")] = None,
     after: Annotated[Cursor, Query(description="Return items with a larger id (keyset pagination).")] = 0,
     limit: int = Query(100, ge=1, le=1000),
     ctx: Ctx = CtxDep,
 ) -> list[ItemOut]:
-    where = items.ItemFilter(status, q, annotator, _pair("label", label), _pair("meta", meta), review,
-                             label_issue)
-    found = ctx.read(items.list_items, project_id, after_id=after, limit=limit, where=where)
+    where = slices.parse_filter({"status": status, "q": q, "annotator": annotator, "label": label,
+                                 "meta": meta, "review": review, "label_issue": label_issue, "ids": ids})
+    found = ctx.read(slices.browse, project_id, where, slice_id=slice_id, after_id=after, limit=limit)
     return [ItemOut.model_validate(i) for i in found]
 
 
@@ -211,6 +207,8 @@ def export(
     redact: bool = Query(False, description="jsonl, csv, parquet: personal data replaced by "
                          "placeholders, spans moved with it (docs/privacy.md); default: the original. "
                          "The choice is recorded in the audit log."),
+    slice_id: Annotated[Id | None, Query(alias="slice", description="jsonl, csv, parquet: only the "
+                                         "items of this saved slice.")] = None,
     ctx: Ctx = CtxDep,
 ) -> StreamingResponse:
     """Stream every item with its answers, gold and consensus; or one shape question as an image
@@ -218,7 +216,7 @@ def export(
     (docs/audio.md, "Formats"); or training data (docs/feedback.md, "Exports for
     training"), whose counts, and what was left out, are in the X-Labelloop-Summary header."""
     plan = ctx.write(exports.plan_export, project_id, format, question=question, source=source,
-                    images=images, license=license, redact=redact)
+                    images=images, license=license, redact=redact, slice_ref=slice_id)
     headers = {"Content-Disposition": content_disposition(plan.filename)}
     if plan.feedback is not None:
         headers["X-Labelloop-Summary"] = orjson.dumps(plan.feedback.summary()).decode()

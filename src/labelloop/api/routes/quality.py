@@ -74,10 +74,12 @@ def pause(project_id: Id, user_id: Id, body: PauseIn, ctx: Ctx = CtxDep) -> Stan
 def next_review(
     project_id: Id,
     after: Annotated[Cursor, Query(description="Skip to items with a larger id.")] = 0,
+    slice_id: Annotated[Id | None, Query(alias="slice", description="Only items of this slice.")] = None,
     ctx: Ctx = CtxDep,
 ) -> Response:
-    """The oldest item waiting for review (after `after`), with every answer."""
-    d = ctx.write(review.next_review, project_id, after_id=after)  # a write: the audit log keeps the read
+    """The oldest item waiting for review (after `after`, of a slice when given), with every answer."""
+    # a write: the audit log keeps the read
+    d = ctx.write(review.next_review, project_id, after_id=after, slice_id=slice_id)
     if d is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     out = ItemDetailOut(item=ItemOut.model_validate(d.item),
@@ -86,9 +88,13 @@ def next_review(
 
 
 @router.get("/review/count")
-def review_count(project_id: Id, ctx: Ctx = CtxDep) -> dict[str, int]:
-    """How many items wait for review."""
-    return {"pending": ctx.read(review.pending_count, project_id)}
+def review_count(
+    project_id: Id,
+    slice_id: Annotated[Id | None, Query(alias="slice", description="Only items of this slice.")] = None,
+    ctx: Ctx = CtxDep,
+) -> dict[str, int]:
+    """How many items wait for review (of a slice when given)."""
+    return {"pending": ctx.read(review.pending_count, project_id, slice_id=slice_id)}
 
 
 @router.post("/items/{item_id:id}/review", responses=documented(409))

@@ -54,6 +54,9 @@ class ReleaseOut(BaseModel):
     created_at: Any
     created_by: int | None
     item_count: int
+    withdrawn_at: Any = Field(None, description="When an erasure withdrew the release (its files are "
+                              "deleted; reading it is 409); null while it stands.")
+    withdrawn_reason: str | None = None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReleaseOut,

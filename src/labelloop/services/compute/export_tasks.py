@@ -55,7 +55,7 @@ def render_range(snapshot: str, plan: ExportPlan, after: int, last: int, first: 
         with conn.begin():
             conn.execute(text("SET TRANSACTION READ ONLY"))
             conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-            chunks = item_chunks(conn, plan.project_id, size=CHUNK, after=after, upto=last)
+            chunks = item_chunks(conn, plan.project_id, size=CHUNK, after=after, upto=last, where=plan.where)
             if plan.redact is not None:
                 chunks = redacted_chunks(conn, plan.redact, plan.schema, chunks, plan.project_id)
             out = b"".join(row_writer(plan)(plan, chunks))

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from labelloop.errors import Conflict, Invalid, NotFound, Problem
 from labelloop.services.audit import chain as audit
 from labelloop.services.curation import card as cards
-from labelloop.services.curation import hf_folder, release_media
+from labelloop.services.curation import hf_folder, release_media, withdrawal
 from labelloop.services.curation import release_files as files
 from labelloop.services.curation.agreement import release_agreement
 from labelloop.services.curation.manifest import Collected, collect, release_key
@@ -61,6 +61,7 @@ def _row(conn: Connection, project_id: int, name: str) -> Any:
         dataset_releases.c.project_id == project_id, dataset_releases.c.name == name)).first()
     if row is None:
         raise NotFound(f"release {name!r} not found")
+    withdrawal.check_not_withdrawn(row)
     return row
 
 
@@ -211,7 +212,8 @@ def create_release(
 
 def _summary(row: Any) -> dict[str, Any]:
     return {"name": row.name, "manifest_sha256": row.manifest_sha256, "created_at": row.created_at,
-            "created_by": row.created_by, "item_count": row.item_count}
+            "created_by": row.created_by, "item_count": row.item_count,
+            "withdrawn_at": row.withdrawn_at, "withdrawn_reason": row.withdrawn_reason}
 
 
 def list_releases(conn: Connection, actor: Actor, project_id: int) -> list[dict[str, Any]]:

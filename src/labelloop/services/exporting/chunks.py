@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Text, cast, select
 
+from labelloop.services.items import ItemFilter, _filtered
 from labelloop.store.models import answers, consensus, item_data_text, items, published_in, users
 
 CHUNK = 5000
@@ -32,10 +33,11 @@ class ItemChunk:
 
 def item_chunks(
     conn: Connection, project_id: int, *, size: int = CHUNK, with_answers: bool = True,
-    after: int = 0, upto: int | None = None,
+    after: int = 0, upto: int | None = None, where: ItemFilter | None = None,
 ) -> Iterator[ItemChunk]:
     """Items in id order, `size` at a time; stored JSON stays text (`data`, `meta`, `gold`, values).
-    Only ids in (after, upto] when given (a range of a larger export: compute/export_tasks.py)."""
+    Only ids in (after, upto] when given (a range of a larger export: compute/export_tasks.py), and
+    only the items of the data browser's filter `where` (a saved slice) when given."""
     last = after
     item_cols = select(
         items.c.id, items.c.external_id, items.c.content_hash, item_data_text(),
@@ -43,6 +45,9 @@ def item_chunks(
         items.c.answer_count, cast(items.c.gold, Text).label("gold"),
     )
     bounded = published_in(project_id) if upto is None else published_in(project_id) & (items.c.id <= upto)
+    if where is not None:  # the filter may read the consensus (a label)
+        item_cols = _filtered(item_cols.select_from(
+            items.outerjoin(consensus, consensus.c.item_id == items.c.id)), where)
     while True:
         rows = conn.execute(
             item_cols.where(bounded, items.c.id > last)

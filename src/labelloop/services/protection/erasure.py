@@ -13,6 +13,8 @@ Afterwards the database keeps no copy: on SQLite deletes run with `secure_delete
 zeroed) and the WAL is checkpointed and truncated; PostgreSQL keeps dead rows in its own files
 until autovacuum reuses the space (docs/data-protection.md). The audit log keeps a tombstone,
 `erasure`: who, what kind of request, and counts, never the erased content or identifiers.
+Dataset releases that hold erased content (its items, or the annotator's pseudonym) are withdrawn
+whole and their files deleted (services/curation/withdrawal.py): a release is never edited.
 
 A dry run returns the same plan and changes nothing.
 """
@@ -28,6 +30,7 @@ from sqlalchemy import Connection, delete, func, or_, select, update
 
 from labelloop.errors import Invalid, NotFound, Problem
 from labelloop.services import audit
+from labelloop.services.curation import withdrawal
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.protection.content import (
     clear_embedding_cache,
@@ -95,6 +98,10 @@ class ErasureResult:
     # held it: older page images may stay there until the next checkpoint), or "postgresql".
     checkpoint: str = ""
     audit_seq: int | None = None  # the tombstone's entry in the audit log (None for a dry run)
+    # Dataset releases holding erased content, withdrawn whole (services/curation/withdrawal.py),
+    # and their files deleted from the blob store.
+    releases_withdrawn: list[str] = field(default_factory=list)
+    release_files: list[str] = field(default_factory=list)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -250,7 +257,8 @@ def _scrub_jobs(conn: Connection, project_id: int, needles: list[str]) -> int:
     return n
 
 
-def _erase(conn: Connection, actor: Actor, project_id: int, req: ErasureRequest) -> ErasureResult:
+def _erase(conn: Connection, store: BlobStore, actor: Actor, project_id: int, req: ErasureRequest
+           ) -> ErasureResult:
     access(conn, actor, project_id, Action.erase)
     kind = req.kind
     ids, about = _plan_items(conn, project_id, req, kind)
@@ -265,6 +273,9 @@ def _erase(conn: Connection, actor: Actor, project_id: int, req: ErasureRequest)
         about = {"annotator_id": req.annotator_id}
         out.answers = int(conn.execute(select(func.count()).select_from(answers).where(
             answers.c.project_id == project_id, answers.c.user_id == req.annotator_id)).scalar_one())
+    held = withdrawal.holding(conn, store, project_id, out.external_ids,
+                              req.annotator_id if kind == "annotator" else None)
+    out.releases_withdrawn = [r.name for r in held]
     if req.dry_run:
         return out
     secure_deletes(conn)
@@ -280,18 +291,24 @@ def _erase(conn: Connection, actor: Actor, project_id: int, req: ErasureRequest)
     tombstone = audit.record(
         conn, actor, "erasure", project_id=project_id, object_type="project", object_id=project_id,
         details={"kind": kind, **about, "items": len(out.item_ids), "answers": out.answers,
-                 "files": len(out.files), "jobs_scrubbed": out.jobs_scrubbed})
+                 "files": len(out.files), "jobs_scrubbed": out.jobs_scrubbed,
+                 "releases_withdrawn": len(held)})
     out.audit_seq = tombstone.seq if tombstone is not None else None
+    if held:
+        withdrawal.withdraw(conn, actor, held, "erasure" + (
+            f", audit entry {out.audit_seq}" if out.audit_seq is not None else ""))
+        out.release_files = withdrawal.files_to_delete(conn, store, held)
     return out
 
 
 def erase(db: Database, store: BlobStore, actor: Actor, project_id: int, req: ErasureRequest,
           *, data_dir: Path | None = None) -> ErasureResult:
     """Plan and (unless a dry run) carry out one erasure; see the module's docstring."""
-    out = db.run(lambda conn: _erase(conn, actor, project_id, req))
+    out = db.run(lambda conn: _erase(conn, store, actor, project_id, req))
     if req.dry_run:
         return out
     delete_files(store, out.files)
+    delete_files(store, out.release_files)
     if out.consensus_recomputed:
         from labelloop.services.quality.consensus import recompute_project
 

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from labelloop.errors import Conflict, NotFound
 from labelloop.services import audit
-from labelloop.services.items import ItemDetail, get_item
+from labelloop.services.curation import slices
+from labelloop.services.items import ItemDetail, _filtered, get_item
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.privacy import view as privacy
 from labelloop.services.projects import schema_of
@@ -31,24 +32,34 @@ def _pending_item(conn: Connection, project_id: int, item_id: int) -> Any:
     return row
 
 
+def _in_slice(conn: Connection, stmt: Any, project_id: int, slice_id: int | None) -> Any:
+    """`stmt` (over items) narrowed to a saved slice's items (services/curation/slices.py)."""
+    if slice_id is None:
+        return stmt
+    return _filtered(stmt.select_from(items.outerjoin(consensus, consensus.c.item_id == items.c.id)),
+                     slices.filter_of(conn, project_id, slice_id))
+
+
 def next_review(
-    conn: Connection, actor: Actor, project_id: int, *, after_id: int = 0
+    conn: Connection, actor: Actor, project_id: int, *, after_id: int = 0, slice_id: int | None = None
 ) -> ItemDetail | None:
-    """The oldest item waiting for review after `after_id` (to skip one), with every answer."""
+    """The oldest item waiting for review after `after_id` (to skip one), of the slice when given,
+    with every answer."""
     access(conn, actor, project_id, Action.review)
-    item_id = conn.execute(
+    item_id = conn.execute(_in_slice(conn, (
         select(items.c.id)
         .where(items.c.project_id == project_id, items.c.review_state == PENDING, items.c.id > after_id)
         .order_by(items.c.id)
         .limit(1)
-    ).scalar()
+    ), project_id, slice_id)).scalar()
     return None if item_id is None else get_item(conn, actor, project_id, item_id)
 
 
-def pending_count(conn: Connection, actor: Actor, project_id: int) -> int:
+def pending_count(conn: Connection, actor: Actor, project_id: int, *, slice_id: int | None = None) -> int:
     access(conn, actor, project_id, Action.review)
-    return int(conn.execute(select(func.count()).where(
-        items.c.project_id == project_id, items.c.review_state == PENDING)).scalar_one())
+    waiting = select(func.count()).where(
+        items.c.project_id == project_id, items.c.review_state == PENDING)
+    return int(conn.execute(_in_slice(conn, waiting, project_id, slice_id)).scalar_one())
 
 
 def flag(conn: Connection, actor: Actor, project_id: int, item_id: int) -> None:
