@@ -256,6 +256,26 @@ def test_cli_release_and_export_take_a_slice(world: World, tmp_path: Path, datab
         get_settings.cache_clear()
 
 
+def test_the_release_api_takes_a_slice(world: World) -> None:
+    pid, people, _ids = setup(world)
+    manager = people["manager"]
+    sid = make(world, manager, pid, "french", {"meta": "lang:fr"}).json()["id"]
+
+    def release(**body: Any) -> Any:
+        return world.client.post(f"/api/projects/{pid}/releases", json={"split": None, **body},
+                                 headers=manager.headers)
+
+    for ref in (sid, "french"):
+        r = release(name=f"by-{ref}", slice=ref)
+        assert r.status_code == 201, r.text
+        assert r.json()["item_count"] == 2  # c and d: French and labelled
+    r = release(name="v9", slice="german")
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "slice", r.text
+    r = release(name="v9", slice=sid, filter={"review": "done"})
+    assert r.status_code == 422 and "not both" in r.text, r.text
+    assert world.client.get(f"/api/projects/{pid}/releases/v9", headers=manager.headers).status_code == 404
+
+
 def test_a_slice_is_deleted_with_its_project(world: World) -> None:
     pid, people, _ids = setup(world)
     make(world, people["manager"], pid, "all", {})

@@ -13,7 +13,8 @@ from labelloop.api.download import content_disposition
 from labelloop.api.errors import documented
 from labelloop.api.json_body import JSONRoute
 from labelloop.api.params import Id
-from labelloop.services.curation import releases
+from labelloop.errors import Invalid, Problem
+from labelloop.services.curation import releases, slices
 from labelloop.services.items import ItemFilter
 
 router = APIRouter(
@@ -46,6 +47,8 @@ class ReleaseIn(BaseModel):
                                  "a group never straddles two splits.")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     filter: SliceIn | None = None
+    slice: int | str | None = Field(None, description="A saved slice (its id or name) whose labelled items "
+                                    "are released; not with `filter`.")
 
 
 class ReleaseOut(BaseModel):
@@ -64,9 +67,12 @@ class ReleaseOut(BaseModel):
 def create(project_id: Id, body: ReleaseIn, ctx: Ctx = CtxDep) -> dict[str, Any]:
     """Write an immutable release (managers). It runs inside the request; a second release with
     the same name is 409."""
+    if body.filter is not None and body.slice is not None:
+        raise Invalid("two filters", [Problem("give a saved slice or a filter, not both", field="slice")])
     with ctx.runtime.db.read() as conn:
         actor = ctx.actor(conn)
-    where = ItemFilter(**body.filter.model_dump()) if body.filter else None
+        where = (slices.slice_filter(conn, actor, project_id, body.slice) if body.slice is not None
+                 else ItemFilter(**body.filter.model_dump()) if body.filter else None)
     return releases.create_release(
         ctx.runtime.db, ctx.runtime.blobs, actor, project_id, body.name, slice=where,
         split=body.split, stratify=body.stratify, group_by=body.group_by, seed=body.seed)
