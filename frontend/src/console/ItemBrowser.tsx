@@ -15,6 +15,7 @@ import { routeQuery, setRouteQuery } from "../router";
 import type { FoundItem, Item, Member, Project, Slice } from "../types";
 import { Duplicates } from "./Duplicates";
 import { EmbeddingMap } from "./EmbeddingMap";
+import { Releases } from "./Releases";
 import { SliceTools } from "./SliceTools";
 import "./curation.css";
 
@@ -32,9 +33,10 @@ interface Filters {
   slice: string; // a saved slice's id
 }
 const KEYS: (keyof Filters)[] = ["q", "status", "review", "annotator", "label", "meta", "label_issue", "slice"];
-type View = "list" | "duplicates" | "map";
+type View = "list" | "duplicates" | "map" | "releases";
 const VIEWS: { value: View; text: string }[] = [
-  { value: "list", text: "List" }, { value: "duplicates", text: "Duplicates" }, { value: "map", text: "Map" }];
+  { value: "list", text: "List" }, { value: "duplicates", text: "Duplicates" }, { value: "map", text: "Map" },
+  { value: "releases", text: "Releases" }];
 const FOUND = 20; // items found by meaning
 
 function fromUrl(): Filters {
@@ -50,7 +52,7 @@ interface Place { view: View; like: string; semantic: string }
 function placeFromUrl(): Place {
   const p = routeQuery();
   const view = p.get("view");
-  return { view: view === "duplicates" || view === "map" ? view : "list", like: p.get("like") ?? "",
+  return { view: view === "duplicates" || view === "map" || view === "releases" ? view : "list", like: p.get("like") ?? "",
     semantic: p.get("semantic") ?? "" };
 }
 
@@ -198,6 +200,7 @@ export function ItemBrowser({ projectId }: { projectId: number }) {
         ))}
       </nav>
       {place.view === "duplicates" && <Duplicates projectId={projectId} />}
+      {place.view === "releases" && <Releases projectId={projectId} />}
       {place.view === "map" && (
         <EmbeddingMap projectId={projectId}
           onShow={(picked) => {
