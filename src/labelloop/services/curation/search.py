@@ -5,14 +5,17 @@ embedding cache, nothing is embedded but a text query). Each (project, model ver
 `VectorIndex`, built on first use and kept in a small least-recently-used cache of this process
 (caches are per process: each API worker builds its own, docs/scaling.md); a new round is a new
 model version, so its index is built afresh. Items imported after the round have no vector and
-are not found. The caller must be allowed to view the project's items (reviewers and up, as the
-item list), and sees each preview as the item views show it (personal data redacted).
+are not found. On PostgreSQL with pgvector the index is a table of the database instead
+(`pg_vectors`), built once for every worker. The caller must be allowed to view the project's
+items (reviewers and up, as the item list), and sees each preview as the item views show it
+(personal data redacted).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from sqlalchemy import select
 
 from labelloop.curation.vector_index import VectorIndex
 from labelloop.errors import Conflict, NotFound
+from labelloop.services.curation import pg_vectors
 from labelloop.services.curation.duplicates import _preview
 from labelloop.services.curation.round_vectors import RoundEncoder, latest_round_encoder, round_embeddings
 from labelloop.services.policy import Action, Actor, ProjectAccess, access
@@ -34,7 +38,8 @@ CACHED_INDEXES = 4
 _BATCH = 5000
 
 _lock = threading.Lock()
-_indexes: OrderedDict[tuple[Any, ...], tuple[RoundEncoder, VectorIndex]] = OrderedDict()
+Searchable = VectorIndex | pg_vectors.VectorTable
+_indexes: OrderedDict[tuple[Any, ...], tuple[RoundEncoder, Searchable]] = OrderedDict()
 
 
 def like(db: Database, actor: Actor, project_id: int, item_id: int, k: int = 10, *,
@@ -70,6 +75,7 @@ def forget_indexes() -> None:
     """Drop this process's indexes (tests, and after the embedding cache was rebuilt)."""
     with _lock:
         _indexes.clear()
+    pg_vectors.forget()
 
 
 def _access(db: Database, actor: Actor, project_id: int) -> ProjectAccess:
@@ -87,7 +93,8 @@ def _fields(acc: ProjectAccess) -> tuple[list[str], str | None]:
             next((f.name for f in schema.fields if f.type == "image"), None))
 
 
-def _index(db: Database, acc: ProjectAccess, data_dir: Path) -> tuple[RoundEncoder, VectorIndex]:
+def _index(db: Database, acc: ProjectAccess, data_dir: Path,
+           ) -> tuple[RoundEncoder, Searchable]:
     """The project's index for its latest round: from this process's cache, else built now."""
     project_id = acc.project.id
     encoder, why_not = latest_round_encoder(db, project_id)
@@ -98,7 +105,12 @@ def _index(db: Database, acc: ProjectAccess, data_dir: Path) -> tuple[RoundEncod
         if key in _indexes:
             _indexes.move_to_end(key)
             return _indexes[key]
-    built = _build(db, acc, data_dir)
+    table = None
+    if pg_vectors.available(db):  # a table of the database, built once for every worker
+        table = pg_vectors.vector_table(
+            db, project_id, encoder.model_version_id, f"{encoder.name} {encoder.created_at.isoformat()}",
+            int(encoder.encoder.dim), lambda: _batches(db, acc, data_dir))
+    built = (encoder, table if table is not None else _build(db, acc, data_dir))
     with _lock:
         _indexes[key] = built
         _indexes.move_to_end(key)
@@ -107,28 +119,33 @@ def _index(db: Database, acc: ProjectAccess, data_dir: Path) -> tuple[RoundEncod
     return built
 
 
-def _build(db: Database, acc: ProjectAccess, data_dir: Path) -> tuple[RoundEncoder, VectorIndex]:
+def _batches(db: Database, acc: ProjectAccess, data_dir: Path,
+             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The published items' round vectors, a batch at a time: (ids, vectors)."""
     project_id = acc.project.id
     with db.read() as conn:
         rows = conn.execute(select(items.c.id, items.c.data).where(
             published_in(project_id)).order_by(items.c.id)).all()
     text_fields, image_field = _fields(acc)
-    ids, parts = [], []
-    encoder: RoundEncoder | None = None
     for start in range(0, max(len(rows), 1), _BATCH):  # bounded reads of the embedding cache
         batch = rows[start:start + _BATCH]
         encoder, vectors, why_not = round_embeddings(
             db, project_id, batch, text_fields, image_field, data_dir)
         if encoder is None or vectors is None:
             raise Conflict(f"project {project_id} cannot be searched: {why_not}")
-        ids.append(np.array([r.id for r in batch], dtype=np.int64))
+        yield np.array([r.id for r in batch], dtype=np.int64), vectors
+
+
+def _build(db: Database, acc: ProjectAccess, data_dir: Path) -> VectorIndex:
+    ids, parts = [], []
+    for batch_ids, vectors in _batches(db, acc, data_dir):
+        ids.append(batch_ids)
         parts.append(vectors)
-    assert encoder is not None
     try:
-        return encoder, VectorIndex.build(np.concatenate(ids), np.concatenate(parts))
+        return VectorIndex.build(np.concatenate(ids), np.concatenate(parts))
     except ImportError as e:  # usearch, for more items than the exact search takes
-        raise Conflict(f"project {project_id} has {len(rows)} items: searching them needs "
-                       f"{e.name or e}: install labelloop[curation]") from None
+        raise Conflict(f"project {acc.project.id} has {sum(map(len, ids))} items: searching them "
+                       f"needs {e.name or e}: install labelloop[curation]") from None
 
 
 def _results(db: Database, actor: Actor, acc: ProjectAccess, ids: np.ndarray, sims: np.ndarray,
