@@ -291,3 +291,21 @@ def test_a_role_that_may_not_create_the_extension_searches_in_process(pg: Any, t
             assert get(world, users["annotator"], pid, like=ids["c"]).status_code == 403
     finally:
         runtime.close()
+
+
+def test_erasure_and_deleting_the_project_drop_the_vectors(world: World) -> None:
+    pid, users, ids = setup(world)
+    owner = users["owner"]
+    assert get(world, owner, pid, like=ids["r3"], k=5).status_code == 200
+    assert len(tables(world.runtime.db)) == 1 and any(k[2] == pid for k in search._indexes)
+    r = world.client.post(f"/api/projects/{pid}/erasure", json={"items": [ids["r3"]]}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    assert tables(world.runtime.db) == {}  # in the erasure's own transaction
+    assert not any(k[2] == pid for k in search._indexes)
+    again = get(world, owner, pid, like=ids["r4"], k=5)  # the embedding cache went too: nothing to rebuild from
+    assert again.status_code == 409 and "run a round" in again.json()["error"]["message"], again.text
+    (name,) = tables(world.runtime.db)
+    with world.runtime.db.read() as conn:
+        assert conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one() == 0
+    assert world.client.delete(f"/api/projects/{pid}", headers=owner.headers).status_code == 204
+    assert tables(world.runtime.db) == {}

@@ -246,6 +246,9 @@ def _set_needed(conn: Connection, project_id: int, overlap: int) -> None:
 
 def delete_project(conn: Connection, actor: Actor, project_id: int) -> None:
     acc = access(conn, actor, project_id, Action.delete_project)
+    from labelloop.services.curation import pg_vectors  # curation's modules import this one
+
+    pg_vectors.forget_project(conn, project_id)
     conn.execute(delete(projects).where(projects.c.id == project_id))
     audit.record(conn, actor, "project.delete", project_id=project_id, object_type="project",
                  object_id=project_id, details={"name": acc.project.name})

@@ -183,6 +183,12 @@ def vector_table(db: Database, project_id: int, model_version_id: int, stamp: st
     return found
 
 
+def forget_project(conn: Connection, project_id: int) -> list[str]:
+    """Drop the project's vector tables in the caller's transaction (an erasure, a retention run,
+    the project's deletion: the vectors are derived from content that goes); none off PostgreSQL."""
+    return drop_tables(conn, project_id) if conn.dialect.name == "postgresql" else []
+
+
 def drop_tables(conn: Connection, project_id: int | None = None) -> list[str]:
     """Drop the vector tables of one project (every project when None); their names."""
     names = [n for n, p, _v in _tables(conn) if project_id is None or p == project_id]

@@ -4,7 +4,8 @@ of everything an annotator wrote, or of every item a data subject appears in.
 What goes, for erased items: the rows (content, metadata, gold, answers and revisions, reviews,
 assignments, consensus, predictions, personal-data findings), the files they reference that no
 other item or project needs (with previews, thumbnails, waveforms), and the embedding cache
-(emptied whole: services/protection/content.py says why). For an annotator: their answers,
+(emptied whole: services/protection/content.py says why) and the project's vectors kept for search
+by meaning (its pgvector tables, this process's in-memory indexes). For an annotator: their answers,
 revisions and review decisions, their leases and quality record; the items stay and their
 consensus is computed again from the answers left. Job records whose texts quote an erased
 identifier are scrubbed.
@@ -30,7 +31,7 @@ from sqlalchemy import Connection, delete, func, or_, select, update
 
 from labelloop.errors import Invalid, NotFound, Problem
 from labelloop.services import audit
-from labelloop.services.curation import withdrawal
+from labelloop.services.curation import pg_vectors, search, withdrawal
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.protection.content import (
     clear_embedding_cache,
@@ -282,6 +283,7 @@ def _erase(conn: Connection, store: BlobStore, actor: Actor, project_id: int, re
     if ids:
         shown = _delete_items(conn, out.item_ids)
         out.files = unlink_files(conn, project_id, set(shown))
+        pg_vectors.forget_project(conn, project_id)  # rebuilt from what is left at the next search
     if kind == "annotator":
         assert req.annotator_id is not None
         _, affected = _erase_annotator(conn, project_id, req.annotator_id)
@@ -313,6 +315,8 @@ def erase(db: Database, store: BlobStore, actor: Actor, project_id: int, req: Er
         from labelloop.services.quality.consensus import recompute_project
 
         recompute_project(db, actor, project_id)
+    if out.item_ids:
+        search.forget_indexes()  # this process's in-memory indexes (others never return erased items)
     if data_dir is not None and (out.item_ids or out.kind == "annotator"):
         out.embeddings = clear_embedding_cache(data_dir)
     out.checkpoint = str(flush(db)["checkpoint"])

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from labelloop.errors import Invalid, Problem
 from labelloop.services import audit
+from labelloop.services.curation import pg_vectors, search
 from labelloop.services.policy import Action, Actor, access
 from labelloop.services.protection.content import (
     clear_embedding_cache,
@@ -117,6 +118,7 @@ def run_project(db: Database, store: BlobStore, actor: Actor, project_id: int, *
     deleted = delete_files(store, files)
     if n:
         flush(db)
+        search.forget_indexes()
         if data_dir is not None:
             clear_embedding_cache(data_dir)
     return ProjectRun(False, n, deleted, seq)
@@ -138,6 +140,7 @@ def _expire_project(conn: Connection, actor: Actor, project_id: int, days: int, 
         # The findings' offsets and value hashes are about the content: they go with it.
         conn.execute(delete(item_pii).where(item_pii.c.item_id.in_(ids[start:start + BATCH])))
     files = unlink_files(conn, project_id, shown)
+    pg_vectors.forget_project(conn, project_id)  # derived from the content that went
     entry = audit.record(conn, actor, "retention.run", project_id=project_id, object_type="project",
                          object_id=project_id, details={"days": days, "items": len(ids), "files": len(files)})
     return len(ids), files, entry.seq if entry is not None else None
@@ -163,6 +166,7 @@ def run(db: Database, store: BlobStore, actor: Actor, *, data_dir: Path | None =
             out.append(RetentionResult(project_id, n, delete_files(store, files)))
     if out:
         flush(db)
+        search.forget_indexes()
         if data_dir is not None:
             clear_embedding_cache(data_dir)
     return out

@@ -9,9 +9,15 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _ours(_object: object, name: str | None, type_: str, reflected: bool, _compare_to: object) -> bool:
+    """Autogenerate leaves alone the vector tables search builds on PostgreSQL with pgvector
+    (services/curation/pg_vectors.py: derived data, not part of the schema)."""
+    return not (type_ == "table" and reflected and (name or "").startswith("item_vectors_"))
+
+
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, include_object=_ours)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -20,13 +26,14 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True)
+                          render_as_batch=True, include_object=_ours)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=_ours)
         with context.begin_transaction():
             context.run_migrations()
 
