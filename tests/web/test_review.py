@@ -133,3 +133,24 @@ def test_down_right_after_a_pick_moved_on_stays_on_that_question(page: Any, site
     page.keyboard.press("ArrowDown")  # stays on the note, and goes into its text field
     wait_until(page, "document.activeElement && document.activeElement.getAttribute('aria-label') === 'note'")
     assert watch.dialogs == [] and watch.errors == []
+
+
+def test_a_saved_slice_narrows_the_review_queue(page: Any, site: Site, watch: Watch) -> None:
+    owner, reviewer, pid, ids = disputed_project(site)
+    r = site.http.post(f"/api/projects/{pid}/slices", headers=owner.headers,
+                       json={"name": "the last two", "filter": {"ids": [ids["r1"], ids["r2"]]}})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    log_in(page, site, reviewer, f"p/{pid}/review")
+    showing(page, "r0")  # every item waiting, the oldest first
+    page.get_by_label("Slice").select_option(label="the last two")
+    showing(page, "r1")
+    assert f"slice={sid}" in page.url
+    page.keyboard.press("Shift+Enter")
+    showing(page, "r2")
+    page.keyboard.press("Shift+Enter")
+    showing(page, "r1")  # past the slice's last item: its oldest again, never r0
+    page.reload()  # the slice stays chosen
+    showing(page, "r1")
+    assert page.get_by_label("Slice").input_value() == str(sid)
+    assert watch.dialogs == [] and watch.errors == []

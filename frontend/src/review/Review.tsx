@@ -13,7 +13,8 @@ import { answerProblem, cleanAnswer, QuestionsForm } from "../questions/form";
 import type { QuestionUi } from "../questions/kind";
 import { formKey, inTextField } from "../questions/keys";
 import { emptyValue } from "../questions/registry";
-import type { Answer, Item, ItemDetail, LabelSchema, Project } from "../types";
+import { routeQuery, setRouteQuery } from "../router";
+import type { Answer, Item, ItemDetail, LabelSchema, Project, Slice } from "../types";
 import { RevealSection } from "../console/Privacy";
 import { AnswerCards, reviewLayers } from "./Answers";
 import { ReviewReasons } from "./Reasons";
@@ -39,12 +40,13 @@ function fresh(schema: LabelSchema, from: Answer = {}): Decision {
  * The next item waiting for review after `after` (item ids ascend), or, past the last one,
  * the oldest again (GET review/next): a skipped item comes back once the others were seen.
  */
-async function nextPending(projectId: number, after: number | null): Promise<ItemDetail | null> {
+async function nextPending(projectId: number, after: number | null, slice: string): Promise<ItemDetail | null> {
+  const only = slice ? `&slice=${encodeURIComponent(slice)}` : "";
   if (after !== null) {
-    const [next] = await api<Item[]>("GET", `/api/projects/${projectId}/items?review=pending&after=${after}&limit=1`);
+    const [next] = await api<Item[]>("GET", `/api/projects/${projectId}/items?review=pending&after=${after}&limit=1${only}`);
     if (next) return api<ItemDetail>("GET", `/api/projects/${projectId}/items/${next.id}`);
   }
-  return api<ItemDetail | null>("GET", `/api/projects/${projectId}/review/next`);
+  return api<ItemDetail | null>("GET", `/api/projects/${projectId}/review/next${slice ? `?slice=${encodeURIComponent(slice)}` : ""}`);
 }
 
 const KEYS: [string, string][] = [
@@ -62,6 +64,9 @@ export function Review({ projectId }: { projectId: number }) {
   const [message, setMessage] = useState("");
   const [error, setError] = useState("");
   const [decided, setDecided] = useState(0);
+  // A saved slice narrows the queue to its items (`?slice=<id>`; docs/curation.md, "Slices").
+  const [slice, setSlice] = useState(() => routeQuery().get("slice") ?? "");
+  const [slices, setSlices] = useState<Slice[]>([]);
   const busy = useRef(false);
   // Everyone's objects, drawn under the decision; one set per item, so the canvas keeps them.
   const others = useMemo(() => (current && project ? reviewLayers(project.label_schema, current) : undefined),
@@ -74,9 +79,10 @@ export function Review({ projectId }: { projectId: number }) {
   };
 
   useEffect(() => {
+    api<Slice[]>("GET", `/api/projects/${projectId}/slices`).then(setSlices).catch(() => undefined);
     Promise.all([
       api<Project>("GET", `/api/projects/${projectId}`),
-      nextPending(projectId, null),
+      nextPending(projectId, null, slice),
     ])
       .then(([p, d]) => {
         setProject(p);
@@ -85,11 +91,11 @@ export function Review({ projectId }: { projectId: number }) {
       .catch((e) => setError(errorText(e)));
   }, [projectId]);
 
-  const move = async (after: number | null, note: string) => {
+  const move = async (after: number | null, note: string, only: string = slice) => {
     if (!project || busy.current) return;
     busy.current = true;
     try {
-      const d = await nextPending(projectId, after);
+      const d = await nextPending(projectId, after, only);
       show(d, project.label_schema);
       setMessage(d && after !== null && d.item.id === after ? `${note} This is the only item waiting for review.` : note);
     } catch (e) {
@@ -165,6 +171,21 @@ export function Review({ projectId }: { projectId: number }) {
       <div class="bar">
         <h1>{`Review${project ? `: ${project.name}` : ""}`}</h1>
         {decided > 0 && <p class="pending saved">{`${decided} decided`}</p>}
+        {slices.length > 0 && (
+          <label class="review-slice">Slice{" "}
+            <select value={slice} onChange={(e) => {
+              const chosen = e.currentTarget.value;
+              setSlice(chosen);
+              const q = routeQuery();
+              if (chosen) q.set("slice", chosen); else q.delete("slice");
+              setRouteQuery(q);
+              void move(null, "", chosen);
+            }}>
+              <option value="">every item</option>
+              {slices.map((s) => <option value={String(s.id)}>{s.name}</option>)}
+            </select>
+          </label>
+        )}
         <a class="button" href="#/">Projects</a>
       </div>
       <p class="keys muted">
