@@ -151,6 +151,11 @@ def test_items_like_one_item_and_like_a_text(page: Any, site: Site, watch: Watch
     assert set(item["data"]["text"].split()) & set(WORDS["sport"])
     page.get_by_role("button", name="Back to the list").click()
     matching(page, 50, more=True)
+    # from an item's own page
+    page.goto(f"{site.url}/app/#/p/{pid}/items/{top}")
+    page.get_by_role("link", name="Similar items").click()
+    page.get_by_text(f"20 items like item {top}").wait_for()
+    assert int(page.locator("section.found tbody tr").first.get_attribute("data-item")) == top
     assert watch.dialogs == [] and watch.errors == []
 
 

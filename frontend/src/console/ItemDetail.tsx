@@ -104,6 +104,7 @@ export function ItemDetail({ projectId, itemId }: { projectId: number; itemId: n
       <div class="bar">
         <h1>{`Item ${item.external_id}`}</h1>
         <button type="button" onClick={flag}>Flag for review</button>
+        <a class="button" href={`#/p/${projectId}/items?like=${item.id}`}>Similar items</a>
         <a class="button" href={`#/p/${projectId}/items`}>All items</a>
       </div>
       <p class="message" role="status">{note}</p>
