@@ -196,10 +196,49 @@ def test_export_takes_a_slice(world: World) -> None:
     r = world.client.get(f"/api/projects/{pid}/export", params={"format": "csv", "slice": pos["id"]},
                          headers=people["manager"].headers)
     assert r.status_code == 200 and len(r.text.strip().splitlines()) == 3  # the header and two rows
-    # the formats of a question's dataset take no slice (yet): refused, naming it
-    r = world.client.get(f"/api/projects/{pid}/export", params={"format": "coco", "slice": pos["id"]},
+    # training data aggregates the whole project: refused, naming the field
+    r = world.client.get(f"/api/projects/{pid}/export", params={"format": "dpo", "slice": pos["id"]},
                          headers=people["manager"].headers)
-    assert r.status_code == 422 and problems(r) == [("slice", "slice is available for jsonl, csv, parquet, not coco")]
+    assert r.status_code == 422 and problems(r) == [(
+        "slice", "slice is available for every format but the training data ones (dpo, sft, ratings, "
+                 "ratings-parquet, hf), not dpo")]
+
+
+def test_image_and_audio_datasets_take_a_slice(world: World) -> None:
+    from tests.platform.formats import answer_all, export, members, schema
+    from tests.platform.pictures import png, zipped
+    from tests.platform.sounds import sound
+
+    owner = world.user()
+    pid = world.project(owner, schema=schema("bbox"))
+    assert world.upload(owner, pid, zipped({f"p{i}.png": png(40, 30, color=(i, 9, 9)) for i in range(4)}),
+                        "p.zip").status_code == 201
+    answer_all(world, owner, pid, lambda name: {"objects": [{"label": "car", "box": [1, 1, 9, 9]}]})
+    listed = world.client.get(f"/api/projects/{pid}/items", headers=owner.headers).json()
+    by_name = {i["external_id"]: i["id"] for i in listed}
+    two = make(world, owner, pid, "two", {"ids": [by_name["p1.png"]]}).json()
+    coco = export(world, owner, pid, "coco", slice=str(two["id"]), images="refs")
+    assert coco.status_code == 200, coco.text
+    doc = json.loads(members(coco.content)["annotations/instances.json"])
+    assert [i["file_name"] for i in doc["images"]] == ["p1.png"] and len(doc["annotations"]) == 1
+    yolo = export(world, owner, pid, "yolo", slice=str(two["id"]), images="include")
+    assert sorted(n for n in members(yolo.content) if n.startswith(("images/", "labels/"))) == [
+        "images/p1.png", "labels/p1.txt"]
+
+    heard = world.project(owner, schema={
+        "fields": [{"name": "clip", "type": "audio"}],
+        "questions": [{"name": "turns", "type": "audio_segments", "target": "clip", "labels": ["speech"],
+                       "transcript": True}]})
+    assert world.upload(owner, heard, zipped({"a.wav": sound("wav", 1.0), "b.wav": sound("wav", 1.0, hz=330.0)}),
+                        "c.zip").status_code == 201
+    answer_all(world, owner, heard, lambda name: {"turns": [{"start": 0.0, "end": 0.5, "label": "speech",
+                                                             "text": name}]})
+    listed = world.client.get(f"/api/projects/{heard}/items", headers=owner.headers).json()
+    b_only = make(world, owner, heard, "b only", {"ids": [i["id"] for i in listed if i["external_id"] == "b.wav"]})
+    nemo = export(world, owner, heard, "nemo", slice=str(b_only.json()["id"]), images="refs")
+    assert nemo.status_code == 200, nemo.text
+    lines = [json.loads(x) for x in members(nemo.content)["manifest.jsonl"].decode().splitlines()]
+    assert [x["text"] for x in lines] == ["b.wav"]
 
 
 def test_review_queue_takes_a_slice(world: World) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -72,7 +72,7 @@ class ExportPlan:
     video: VideoPlan | None = None  # mot, cvat, vis, yolo-frames: the question, source and videos
     # JSONL, CSV, Parquet: personal data replaced by placeholders (docs/privacy.md); None: original.
     redact: PrivacySettings | None = None
-    # JSONL, CSV, Parquet: only the items of a saved slice (services/curation/slices.py); None: all.
+    # Only the items of a saved slice (services/curation/slices.py; the media plans carry it too); None: all.
     where: ItemFilter | None = None
 
     @property
@@ -109,9 +109,10 @@ def plan_export(
     if redact and fmt not in TEXT_FORMATS and fmt not in AUDIO:
         raise Invalid("redaction is for the text and audio formats", [Problem(
             f"redact is available for {', '.join((*TEXT_FORMATS, *AUDIO))}, not {fmt}", field="redact")])
-    if slice_ref is not None and fmt not in TEXT_FORMATS:
-        raise Invalid("a slice is for the text formats", [Problem(
-            f"slice is available for {', '.join(TEXT_FORMATS)}, not {fmt}", field="slice")])
+    if slice_ref is not None and fmt in FEEDBACK:  # training data aggregates the whole project
+        raise Invalid("a slice is for the item formats", [Problem(
+            f"slice is available for every format but the training data ones ({', '.join(FEEDBACK)}), "
+            f"not {fmt}", field="slice")])
     where = None if slice_ref is None else slices.filter_of(conn, project_id, slice_ref)
     if fmt in FEEDBACK:
         feedback = feedback_plan(conn, project_id, acc.project.name, schema, fmt, question, license)
@@ -119,11 +120,12 @@ def plan_export(
     if fmt in AUDIO:
         audio = audio_plan(schema, fmt, question, source, images,
                            privacy_settings(acc.project.privacy_settings) if redact else None)
-        return ExportPlan(project_id, acc.project.name, fmt, schema, audio=audio)
+        return ExportPlan(project_id, acc.project.name, fmt, schema, audio=replace(audio, where=where))
     if fmt in VIDEO:
         video = video_plan(schema, fmt, question, source, images)
-        return ExportPlan(project_id, acc.project.name, fmt, schema, video=video)
-    dataset = dataset_plan(schema, fmt, question, source, images) if fmt in TYPES else None
+        return ExportPlan(project_id, acc.project.name, fmt, schema, video=replace(video, where=where))
+    dataset = None if fmt not in TYPES else replace(
+        dataset_plan(schema, fmt, question, source, images), where=where)
     return ExportPlan(project_id, acc.project.name, fmt, schema, dataset,
                       redact=privacy_settings(acc.project.privacy_settings) if redact else None, where=where)
 

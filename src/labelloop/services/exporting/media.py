@@ -23,6 +23,7 @@ from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting.chunks import ItemChunk, item_chunks
 from labelloop.services.importing.names import is_junk, unsafe_name
+from labelloop.services.items import ItemFilter
 from labelloop.services.targets import blob_hash
 
 SOURCES = ("consensus", "gold", "answers")
@@ -127,25 +128,27 @@ def source_values(source: str, question: str, chunk: ItemChunk, row: Any) -> Val
 
 def media_items(
     conn: Connection, project_id: int, *, source: str, question: str, field: str,
-    lookup: Callable[[list[str]], Select[Any]],
+    lookup: Callable[[list[str]], Select[Any]], where: ItemFilter | None = None,
 ) -> Iterator[MediaItem]:
     """The items with a value from the source, in item order, with their blobs looked up a chunk
     at a time by `lookup`'s query of the given hashes (its rows have `sha256`; one pass over the
-    project; run again for another)."""
+    project, or of the items of a saved slice's filter `where`; run again for another)."""
     def find(conn: Connection, hashes: list[str]) -> dict[str, Any]:
         return {r.sha256: r for r in conn.execute(lookup(hashes))}
 
-    return found_items(conn, project_id, source=source, question=question, field=field, find=find)
+    return found_items(conn, project_id, source=source, question=question, field=field, find=find,
+                       where=where)
 
 
 def found_items(
     conn: Connection, project_id: int, *, source: str, question: str, field: str,
     find: Callable[[Connection, list[str]], Mapping[str, Any]], whole_answers: bool = False,
+    where: ItemFilter | None = None,
 ) -> Iterator[MediaItem]:
     """As :func:`media_items`, with the blobs of a chunk's hashes found by `find` ({sha256: facts});
     `whole_answers`: each value a whole answer (:func:`source_answers`), not its parts."""
     values_of = source_answers if whole_answers else source_values
-    for chunk in item_chunks(conn, project_id, with_answers=source == "answers"):
+    for chunk in item_chunks(conn, project_id, with_answers=source == "answers", where=where):
         found: list[tuple[Any, Any, Values]] = []
         for row in chunk.items:
             values = values_of(source, question, chunk, row)

@@ -26,6 +26,7 @@ from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting import media
 from labelloop.services.importing.names import AUDIO_SUFFIXES
+from labelloop.services.items import ItemFilter
 from labelloop.services.privacy.exported import redact_segments
 from labelloop.services.privacy.settings import PrivacySettings
 from labelloop.store.models import blob_audio, blobs
@@ -46,6 +47,7 @@ class AudioPlan:
     # Transcripts with personal data replaced (docs/privacy.md, "Exports"); None: the original.
     redact: PrivacySettings | None = None
     schema: LabelSchema | None = None
+    where: ItemFilter | None = None  # only the items of a saved slice (services/curation/slices.py)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def clips(conn: Connection, project_id: int, plan: AudioPlan) -> Iterator[Clip |
     names = media.ArchiveNames(SUFFIX, ".audio", AUDIO_SUFFIXES)
     index = 0
     for item in media.media_items(conn, project_id, source=plan.source, question=plan.question.name,
-                            field=plan.field, lookup=_probed):
+                            field=plan.field, lookup=_probed, where=plan.where):
         row, ref, sha, blob = item.row, item.reference, item.sha256, item.blob
         if blob is None:
             why = "no audio" if ref is None else (

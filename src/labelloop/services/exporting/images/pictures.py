@@ -26,6 +26,7 @@ from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting import media
 from labelloop.services.importing.names import IMAGE_SUFFIXES
+from labelloop.services.items import ItemFilter
 from labelloop.store.models import blobs
 
 # The shape types each format can hold.
@@ -45,6 +46,7 @@ class DatasetPlan:
     field: str  # the image field the question is about
     source: str
     images: str
+    where: ItemFilter | None = None  # only the items of a saved slice (services/curation/slices.py)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def pictures(conn: Connection, project_id: int, plan: DatasetPlan) -> Iterator[P
     names = media.ArchiveNames(SUFFIX, ".img", IMAGE_SUFFIXES)
     index = 0
     for item in media.media_items(conn, project_id, source=plan.source, question=plan.question.name,
-                            field=plan.field, lookup=_sizes):
+                            field=plan.field, lookup=_sizes, where=plan.where):
         row, ref, sha, blob = item.row, item.reference, item.sha256, item.blob
         if blob is None or not blob.width or not blob.height:
             why = "no image" if ref is None else (

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from labelloop.errors import Invalid, Problem
 from labelloop.schema import LabelSchema, Question
 from labelloop.services.exporting import media
+from labelloop.services.items import ItemFilter
 from labelloop.store.models import blob_video, blobs
 
 FORMATS = ("mot", "cvat", "vis", "yolo-frames")
@@ -63,6 +64,7 @@ class VideoPlan:
     field: str  # the video field the question is about
     source: str
     files: str  # include (the videos go in) or refs (references.csv instead)
+    where: ItemFilter | None = None  # only the items of a saved slice (services/curation/slices.py)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def footage(
     names = media.ArchiveNames(SUFFIX, ".mp4", KEPT)
     index = 0
     for item in media.found_items(conn, project_id, source=plan.source, question=plan.question.name,
-                                  field=plan.field, find=facts, whole_answers=True):
+                                  field=plan.field, find=facts, whole_answers=True, where=plan.where):
         row, ref, sha, v, values = item.row, item.reference, item.sha256, item.blob, item.values
         if v is None:
             why = "no video" if ref is None else (
