@@ -100,12 +100,19 @@ def _labelled(question: Question, got: Collected, rows: np.ndarray) -> Iterator[
             yield int(i), orjson.loads(got.data[i]).get(target), value
 
 
+def _per_split(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, n: int, *, audio: bool
+               ) -> tuple[list[list[tuple[int, Any, list[Any]]]], dict[str, Any]]:
+    """Per split, the labelled items of the question; and the stored facts of their files."""
+    wanted = [list(_labelled(q, got, np.flatnonzero(split_of == s))) for s in range(n)]
+    hashes = {h for part in wanted for _, ref, _ in part if (h := blob_hash(ref))}
+    return wanted, _facts(conn, hashes, audio=audio)
+
+
 def _images(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, splits: Sequence[str],
             folder: Path, out: MediaSummary, refs: list[list[str]]) -> None:
     assert q.spec.target is not None  # a shape question always has one
     plan = DatasetPlan("coco", q, q.spec.target, "release", "refs")
-    wanted = [list(_labelled(q, got, np.flatnonzero(split_of == s))) for s in range(len(splits))]
-    facts = _facts(conn, {h for part in wanted for _, ref, _ in part if (h := blob_hash(ref))}, audio=False)
+    wanted, facts = _per_split(conn, q, got, split_of, len(splits), audio=False)
     by_split: dict[str, list[Picture]] = {}
     left_out = 0
     for s, part in zip(splits, wanted, strict=True):
@@ -162,8 +169,7 @@ def _audio(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, 
            folder: Path, out: MediaSummary, refs: list[list[str]]) -> None:
     assert q.spec.target is not None  # an audio_segments question always has one
     plan = AudioPlan("nemo", q, q.spec.target, "release", "refs")
-    wanted = [list(_labelled(q, got, np.flatnonzero(split_of == s))) for s in range(len(splits))]
-    facts = _facts(conn, {h for part in wanted for _, ref, _ in part if (h := blob_hash(ref))}, audio=True)
+    wanted, facts = _per_split(conn, q, got, split_of, len(splits), audio=True)
     described = left_out = 0
     for s, part in zip(splits, wanted, strict=True):
         names = media.ArchiveNames(AUDIO_SUFFIX, ".audio", AUDIO_SUFFIXES)
