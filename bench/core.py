@@ -1,6 +1,7 @@
 """Core benchmark: import, the annotator loop (alone, under open-loop load, at saturation), export.
 
     .venv/bin/python bench/core.py [--workers N] [--database-url URL] [--quick] [--profile]
+    .venv/bin/python bench/core.py --ab REV [--rounds N] [--quick]     (bench/core_ab.py)
 
 Starts a real `labelloop serve` on loopback over a fresh database (SQLite in a temporary
 folder unless --database-url names an empty PostgreSQL database), drives it from a separate
@@ -10,7 +11,11 @@ timing: the targets are shown next to the numbers for the reader.
 
 How to read the numbers:
 - import items/s: from the first byte of the upload to the job reported "succeeded"
-  (polled every 50 ms).
+  (polled every 50 ms); once with ids (`{"id", "text", "meta"}`), once with plain `{"text"}`
+  records (`_noids`: the item's id is then its content hash).
+- CPU per cycle: the server's CPU time over a phase (every process of it, from /proc) divided by
+  the cycles counted in it; `_1` one annotator, `_16` at saturation, `_workers2` at saturation
+  against `serve --workers 2` (a second server over a database of its own, after the first).
 - open loop: cycles (next + submit) arrive as a Poisson stream; a next-task latency counts
   from the cycle's scheduled start, so time spent queued behind a slow response counts too.
 - CPU share: CPU seconds / wall seconds over the measured window (1.0 = one core busy), for
@@ -61,9 +66,10 @@ SCHEMA = {
     "questions": [{"name": "sentiment", "type": "choice", "options": ["pos", "neg", "neu"]}],
 }
 TARGETS = {
-    "import_items_per_s": (">=", 20_000),
+    "import_items_per_s": (">=", 20_000), "import_items_per_s_noids": (">=", 40_000),
     "next_p95_ms_load": ("<=", 15), "submit_p95_ms_load": ("<=", 15),
-    "cycles_per_s_16": (">=", 400), "export_items_per_s": (">=", 50_000),
+    "cycles_per_s_16": (">=", 400), "cycles_per_s_16_workers2": (">=", 400),
+    "export_items_per_s": (">=", 50_000),
     "audit_overhead_ms_per_cycle": ("<=", 0.2),
 }
 console = Console(stderr=False)
@@ -106,11 +112,14 @@ def sentence(rng: random.Random) -> str:
             return s
 
 
-def write_jsonl(path: Path, n: int, seed: int, prefix: str = "i") -> None:
+def write_jsonl(path: Path, n: int, seed: int, prefix: str = "i", *, ids: bool = True) -> None:
+    """`n` records `{"id", "text", "meta"}`, or plain `{"text"}` records without `ids`."""
     rng = random.Random(seed)
     with path.open("wb") as f:
         for i in range(1, n + 1):
-            f.write(orjson.dumps({"id": f"{prefix}{i:06d}", "text": sentence(rng), "meta": {"n": i}}))
+            rec = {"id": f"{prefix}{i:06d}", "text": sentence(rng), "meta": {"n": i}} if ids else {
+                "text": sentence(rng)}
+            f.write(orjson.dumps(rec))
             f.write(b"\n")
 
 
@@ -125,13 +134,18 @@ def free_port() -> int:
 class Server:
     """`labelloop serve` in a subprocess over a fresh data folder."""
 
-    def __init__(self, data_dir: Path, workers: int, database_url: str | None) -> None:
+    def __init__(self, data_dir: Path, workers: int, database_url: str | None,
+                 src: Path | None = None) -> None:
+        """`src`: another checkout's `src` folder to serve from (PYTHONPATH wins over this venv's
+        editable install), for A/B runs (bench/core_ab.py)."""
         self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LABELLOOP_DATA_DIR": str(data_dir), "LABELLOOP_ACCESS_LOG": "false",
                     "LABELLOOP_LOG_LEVEL": "warning", "LABELLOOP_PORT": str(self.port),
                     "LABELLOOP_HOST": "127.0.0.1"}
+        if src is not None:
+            self.env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), os.environ.get("PYTHONPATH")) if p)
         if database_url:
             self.env["LABELLOOP_DATABASE_URL"] = database_url
         self.workers = workers
@@ -391,6 +405,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a smoke run: 10k items, 5 s phases")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     ap.add_argument("--out", type=Path, default=RESULTS / "core.json")
+    ap.add_argument("--ab", metavar="REV", default=None,
+                    help="A/B: the same phases on this checkout and on a git worktree of REV, "
+                         "alternately (bench/core_ab.py); writes bench/results/core-ab.json")
+    ap.add_argument("--rounds", type=int, default=2, help="A/B rounds (each runs both code bases once)")
     ap.add_argument("--profile", action="store_true",
                     help="sample the server with py-spy during the saturation phase (slows it a little); "
                          "writes bench/results/core-profile.txt (collapsed stacks) and prints the hot spots")
@@ -398,6 +416,11 @@ def main() -> None:
     if args.quick:
         args.items, args.small_items, args.duration, args.seq_cycles = 10_000, 2_000, 5.0, 200
         args.audit_pairs = 400
+    if args.ab:
+        from core_ab import run_ab
+
+        run_ab(args)
+        return
 
     t_begin = time.perf_counter()
     load_start, pressure_start = os.getloadavg(), cpu_pressure()
@@ -407,13 +430,16 @@ def main() -> None:
     server.data_dir.mkdir()
     res: dict[str, Any] = {}
     try:
-        big, small = tmp / "items.jsonl", tmp / "small.jsonl"
+        big, small, noids = tmp / "items.jsonl", tmp / "small.jsonl", tmp / "noids.jsonl"
         write_jsonl(big, args.items, seed=1)
         write_jsonl(small, args.small_items, seed=2, prefix="s")
+        write_jsonl(noids, args.items, seed=3, ids=False)
         console.print(f"[dim]data: {args.items:,} items ({big.stat().st_size / 1e6:.1f} MB); "
                       f"starting the server ({args.workers} worker(s))...[/dim]")
         res["server_start_s"] = round(server.start(), 2)
-        res.update(run(server, args, big, small))
+        res.update(run(server, args, big, small, noids))
+        server.stop()
+        res.update(run_workers2(args, tmp, big))
         # In process, while the server idles: the audit log's cost per cycle, on minus off
         # (bench/audit_cost.py says how).
         console.print(f"[dim]{time.strftime('%H:%M:%S')} audit log on and off, "
@@ -455,22 +481,36 @@ def admin_token(server: Server) -> str:
     return str(login.json()["token"])
 
 
-def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dict[str, Any]:
-    admin = admin_token(server)
-    api = Api(server.base, admin)
+def new_project(api: Api, label: str) -> int:
+    p = api.call("POST", "/api/projects", 201, json={
+        "name": f"bench {label}", "label_schema": SCHEMA, "overlap": 1, "lease_seconds": 600})
+    return int(p["id"])
 
-    def project(label: str) -> int:
-        p = api.call("POST", "/api/projects", 201, json={
-            "name": f"bench {label}", "label_schema": SCHEMA, "overlap": 1, "lease_seconds": 600})
-        return int(p["id"])
 
-    pid_big, pid_small = project("big"), project("small")
+def annotators(api: Api, project_id: int, n: int) -> list[str]:
+    """Tokens of `n` new annotators of the project."""
     tokens = []
-    for i in range(args.clients):
-        u = api.call("POST", "/api/users", 201, json={"username": f"annotator{i:02d}", "password": None})
+    tag = random.randrange(10**9)
+    for i in range(n):
+        u = api.call("POST", "/api/users", 201,
+                     json={"username": f"annotator{i:02d}-{tag}", "password": None})
         tok = api.call("POST", "/api/tokens", 201, json={"name": "bench", "user_id": u["id"]})
         tokens.append(tok["token"])
-        api.call("PUT", f"/api/projects/{pid_big}/members/{u['id']}", json={"role": "annotator"})
+        api.call("PUT", f"/api/projects/{project_id}/members/{u['id']}", json={"role": "annotator"})
+    return tokens
+
+
+def cpu_ms_per_cycle(phase: dict[str, Any]) -> float | None:
+    """The server's CPU time over the phase (all its processes, from /proc) per cycle counted."""
+    cycles = phase.get("cycles") or 0
+    return round(1000 * phase["server_cpu_s"] / cycles, 3) if cycles else None
+
+
+def run(server: Server, args: argparse.Namespace, big: Path, small: Path, noids: Path) -> dict[str, Any]:
+    admin = admin_token(server)
+    api = Api(server.base, admin)
+    pid_big, pid_small, pid_noids = (new_project(api, label) for label in ("big", "small", "noids"))
+    tokens = annotators(api, pid_big, args.clients)
 
     phases: dict[str, dict[str, Any]] = {}
     pg = postgres_pid(args.database_url)
@@ -485,6 +525,8 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dic
                 project_id=pid_big, file=str(big), items=args.items)
     phase("import_small", f"import {args.small_items:,} items", "import", token=admin,
           project_id=pid_small, file=str(small), items=args.small_items)
+    imp_noids = phase("import_noids", f"import {args.items:,} items without ids", "import", token=admin,
+                      project_id=pid_noids, file=str(noids), items=args.items)
     seq = phase("seq", f"1 annotator, {args.seq_cycles} cycles", "seq", tokens=tokens[:1],
                 project_id=pid_big, cycles=args.seq_cycles, warmup=50)
     opn = phase("open", f"open loop {args.rate:g} cycles/s, {args.clients} clients, {args.duration:g}s",
@@ -508,7 +550,8 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dic
     if exp["lines"] != args.items or exp_small["lines"] != args.small_items:
         errors += 1
     return {
-        "import_items_per_s": imp["items_per_s"],
+        "import_items_per_s": imp["items_per_s"], "import_items_per_s_noids": imp_noids["items_per_s"],
+        "cpu_ms_per_cycle_1": cpu_ms_per_cycle(seq), "cpu_ms_per_cycle_16": cpu_ms_per_cycle(closed),
         "next_p50_ms_1": ms(seq, "next", "p50"), "next_p95_ms_1": ms(seq, "next", "p95"),
         "submit_p50_ms_1": ms(seq, "submit", "p50"), "submit_p95_ms_1": ms(seq, "submit", "p95"),
         "next_p50_ms_load": ms(opn, "next", "p50"), "next_p95_ms_load": ms(opn, "next", "p95"),
@@ -537,6 +580,41 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path) -> dic
     }
 
 
+def run_workers2(args: argparse.Namespace, tmp: Path, items: Path, *, src: Path | None = None,
+                 quiet: bool = False) -> dict[str, Any]:
+    """The saturation phase again against `serve --workers 2` over a database of its own (on SQLite
+    two processes share one file: WAL, each waiting for the other's write lock in its busy handler)."""
+    folder = tmp / f"data-workers2-{random.randrange(10**9)}"
+    folder.mkdir()
+    server = Server(folder, 2, args.database_url, src=src)
+    n = sum(1 for _ in items.open("rb"))
+    try:
+        if not quiet:
+            console.print(f"[dim]{time.strftime('%H:%M:%S')} starting a server with 2 worker "
+                          "processes...[/dim]")
+        server.start()
+        api = Api(server.base, admin_token(server))
+        pid = new_project(api, "workers2")
+        tokens = annotators(api, pid, args.clients)
+        imp = loadgen("import", server, token=str(api.http.headers["Authorization"]).split()[1],
+                      project_id=pid, file=str(items), items=n)
+        if not quiet:
+            console.print(f"[dim]{time.strftime('%H:%M:%S')} closed loop, {args.clients} clients, 2 worker "
+                          f"processes, {args.duration:g}s...[/dim]")
+        closed = loadgen("closed", server, tokens=tokens, project_id=pid, duration=args.duration)
+    finally:
+        server.stop()
+    return {
+        "cycles_per_s_16_workers2": closed["cycles_per_s"],
+        "cpu_ms_per_cycle_16_workers2": cpu_ms_per_cycle(closed),
+        "next_p95_ms_16_workers2": closed["next_ms"]["p95"],
+        "submit_p95_ms_16_workers2": closed["submit_ms"]["p95"],
+        "errors_workers2": int(imp.get("errors", 0)) + int(closed.get("errors", 0))
+        + int(closed.get("warmup_errors", 0)),
+        "phases_workers2": {"import": imp, "closed": closed},
+    }
+
+
 def show(res: dict[str, Any]) -> None:
     t = Table(title=f"labelloop core benchmark ({res['machine']['database']}, "
                     f"{res['machine']['workers']} worker(s), {res['machine']['cpu_count']} CPUs)")
@@ -555,6 +633,7 @@ def show(res: dict[str, Any]) -> None:
         t.add_row(label, text, target)
 
     row("import (items/s)", "import_items_per_s", fmt="{:,.0f}")
+    row("import, records without ids (items/s)", "import_items_per_s_noids", fmt="{:,.0f}")
     row("1 annotator: next p50 / p95", "next_p50_ms_1", " ms")
     row("", "next_p95_ms_1", " ms")
     row("1 annotator: submit p50 / p95", "submit_p50_ms_1", " ms")
@@ -567,6 +646,10 @@ def show(res: dict[str, Any]) -> None:
     row("saturation: cycles/s (16 clients)", "cycles_per_s_16")
     row("saturation: next / submit p95", "next_p95_ms_16", " ms")
     row("", "submit_p95_ms_16", " ms")
+    row("saturation, 2 worker processes: cycles/s", "cycles_per_s_16_workers2")
+    row("server CPU per cycle: 1 annotator (ms)", "cpu_ms_per_cycle_1", fmt="{:.3f}")
+    row("  saturation, 1 / 2 worker processes", "cpu_ms_per_cycle_16", fmt="{:.3f}")
+    row("", "cpu_ms_per_cycle_16_workers2", fmt="{:.3f}")
     row("export (items/s)", "export_items_per_s", fmt="{:,.0f}")
     row("export 10k (items/s)", "export_items_per_s_10k", fmt="{:,.0f}")
     row("export peak RSS, big / 10k", "export_peak_rss_mb", " MB")
@@ -576,12 +659,14 @@ def show(res: dict[str, Any]) -> None:
     row("audit log: cost per cycle (wall / CPU)", "audit_overhead_ms_per_cycle", " ms", fmt="{:.3f}")
     row("", "audit_overhead_cpu_ms_per_cycle", " ms", fmt="{:.3f}")
     row("errors (non-2xx)", "errors", fmt="{:d}")
+    row("errors, 2 worker processes", "errors_workers2", fmt="{:d}")
     console.print(t)
 
     c = Table(title="CPU share (CPU seconds / wall seconds; 1.0 = one core busy)")
     for col in ("phase", "wall s", "loadgen", "server", "postgres"):
         c.add_column(col, justify="right" if col != "phase" else "left")
-    for k, p in res["phases"].items():
+    for k, p in [*res["phases"].items(), *(("closed_workers2", p) for k2, p in
+                                            res.get("phases_workers2", {}).items() if k2 == "closed")]:
         pg = p.get("postgres_cpu_share")
         c.add_row(k, f"{p['wall_s']:.1f}", f"{p['loadgen_cpu_share']:.2f}", f"{p['server_cpu_share']:.2f}",
                   "-" if pg is None else f"{pg:.2f}")

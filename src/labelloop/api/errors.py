@@ -62,6 +62,11 @@ def error_response(status: int, kind: str, message: str, problems: list[dict[str
 
 def _domain(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    return domain_error_response(exc)
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    """The response a domain error becomes (also sent by api/hot_paths.py, outside the router)."""
     status, kind = next(v for cls, v in STATUS.items() if isinstance(exc, cls))
     problems = exc.detail if isinstance(exc, Invalid) else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

@@ -21,6 +21,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
+from labelloop.store.prepared import PreparedConnection
+
 T = TypeVar("T")
 # PostgreSQL connections a process may open beyond its pool size, kept open like the rest.
 PG_OVERFLOW = 32
@@ -48,6 +50,8 @@ def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
             max_overflow=64,
         )
         _configure_sqlite(engine)
+        # Repeated Core statements straight to the driver (store/prepared.py).
+        engine._connection_cls = PreparedConnection
         return engine
     # Every connection is kept once opened, up to `pool_size` + PG_OVERFLOW: opening one forks a
     # PostgreSQL backend, which costs more than the request that needed it, and a pool that
@@ -131,6 +135,15 @@ def _ping_when_idle(engine: Engine) -> None:
                                      f"is gone: {e}") from e
 
 
+# SQLite's automatic checkpoint (pages) and page cache per connection (KiB): its defaults, and what
+# a bulk write (an import's batch) has.
+CHECKPOINT_PAGES = 1000
+BULK_CHECKPOINT_PAGES = 8192
+CACHE_KIB = 2000
+BULK_CACHE_KIB = 32768
+_BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED"}
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -148,7 +161,15 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("labelloop_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        begin = _BEGIN.get(mode) or f"BEGIN {mode}"
+        if conn.dispatch.before_cursor_execute:  # someone records statements: let them see it
+            conn.exec_driver_sql(begin)
+            return
+        try:  # straight to the driver: SQLAlchemy's statement machinery costs more than BEGIN
+            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        except conn.dialect.loaded_dbapi.Error as e:
+            raise DBAPIError.instance(begin, (), e, conn.dialect.loaded_dbapi.Error,
+                                      dialect=conn.dialect) from e
 
 
 def _is_transient(err: DBAPIError) -> bool:
@@ -175,14 +196,48 @@ class Database:
         return self.dialect == "sqlite"
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction: committed on success, rolled back on any error."""
+    def write(self, *, bulk: bool = False) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any error.
+
+        `bulk` (an import's batches): on SQLite the write-ahead log may grow to
+        BULK_CHECKPOINT_PAGES before this connection's commit copies it into the database, instead
+        of SQLite's 1,000, and the transaction has a page cache of BULK_CACHE_KIB. A batch rewrites
+        pages all over an index whose keys come in no order (content hashes, for records without
+        ids): in the default 2 MiB cache it evicted and read back its own pages, and each
+        checkpoint wrote them all to the database file again and synced it; fewer, larger
+        checkpoints write each page once per checkpoint. Both settings are SQLite's defaults again
+        when the transaction ends (the cache gives its pages back); `checkpoint()` brings the log
+        in once the import is done."""
         if self._write_lock is None:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
             return
-        with self._write_lock, self.engine.connect() as conn, conn.begin():
-            yield conn
+        with self._write_lock, self.engine.connect() as conn:
+            if not bulk:
+                with conn.begin():
+                    yield conn
+                return
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+            driver.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                driver.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+                driver.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database now, as far as readers allow, without
+        waiting for anyone (PASSIVE): after a bulk write, so that the next small commit does not
+        pay for it. Nothing on PostgreSQL."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     @contextmanager
     def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
@@ -198,11 +253,11 @@ class Database:
             with conn.begin():
                 yield conn
 
-    def run(self, fn: Callable[[Connection], T], *, attempts: int = 5) -> T:
-        """`fn` in a write transaction, retried whole on a transient conflict."""
+    def run(self, fn: Callable[[Connection], T], *, attempts: int = 5, bulk: bool = False) -> T:
+        """`fn` in a write transaction (`bulk`: see `write`), retried whole on a transient conflict."""
         for attempt in range(attempts):
             try:
-                with self.write() as conn:
+                with self.write(bulk=bulk) as conn:
                     return fn(conn)
             except DBAPIError as e:
                 if attempt == attempts - 1 or not _is_transient(e):

@@ -85,14 +85,15 @@ _STORE_PG = (
 
 
 def _replay(
-    conn: Connection, user_id: int, key: str, item_id: int, value: dict[str, Any]
+    conn: Connection, actor: Actor, key: str, item_id: int, value: dict[str, Any]
 ) -> AnswerInfo | None:
-    row = conn.execute(_BY_KEY, {"uid": user_id, "key": key}).first()
+    """The caller's answer stored under this key, as the submit that stored it answered."""
+    row = conn.execute(_BY_KEY, {"uid": actor.user_id, "key": key}).first()
     if row is None:
         return None
     if row.item_id != item_id or row.value != value:
         raise Conflict("this idempotency key was already used for a different answer")
-    return answer_info(row)
+    return answer_info(row, actor.username)
 
 
 def submit_answer(
@@ -133,7 +134,7 @@ def submit_answer(
 
     lease = lock_assignment(conn, project_id, item_id, uid)
     if idempotency_key is not None:
-        replay = _replay(conn, uid, idempotency_key, item_id, clean)
+        replay = _replay(conn, actor, idempotency_key, item_id, clean)
         if replay is not None:
             return _shown(schema, red, replay), False
     if lease.state == SUBMITTED:

@@ -140,11 +140,11 @@ _PICK_GOLD = (
 _TAKE_GOLD_SLOT = (
     update(items).where(items.c.id == bindparam("iid")).values(reserved=items.c.reserved + 1)
 )
-# On PostgreSQL a task handed out comes back from the UPDATE that reserves its slot, content and
-# all, rather than in a second round trip (_task). SQLite, in process, reads it after: its
-# RETURNING drops table names, which a correlated subquery (SCAN_KEY) cannot do without.
-_RETURNED = {"postgresql": (items.c.id, items.c.external_id, items.c.data, items.c.meta, SCAN_KEY),
-             "sqlite": (items.c.id,)}
+# A task handed out comes back from the UPDATE that reserves its slot, content and all, rather than
+# in a second statement (_task). SQLite's RETURNING drops table names, which a correlated subquery
+# (SCAN_KEY) cannot do without: there the scan key is read after, when the privacy policy needs it.
+_CONTENT = (items.c.id, items.c.external_id, items.c.data, items.c.meta)
+_RETURNED = {"postgresql": (*_CONTENT, SCAN_KEY), "sqlite": _CONTENT}
 _PICKS = {
     ("sqlite", False): _PICK, ("sqlite", True): _PICK_PRELABELLED,
     ("postgresql", False): _PICK_PG, ("postgresql", True): _PICK_PRELABELLED_PG,
@@ -243,7 +243,9 @@ def _task(
     """
     hiding = privacy.hiding(project)
     if model is None:
-        plain = content if content is not None else conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
+        plain = content
+        if plain is None or (hiding is not None and "pii_scan" not in plain._fields):
+            plain = conn.execute(_ITEM_CONTENT, {"iid": item_id}).one()
         if hiding is None:
             return Task(item_id, plain.external_id, blind(schema.fields, plain.data), plain.meta,
                         leased_at, expires_at)
@@ -318,8 +320,7 @@ def next_task(
         _UPSERT_LEASE[conn.dialect.name],
         {"pid": project_id, "iid": taken.id, "uid": uid, "now": now, "expires": expires},
     )
-    content = taken if _is_pg(conn) else None
-    task = _task(conn, taken.id, now, expires, model, schema, acc.project, content=content)
+    task = _task(conn, taken.id, now, expires, model, schema, acc.project, content=taken)
     return _served(conn, actor, project_id, task)
 
 
