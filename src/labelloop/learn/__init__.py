@@ -3,7 +3,9 @@
 - encoders (:func:`get_encoder`, :func:`embed`, :class:`EmbeddingCache`): texts and small images to
   vectors, batched, with progress and an on-disk cache keyed by content hash;
 - :class:`EmbeddingClassifier`: calibrated logistic regression trained on weighted consensus labels,
-  with out-of-fold probabilities for every labelled item;
+  with out-of-fold probabilities for every labelled item; :class:`TextClassifier` the same over
+  embeddings with n-gram TF-IDF stacked beside them, and :class:`TunedTextClassifier` with MiniLM
+  fine-tuned on part of the labels (the ``finetune`` extra: torch is imported only then);
 - selection strategies (:func:`rank_items`): random, least confidence, margin, entropy, diversity,
   hybrid and cold start, all with one signature;
 - :func:`choose_threshold` and :func:`autolabel`: auto-labelling with a confidence bound on accuracy;
@@ -38,6 +40,8 @@ from labelloop.learn.near_duplicates import (
     top_k_similar,
 )
 from labelloop.learn.strategies import STRATEGIES, rank_items
+from labelloop.learn.text.classifier import TextClassifier
+from labelloop.learn.text.tuned import TunedTextClassifier
 
 __all__ = [
     "COCO_CLASSES",
@@ -51,6 +55,8 @@ __all__ = [
     "EmbeddingClassifier",
     "Encoder",
     "NearDuplicates",
+    "TextClassifier",
+    "TunedTextClassifier",
     "apply_policy",
     "autolabel",
     "available_encoders",

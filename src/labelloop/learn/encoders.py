@@ -7,13 +7,14 @@ An encoder has a ``name`` that identifies it *and its settings* (the cache keys 
 
 Encoders are chosen by name with :func:`get_encoder`:
 
-=================  ========================================================================  ==============
-name               what                                                                      needs
-=================  ========================================================================  ==============
-``hashed-tfidf``   hashed word 1-2-gram TF-IDF, dense (:mod:`~.text.tfidf`)                  scikit-learn
-``minilm``         all-MiniLM-L6-v2 sentence embeddings, int8 ONNX (:mod:`~.text.minilm`)    ``[embeddings]``
-``image-features`` downscaled intensities + gradient histograms (:mod:`~.images.features`)   numpy
-=================  ========================================================================  ==============
+===================  ====================================================================  ==================
+name                 what                                                                  needs
+===================  ====================================================================  ==================
+``hashed-tfidf``     hashed word 1-2-gram TF-IDF, dense (:mod:`~.text.tfidf`)              scikit-learn
+``minilm``           all-MiniLM-L6-v2 sentence embeddings, int8 ONNX (:mod:`~.text.minilm`) ``[embeddings]``
+``multilingual-e5``  multilingual-e5-small, 4-bit, about 100 languages (:mod:`~.text.e5`)  ``[embeddings]``
+``image-features``   downscaled intensities + gradient histograms (:mod:`~.images.features`) numpy
+===================  ====================================================================  ==================
 
 and ``efficientnet-lite3``: EfficientNet-Lite3 image embeddings, 1280-d (:mod:`~.images.embeddings`),
 which needs the ``[images-models]`` extra.
@@ -97,7 +98,7 @@ def embed(
 
 def available_encoders() -> tuple[str, ...]:
     """Names :func:`get_encoder` accepts."""
-    return ("hashed-tfidf", "minilm", "image-features", "efficientnet-lite3")
+    return ("hashed-tfidf", "minilm", "multilingual-e5", "image-features", "efficientnet-lite3")
 
 
 def get_encoder(name: str, **options: Any) -> Encoder[Any]:
@@ -110,6 +111,10 @@ def get_encoder(name: str, **options: Any) -> Encoder[Any]:
         from labelloop.learn.text.minilm import MiniLMEncoder
 
         return MiniLMEncoder(**options)
+    if name == "multilingual-e5":
+        from labelloop.learn.text.e5 import MultilingualE5Encoder
+
+        return MultilingualE5Encoder(**options)
     if name == "image-features":
         from labelloop.learn.images.features import ImageFeatureEncoder
 

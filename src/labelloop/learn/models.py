@@ -2,8 +2,10 @@ r"""A calibrated classifier on embeddings, and honest (out-of-fold) probabilitie
 
 Model: multinomial logistic regression (scikit-learn, L2 penalty ``1/C``) on the embeddings scaled to
 unit length (cosine geometry, as sentence embeddings are meant to be compared; every built-in encoder
-already returns unit vectors), trained on consensus labels with per-item weights (the consensus
-confidence, so an item the crowd agreed on counts more than a coin flip).
+already returns unit vectors), or on sparse rows (embeddings stacked beside n-gram TF-IDF,
+:mod:`labelloop.learn.text.ngrams`; scaled to unit length the same way, kept sparse), trained
+on consensus labels with per-item weights (the consensus confidence, so an item the crowd agreed on
+counts more than a coin flip).
 
 Calibration: temperature scaling (Guo, Pleiss, Sun & Weinberger, "On Calibration of Modern Neural
 Networks", ICML 2017). One scalar :math:`T > 0` rescales the log-probabilities,
@@ -28,9 +30,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Literal, Self, TypeAlias
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize_scalar
 from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped, unused-ignore]
@@ -38,6 +41,11 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped, unused-ignore]
 
 from labelloop.learn._checks import Floats, Indices, as_embeddings, as_labels
+
+# Rows the classifier trains on: dense embeddings, or sparse ones (embeddings stacked with n-grams,
+# labelloop.learn.text.ngrams.stack_features).
+Features: TypeAlias = NDArray[np.float32] | sp.csr_matrix
+Rows: TypeAlias = ArrayLike | sp.spmatrix | sp.sparray  # what fit / predict accept as X
 
 _LOG_FLOOR = -700.0  # log-probability of a class a fold never saw (exp underflows to 0)
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # C="auto" candidates, searched with warm starts, smallest first
@@ -113,7 +121,7 @@ class EmbeddingClassifier:
 
     def fit(
         self,
-        X: ArrayLike,
+        X: Rows,
         y: ArrayLike,
         *,
         sample_weight: ArrayLike | None = None,
@@ -138,22 +146,22 @@ class EmbeddingClassifier:
         self._model, self._seen = _fit_one(x, codes, weights, self.C_, self.max_iter)
         return self
 
-    def predict_log_proba_uncalibrated(self, X: ArrayLike) -> Floats:
+    def predict_log_proba_uncalibrated(self, X: Rows) -> Floats:
         """Log-probabilities before temperature scaling."""
         x = unit_rows(X)
         return _log_proba(self._model, self._seen, x, len(self.classes_))
 
-    def predict_proba(self, X: ArrayLike) -> Floats:
+    def predict_proba(self, X: Rows) -> Floats:
         """``(n, K)`` calibrated probabilities, columns in the order of ``classes_``."""
         return softmax_temperature(self.predict_log_proba_uncalibrated(X), self.temperature_)
 
-    def predict(self, X: ArrayLike) -> NDArray[np.generic]:
+    def predict(self, X: Rows) -> NDArray[np.generic]:
         """The most probable class of each item (a value of ``classes_``)."""
         return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])
 
 
 def out_of_fold_proba(
-    X: ArrayLike,
+    X: Rows,
     y: ArrayLike,
     *,
     sample_weight: ArrayLike | None = None,
@@ -209,8 +217,16 @@ def encode_labels(
     return as_labels(codes, n, len(vocab), name="y"), vocab
 
 
-def unit_rows(X: ArrayLike) -> NDArray[np.float32]:
-    """Checked float32 rows scaled to unit L2 norm (all-zero rows stay zero)."""
+def unit_rows(X: Rows) -> Features:
+    """Checked float32 rows scaled to unit L2 norm (all-zero rows stay zero); a sparse *X* stays
+    sparse (CSR)."""
+    if sp.issparse(X):
+        m = sp.csr_matrix(X, dtype=np.float32)
+        if not np.isfinite(m.data).all():
+            raise ValueError("X must be finite")
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1), dtype=np.float64)).ravel()
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)
+        return sp.csr_matrix(sp.diags(scale) @ m, dtype=np.float32)
     x = as_embeddings(X, name="X").astype(np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.asarray(np.divide(x, norms, out=np.zeros_like(x), where=norms > 0), dtype=np.float32)
@@ -226,7 +242,7 @@ def check_weights(sample_weight: ArrayLike | None, n: int) -> Floats:
 
 
 def _fit(
-    model: LogisticRegression, x: NDArray[np.float32], codes: Indices, weights: Floats
+    model: LogisticRegression, x: Features, codes: Indices, weights: Floats
 ) -> tuple[LogisticRegression, Indices]:
     """*model* fitted (a solver stopped at max_iter is still a usable model), and the classes it saw."""
     with warnings.catch_warnings():
@@ -236,12 +252,12 @@ def _fit(
 
 
 def _fit_one(
-    x: NDArray[np.float32], codes: Indices, weights: Floats, C: float, max_iter: int
+    x: Features, codes: Indices, weights: Floats, C: float, max_iter: int
 ) -> tuple[LogisticRegression, Indices]:
     return _fit(LogisticRegression(C=C, max_iter=max_iter), x, codes, weights)
 
 
-def _log_proba(model: LogisticRegression, seen: Indices, x: NDArray[np.float32], k: int) -> Floats:
+def _log_proba(model: LogisticRegression, seen: Indices, x: Features, k: int) -> Floats:
     out = np.full((x.shape[0], k), _LOG_FLOOR)
     if x.shape[0]:
         out[:, seen] = np.maximum(model.predict_log_proba(x), _LOG_FLOOR)
@@ -249,7 +265,7 @@ def _log_proba(model: LogisticRegression, seen: Indices, x: NDArray[np.float32],
 
 
 def _oof_log_proba(
-    x: NDArray[np.float32],
+    x: Features,
     codes: Indices,
     weights: Floats,
     k: int,

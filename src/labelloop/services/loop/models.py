@@ -22,7 +22,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -55,23 +56,101 @@ class LoopModel(Protocol):
 
 
 class BuiltinModel:
-    """A calibrated classifier on the round's embeddings (labelloop.learn.EmbeddingClassifier)."""
+    """A calibrated classifier on the round's embeddings (labelloop.learn.EmbeddingClassifier).
 
-    def __init__(self) -> None:
+    On text items (`text_fields` given) it reads the items' texts too (`needs_texts`): with
+    `ngrams`, n-gram TF-IDF stacked beside the embeddings (labelloop.learn.text.classifier); with
+    `finetune`, the encoder fine-tuned on part of the labels (labelloop.learn.text.tuned; a
+    `FinetunePlan`), falling back to the frozen embeddings when the plan cannot run. `keep_out`:
+    external ids of items never to fine-tune on (the round's validation sample). `text_info` says
+    afterwards what was used, for the round's metrics.
+    """
+
+    def __init__(self, *, text_fields: Sequence[str] | None = None, ngrams: bool = False,
+                 finetune: FinetunePlan | None = None, keep_out: frozenset[Any] = frozenset(),
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
         self.class_counts: np.ndarray | None = None
+        self.text_fields = list(text_fields) if text_fields is not None else None
+        self.ngrams = ngrams
+        self.finetune = finetune
+        self.keep_out = keep_out
+        self.progress = progress
+        self.text_info: dict[str, Any] = {}
+
+    @property
+    def needs_texts(self) -> bool:
+        return self.text_fields is not None and (self.ngrams or self.finetune is not None)
+
+    def _texts(self, items: Sequence[dict[str, Any]], n: int) -> list[str]:
+        from labelloop.services.compute.round_tasks import item_text
+
+        if len(items) != n:
+            raise ValueError(f"this model reads the items' texts: got {len(items)} items for {n} rows")
+        assert self.text_fields is not None
+        return [item_text(self.text_fields, item.get("data") or {}) for item in items]
 
     def fit(self, items: Sequence[dict[str, Any]], x: np.ndarray, y: np.ndarray, weights: np.ndarray,
             classes: list[str], question: str) -> np.ndarray | None:
         from labelloop.learn import EmbeddingClassifier
 
-        self._model = EmbeddingClassifier(seed=0).fit(x, y, sample_weight=weights,
-                                                      classes=list(range(len(classes))))
+        codes = list(range(len(classes)))
+        if not self.needs_texts:
+            self._model: Any = EmbeddingClassifier(seed=0).fit(x, y, sample_weight=weights, classes=codes)
+            self.class_counts = self._model.class_counts_
+            return np.asarray(self._model.oof_proba_) if self._model.oof_proba_ is not None else None
+        texts = self._texts(items, len(x))
+        if self.finetune is None:
+            from labelloop.learn.text.classifier import TextClassifier
+
+            self._model = TextClassifier(ngrams=self.ngrams, seed=0).fit(
+                texts, x, y, sample_weight=weights, classes=codes)
+            self.text_info = {"ngrams": self._model.n_ngram_features_, "finetune": None}
+        else:
+            self._model = self.finetune.fit(texts, x, y, weights, codes, ngrams=self.ngrams,
+                                            keep_out=[item.get("id") in self.keep_out for item in items],
+                                            progress=self.progress)
+            self.text_info = {"ngrams": self.ngrams, "finetune": self.finetune.describe(self._model)}
         self.class_counts = self._model.class_counts_
-        return self._model.oof_proba_
+        return None if self._model.oof_proba_ is None else np.asarray(self._model.oof_proba_)
 
     def predict_proba(self, items: Sequence[dict[str, Any]], x: np.ndarray, classes: list[str],
                       question: str) -> np.ndarray:
-        return np.asarray(self._model.predict_proba(x))
+        if not self.needs_texts:
+            return np.asarray(self._model.predict_proba(x))
+        return np.asarray(self._model.predict_proba(self._texts(items, len(x)), x))
+
+
+@dataclass(frozen=True)
+class FinetunePlan:
+    """How a round fine-tunes (the project's `finetune_*` settings); see labelloop.learn.text.tuned."""
+
+    min_labels: int
+    seconds: float
+    threads: int = 1  # torch threads: the round keeps BLAS to one as well (rounds.py)
+    encoder_ok: bool = True  # False: the round's encoder is not the one that can be fine-tuned
+
+    def fit(self, texts: list[str], x: np.ndarray, y: np.ndarray, weights: np.ndarray, codes: list[int],
+            *, ngrams: bool, keep_out: list[bool],
+            progress: Callable[[str, int, int], None] | None) -> Any:
+        from labelloop.learn.text.tuned import TunedTextClassifier
+
+        return TunedTextClassifier(
+            min_labels=self.min_labels, seconds=self.seconds, ngrams=ngrams,
+            finetune_options={"threads": self.threads}, seed=0,
+            unavailable=None if self.encoder_ok else "fine-tuning needs the minilm encoder",
+        ).fit(texts, x, y, sample_weight=weights, classes=codes, keep_out=np.array(keep_out, dtype=bool),
+              progress=progress)
+
+    @staticmethod
+    def describe(model: Any) -> dict[str, Any]:
+        """The metrics a round records about its fine-tuning."""
+        report = model.report_
+        return {"used": bool(model.tuned), "fallback": model.fallback_,
+                "tuned_on": int(model.tuned_mask_.sum()),
+                **({} if report is None else {"steps": report.steps, "epochs": report.epochs,
+                                              "seconds": report.seconds, "stopped": report.stopped,
+                                              "first_loss": round(report.first_loss, 4),
+                                              "last_loss": round(report.last_loss, 4)})}
 
 
 def _probabilities(raw: Any, n: int, k: int, where: str) -> np.ndarray:

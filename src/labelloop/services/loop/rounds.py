@@ -17,7 +17,9 @@ answers to other questions, such as a detector's boxes (services/loop/versions.p
 Batch compute: the per-item steps (embedding a text project's items, the built-in model's
 predictions with the selection scores of an uncertainty strategy, and the crowd-versus-model
 disagreement search) run over batches of items (services/compute): in this process, or as Ray
-tasks when `ray_address` (LABELLOOP_RAY_ADDRESS) is set, with the same results. Training, the
+tasks when `ray_address` (LABELLOOP_RAY_ADDRESS) is set, with the same results. The built-in model
+of a text round with n-grams or fine-tuning (docs/learn.md, "Text model") reads the items' texts
+and predicts in one call here, like a team's model. Training, the
 other strategies (k-center and k-means look at the whole set; random is a permutation), confident
 learning (its class thresholds are over every label), the ranking and the writes stay here; so
 do images and a team's own model, which sees all items in one call.
@@ -39,7 +41,7 @@ from labelloop.schema import LabelSchema
 from labelloop.services.compute import BatchMap, batch_map, round_steps
 from labelloop.services.loop import flags as loop_flags
 from labelloop.services.loop.images import image_field
-from labelloop.services.loop.models import BuiltinModel, model_for
+from labelloop.services.loop.models import BuiltinModel, FinetunePlan, model_for
 from labelloop.services.loop.round_images import embed_images
 from labelloop.services.loop.settings import IMAGE_ENCODERS, TEXT_ENCODERS, LoopSettings, loop_settings
 from labelloop.services.loop.versions import (
@@ -223,14 +225,18 @@ def _run_round(
     model = model_for(settings.model)
     content = [{"id": r.external_id, "data": r.data} for r in rows]
     lab_idx = np.flatnonzero(labelled)
+    if isinstance(model, BuiltinModel) and image is None:
+        model = _text_model(schema, settings, rows, lab_idx[validation[lab_idx]], progress)
     oof = model.fit([content[i] for i in lab_idx], x[labelled], y[labelled], weight[labelled],
                     classes, question)
+    if isinstance(model, BuiltinModel) and model.text_info:
+        metrics["text_model"] = model.text_info
     scores = None
-    if isinstance(model, BuiltinModel):
+    if isinstance(model, BuiltinModel) and not model.needs_texts:
         score = settings.strategy if settings.strategy in UNCERTAINTY_STRATEGIES else None
         proba, scores = round_steps.predict(runner, model, x, classes=classes, question=question,
                                             score=score)
-    else:  # a team's model sees every item in one call, as its protocol says (models.py)
+    else:  # a team's model, or the text model (it reads the texts), sees every item in one call
         proba = model.predict_proba(content, x, classes, question)
     metrics["model"] = settings.model
 
@@ -305,6 +311,28 @@ def _run_round(
     _set_metrics(db, version, metrics)
     step(7, "done")
     return {"model_version": version, **metrics}
+
+
+def _text_model(schema: LabelSchema, settings: LoopSettings, rows: Any, validation_rows: np.ndarray,
+                progress: ProgressFn | None) -> BuiltinModel:
+    """The built-in model of a text round: n-grams and fine-tuning as the settings say. The n-grams
+    go beside a sentence encoder's vectors; hashed-tfidf is word n-grams already (and stacking more
+    on it made short texts' label-error flags less sure). Fine-tuning needs the minilm encoder (the
+    only one whose full-precision weights ship); with another the plan still runs its checks and
+    falls back, so the round's metrics say why."""
+    plan = None
+    if settings.finetune:
+        plan = FinetunePlan(min_labels=settings.finetune_min_labels, seconds=settings.finetune_seconds,
+                            encoder_ok=settings.encoder == "minilm")
+
+    def tell(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(2, 7, f"{stage}: {done:,} / {total:,}")
+
+    return BuiltinModel(text_fields=[f.name for f in schema.fields if f.type == "text"],
+                        ngrams=settings.ngrams and settings.encoder != "hashed-tfidf", finetune=plan,
+                        keep_out=frozenset(rows[int(i)].external_id for i in validation_rows),
+                        progress=tell)
 
 
 def _new_version(db: Database, project_id: int, job_id: int | None, question: str, encoder: str,

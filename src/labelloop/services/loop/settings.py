@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from labelloop.errors import Invalid, Problem
 
 STRATEGIES = ("random", "least_confidence", "margin", "entropy", "diversity", "hybrid", "cold_start")
-TEXT_ENCODERS = ("hashed-tfidf", "minilm")
+TEXT_ENCODERS = ("hashed-tfidf", "minilm", "multilingual-e5")
 IMAGE_ENCODERS = ("efficientnet-lite3", "image-features")
 ENCODERS = TEXT_ENCODERS + IMAGE_ENCODERS
 
@@ -46,6 +46,26 @@ class LoopSettings(BaseModel):
         f"images {', '.join(IMAGE_ENCODERS)} (a text encoder named on an image project, as by "
         "default, means the best installed: efficientnet-lite3 with the images-models extra, else "
         "image-features).",
+    )
+    ngrams: bool = Field(
+        True,
+        description="Text items, built-in model, a sentence encoder (minilm, multilingual-e5): stack "
+        "TF-IDF word and character n-grams beside the embeddings (docs/learn.md). Off: a linear model "
+        "on the embeddings alone. hashed-tfidf is word n-grams already and gets none.",
+    )
+    finetune: bool = Field(
+        False,
+        description="Text items, built-in model, minilm encoder: fine-tune the encoder on part of the "
+        "labels each round and classify with the rest (the finetune extra; docs/learn.md). Without "
+        "the extra, or under finetune_min_labels, the round uses the frozen encoder and says why.",
+    )
+    finetune_min_labels: int = Field(
+        200, ge=4, le=1_000_000, description="Labelled items a round needs before it fine-tunes."
+    )
+    finetune_seconds: float = Field(
+        120.0, gt=0.0, le=3600.0,
+        description="Time budget of a round's fine-tuning (training steps; embedding the items with "
+        "the tuned encoder comes on top).",
     )
     question: str | None = Field(
         None, description="The single-choice question the model learns (default: the first one)."
