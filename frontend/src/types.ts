@@ -211,6 +211,12 @@ export interface LoopSettings {
   label_error_min_per_class?: number;
   /** Items drawn at random whose human labels certify auto-labels (newer servers). */
   validation_items?: number;
+  /** Text: n-grams stacked beside a sentence encoder's embeddings (newer servers). */
+  ngrams?: boolean;
+  /** Text, `minilm`: fine-tune the encoder on part of the labels each round (newer servers). */
+  finetune?: boolean;
+  finetune_min_labels?: number;
+  finetune_seconds?: number;
   /** Pre-labels a bbox question: `coco`, a detector's URL, `python:<entry point>`, or null (newer servers). */
   detector?: string | null;
   /** The bbox question the detector pre-labels (null: the first). */

@@ -114,6 +114,14 @@ def test_the_loop_page_runs_a_round_draws_the_curve_and_edits_settings(
     settings.get_by_text("Saved.").wait_for()
     loop = site.http.get(f"/api/projects/{pid}", headers=owner.headers).json()["loop"]
     assert loop["strategy"] == "margin" and loop["min_labels"] == 10
+    # the text model's settings: n-grams on by default, fine-tuning off, its budget
+    assert settings.get_by_label("Stack word and character n-grams").is_checked()
+    settings.get_by_label("Fine-tune MiniLM on part of the labels each round").check()
+    settings.get_by_label("Time budget of the fine-tuning, in seconds").fill("90")
+    settings.get_by_role("button", name="Save loop settings").click()
+    settings.get_by_text("Saved.").wait_for()
+    loop = site.http.get(f"/api/projects/{pid}", headers=owner.headers).json()["loop"]
+    assert (loop["finetune"], loop["finetune_seconds"], loop["ngrams"]) == (True, 90, True)
 
     # a setting refused by the server: its problem is shown next to it
     target = settings.get_by_label("Auto-label when accuracy is provably at least")

@@ -61,6 +61,7 @@ const STRATEGIES: Choice[] = [
 const ENCODERS: Choice[] = [
   { value: "hashed-tfidf", label: "hashed TF-IDF (built in)" },
   { value: "minilm", label: "MiniLM (the embeddings extra)" },
+  { value: "multilingual-e5", label: "multilingual E5-small, about 100 languages (the embeddings extra)" },
 ];
 
 // On a project without text fields a text encoder's name means the best installed image encoder.
@@ -147,6 +148,25 @@ const SETTINGS: Setting[] = [
   {
     key: "encoder", label: "Encoder of the items (text, or images)", kind: "select",
     choices: (p) => (hasImages(p) ? [...ENCODERS, ...IMAGE_ENCODERS] : ENCODERS),
+  },
+  {
+    key: "ngrams", label: "Stack word and character n-grams beside a sentence encoder's embeddings", kind: "bool",
+    optional: true,
+    help: "Text with MiniLM or E5: the model reads the words themselves as well as their meaning "
+      + "(about 5 points more accurate on hard sentiment text; docs/learn.md).",
+  },
+  {
+    key: "finetune", label: "Fine-tune MiniLM on part of the labels each round", kind: "bool", optional: true,
+    help: "The finetune extra; a round tunes the encoder on half the labelled items (never on the items that "
+      + "certify auto-labels) and trains the classifier on the rest. Slower: every item is embedded again.",
+  },
+  {
+    key: "finetune_min_labels", label: "Labelled items a round needs before it fine-tunes", kind: "int",
+    min: 4, max: 1_000_000, optional: true,
+  },
+  {
+    key: "finetune_seconds", label: "Time budget of the fine-tuning, in seconds", kind: "int", min: 1, max: 3600,
+    optional: true,
   },
   { key: "question", label: "Question the model learns", kind: "select", choices: questions, nullable: true },
   { key: "min_labels", label: "Labelled items needed before a round trains", kind: "int", min: 2, max: 1_000_000 },
