@@ -84,8 +84,16 @@ def shown_number(page: Any) -> int:
     """The number the frame on screen shows: its bar code, from a screenshot of the video."""
     from labelloop.services.video.testcard import read_number
 
-    png = page.locator("video.video-el").screenshot()
-    return int(read_number(np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))))
+    # A uniform screenshot is a video layer the compositor has not painted yet (seen under load:
+    # all black, which would read as 0), not a frame: it is taken again. A wrong frame on screen
+    # still reads as its own number.
+    for _ in range(50):
+        png = page.locator("video.video-el").screenshot()
+        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+        if pixels.std() > 8:
+            return int(read_number(pixels))
+        page.wait_for_timeout(100)
+    raise AssertionError("the video element stayed blank for 5 s")
 
 
 def box_of(page: Any, track: str) -> dict[str, Any] | None:
