@@ -142,3 +142,17 @@ def test_bool_is_not_a_rating() -> None:
     s = parse_schema(GOOD)
     with pytest.raises(Invalid):
         s.validate_answer({"sentiment": "positive", "stars": True})
+
+
+def test_yes_and_no_are_options_not_booleans() -> None:
+    """YAML 1.2's booleans: `[yes, no, on, off]` are four words (YAML 1.1 would read booleans),
+    while `required: false` still reads as the boolean."""
+    schema = parse_schema(
+        "fields: [{name: text}]\n"
+        "questions:\n"
+        "  - {name: ok, type: choice, options: [yes, no, on, off]}\n"
+        "  - {name: note, type: text, required: false}\n"
+    )
+    for word in ("yes", "no", "on", "off"):
+        assert schema.validate_answer({"ok": word}) == {"ok": word}  # note: not required
+    assert schema.questions[1].spec.required is False

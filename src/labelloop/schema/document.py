@@ -12,6 +12,7 @@ loaded mapping) and rejects an invalid document with problems that name the offe
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -197,11 +198,25 @@ def _yaml_problem(e: yaml.YAMLError) -> Problem:
     return Problem(message, line=e.problem_mark.line + 1, column=e.problem_mark.column + 1)
 
 
+class _SchemaLoader(yaml.SafeLoader):
+    """YAML 1.2's booleans: only true and false. PyYAML follows YAML 1.1, where yes, no, on and
+    off are booleans too, so `options: [yes, no]` would turn into two booleans, the most common
+    options of all refused as "not an option"."""
+
+
+_SchemaLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def load_document(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
     try:
-        doc = yaml.safe_load(source)
+        doc = yaml.load(source, Loader=_SchemaLoader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as e:
         raise Invalid("the schema is not valid YAML or JSON", [_yaml_problem(e)]) from e
     if not isinstance(doc, dict):
