@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from labelloop.services.curation.search import forget_indexes
+from labelloop.curation import vector_index
+from labelloop.services.curation import search as search_service
+from labelloop.services.curation.search import SAVED, forget_indexes
 from labelloop.store.models import items
 from tests.platform.world import User, World
 
@@ -106,3 +109,39 @@ def test_a_new_round_is_searched_with_its_own_index(world: World) -> None:
     assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
     found = search(world, owner, pid, like=ids["c"], k=2).json()
     assert [f["item_id"] for f in found] == [ids["c"], new_id]
+
+
+def test_an_hnsw_index_is_saved_loaded_and_deleted_with_the_content(
+    world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From EXACT_BELOW items (here 1) the index is an HNSW graph: saved under the data folder on
+    first use and loaded from there by a process that has none (not built again); a new round's
+    file replaces the old one; erasing an item and deleting the project delete the files."""
+    monkeypatch.setattr(vector_index, "EXACT_BELOW", 1)
+    pid, users, ids = setup(world)
+    owner, saved = users["owner"], world.runtime.settings.data_dir / SAVED
+    assert [f["item_id"] for f in search(world, owner, pid, like=ids["a"], k=2).json()] == [ids["a"], ids["a-copy"]]
+    (first,) = saved.glob(f"p{pid}-v*.usearch")
+    forget_indexes()  # as another worker, or a restarted server
+
+    def not_again(*_args: Any) -> None:
+        raise AssertionError("built again instead of loaded")
+
+    with monkeypatch.context() as m:
+        m.setattr(search_service, "_build", not_again)
+        assert [f["item_id"] for f in search(world, owner, pid, like=ids["a"], k=2).json()] == [ids["a"], ids["a-copy"]]
+    r = world.client.post(f"/api/projects/{pid}/loop/rounds", params={"wait": "true"}, headers=owner.headers)
+    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
+    assert search(world, owner, pid, like=ids["b"]).status_code == 200
+    (second,) = saved.glob(f"p{pid}-v*.usearch")
+    assert second != first
+    r = world.client.post(f"/api/projects/{pid}/erasure", json={"items": [ids["d"]]}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    assert list(saved.glob(f"p{pid}-v*.usearch")) == []
+    # the embedding cache went too: a new round embeds the items left, and its index is saved
+    r = world.client.post(f"/api/projects/{pid}/loop/rounds", params={"wait": "true"}, headers=owner.headers)
+    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
+    found = search(world, owner, pid, like=ids["b"], k=10).json()
+    assert sorted(f["item_id"] for f in found) == sorted(v for k, v in ids.items() if k != "d")
+    assert len(list(saved.glob(f"p{pid}-v*.usearch"))) == 1
+    assert world.client.delete(f"/api/projects/{pid}", headers=owner.headers).status_code == 204
+    assert list(saved.glob("*.usearch")) == []

@@ -50,7 +50,9 @@ class VectorIndex:
         from usearch.index import Index
 
         # A wider search than the library's default: recall@10 >= 0.95 on clustered embeddings.
-        ann = Index(ndim=x.shape[1], metric="cos", dtype="f32", connectivity=16,
+        # Half-precision vectors: half the memory, a faster build and the same recall as f32
+        # (bench/curation_search.py); 8-bit ones lose recall (0.90 at 50,000).
+        ann = Index(ndim=x.shape[1], metric="cos", dtype="f16", connectivity=16,
                     expansion_add=128, expansion_search=EXPANSION_SEARCH)
         if len(key):
             ann.add(key.astype(np.uint64), x, threads=threads)

@@ -19,6 +19,7 @@ from labelloop.api.models import (
 )
 from labelloop.api.params import Id
 from labelloop.services import jobs, projects, stats
+from labelloop.services.curation import search
 
 router = APIRouter(prefix="/api", tags=["projects"], route_class=JSONRoute)
 # What an operation on one project (or its job) can answer besides success; changes can conflict.
@@ -58,6 +59,7 @@ def update_project(project_id: Id, body: ProjectPatch, ctx: Ctx = CtxDep) -> Pro
 @router.delete("/projects/{project_id:id}", status_code=status.HTTP_204_NO_CONTENT, responses=ONE_PROJECT)
 def delete_project(project_id: Id, ctx: Ctx = CtxDep) -> Response:
     ctx.write(projects.delete_project, project_id)
+    search.drop_saved_indexes(ctx.runtime.settings.data_dir, project_id)  # vectors of its items
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,17 +2,21 @@
 
 The vectors are the latest loop round's embeddings (`round_vectors`: read from the loop's
 embedding cache, nothing is embedded but a text query). Each (project, model version) gets one
-`VectorIndex`, built on first use and kept in a small least-recently-used cache of this process
-(caches are per process: each API worker builds its own, docs/scaling.md); a new round is a new
-model version, so its index is built afresh. Items imported after the round have no vector and
-are not found. On PostgreSQL with pgvector the index is a table of the database instead
-(`pg_vectors`), built once for every worker. The caller must be allowed to view the project's
-items (reviewers and up, as the item list), and sees each preview as the item views show it
-(personal data redacted).
+`VectorIndex`, built on first use and kept in a small least-recently-used cache of this process;
+a new round is a new model version, so its index is built afresh. An HNSW index (from
+`EXACT_BELOW` items: minutes to build at a million) is also saved under the data folder, so the
+other workers of the same data folder and a restarted server load it in seconds instead of
+building it again; only the latest round's file of a project is kept, and erasure, retention and
+the project's deletion delete them (the vectors come from item content). Items imported after
+the round have no vector and are not found. On PostgreSQL with pgvector the index is a table of
+the database instead (`pg_vectors`), built once for every worker. The caller must be allowed to
+view the project's items (reviewers and up, as the item list), and sees each preview as the item
+views show it (personal data redacted).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -36,6 +40,7 @@ from labelloop.store.models import items, published_in
 MAX_K = 100
 CACHED_INDEXES = 4
 _BATCH = 5000
+SAVED = "search"  # the data folder's saved HNSW indexes: p<project>-v<model version>-<time>.usearch
 
 _lock = threading.Lock()
 Searchable = VectorIndex | pg_vectors.VectorTable
@@ -110,7 +115,7 @@ def _index(db: Database, acc: ProjectAccess, data_dir: Path,
         table = pg_vectors.vector_table(
             db, project_id, encoder.model_version_id, f"{encoder.name} {encoder.created_at.isoformat()}",
             int(encoder.encoder.dim), lambda: _batches(db, acc, data_dir))
-    built = (encoder, table if table is not None else _build(db, acc, data_dir))
+    built = (encoder, table if table is not None else _saved_or_built(db, acc, data_dir, encoder))
     with _lock:
         _indexes[key] = built
         _indexes.move_to_end(key)
@@ -134,6 +139,44 @@ def _batches(db: Database, acc: ProjectAccess, data_dir: Path,
         if encoder is None or vectors is None:
             raise Conflict(f"project {project_id} cannot be searched: {why_not}")
         yield np.array([r.id for r in batch], dtype=np.int64), vectors
+
+
+def _saved_path(data_dir: Path, project_id: int, encoder: RoundEncoder) -> Path:
+    stamp = encoder.created_at.strftime("%Y%m%dT%H%M%S%f")  # a recreated database reuses version ids
+    return data_dir / SAVED / f"p{project_id}-v{encoder.model_version_id}-{stamp}.usearch"
+
+
+def _saved_or_built(db: Database, acc: ProjectAccess, data_dir: Path, encoder: RoundEncoder) -> VectorIndex:
+    """The round's index from its saved file, else built now (and saved when it is an HNSW graph,
+    written whole to a temporary name first: a reader never sees half a file)."""
+    path = _saved_path(data_dir, acc.project.id, encoder)
+    if path.is_file():
+        try:
+            return VectorIndex.load(path)
+        except (OSError, ValueError, RuntimeError):  # unreadable: built again below
+            path.unlink(missing_ok=True)
+    index = _build(db, acc, data_dir)
+    if not index.exact:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        index.save(part)
+        os.replace(part, path)
+        for old in path.parent.glob(f"p{acc.project.id}-v*.usearch"):  # earlier rounds' files
+            if old != path:
+                old.unlink(missing_ok=True)
+    return index
+
+
+def drop_saved_indexes(data_dir: Path, project_id: int | None = None) -> int:
+    """Delete the saved indexes of one project (or all), and this process's copies; the number of
+    files deleted. Other processes keep theirs in memory until restarted, and never return an item
+    that is gone (results are read from the items table)."""
+    forget_indexes()
+    pattern = f"p{project_id}-v*.usearch" if project_id is not None else "*.usearch"
+    files = list((data_dir / SAVED).glob(pattern)) if (data_dir / SAVED).is_dir() else []
+    for f in files:
+        f.unlink(missing_ok=True)
+    return len(files)
 
 
 def _build(db: Database, acc: ProjectAccess, data_dir: Path) -> VectorIndex:

@@ -315,8 +315,8 @@ def erase(db: Database, store: BlobStore, actor: Actor, project_id: int, req: Er
         from labelloop.services.quality.consensus import recompute_project
 
         recompute_project(db, actor, project_id)
-    if out.item_ids:
-        search.forget_indexes()  # this process's in-memory indexes (others never return erased items)
+    if out.item_ids:  # the indexes hold the erased items' vectors: this process's, and the saved ones
+        search.drop_saved_indexes(data_dir, project_id) if data_dir is not None else search.forget_indexes()
     if data_dir is not None and (out.item_ids or out.kind == "annotator"):
         out.embeddings = clear_embedding_cache(data_dir)
     out.checkpoint = str(flush(db)["checkpoint"])

@@ -121,6 +121,7 @@ def run_project(db: Database, store: BlobStore, actor: Actor, project_id: int, *
         search.forget_indexes()
         if data_dir is not None:
             clear_embedding_cache(data_dir)
+            search.drop_saved_indexes(data_dir, project_id)
     return ProjectRun(False, n, deleted, seq)
 
 
@@ -169,4 +170,6 @@ def run(db: Database, store: BlobStore, actor: Actor, *, data_dir: Path | None =
         search.forget_indexes()
         if data_dir is not None:
             clear_embedding_cache(data_dir)
+            for r in out:
+                search.drop_saved_indexes(data_dir, r.project_id)
     return out
