@@ -113,14 +113,18 @@ def test_a_new_round_is_searched_with_its_own_index(world: World) -> None:
 
 def test_an_hnsw_index_is_saved_loaded_and_deleted_with_the_content(
     world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From EXACT_BELOW items (here 1) the index is an HNSW graph: saved under the data folder on
-    first use and loaded from there by a process that has none (not built again); a new round's
-    file replaces the old one; erasing an item and deleting the project delete the files."""
+    """From EXACT_BELOW items (here 1) the index is an HNSW graph: built and saved under the data
+    folder by the round, loaded from there by a process that has none (not built again); a new
+    round's file replaces the old one; erasing an item and deleting the project delete the files."""
     monkeypatch.setattr(vector_index, "EXACT_BELOW", 1)
+    monkeypatch.setattr(search_service, "EXACT_BELOW", 1)
     pid, users, ids = setup(world)
     owner, saved = users["owner"], world.runtime.settings.data_dir / SAVED
+    (built,) = saved.glob(f"p{pid}-v*.usearch")  # by the round, before any search
+    forget_indexes()
     assert [f["item_id"] for f in search(world, owner, pid, like=ids["a"], k=2).json()] == [ids["a"], ids["a-copy"]]
     (first,) = saved.glob(f"p{pid}-v*.usearch")
+    assert first == built
     forget_indexes()  # as another worker, or a restarted server
 
     def not_again(*_args: Any) -> None:

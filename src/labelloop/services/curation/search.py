@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from labelloop.curation.vector_index import VectorIndex
+from labelloop.curation.vector_index import EXACT_BELOW, VectorIndex
 from labelloop.errors import Conflict, NotFound
 from labelloop.services.curation import pg_vectors
 from labelloop.services.curation.duplicates import _preview
@@ -74,6 +74,22 @@ def text(db: Database, actor: Actor, project_id: int, query: str, k: int = 10, *
                        "a text query needs a text encoder; search with like=<item id>")
     vector = np.asarray(encoder.encoder.encode_batch([query]), dtype=np.float32)[0]
     return _results(db, actor, acc, *index.search(vector, _k(k)))
+
+
+def prepare(db: Database, actor: Actor, project_id: int, *, data_dir: Path) -> bool:
+    """After a loop round: build the round's index now (an HNSW file, or the pgvector table), so
+    that the first search does not wait minutes for it; whether one was built. Small projects are
+    searched exactly and need none; a project that cannot be searched is no failure of the round."""
+    acc = _access(db, actor, project_id)
+    with db.read() as conn:
+        n = conn.execute(select(func.count()).select_from(items).where(published_in(project_id))).scalar_one()
+    if n < EXACT_BELOW:
+        return False
+    try:
+        _index(db, acc, data_dir)
+    except Conflict:
+        return False
+    return True
 
 
 def forget_indexes() -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete
 
 from labelloop.errors import DomainError
+from labelloop.services.curation import search
 from labelloop.services.generation import job as generation
 from labelloop.services.importing.annotated import DatasetOptions
 from labelloop.services.importing.limits import ImportLimits
@@ -91,17 +92,20 @@ def job_kinds(rt: Runtime) -> dict[str, JobKind]:
             raise DomainError(f"job {c.job.id} has no project")
         return c.job.project_id
 
+    def run_round(c: Claimed, p: Progress) -> dict[str, Any]:
+        done = loop.run_round(rt.db, c.actor, project(c), data_dir=rt.settings.data_dir, job_id=c.job.id,
+                              progress=p, store=rt.blobs, ray_address=rt.settings.ray_address)
+        p(1, 1, "indexing the round's embeddings for search", force=True)
+        done["search_index_built"] = search.prepare(rt.db, c.actor, project(c), data_dir=rt.settings.data_dir)
+        return done
+
     def forget_version(db: Database, c: Claimed) -> None:
         with db.write() as conn:
             conn.execute(delete(model_versions).where(model_versions.c.job_id == c.job.id))
 
     return {
         IMPORT: JobKind(run_import, clean_up=settle_import, cannot_run=import_cannot_run),
-        ROUND: JobKind(
-            lambda c, p: loop.run_round(rt.db, c.actor, project(c), data_dir=rt.settings.data_dir,
-                                        job_id=c.job.id, progress=p, store=rt.blobs,
-                                        ray_address=rt.settings.ray_address),
-            clean_up=forget_version),
+        ROUND: JobKind(run_round, clean_up=forget_version),
         PRELABEL: JobKind(lambda c, p: prelabels.run_prelabels(
             rt.db, rt.blobs, c.actor, project(c), job_id=c.job.id, progress=p)),
         RECOMPUTE: JobKind(lambda c, _p: consensus.recompute_project(rt.db, c.actor, project(c))),
