@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,43 +41,71 @@ def clustered(n: int, dim: int, rng: np.random.Generator, chunk: int = 100_000) 
     return out
 
 
-def measure(n: int = 1_000_000, dim: int = 384) -> dict[str, Any]:
+def measure(n: int = 1_000_000, dim: int = 384, *, keep: Path | None = None,
+            expansions: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Build (or, with `keep` naming an existing file, load) the index and time the queries; with
+    `expansions`, also each of those search widths (recall against latency)."""
     rng = np.random.default_rng(0)
     x = clustered(n, dim, rng)
     ids = np.arange(1, n + 1, dtype=np.int64)
     t0, c0 = time.perf_counter(), time.process_time()
-    index = VectorIndex.build(ids, x, exact=False)
+    loaded = keep is not None and keep.is_file()
+    if loaded:
+        assert keep is not None
+        index = VectorIndex.load(keep)
+    else:
+        index = VectorIndex.build(ids, x, exact=False)
+        if keep is not None:
+            index.save(keep)
     build_s, build_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rows = rng.integers(0, n, QUERIES)
     queries = x[rows] + 0.1 * rng.normal(size=(QUERIES, dim)).astype(np.float32)
-    latencies, found = [], []
-    for q in queries:
-        t = time.perf_counter()
-        got, _sims = index.search(q, K)
-        latencies.append((time.perf_counter() - t) * 1000)
-        found.append(got)
     sample = queries[:RECALL_QUERIES] / np.linalg.norm(queries[:RECALL_QUERIES], axis=1, keepdims=True)
     sims = x @ sample.T  # (n, 100): the exact answers, all at once
     exact = ids[np.argpartition(-sims, K - 1, axis=0)[:K].T]
-    hits = sum(len(set(found[i]) & set(exact[i])) for i in range(RECALL_QUERIES))
-    return {
-        "search_items": n, "search_dim": dim,
-        "search_build_s": round(build_s, 1), "search_build_cpu_s": round(build_cpu_s, 1),
+    del sims
+
+    def run() -> tuple[list[float], float]:
+        latencies, found = [], []
+        for q in queries:
+            t = time.perf_counter()
+            got, _sims = index.search(q, K)
+            latencies.append((time.perf_counter() - t) * 1000)
+            found.append(got)
+        hits = sum(len(set(found[i]) & set(exact[i])) for i in range(RECALL_QUERIES))
+        return latencies, hits / (RECALL_QUERIES * K)
+
+    latencies, recall = run()
+    out = {
+        "search_items": n, "search_dim": dim, "search_expansion": index.expansion_search,
+        **({"search_load_s": round(build_s, 1)} if loaded else
+           {"search_build_s": round(build_s, 1), "search_build_cpu_s": round(build_cpu_s, 1)}),
         "search_index_mb": round(index.memory_bytes / 2**20, 1),
         "search_vectors_mb": round(x.nbytes / 2**20, 1),
         "search_p50_ms": round(float(np.percentile(latencies, 50)), 3),
         "search_p95_ms_1m": round(float(np.percentile(latencies, 95)), 3),
-        "search_recall_at_10": round(hits / (RECALL_QUERIES * K), 4),
+        "search_recall_at_10": round(recall, 4),
     }
+    default = index.expansion_search
+    for e in expansions:
+        index.expansion_search = e
+        lat, rec = run()
+        out[f"search_at_expansion_{e}"] = {"p95_ms": round(float(np.percentile(lat, 95)), 3),
+                                           "recall_at_10": round(rec, 4)}
+    index.expansion_search = default
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--keep", type=Path, help="save the index here, or load it if the file exists")
+    ap.add_argument("--expansions", default="", help="search widths to try besides the default, e.g. 256,512")
     args = ap.parse_args()
     load = [round(v, 2) for v in os.getloadavg()]
-    out = {"load_before": load} | measure(args.items, args.dim)
+    expansions = tuple(int(e) for e in args.expansions.split(",") if e)
+    out = {"load_before": load} | measure(args.items, args.dim, keep=args.keep, expansions=expansions)
     out["load_after"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(out))
 

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("usearch")
 
-from labelloop.curation.vector_index import VectorIndex
+from labelloop.curation.vector_index import VectorIndex, expansion_for
 
 
 def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -70,3 +70,16 @@ def test_bad_input_is_refused_naming_the_problem() -> None:
         VectorIndex.build([1, 2, 3], np.ones((2, 3)))
     with pytest.raises(ValueError, match="3 dimensions, the index 4"):
         VectorIndex.build([1], np.ones((1, 4))).search(np.ones(3), 1)
+
+
+def test_a_larger_graph_is_searched_wider_and_keeps_its_width_when_loaded(tmp_path: Path) -> None:
+    assert [expansion_for(n) for n in (0, 20_000, 128_000, 500_000, 1_000_000, 10**8)] == [
+        128, 128, 128, 500, 1000, 1024]
+    x = clustered(300, 16)
+    index = VectorIndex.build(np.arange(300), x, exact=False)
+    assert index.expansion_search == 128
+    index.expansion_search = 40
+    assert index.expansion_search == 40
+    index.save(tmp_path / "index")
+    assert VectorIndex.load(tmp_path / "index").expansion_search == 128  # the width is the size's
+    assert VectorIndex.build(np.arange(300), x, exact=True).expansion_search is None
