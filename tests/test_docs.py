@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from labelloop.config import Settings
 from labelloop.schema import parse_schema
+from labelloop.schema.document import load_document
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,11 +31,12 @@ def test_every_setting_is_documented_with_its_default() -> None:
 
 
 def test_schema_examples_parse() -> None:
-    text = (ROOT / "docs" / "schema.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
-    assert len(blocks) >= 5
-    for block in blocks:
-        doc = yaml.safe_load(block)
+    """Every YAML block of the docs is a label schema (or its questions), read as the server reads it."""
+    blocks = [(page.name, block) for page in sorted((ROOT / "docs").glob("*.md"))
+              for block in re.findall(r"```yaml\n(.*?)```", page.read_text(), re.S)]
+    assert len(blocks) >= 6 and {"schema.md", "video.md"} <= {name for name, _ in blocks}
+    for _name, block in blocks:
+        doc = load_document(block)
         doc.setdefault("fields", [{"name": "text"}])
         parse_schema(doc)
 
