@@ -6,6 +6,8 @@ bad files are refused by file, line and field with nothing kept."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -221,3 +223,29 @@ def test_every_annotators_tracks_in_cvat_and_vis(world: World, videos: dict[str,
     doc = json.loads(members(export(world, owner, pid, "vis", source="answers").content)[
         "annotations/instances.json"])
     assert [a["annotator"] for a in doc["annotations"]] == ["ann", "bo"]
+
+
+def test_a_release_holds_mot_ground_truth_per_split(world: World, videos: dict[str, bytes]) -> None:
+    """A release of a video project writes `mot-<split>.zip` from the final labels: the same sequence
+    files as the MOT export of the consensus, each video named in media.csv by its bytes' SHA-256."""
+    owner, pid = project(world, videos)
+    answer_all(world, owner, pid, lambda name: {"objects": GOLD[name]})
+    r = world.client.post(f"/api/projects/{pid}/releases", json={"name": "v1", "split": None}, headers=owner.headers)
+    assert r.status_code == 201, r.text
+    card = world.client.get(f"/api/projects/{pid}/releases/v1", headers=owner.headers).json()["card"]
+    assert card["media_manifests"] == {"described": {"mot": 2}, "left_out": {"mot": 0}}
+
+    def file(name: str) -> bytes:
+        got = world.client.get(f"/api/projects/{pid}/releases/v1/files/{name}", headers=owner.headers)
+        assert got.status_code == 200, got.text
+        return got.content
+
+    released = members(file("mot-train.zip"))
+    exported = members(export(world, owner, pid, "mot", source="consensus").content)
+    assert released and released == {n: b for n, b in exported.items() if n in released}
+    assert {n.rsplit("/", 2)[0] for n in released if n.endswith("gt/gt.txt")} == {"clips/a", "b"}
+    media = list(csv.DictReader(io.StringIO(file("media.csv").decode())))
+    assert {(m["format"], m["file"], m["reference"]) for m in media} == {
+        ("mot", name, f"blob:{hashlib.sha256(data).hexdigest()}") for name, data in videos.items()}
+    gt = mm.io.loadtxt(io.StringIO(released["clips/a/gt/gt.txt"].decode()), fmt="mot15-2D")
+    assert len(gt) == len(released["clips/a/gt/gt.txt"].decode().splitlines()) > 0

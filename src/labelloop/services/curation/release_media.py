@@ -4,15 +4,19 @@
   keypoints, RLE masks) and, for the shapes YOLO holds (boxes, polygons, keypoints), `yolo.zip` in
   Ultralytics' layout (`data.yaml` naming each split's folder, `labels/<split>/<image>.txt`).
 - Audio segments: `nemo-<split>.jsonl`, NVIDIA NeMo's manifest (one line per segment).
+- Video tracks: `mot-<split>.zip`, MOT Challenge ground truth, a sequence folder per video
+  (`<video>/gt/gt.txt`, `gt/labels.txt`, labelloop's `gt/keyframes.txt`, `seqinfo.ini`), as the
+  video export writes it (services/exporting/video/mot.py).
 - `media.csv`: each file name these manifests use, with its split, item id and reference
   (`blob:<sha256>`, served at `GET /api/projects/{id}/blobs/{sha256}`).
 
 The images and clips are never copied into the release: the manifests name them by file name and
 `media.csv` pins each name to the SHA-256 of its bytes, so a release stays small and still says
-exactly which bytes it means. The first shape question and the first `audio_segments` question
-of the schema are written (a question's objects come from the final label, whoever decided it).
-An item whose image or clip is not stored here with a known size (a URL, a file that is not an
-image) cannot be described by these formats: it is left out of them and counted in the summary,
+exactly which bytes it means. The first shape question, the first `audio_segments` question
+and the first `video_tracks` question of the schema are written (a question's objects come from
+the final label, whoever decided it). An item whose image, clip or video is not stored here with
+a known size (a URL, a file that is not an image, a video that was not probed) cannot be
+described by these formats: it is left out of them and counted in the summary,
 and stays in the Parquet files.
 """
 
@@ -40,6 +44,11 @@ from labelloop.services.exporting.audio.plan import AudioPlan, Clip
 from labelloop.services.exporting.images import coco, yolo
 from labelloop.services.exporting.images.pictures import SUFFIX as IMAGE_SUFFIX
 from labelloop.services.exporting.images.pictures import TYPES, DatasetPlan, Picture
+from labelloop.services.exporting.video import mot
+from labelloop.services.exporting.video.plan import KEPT as VIDEO_SUFFIXES
+from labelloop.services.exporting.video.plan import SUFFIX as VIDEO_SUFFIX
+from labelloop.services.exporting.video.plan import VideoFacts, video_facts
+from labelloop.services.exporting.video.tracks import answer_tracks
 from labelloop.services.exporting.zipstream import ZipStream
 from labelloop.services.importing.names import AUDIO_SUFFIXES, IMAGE_SUFFIXES
 from labelloop.services.targets import blob_hash
@@ -70,6 +79,9 @@ def media_files(conn: Connection, schema: LabelSchema, got: Collected, split_of:
     segments = next((q for q in schema.questions if q.kind.name == "audio_segments"), None)
     if segments is not None:
         _audio(conn, segments, got, split_of, splits, folder, out, refs)
+    tracks = next((q for q in schema.questions if q.kind.name == "video_tracks"), None)
+    if tracks is not None and _mot_labels(tracks):
+        _video(conn, tracks, got, split_of, splits, folder, out, refs)
     if refs:
         path = folder / MEDIA_CSV
         with path.open("w", newline="", encoding="utf-8") as f:
@@ -189,6 +201,46 @@ def _audio(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, 
         path.write_bytes(buf.getvalue())
         out.files.append(path)
     out.described["nemo"], out.left_out["nemo"] = described, left_out
+
+
+def _mot_labels(q: Question) -> list[str]:
+    """The question's labels when MOT's labels.txt can hold them (one a line), else none."""
+    labels = list(q.spec.values)  # type: ignore[attr-defined]
+    return [] if any(not v or "\n" in v or "\r" in v for v in labels) else labels
+
+
+def _video(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, splits: Sequence[str],
+           folder: Path, out: MediaSummary, refs: list[list[str]]) -> None:
+    labels = _mot_labels(q)
+    wanted = [list(_labelled(q, got, np.flatnonzero(split_of == s))) for s in range(len(splits))]
+    hashes = sorted({h for part in wanted for _, ref, _ in part if (h := blob_hash(ref))})
+    facts: dict[str, VideoFacts] = {}
+    for start in range(0, len(hashes), _LOOKUP):
+        facts |= video_facts(conn, hashes[start:start + _LOOKUP])
+    described = left_out = 0
+    for s, part in zip(splits, wanted, strict=True):
+        names = media.ArchiveNames(VIDEO_SUFFIX, ".mp4", VIDEO_SUFFIXES)
+        zs, path = ZipStream(), folder / f"mot-{s}.zip"
+        with path.open("wb") as f:
+            for i, ref, value in part:
+                v = facts.get(blob_hash(ref) or "")
+                if v is None:
+                    left_out += 1
+                    continue
+                described += 1
+                name = names(got.item_ids[i], got.external_id[i], v.media_type)
+                base, tracks = mot.folder(name), answer_tracks(value, v.frame_count)
+                for file, body in ((mot.GT, mot.gt_lines(tracks, labels, v.frame_count)),
+                                   (mot.KEYFRAMES, iter([mot.keyframe_lines(tracks)])),
+                                   (mot.LABELS, iter([mot.labels_file(labels)])),
+                                   (mot.SEQINFO, iter([mot.seqinfo(base, v.fps, v.frame_count, v.width,
+                                                                   v.height)]))):
+                    for piece in zs.text(f"{base}/{file}", body):
+                        f.write(piece)
+                refs.append(["mot", s, name, got.external_id[i], str(ref)])
+            f.write(zs.close())
+        out.files.append(path)
+    out.described["mot"], out.left_out["mot"] = described, left_out
 
 
 def split_names(split: tuple[int, int, int] | None) -> tuple[str, ...]:
