@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,27 @@ def clustered(n: int, dim: int, rng: np.random.Generator, chunk: int = 100_000) 
     return out
 
 
+def exact_answers(x: np.ndarray, ids: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """The ids of the true nearest `K` of the first `RECALL_QUERIES` queries (numpy, all at once)."""
+    sample = queries[:RECALL_QUERIES] / np.linalg.norm(queries[:RECALL_QUERIES], axis=1, keepdims=True)
+    sims = x @ sample.T  # (n, 100)
+    out: np.ndarray = ids[np.argpartition(-sims, K - 1, axis=0)[:K].T]
+    return out
+
+
+def timed_search(search: Callable[[np.ndarray, int], Any], queries: np.ndarray, exact: np.ndarray,
+                 ) -> tuple[list[float], float]:
+    """Each query's latency in ms, one at a time as the API asks, and recall@K against `exact`."""
+    latencies, found = [], []
+    for q in queries:
+        t = time.perf_counter()
+        got, _sims = search(q, K)
+        latencies.append((time.perf_counter() - t) * 1000)
+        found.append(got)
+    hits = sum(len(set(np.asarray(found[i]).tolist()) & set(exact[i].tolist())) for i in range(len(exact)))
+    return latencies, hits / (len(exact) * K)
+
+
 def measure(n: int = 1_000_000, dim: int = 384, *, keep: Path | None = None,
             expansions: tuple[int, ...] = ()) -> dict[str, Any]:
     """Build (or, with `keep` naming an existing file, load) the index and time the queries; with
@@ -60,20 +82,10 @@ def measure(n: int = 1_000_000, dim: int = 384, *, keep: Path | None = None,
     build_s, build_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rows = rng.integers(0, n, QUERIES)
     queries = x[rows] + 0.1 * rng.normal(size=(QUERIES, dim)).astype(np.float32)
-    sample = queries[:RECALL_QUERIES] / np.linalg.norm(queries[:RECALL_QUERIES], axis=1, keepdims=True)
-    sims = x @ sample.T  # (n, 100): the exact answers, all at once
-    exact = ids[np.argpartition(-sims, K - 1, axis=0)[:K].T]
-    del sims
+    exact = exact_answers(x, ids, queries)
 
     def run() -> tuple[list[float], float]:
-        latencies, found = [], []
-        for q in queries:
-            t = time.perf_counter()
-            got, _sims = index.search(q, K)
-            latencies.append((time.perf_counter() - t) * 1000)
-            found.append(got)
-        hits = sum(len(set(found[i]) & set(exact[i])) for i in range(RECALL_QUERIES))
-        return latencies, hits / (RECALL_QUERIES * K)
+        return timed_search(index.search, queries, exact)
 
     latencies, recall = run()
     out = {

@@ -37,7 +37,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from common import report_targets
-from curation_search import clustered
+from curation_search import clustered, exact_answers, timed_search
 from labelloop.services import projects
 from labelloop.services.curation import pg_vectors
 from labelloop.services.policy import Actor
@@ -97,16 +97,7 @@ def measure(n: int, dim: int, pg_dir: str) -> dict[str, Any]:
         queries = x[rows] + 0.1 * rng.normal(size=(QUERIES, dim)).astype(np.float32)
         for q in queries[:20]:  # warm the connection pool and the server's caches
             table.search(q, K)
-        latencies, found = [], []
-        for q in queries:
-            t = time.perf_counter()
-            got, _sims = table.search(q, K)
-            latencies.append((time.perf_counter() - t) * 1000)
-            found.append(got)
-        sample = queries[:RECALL_QUERIES] / np.linalg.norm(queries[:RECALL_QUERIES], axis=1, keepdims=True)
-        sims = x @ sample.T
-        exact = ids[np.argpartition(-sims, K - 1, axis=0)[:K].T]
-        hits = sum(len(set(found[i].tolist()) & set(exact[i].tolist())) for i in range(RECALL_QUERIES))
+        latencies, recall = timed_search(table.search, queries, exact_answers(x, ids, queries))
         db.dispose()
     finally:
         server.cleanup()
@@ -118,7 +109,7 @@ def measure(n: int, dim: int, pg_dir: str) -> dict[str, Any]:
         "search_table_and_index_mb_pgvector": round(float(total_mb), 1),
         "search_p50_ms_pgvector": round(float(np.percentile(latencies, 50)), 3),
         "search_p95_ms_pgvector": p95,
-        "search_recall_at_10_pgvector": round(hits / (RECALL_QUERIES * K), 4),
+        "search_recall_at_10_pgvector": round(recall, 4),
         "search_ef_search": pg_vectors.EF_SEARCH,
     }
     if n >= 1_000_000:
