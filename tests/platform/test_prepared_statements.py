@@ -1,7 +1,7 @@
-"""SQLite's prepared path (store/prepared.py) gives what SQLAlchemy's own execution gives: the same
-rows with the same Python types, rowcounts, errors as SQLAlchemy raises them, and every statement
-to anyone who listens for them. Each test has a SQLite file of its own (whichever database the
-suite runs on: the prepared path is SQLite's)."""
+"""The prepared path (store/prepared.py) gives what SQLAlchemy's own execution gives: the same rows
+with the same Python types, rowcounts, errors as SQLAlchemy raises them, and every statement to
+anyone who listens for them. On a SQLite file of each test's own, and on the PostgreSQL server
+when the suite runs on one (a table of the test's own there)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from labelloop.store.db import Database
 from labelloop.store.models import BigId, JSONType, NullableJSON, UTCDateTime
 from labelloop.store.prepared import PreparedResult
+from tests.platform.conftest import PG_URL
 
 meta = MetaData()
 things = Table(
@@ -51,10 +52,20 @@ AT = datetime(2026, 11, 30, 8, 30, 1, 123456, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'prepared.db'}")
     meta.create_all(database.engine)
     yield database
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_URL else []))
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'prepared.db'}" if request.param == "sqlite" else str(PG_URL))
+    meta.drop_all(database.engine)
+    meta.create_all(database.engine)
+    yield database
+    meta.drop_all(database.engine)
     database.dispose()
 
 
@@ -116,7 +127,8 @@ def test_errors_reach_callers_as_sqlalchemy_raises_them(db: Database) -> None:
             conn.execute(BY_ID, {})
 
 
-def test_a_locked_database_is_an_operational_error_that_run_retries(db: Database, tmp_path: Path) -> None:
+def test_a_locked_database_is_an_operational_error_that_run_retries(sqlite_db: Database, tmp_path: Path) -> None:
+    db = sqlite_db
     other = Database(f"sqlite:///{tmp_path / 'prepared.db'}")
     try:
         with db.write() as conn:
@@ -154,4 +166,5 @@ def test_whoever_listens_for_statements_sees_every_one(db: Database) -> None:
                 assert not isinstance(conn.execute(BY_ID, {"id": 1}), PreparedResult)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert seen == ["BEGIN", "SELECT", "SELECT", "SELECT"]
+    # SQLite's BEGIN is a statement of the engine's; psycopg opens the transaction itself
+    assert seen == (["BEGIN"] if db.is_sqlite else []) + ["SELECT", "SELECT", "SELECT"]

@@ -67,6 +67,7 @@ def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
     )
     _ping_when_idle(engine)
     _commit_in_one_round_trip(engine)
+    engine._connection_cls = PreparedConnection  # as on SQLite: psycopg takes the plans' named parameters
     return engine
 
 

@@ -1,13 +1,16 @@
-"""SQLite: statements built once run straight on the driver, compiled once per parameter set.
+"""Statements built once run straight on the driver, compiled once per parameter set.
 
 SQLAlchemy's execution of an already-compiled statement (cache key, execution context,
 parameter and result set-up, events) costs several times what SQLite itself spends on the
-short statements of the annotator's hot path: about 45 µs against 10 µs. `PreparedConnection`
+short statements of the annotator's hot path: about 45 µs against 10 µs. On PostgreSQL
+(psycopg) it also reads every result's column descriptions, which psycopg builds anew each
+time. `PreparedConnection`
 keeps SQLAlchemy's compiler and type processors, and drops the rest for statements that are
 executed again and again: the second time one statement object (a module-level constant, as
 the hot paths build theirs) is executed with a given set of parameter names, its SQL, bind
 order, bind processors and result processors are kept; from then on it goes to the driver's
-cursor with a tuple, and its rows come back as SQLAlchemy `Row`s in an `IteratorResult`.
+cursor with a tuple (SQLite) or a dict of the SQL's parameter names (psycopg), and its rows
+come back as SQLAlchemy `Row`s in an `IteratorResult`.
 
 What keeps this equal to SQLAlchemy's own execution, and where it steps aside:
 - only inside a transaction (BEGIN already sent by the engine's "begin" event), one parameter set,
@@ -48,17 +51,36 @@ class PreparedResult(IteratorResult[Any]):
 
 
 class _Plan:
-    """One statement compiled for one dialect and one set of parameter names."""
+    """One statement compiled for one dialect and one set of parameter names. `names` are the
+    parameters' names in the SQL for a driver that takes them by name (psycopg's `%(name)s`),
+    None for one that takes them in order (SQLite's `?`)."""
 
-    __slots__ = ("binds", "metadata", "processors", "returns_rows", "sql")
+    __slots__ = ("binds", "metadata", "names", "processors", "resolved", "returns_rows", "sql", "types")
 
     def __init__(self, sql: str, binds: list[tuple[str, Any, Callable[[Any], Any] | None]],
-                 keys: list[str], processors: list[Callable[[Any], Any] | None]) -> None:
+                 keys: list[str], types: list[Any], dialect: Dialect, names: list[str] | None = None) -> None:
         self.sql = sql
         self.binds = binds
+        self.names = names
         self.metadata = SimpleResultMetaData(keys)
-        self.processors = processors if any(processors) else None
         self.returns_rows = bool(keys)
+        self.types = types
+        self.processors: list[Callable[[Any], Any] | None] | None = None
+        try:
+            self._resolve(dialect, [None] * len(types))
+        except (TypeError, KeyError, exc.InvalidRequestError):
+            # psycopg's numeric processors depend on the type the server sent: resolved from the
+            # first result's description (`resolve_from`)
+            self.resolved = False
+
+    def _resolve(self, dialect: Dialect, coltypes: list[Any]) -> None:
+        processors = [t._cached_result_processor(dialect, c)
+                      for t, c in zip(self.types, coltypes, strict=True)]
+        self.processors = processors if any(processors) else None
+        self.resolved = True
+
+    def resolve_from(self, dialect: Dialect, description: Any) -> None:
+        self._resolve(dialect, [d[1] for d in description])
 
 
 def _plan(stmt: ClauseElement, dialect: Dialect, keys: list[str]) -> _Plan | None:
@@ -66,22 +88,28 @@ def _plan(stmt: ClauseElement, dialect: Dialect, keys: list[str]) -> _Plan | Non
     compiled: Any = stmt.compile(dialect=dialect, column_keys=keys)
     # Python-side defaults are computed by the execution context, per execution: not ours to do.
     defaults = [getattr(compiled, a, None) for a in ("insert_prefetch", "update_prefetch")]
-    if any(defaults) or "POSTCOMPILE" in compiled.string or compiled.positiontup is None:
+    if any(defaults) or "POSTCOMPILE" in compiled.string:
         return None
     bind_processors = compiled._bind_processors
     binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
-    for name in compiled.positiontup:
+    positional = compiled.positiontup is not None
+    order = compiled.positiontup if positional else list(compiled.binds)
+    for name in order:
         bind = compiled.binds[name]
         if bind.expanding or bind.literal_execute or bind.callable is not None:
             return None
+        process = bind_processors.get(name)
+        if not (process is None or callable(process)):  # a tuple type's processors
+            return None
         default = _REQUIRED if bind.required else bind.value
-        binds.append((name, default, bind_processors.get(name)))
+        binds.append((name, default, process))
+    escaped = compiled.escaped_bind_names or {}
+    names = None if positional else [escaped.get(name, name) for name in order]
     columns = compiled._result_columns
-    names = [c.keyname for c in columns]
-    if len(set(names)) != len(names):
+    keys_out = [c.keyname for c in columns]
+    if len(set(keys_out)) != len(keys_out):
         return None
-    processors = [c.type._cached_result_processor(dialect, None) for c in columns]
-    return _Plan(compiled.string, binds, names, processors)
+    return _Plan(compiled.string, binds, keys_out, [c.type for c in columns], dialect, names)
 
 
 _PLANS_ATTR = "labelloop_plans"
@@ -100,7 +128,7 @@ def _plans_of(dialect: Dialect) -> Plans:
 
 
 class PreparedConnection(Connection):
-    """A Connection that runs repeated Core statements through their plans (SQLite only)."""
+    """A Connection that runs repeated Core statements through their plans (SQLite and psycopg)."""
 
     _listened: bool | None = None  # whether statement events have listeners (asked once)
 
@@ -129,7 +157,9 @@ class PreparedConnection(Connection):
             if value is _REQUIRED:
                 return super().execute(statement, parameters)  # raises as SQLAlchemy does
             values.append(value if process is None else process(value))
-        return self._run(plan, tuple(values))
+        if plan.names is None:
+            return self._run(plan, tuple(values))
+        return self._run(plan, dict(zip(plan.names, values, strict=True)))
 
     def _events_listened(self) -> bool:
         if self._listened is None:
@@ -138,13 +168,15 @@ class PreparedConnection(Connection):
                                   or d.after_execute)
         return self._listened
 
-    def _run(self, plan: _Plan, values: tuple[Any, ...]) -> PreparedResult:
+    def _run(self, plan: _Plan, values: tuple[Any, ...] | dict[str, Any]) -> PreparedResult:
         driver = self.connection.driver_connection
         assert driver is not None
         try:
             cursor = driver.execute(plan.sql, values)
+            if not plan.resolved:
+                plan.resolve_from(self.dialect, cursor.description)
             rows = cursor.fetchall() if plan.returns_rows else []
-            rowcount, lastrowid = cursor.rowcount, cursor.lastrowid
+            rowcount, lastrowid = cursor.rowcount, getattr(cursor, "lastrowid", None)
         except self.dialect.loaded_dbapi.Error as e:
             raise exc.DBAPIError.instance(plan.sql, values, e, self.dialect.loaded_dbapi.Error,
                                           dialect=self.dialect) from e
