@@ -1,12 +1,17 @@
 """Every ```python block of docs/client.md runs, in order, in one namespace, against a real
-server process: the docs cannot drift from the client."""
+server process, and then its bash block of the CLI's remote mode, with bash, against the same
+server: the docs cannot drift from the client."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from labelloop.services.accounts import tokens, users
@@ -51,4 +56,14 @@ def test_client_docs_run_against_a_server(tmp_path: Path, monkeypatch: pytest.Mo
                 exec(compile(block, f"docs/client.md block {n}", "exec"), namespace)
             except Exception as e:
                 raise AssertionError(f"docs/client.md python block {n} failed: {e!r}\n{block}") from e
+        # The remote-mode block, with the server and token of this test for the docs' placeholders.
+        shell = re.findall(r"```bash\n(.*?)```", (ROOT / "docs" / "client.md").read_text(), re.S)
+        [remote] = [b for b in shell if "LABELLOOP_SERVER=" in b]
+        remote = re.sub(r"export LABELLOOP_SERVER=\S+ LABELLOOP_TOKEN=\S+",
+                        f"export LABELLOOP_SERVER={server.url} LABELLOOP_TOKEN={token}", remote)
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "COLUMNS": "200"}
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", remote], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{remote}\n{done.stdout}\n{done.stderr}"
     assert (tmp_path / "reviews-out.jsonl").read_text().count("\n") == 300
+    assert pq.read_table(tmp_path / "reviews.parquet").num_rows == 300
