@@ -149,3 +149,16 @@ def test_an_hnsw_index_is_saved_loaded_and_deleted_with_the_content(
     assert len(list(saved.glob(f"p{pid}-v*.usearch"))) == 1
     assert world.client.delete(f"/api/projects/{pid}", headers=owner.headers).status_code == 204
     assert list(saved.glob("*.usearch")) == []
+
+
+def test_a_round_stands_when_its_search_index_cannot_be_saved(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_service, "EXACT_BELOW", 1)
+
+    def disk_full(*_args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(search_service, "_index", disk_full)
+    pid, users, _ids = setup(world)  # asserts the round succeeded
+    r = world.client.get(f"/api/projects/{pid}/loop/rounds", headers=users["owner"].headers)
+    assert r.status_code == 200 and len(r.json()) == 1, r.text

@@ -16,6 +16,7 @@ views show it (personal data redacted).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -37,6 +38,7 @@ from labelloop.services.projects import schema_of
 from labelloop.store.db import Database
 from labelloop.store.models import items, published_in
 
+log = logging.getLogger(__name__)
 MAX_K = 100
 CACHED_INDEXES = 4
 _BATCH = 5000
@@ -88,6 +90,9 @@ def prepare(db: Database, actor: Actor, project_id: int, *, data_dir: Path) -> b
     try:
         _index(db, acc, data_dir)
     except Conflict:
+        return False
+    except (OSError, RuntimeError, ValueError) as e:  # the round stands; the first search builds it
+        log.warning("project %s: the search index was not built after the round: %s", project_id, e)
         return False
     return True
 
