@@ -182,17 +182,12 @@ def _audio(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, 
     assert q.spec.target is not None  # an audio_segments question always has one
     plan = AudioPlan("nemo", q, q.spec.target, "release", "refs")
     wanted, facts = _per_split(conn, q, got, split_of, len(splits), audio=True)
-    described = left_out = 0
+    count = {"described": 0, "left_out": 0}
     for s, part in zip(splits, wanted, strict=True):
         names = media.ArchiveNames(AUDIO_SUFFIX, ".audio", AUDIO_SUFFIXES)
         buf = io.BytesIO()
-        for i, ref, value in part:
-            blob = facts.get(blob_hash(ref) or "")
-            if blob is None:
-                left_out += 1
-                continue
-            described += 1
-            clip = Clip(described, got.external_id[i], names(got.item_ids[i], got.external_id[i],
+        for i, ref, value, blob in _stored(part, facts, count):
+            clip = Clip(count["described"], got.external_id[i], names(got.item_ids[i], got.external_id[i],
                                                               blob.media_type),
                         ref, blob.sha256, blob.media_type, blob.duration, [(None, seg) for seg in value])
             buf.write(nemo.manifest_lines(plan, clip))
@@ -200,7 +195,20 @@ def _audio(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, 
         path = folder / f"nemo-{s}.jsonl"
         path.write_bytes(buf.getvalue())
         out.files.append(path)
-    out.described["nemo"], out.left_out["nemo"] = described, left_out
+    out.described["nemo"], out.left_out["nemo"] = count["described"], count["left_out"]
+
+
+def _stored(part: list[tuple[int, Any, Any]], facts: dict[str, Any], count: dict[str, int],
+            ) -> Iterator[tuple[int, Any, Any, Any]]:
+    """The split's labelled items whose file is stored here, with its facts; `count` counts those
+    described (the running number, from 1) and those left out."""
+    for i, ref, value in part:
+        blob = facts.get(blob_hash(ref) or "")
+        if blob is None:
+            count["left_out"] += 1
+            continue
+        count["described"] += 1
+        yield i, ref, value, blob
 
 
 def _mot_labels(q: Question) -> list[str]:
@@ -217,17 +225,12 @@ def _video(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, 
     facts: dict[str, VideoFacts] = {}
     for start in range(0, len(hashes), _LOOKUP):
         facts |= video_facts(conn, hashes[start:start + _LOOKUP])
-    described = left_out = 0
+    count = {"described": 0, "left_out": 0}
     for s, part in zip(splits, wanted, strict=True):
         names = media.ArchiveNames(VIDEO_SUFFIX, ".mp4", VIDEO_SUFFIXES)
         zs, path = ZipStream(), folder / f"mot-{s}.zip"
         with path.open("wb") as f:
-            for i, ref, value in part:
-                v = facts.get(blob_hash(ref) or "")
-                if v is None:
-                    left_out += 1
-                    continue
-                described += 1
+            for i, ref, value, v in _stored(part, facts, count):
                 name = names(got.item_ids[i], got.external_id[i], v.media_type)
                 base, tracks = mot.folder(name), answer_tracks(value, v.frame_count)
                 for file, body in ((mot.GT, mot.gt_lines(tracks, labels, v.frame_count)),
@@ -240,7 +243,7 @@ def _video(conn: Connection, q: Question, got: Collected, split_of: np.ndarray, 
                 refs.append(["mot", s, name, got.external_id[i], str(ref)])
             f.write(zs.close())
         out.files.append(path)
-    out.described["mot"], out.left_out["mot"] = described, left_out
+    out.described["mot"], out.left_out["mot"] = count["described"], count["left_out"]
 
 
 def split_names(split: tuple[int, int, int] | None) -> tuple[str, ...]:
