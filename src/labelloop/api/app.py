@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
-from labelloop import __version__
+from labelloop import __version__, heap
 from labelloop.api import errors
 from labelloop.api.hot_paths import HotPaths
 from labelloop.api.routes import (
@@ -55,6 +55,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         rt.start_jobs()  # LABELLOOP_JOB_WORKERS threads claim jobs (none when 0: workers do)
+        if owned:  # a serving process, not a test's app
+            heap.settle()
         yield
         if owned:
             rt.close()

@@ -8,6 +8,7 @@ from types import FrameType
 
 import typer
 
+from labelloop import heap
 from labelloop.cli.common import console, err_console
 from labelloop.config import get_settings
 from labelloop.services.runtime import Runtime
@@ -39,6 +40,7 @@ def worker_command(
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         rt.start_jobs()
+        heap.settle()
         console.print(f"labelloop worker {rt.jobs.name}: {threads} thread{'s' if threads > 1 else ''}, "
                       f"jobs from {rt.settings.resolved_database_url.split('@')[-1]}", markup=False)
         while not stop.is_set():
