@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Invalid
 from labelloop.services.importing import writer
@@ -76,10 +77,15 @@ def rows_of(world: World, pid: int) -> list[tuple[Any, ...]]:
             select(*COLUMNS).where(items.c.project_id == pid).order_by(items.c.external_id))]
 
 
-def plain_insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def plain_insert(conn: Connection, rows: list[dict[str, Any]], *, skip_existing: bool = False) -> int:
     """SQLAlchemy's INSERT, every value through its column type: the reference."""
-    if rows:
-        conn.execute(items.insert(), rows)
+    if not rows:
+        return 0
+    if skip_existing:  # SQLite's INSERT ... ON CONFLICT DO NOTHING
+        statement = sqlite_insert(items).on_conflict_do_nothing(index_elements=["project_id", "external_id"])
+        return int(conn.execute(statement, rows).rowcount)
+    conn.execute(items.insert(), rows)
+    return len(rows)
 
 
 def test_bulk_write_gives_the_rows_an_insert_gives(
@@ -132,12 +138,13 @@ def test_a_failed_write_leaves_nothing(world: World, tmp_path: Path, monkeypatch
     real = bulk.insert_items
     calls = 0
 
-    def third_fails(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def third_fails(conn: Connection, rows: list[dict[str, Any]], **options: bool) -> int:
         nonlocal calls
         calls += 1
-        real(conn, rows)
+        inserted = real(conn, rows, **options)
         if calls == 3:
             raise OSError("the connection dropped")
+        return inserted
 
     monkeypatch.setattr(writer, "insert_items", third_fails)
     with pytest.raises(OSError, match="dropped"):

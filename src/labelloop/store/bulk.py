@@ -25,12 +25,17 @@ ITEM_COLUMNS = (
 _SQLITE_INSERT = (
     f"INSERT INTO items ({', '.join(ITEM_COLUMNS)}) VALUES ({', '.join('?' for _ in ITEM_COLUMNS)})"
 )
+# Rows whose id is taken are left out, not refused: the importer checks their content afterwards.
+_SQLITE_SKIPPING = _SQLITE_INSERT + " ON CONFLICT (project_id, external_id) DO NOTHING"
 
 
-def insert_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert item rows (dicts with every column of ITEM_COLUMNS)."""
+def insert_items(conn: Connection, rows: list[dict[str, Any]], *, skip_existing: bool = False) -> int:
+    """Insert item rows (dicts with every column of ITEM_COLUMNS); how many were inserted.
+
+    `skip_existing` (SQLite only: COPY has no such option): a row whose (project, external id)
+    is taken is left out, as is a later row of the list with an id an earlier one took."""
     if not rows:
-        return
+        return 0
     dumps = orjson.dumps
     keyring = getattr(conn.dialect, KEYRING_ATTR, None)  # encryption at rest (store/crypto.py)
     seal: Callable[[Any], Any] = (
@@ -55,6 +60,9 @@ def insert_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
         for r in rows
     ]
     if sqlite:
-        conn.exec_driver_sql(_SQLITE_INSERT, tuples)
-    else:
-        copy_rows(conn, "items", ITEM_COLUMNS, tuples)
+        statement = _SQLITE_SKIPPING if skip_existing else _SQLITE_INSERT
+        return int(conn.exec_driver_sql(statement, tuples).rowcount)
+    if skip_existing:
+        raise ValueError("skip_existing is for SQLite: COPY cannot skip a row")
+    copy_rows(conn, "items", ITEM_COLUMNS, tuples)
+    return len(tuples)
