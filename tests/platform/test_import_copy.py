@@ -118,6 +118,43 @@ def test_bulk_write_gives_the_rows_an_insert_gives(
         assert row[COLUMNS.index(items.c.needed)] == 2
 
 
+def test_ids_already_taken_are_told_apart_in_every_batch(world: World, tmp_path: Path) -> None:
+    """Rows skipped for a taken id (stored before, earlier in the file, earlier in the batch) are
+    counted unchanged when their content is the same, refused with their line when it is not."""
+    pid = new_project(world, "taken")
+    before = [{"id": f"old{k}", "text": f"old {k}"} for k in range(5)]
+    assert import_into(world, pid, write_file(tmp_path / "before.jsonl", before)) == {
+        "created": 5, "unchanged": 0, "records": 5}
+    again = [
+        {"id": "new0", "text": "new 0"}, {"id": "old0", "text": "old 0"},  # batch 1: new, stored
+        {"id": "new0", "text": "new 0"}, {"id": "new1", "text": "new 1"},  # same batch, same content
+        {"id": "old1", "text": "old 1"}, {"text": "no id"}, {"text": "no id"},
+        {"id": "new2", "text": "new 2"}, {"id": "new1", "text": "new 1"},  # batch 2: from batch 1
+        {"id": "old2", "text": "old 2"}, {"id": "new3", "text": "new 3"},
+    ]
+    result = import_into(world, pid, write_file(tmp_path / "again.jsonl", again))
+    assert result == {"created": 5, "unchanged": 6, "records": 11}
+    assert count(world, pid) == 10
+
+    pid = new_project(world, "taken-refused")
+    import_into(world, pid, write_file(tmp_path / "before.jsonl", before))
+    bad = [
+        {"id": "a", "text": "one"}, {"id": "b", "text": "b"}, {"id": "b", "text": "b"},
+        {"id": "old1", "text": "old 1"}, {"id": "c", "text": "c"}, {"id": "d", "text": "d"},
+        {"id": "e", "text": "e"},
+        {"id": "a", "text": "two"}, {"id": "old0", "text": "edited"}, {"id": "c", "text": "c"},  # batch 2
+        {"id": "f", "text": "one"}, {"id": "f", "text": "two"},
+    ]
+    with pytest.raises(Invalid) as refused:
+        import_into(world, pid, write_file(tmp_path / "bad.jsonl", bad))
+    assert [(p["line"], p["message"]) for p in refused.value.detail] == [
+        (8, "item 'a' appears earlier in this file with different content"),
+        (9, "item 'old0' already exists in the project with different content"),
+        (12, "item 'f' appears earlier in this file with different content"),
+    ]
+    assert count(world, pid) == 5
+
+
 def count(world: World, pid: int) -> int:
     with world.runtime.db.read() as conn:
         return int(conn.execute(select(func.count()).where(items.c.project_id == pid)).scalar_one())

@@ -393,10 +393,12 @@ def _write_batch(
 ) -> bool:
     """Stage the batch's new rows; whether it found problems (then nothing more is written).
 
-    On SQLite the rows go in first, skipping ids the project already has, and the ids are looked
-    up only when some row was skipped: a new file's batches then make no lookup at all (for ids
-    in no order, such as content hashes, 2,000 index probes a batch). PostgreSQL's COPY cannot
-    skip a row, so there the lookup comes first and only new rows are copied."""
+    On SQLite the rows go in first, skipping ids the project already has; only the rows skipped
+    are then looked up (told from the rows inserted by their row ids, which follow the largest
+    before the insert while this transaction holds the write lock). A batch of new ids makes no
+    lookup at all, where looking them all up cost 2,000 index probes a batch (in no order for
+    ids that are content hashes). PostgreSQL's COPY cannot skip a row, so there the lookup
+    comes first and only new rows are copied."""
     problems = _blob_problems(conn, actor, batch) if any(r.images or r.refs for r in batch) else []
     now = utcnow()
 
@@ -410,11 +412,20 @@ def _write_batch(
         }
 
     if conn.dialect.name == "sqlite":
+        last = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
         created = insert_items(conn, [row(r) for r in batch], skip_existing=True)
         unchanged = 0
         if created < len(batch):  # some ids were there already: the same content, or a problem
-            stored = _stored_of(conn, project_id, batch)
-            unchanged = len(batch) - _conflicts(batch, stored, job_id, problems) - created
+            inserted = set(conn.exec_driver_sql(
+                "SELECT external_id FROM items WHERE id > ?", (last,)).scalars())
+            skipped = []
+            for r in batch:
+                if r.external_id in inserted:
+                    inserted.discard(r.external_id)  # its first row went in; a later one was skipped
+                else:
+                    skipped.append(r)
+            stored = _stored_of(conn, project_id, skipped)
+            unchanged = len(skipped) - _conflicts(skipped, stored, job_id, problems)
     else:
         existing = _stored_of(conn, project_id, batch)
         rows: list[dict[str, Any]] = []
