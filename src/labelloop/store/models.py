@@ -262,7 +262,10 @@ class Item(Base):
             "ix_items_gold", "project_id", "id",
             sqlite_where=text("gold IS NOT NULL"), postgresql_where=text("gold IS NOT NULL"),
         ),
-        Index("ix_items_review", "project_id", "review_state", "id"),
+        Index(  # only items in the review queue: every query here names a review state
+            "ix_items_review", "project_id", "review_state", "id",
+            sqlite_where=text("review_state IS NOT NULL"), postgresql_where=text("review_state IS NOT NULL"),
+        ),
         Index(
             "ix_items_label_issue", "project_id", "id",
             sqlite_where=text("label_issue IS NOT NULL"),
