@@ -6,6 +6,7 @@ sent that way, to the route itself, for comparison."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -176,3 +177,26 @@ def test_a_browser_session_goes_through_the_router(world: World, answered: list[
     r = world.client.post(f"/api/projects/{pid}/tasks/next", headers={"X-CSRF-Token": str(csrf)})
     assert r.status_code == 200, r.text
     assert answered == []
+
+
+def test_the_services_run_in_the_pool_for_the_database(
+    world: World, answered: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a few threads (one writer at a time); PostgreSQL: the wide pool."""
+    owner, ann = world.user("owner"), world.user("ann")
+    pid = world.project(owner, members={"annotator": (ann,)})
+    world.import_records(owner, pid, [{"id": "t0", "text": "text"}])
+    threads: list[str] = []
+    real = hot_paths.queue.next_task
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hot_paths.queue, "next_task", recording)
+    assert _post(world, ann, f"/api/projects/{pid}/tasks/next", router=False).status_code == 200
+    assert answered == ["TaskOut"]
+    sqlite = world.runtime.db.is_sqlite
+    assert len(threads) == 1 and threads[0].startswith(
+        "labelloop-hot-sqlite_" if sqlite else "labelloop-hot_"), threads
+    assert hot_paths._SQLITE_THREADS._max_workers == 4 and hot_paths._THREADS._max_workers == 40
