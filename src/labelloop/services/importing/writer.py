@@ -394,11 +394,11 @@ def _write_batch(
     """Stage the batch's new rows; whether it found problems (then nothing more is written).
 
     On SQLite the rows go in first, skipping ids the project already has; only the rows skipped
-    are then looked up (told from the rows inserted by their row ids, which follow the largest
-    before the insert while this transaction holds the write lock). A batch of new ids makes no
-    lookup at all, where looking them all up cost 2,000 index probes a batch (in no order for
-    ids that are content hashes). PostgreSQL's COPY cannot skip a row, so there the lookup
-    comes first and only new rows are copied."""
+    are then looked up, told from the inserted ones by row id: SQLite numbers new rows on from
+    the largest id, and this transaction holds the write lock, so the `created` rows just written
+    are the last ids. A batch of new ids makes no lookup at all, where looking them all up cost
+    2,000 index probes a batch (in no order for ids that are content hashes). PostgreSQL's COPY
+    cannot skip a row, so there the lookup comes first and only new rows are copied."""
     problems = _blob_problems(conn, actor, batch) if any(r.images or r.refs for r in batch) else []
     now = utcnow()
 
@@ -412,12 +412,10 @@ def _write_batch(
         }
 
     if conn.dialect.name == "sqlite":
-        last = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
         created = insert_items(conn, [row(r) for r in batch], skip_existing=True)
         unchanged = 0
         if created < len(batch):  # some ids were there already: the same content, or a problem
-            inserted = set(conn.exec_driver_sql(
-                "SELECT external_id FROM items WHERE id > ?", (last,)).scalars())
+            inserted = set(conn.exec_driver_sql(_JUST_INSERTED, (created,)).scalars())
             skipped = []
             for r in batch:
                 if r.external_id in inserted:
@@ -468,6 +466,8 @@ def _conflicts(batch: list[ItemRow], stored: dict[str, tuple[str, int]], job_id:
     return found
 
 
+# SQLite: the external ids of the last `?` rows inserted (see `_write_batch`).
+_JUST_INSERTED = "SELECT external_id FROM items WHERE id > (SELECT max(id) FROM items) - ?"
 _EXISTING_COLUMNS = (items.c.external_id, items.c.content_hash, items.c.import_job_id)
 # The batch's ids as one parameter, not one per id (a statement of thousands of placeholders costs
 # SQLAlchemy more to expand, and the driver more to bind, than the lookups cost the database):
