@@ -19,3 +19,12 @@ if os.environ.get("CI"):
         return importlib.import_module(modname)
 
     pytest.importorskip = _required  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _no_heap_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in process here (`labelloop import` through CliRunner) settle the heap as a real
+    process does (labelloop/heap.py); frozen in pytest's process, the objects of every test alive
+    then would stay out of the collector for the rest of the session. tests/platform/test_heap.py
+    checks the freeze itself in a subprocess."""
+    monkeypatch.setattr("labelloop.heap.gc.freeze", lambda: None)

@@ -1,16 +1,19 @@
-"""The serving process's garbage-collector setting (labelloop/heap.py)."""
+"""The garbage-collector setting of serving processes and long commands (labelloop/heap.py)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from labelloop import heap
 from labelloop.api.app import create_app
-from labelloop.config import Settings
+from labelloop.cli.main import app
+from labelloop.config import Settings, get_settings
 
 SETTLED = """
 import gc
@@ -51,3 +54,26 @@ def test_a_serving_app_settles_once_started_and_a_tests_app_does_not(
     with TestClient(create_app(runtime)):  # type: ignore[arg-type]  # a test's app over its runtime
         pass
     assert calls == ["settled"]
+
+
+def test_a_cli_import_settles_before_its_long_work(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(heap, "settle", lambda: calls.append("settled"))
+    monkeypatch.setenv("LABELLOOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LABELLOOP_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        schema = tmp_path / "schema.yaml"
+        schema.write_text("fields: [{name: text}]\nquestions: [{name: s, type: choice, options: [a, b]}]\n")
+        data = tmp_path / "items.jsonl"
+        data.write_text('{"text": "one"}\n{"text": "two"}\n')
+        runner = CliRunner()
+        assert runner.invoke(app, ["project", "create", "P", "--schema", str(schema)]).exit_code == 0
+        assert calls == []  # a short command does not
+        done = runner.invoke(app, ["import", "P", str(data)])
+        assert done.exit_code == 0 and "imported 2 new items" in done.output, done.output
+        assert calls == ["settled"]
+    finally:
+        get_settings.cache_clear()

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 from rich.text import Text
 
+from labelloop import heap
 from labelloop.cli import remote
 from labelloop.cli.common import (
     OPERATOR,
@@ -162,6 +163,7 @@ def import_command(
         if fmt == "hf":
             params["split"] = split
         job = write(rt, create_job, pid, "import", params, foreground=True)
+        heap.settle()  # a long import in this process, as in a server's (labelloop/heap.py)
         with Progress(
             "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
             TransferSpeedColumn(), TimeRemainingColumn(), console=err_console,
