@@ -32,6 +32,19 @@ def test_posterior_is_a_distribution(pairs: list[tuple[int, float]]) -> None:
     assert p.sum() == pytest.approx(1.0) and (p >= 0).all()
 
 
+@given(st.lists(st.tuples(st.integers(0, 2), st.floats(0.0, 1.0)), max_size=12),
+       st.lists(st.floats(0.05, 1.0), min_size=3, max_size=3))
+def test_posterior_is_the_product_of_the_workers_likelihoods(pairs: list[tuple[int, float]],
+                                                             weights: list[float]) -> None:
+    prior = np.array(weights) / sum(weights)
+    like = prior.copy()
+    for a, skill in pairs:
+        s = min(max(skill, 1 / 3 + 0.01), 0.99)
+        like *= np.where(np.arange(3) == a, s, (1 - s) / 2)
+    p = one_coin_posterior([a for a, _ in pairs], [s for _, s in pairs], 3, prior=list(prior))
+    assert p == pytest.approx(like / like.sum(), rel=1e-9)
+
+
 def test_accuracy_bounds() -> None:
     assert accuracy_upper_bound(0, 10) < 0.3
     assert accuracy_upper_bound(9, 10) > 0.95

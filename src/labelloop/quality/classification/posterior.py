@@ -18,6 +18,7 @@ posterior is Beta(a + c, b + n - c); ``accuracy_upper_bound`` is its ``credibili
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,22 +34,30 @@ def one_coin_posterior(
     *,
     prior: Sequence[float] | None = None,
 ) -> np.ndarray:
-    """Posterior over ``n_classes`` labels of one item; ``answers`` are label indices, one per worker."""
+    """Posterior over ``n_classes`` labels of one item; ``answers`` are label indices, one per worker.
+
+    Plain floats rather than numpy: it runs once per submitted answer, on a handful of values,
+    where numpy's per-call overhead was most of the cost (a tenth of a millisecond a call)."""
     if n_classes < 2:
         raise ValueError("n_classes must be >= 2")
     if len(answers) != len(skills):
         raise ValueError("answers and skills differ in length")
-    log_p = np.log(np.full(n_classes, 1.0 / n_classes) if prior is None else np.asarray(prior, float))
-    if len(answers):
-        s = np.clip(np.asarray(skills, dtype=np.float64), 1.0 / n_classes + EPSILON, 1.0 - EPSILON)
-        a = np.asarray(answers, dtype=np.int64)
-        if a.min() < 0 or a.max() >= n_classes:
+    log_p = ([-math.log(n_classes)] * n_classes if prior is None
+             else [math.log(p) if p > 0 else -math.inf for p in prior])
+    if len(log_p) != n_classes:
+        raise ValueError("the prior has a probability per label")
+    low, high = 1.0 / n_classes + EPSILON, 1.0 - EPSILON
+    # Each worker's "not this label" term is the same for every label, so it cancels in the
+    # normalisation: only the answered label's ratio log(s) - log((1-s)/(K-1)) is added.
+    for a, skill in zip(answers, skills, strict=True):
+        if not 0 <= a < n_classes:
             raise ValueError("an answer is outside 0..n_classes-1")
-        wrong = np.log((1.0 - s) / (n_classes - 1))
-        log_p = log_p + wrong.sum()  # every worker's "not this label" term, then correct the answered
-        np.add.at(log_p, a, np.log(s) - wrong)
-    p = np.exp(log_p - log_p.max())
-    return np.asarray(p / p.sum(), dtype=np.float64)
+        s = min(max(float(skill), low), high)
+        log_p[a] += math.log(s) - math.log((1.0 - s) / (n_classes - 1))
+    top = max(log_p)
+    p = [math.exp(v - top) for v in log_p]
+    total = sum(p)
+    return np.array([v / total for v in p], dtype=np.float64)
 
 
 def accuracy_upper_bound(
