@@ -48,6 +48,9 @@ def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=pool_size,
             max_overflow=64,
+            # Last in, first out: a connection's page cache stays valid only while no other
+            # connection writes, so the one that wrote last is the one worth handing out again.
+            pool_use_lifo=True,
         )
         _configure_sqlite(engine)
         # Repeated Core statements straight to the driver (store/prepared.py).
