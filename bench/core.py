@@ -18,6 +18,7 @@ How to read the numbers:
   against `serve --workers 2` (a second server over a database of its own, after the first).
 - open loop: cycles (next + submit) arrive as a Poisson stream; a next-task latency counts
   from the cycle's scheduled start, so time spent queued behind a slow response counts too.
+  `_import`: the same loop while records without ids are imported into another project.
 - CPU share: CPU seconds / wall seconds over the measured window (1.0 = one core busy), for
   the load generator, the server process(es) and, on a local PostgreSQL, the database's own
   processes (postmaster, backends, and backends that ended meanwhile).
@@ -531,6 +532,8 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path, noids:
                 project_id=pid_big, cycles=args.seq_cycles, warmup=50)
     opn = phase("open", f"open loop {args.rate:g} cycles/s, {args.clients} clients, {args.duration:g}s",
                 "open", tokens=tokens, project_id=pid_big, rate=args.rate, duration=args.duration)
+    during = open_during_import(server, phases, admin, tokens, pid_big, new_project(api, "during"),
+                                noids, args)
     with profiled(server, args.profile, seconds=args.duration + 2) as profile:
         closed = phase("closed", f"closed loop, {args.clients} clients, {args.duration:g}s", "closed",
                        tokens=tokens, project_id=pid_big, duration=args.duration)
@@ -558,6 +561,8 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path, noids:
         "submit_p50_ms_load": ms(opn, "submit", "p50"), "submit_p95_ms_load": ms(opn, "submit", "p95"),
         "cycle_p95_ms_load": ms(opn, "cycle", "p95"),
         "achieved_cycles_per_s_load": opn["achieved_cycles_per_s"],
+        "next_p95_ms_import": ms(during, "next", "p95"), "submit_p95_ms_import": ms(during, "submit", "p95"),
+        "import_items_per_s_under_load": phases["import_under_load"]["items_per_s"],
         "cycles_per_s_16": closed["cycles_per_s"],
         "next_p95_ms_16": ms(closed, "next", "p95"), "submit_p95_ms_16": ms(closed, "submit", "p95"),
         "export_items_per_s": exp["items_per_s"],
@@ -578,6 +583,32 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path, noids:
         "phases": phases,
         **({"profile": profile} if args.profile else {}),
     }
+
+
+def open_during_import(server: Server, phases: dict[str, dict[str, Any]], admin: str, tokens: list[str],
+                       project_id: int, import_project_id: int, noids: Path,
+                       args: argparse.Namespace) -> dict[str, Any]:
+    """The open loop again while records without ids are imported into another project: what an
+    import costs the annotators on the same server (its job runs in the serving process). The
+    import starts once the loop's warm-up is over; its own rate lands in `import_under_load`."""
+    n = sum(1 for _ in noids.open("rb"))
+    console.print(f"[dim]{time.strftime('%H:%M:%S')} open loop {args.rate:g} cycles/s during an "
+                  f"import of {n:,} records without ids...[/dim]")
+    split = {k: v for k, v in (("postgres_pid", postgres_pid(args.database_url)),) if v is not None}
+
+    def load() -> None:
+        time.sleep(2.5)  # past the open loop's warm-up
+        phases["import_under_load"] = loadgen("import", server, **split, token=admin,
+                                              project_id=import_project_id, file=str(noids), items=n)
+
+    importer = threading.Thread(target=load)
+    importer.start()
+    try:
+        phases["open_during_import"] = loadgen("open", server, **split, tokens=tokens, project_id=project_id,
+                                               rate=args.rate, duration=max(args.duration / 2, 8.0))
+    finally:
+        importer.join()
+    return phases["open_during_import"]
 
 
 def run_workers2(args: argparse.Namespace, tmp: Path, items: Path, *, src: Path | None = None,
@@ -643,6 +674,9 @@ def show(res: dict[str, Any]) -> None:
     row("", "next_p95_ms_load", " ms")
     row("open loop: submit p50 / p95", "submit_p50_ms_load", " ms")
     row("", "submit_p95_ms_load", " ms")
+    row("open loop during an import: next / submit p95", "next_p95_ms_import", " ms")
+    row("", "submit_p95_ms_import", " ms")
+    row("  the import meanwhile (items/s)", "import_items_per_s_under_load", fmt="{:,.0f}")
     row("saturation: cycles/s (16 clients)", "cycles_per_s_16")
     row("saturation: next / submit p95", "next_p95_ms_16", " ms")
     row("", "submit_p95_ms_16", " ms")
