@@ -532,7 +532,7 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path, noids:
                 project_id=pid_big, cycles=args.seq_cycles, warmup=50)
     opn = phase("open", f"open loop {args.rate:g} cycles/s, {args.clients} clients, {args.duration:g}s",
                 "open", tokens=tokens, project_id=pid_big, rate=args.rate, duration=args.duration)
-    during = open_during_import(server, phases, admin, tokens, pid_big, new_project(api, "during"),
+    during = open_during_import(server, phases, split, admin, tokens, pid_big, new_project(api, "during"),
                                 noids, args)
     with profiled(server, args.profile, seconds=args.duration + 2) as profile:
         closed = phase("closed", f"closed loop, {args.clients} clients, {args.duration:g}s", "closed",
@@ -585,16 +585,16 @@ def run(server: Server, args: argparse.Namespace, big: Path, small: Path, noids:
     }
 
 
-def open_during_import(server: Server, phases: dict[str, dict[str, Any]], admin: str, tokens: list[str],
-                       project_id: int, import_project_id: int, noids: Path,
-                       args: argparse.Namespace) -> dict[str, Any]:
+def open_during_import(server: Server, phases: dict[str, dict[str, Any]], split: dict[str, int],
+                       admin: str, tokens: list[str], project_id: int, import_project_id: int,
+                       noids: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The open loop again while records without ids are imported into another project: what an
     import costs the annotators on the same server (its job runs in the serving process). The
-    import starts once the loop's warm-up is over; its own rate lands in `import_under_load`."""
+    import starts once the loop's warm-up is over; its own rate lands in `import_under_load`.
+    `split`: `run`'s PostgreSQL pid, so each phase counts the database's CPU too."""
     n = sum(1 for _ in noids.open("rb"))
     console.print(f"[dim]{time.strftime('%H:%M:%S')} open loop {args.rate:g} cycles/s during an "
                   f"import of {n:,} records without ids...[/dim]")
-    split = {k: v for k, v in (("postgres_pid", postgres_pid(args.database_url)),) if v is not None}
 
     def load() -> None:
         time.sleep(2.5)  # past the open loop's warm-up
