@@ -164,12 +164,27 @@ class Server:
                 raise SystemExit(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 if httpx.get(self.base + "/api/health", timeout=1).status_code == 200:
-                    return time.perf_counter() - t0
+                    started = time.perf_counter() - t0
+                    self.wait_for_job_process(timeout)
+                    return started
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise SystemExit(f"the server did not answer /api/health in {timeout}s:\n{self.log_tail()}")
+
+    def wait_for_job_process(self, timeout: float) -> None:
+        """Until `serve`'s job process (cli/job_process.py; none in older code or with
+        LABELLOOP_JOB_PROCESS=false) says it claims jobs: an import timed before that would
+        count the process's start."""
+        assert self.proc is not None
+        if not any("worker" in c.cmdline() for c in psutil.Process(self.proc.pid).children()):
+            return
+        deadline = time.perf_counter() + timeout
+        while "labelloop worker " not in self.log.read_text(errors="replace"):
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"the job process did not start in {timeout}s:\n{self.log_tail()}")
+            time.sleep(0.05)
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -589,7 +604,8 @@ def open_during_import(server: Server, phases: dict[str, dict[str, Any]], split:
                        admin: str, tokens: list[str], project_id: int, import_project_id: int,
                        noids: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The open loop again while records without ids are imported into another project: what an
-    import costs the annotators on the same server (its job runs in the serving process). The
+    import costs the annotators on the same server (its job runs in `serve`'s job process, or
+    with LABELLOOP_JOB_PROCESS=false in the serving process itself). The
     import starts once the loop's warm-up is over; its own rate lands in `import_under_load`.
     `split`: `run`'s PostgreSQL pid, so each phase counts the database's CPU too."""
     n = sum(1 for _ in noids.open("rb"))

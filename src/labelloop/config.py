@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         2, ge=0, description="Background job threads per server process; 0: the server runs no "
         "job itself and `labelloop worker` processes take them (docs/scaling.md).",
     )
+    job_process: bool = Field(
+        True, description="`labelloop serve` runs its job threads in a process of its own, started "
+        "and stopped with it, so a heavy job (an import, a loop round) does not take the CPU its "
+        "requests need; false: in the serving process.",
+    )
     job_heartbeat_seconds: float = Field(
         5.0, gt=0, description="How often a running job's process says it is alive.",
     )

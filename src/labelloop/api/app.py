@@ -54,7 +54,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        rt.start_jobs()  # LABELLOOP_JOB_WORKERS threads claim jobs (none when 0: workers do)
+        # LABELLOOP_JOB_WORKERS threads claim jobs (none when 0: `serve`'s job process or workers do)
+        rt.start_jobs()
         if owned:  # a serving process, not a test's app
             heap.settle()
         yield

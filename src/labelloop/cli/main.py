@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from types import FrameType
 
 import typer
 from rich.panel import Panel
@@ -16,6 +18,7 @@ from labelloop.cli.dataset import dataset_app
 from labelloop.cli.encryption import encryption_app
 from labelloop.cli.erase import erase_command, retention_app
 from labelloop.cli.generate import generate_command
+from labelloop.cli.job_process import JobProcess
 from labelloop.cli.loop import loop_app
 from labelloop.cli.privacy import privacy_app
 from labelloop.cli.projects import export_command, import_command, project_app, status_command
@@ -23,6 +26,7 @@ from labelloop.cli.quality import quality_app
 from labelloop.cli.remote import configure as configure_remote
 from labelloop.cli.remote import guard_project
 from labelloop.cli.worker import worker_command
+from labelloop.config import Settings
 
 app = typer.Typer(
     help="labelloop: a self-hosted data engine for AI training data. "
@@ -73,8 +77,6 @@ def serve(
                               "preference one when PandaLM's test set is in ../shared/data)."),
 ) -> None:
     """Migrate the database, then serve the API (and, first time, print the admin login)."""
-    import uvicorn
-
     from labelloop.services.accounts.users import ensure_first_admin, find_user
     from labelloop.services.demo import ensure_demo_project, ensure_feedback_demo
 
@@ -106,6 +108,29 @@ def serve(
             console.print(feedback.note, markup=False)
     console.print(f"labelloop {__version__} on http://{settings.host}:{settings.port} "
                   f"(web app at /app/, API docs at /docs), data in {settings.resolved_database_url}")
+    jobs = None
+    if settings.job_process and settings.job_workers > 0:  # cli/job_process.py
+        os.environ["LABELLOOP_JOB_WORKERS"] = "0"  # the serving processes run no job themselves
+        get_settings.cache_clear()
+        jobs = JobProcess(settings.job_workers)
+        jobs.start()
+        # uvicorn raises the signal that stopped it again once it has shut down: SIGTERM's default
+        # would end this process there, with its job process killed rather than stopped.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        _serve(settings)
+    finally:
+        if jobs is not None:
+            jobs.stop()
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "labelloop.api.app:create_app_from_env",
         factory=True,

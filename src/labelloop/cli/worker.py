@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType
@@ -10,6 +11,7 @@ import typer
 
 from labelloop import heap
 from labelloop.cli.common import console, err_console
+from labelloop.cli.job_process import die_with, orphaned
 from labelloop.config import get_settings
 from labelloop.services.runtime import Runtime
 
@@ -19,6 +21,10 @@ def worker_command(
     name: str | None = typer.Option(None, help="How jobs name this process (default: the host "
                                     "name); the process id is added."),
     until_idle: bool = typer.Option(False, help="Stop once no job is queued or running here."),
+    parent: int | None = typer.Option(None, hidden=True, help="`serve`'s job process: the pid to "
+                                      "die with; `serve` has settled the last run's jobs already."),
+    poll_seconds: float = typer.Option(1.0, hidden=True, min=0.01,
+                                       help="How often the threads look for a queued job."),
 ) -> None:
     """Claim queued jobs (imports, rounds, pre-labels, recomputes, scans, generation) from the
     database and run them, until stopped. A job whose process died is taken over once it has
@@ -32,10 +38,12 @@ def worker_command(
         err_console.print("stopping: the jobs running here finish first (again to stop at once)")
         stop.set()
 
-    rt = Runtime(get_settings(), job_threads=threads, worker_name=name)
+    if parent is not None:
+        die_with(parent)
+    rt = Runtime(get_settings(), job_threads=threads, worker_name=name, job_poll_seconds=poll_seconds)
     try:
         rt.migrate()
-        for line in rt.recover():
+        for line in rt.recover() if parent is None else ():
             console.print(line, markup=False)
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
@@ -46,6 +54,8 @@ def worker_command(
         while not stop.is_set():
             if until_idle and rt.jobs.wait_idle(timeout=0.5):
                 break
+            if parent is not None and orphaned(parent):  # cut off, as if killed with `serve`
+                os._exit(1)
             stop.wait(0.5)
     finally:
         rt.close()

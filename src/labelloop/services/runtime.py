@@ -46,9 +46,10 @@ def blob_store(settings: Settings, kind: str | None = None) -> BlobStore:
 
 class Runtime:
     def __init__(self, settings: Settings, *, check_key: bool = True, job_threads: int | None = None,
-                 worker_name: str | None = None) -> None:
+                 worker_name: str | None = None, job_poll_seconds: float = 1.0) -> None:
         """`check_key=False` only for `labelloop encryption`, which sets the key state itself;
-        `job_threads` and `worker_name`: `labelloop worker`'s (LABELLOOP_JOB_WORKERS and the host)."""
+        `job_threads`, `worker_name` and `job_poll_seconds`: `labelloop worker`'s
+        (LABELLOOP_JOB_WORKERS, the host, and how often its threads look for a queued job)."""
         self.settings = settings
         if settings.ray_address:  # a missing extra stops the start, not the first round
             from labelloop.services.compute.ray_batches import require_ray
@@ -61,6 +62,7 @@ class Runtime:
             self.db, job_kinds(self), name=worker_name,
             threads=settings.job_workers if job_threads is None else job_threads,
             heartbeat_seconds=settings.job_heartbeat_seconds, stale_seconds=settings.job_stale_seconds,
+            poll_seconds=job_poll_seconds,
         )
         try:
             self.blobs = blob_store(settings)  # a wrong bucket or credentials stops the start here

@@ -1,6 +1,7 @@
 """The job worker: threads that claim jobs from the database and run them.
 
-`labelloop serve` runs one with LABELLOOP_JOB_WORKERS threads (the single-machine default);
+`labelloop serve` runs one with LABELLOOP_JOB_WORKERS threads (the single-machine default), in a
+child process of its own unless LABELLOOP_JOB_PROCESS is false (cli/job_process.py);
 `labelloop worker` is a process that does nothing else, so heavy jobs can leave the API
 processes (LABELLOOP_JOB_WORKERS=0 there). Both claim from the same table, so any number of
 them, on any number of machines, share the work (docs/scaling.md, "Processes and jobs").
