@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from labelloop.learn.encoder_base import TextEncoder, Vectors
 from labelloop.learn.text.minilm import TOKENIZER_PACKAGE, package_dir
@@ -101,6 +101,22 @@ class TunedEncoder(TextEncoder):
                 pooled = _mean_pool(self._body(**batch).last_hidden_state, batch["attention_mask"])
                 out.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
         return np.asarray(np.concatenate(out), dtype=np.float32)
+
+
+def length_grouped(lengths: NDArray[np.int_], batch_size: int, rng: np.random.Generator,
+                   window: int = 50) -> list[NDArray[np.int_]]:
+    """One epoch's batches of indices: shuffled, sorted by token count within windows of
+    `window` batches, cut into batches, and the batches shuffled. A batch pads to its longest
+    text, so random batches spent most of a step on padding; grouped, a 120 s budget made 2.8x
+    the steps on Rotten Tomatoes (docs/learn.md). The windows keep which texts meet random."""
+    order = rng.permutation(len(lengths))
+    span = batch_size * window
+    batches: list[NDArray[np.int_]] = []
+    for start in range(0, len(order), span):
+        chunk = order[start:start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[s:s + batch_size] for s in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def _mean_pool(hidden: Any, mask: Any) -> Any:
@@ -175,12 +191,12 @@ def finetune_encoder(
         started = time.perf_counter()
         stopped = "epochs"
         step = 0
+        tokens = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        lengths = np.array([len(ids) for ids in tokens])
         while step < planned:
-            order = rng.permutation(len(texts))
-            for start in range(0, len(order), batch_size):
+            for idx in length_grouped(lengths, batch_size, rng):
                 if step >= planned:
                     break
-                idx = order[start:start + batch_size]
                 batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                   max_length=max_length, return_tensors="pt")
                 logits = head(dropout(_mean_pool(body(**batch).last_hidden_state, batch["attention_mask"])))
