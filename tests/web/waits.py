@@ -7,13 +7,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from playwright.sync_api import Error as PlaywrightError
+
 
 def wait_until(page: Any, expression: str, *, timeout_s: float = 15.0) -> None:
-    """Wait until the JavaScript `expression` is truthy in the page."""
+    """Wait until the JavaScript `expression` is truthy in the page. While the page navigates
+    (a redirect after a click) the expression can meet a document without a body, or a context
+    that is being torn down: such an error counts as "not yet", and is raised only at the end."""
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+            failure: Exception | None = None
+        except PlaywrightError as error:
+            failure = error
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {expression}")
+            raise AssertionError(f"timed out waiting for: {expression}") from failure
         page.wait_for_timeout(50)
 
 
