@@ -149,7 +149,9 @@ def test_an_import_cut_off_before_its_commit_is_imported_again_from_its_upload(
         writer.import_file(world.runtime.db, OPERATOR, pid, path, job_id=job.id, batch_size=50, progress=dies)
     monkeypatch.undo()
     with world.runtime.db.read() as conn:
-        assert conn.execute(select(func.count()).where(items.c.project_id == pid)).scalar_one() > 0
+        left = conn.execute(select(func.count()).where(items.c.project_id == pid)).scalar_one()
+    # SQLite: the batches staged are left behind; PostgreSQL: the import's transaction rolled back.
+    assert left > 0 if world.runtime.db.is_sqlite else left == 0
     world.cut_off(job.id)
     w = worker(world, "second")
     taken = claim(world.runtime.db, w.name, KINDS, 30)

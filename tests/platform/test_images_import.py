@@ -301,6 +301,8 @@ def test_image_and_archive_size_limits(world: World, tmp_path: Path) -> None:
 
 
 def test_a_restart_after_the_commit_point_links_the_blobs_it_publishes(world: World, tmp_path: Path) -> None:
+    if not world.runtime.db.is_sqlite:
+        pytest.skip("SQLite's publishing phase: on PostgreSQL links are written with the rows, in one transaction")
     _, pid = project(world)
     annotator = world.user()
     world.runtime.db.run(lambda c: projects.set_member(c, OPERATOR, pid, annotator.id, "annotator"))
@@ -347,7 +349,8 @@ def test_a_crash_before_the_commit_point_leaves_no_item_or_link(world: World, tm
     finally:
         writer.discard_staged = discard  # type: ignore[assignment]
     with world.runtime.db.read() as conn:
-        assert conn.execute(select(func.count()).select_from(items)).scalar_one() > 0  # staged
+        left = conn.execute(select(func.count()).select_from(items)).scalar_one()
+    assert left > 0 if world.runtime.db.is_sqlite else left == 0  # staged; PostgreSQL: rolled back
     assert linked(world, pid) == set()
     world.cut_off(job.id)
     world.runtime.recover()

@@ -4,6 +4,8 @@ exactly the rows SQLAlchemy's own INSERT gives, and a refused or failed import l
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labelloop.errors import Invalid
-from labelloop.services.importing import writer
+from labelloop.services.importing import copy_stream, writer
 from labelloop.services.jobs import create_job
 from labelloop.services.policy import Actor
 from labelloop.store import bulk
@@ -66,9 +68,12 @@ def new_project(world: World, name: str) -> int:
     return world.project(owner, overlap=2)
 
 
-def import_into(world: World, pid: int, path: Path, *, batch_size: int = 7) -> dict[str, Any]:
-    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}))
-    return writer.import_file(world.runtime.db, OPERATOR, pid, path, job_id=job.id, batch_size=batch_size)
+def import_into(world: World, pid: int, path: Path, *, batch_size: int = 7,
+                progress: Any = None) -> dict[str, Any]:
+    # Run here (foreground): a queued job would be a worker's to claim.
+    job = world.runtime.db.run(lambda c: create_job(c, OPERATOR, pid, "import", {}, foreground=True))
+    return writer.import_file(world.runtime.db, OPERATOR, pid, path, job_id=job.id, batch_size=batch_size,
+                              progress=progress)
 
 
 def rows_of(world: World, pid: int) -> list[tuple[Any, ...]]:
@@ -77,15 +82,29 @@ def rows_of(world: World, pid: int) -> list[tuple[Any, ...]]:
             select(*COLUMNS).where(items.c.project_id == pid).order_by(items.c.external_id))]
 
 
-def plain_insert(conn: Connection, rows: list[dict[str, Any]], *, skip_existing: bool = False) -> int:
+def plain_insert(conn: Connection, batch: bulk.ItemBatch, rows: list[Any], *, skip_existing: bool = False) -> int:
     """SQLAlchemy's INSERT, every value through its column type: the reference."""
     if not rows:
         return 0
+    values = [{
+        "project_id": batch.project_id, "external_id": r.external_id, "content_hash": r.content_hash,
+        "data": r.data, "meta": r.meta, "priority": r.priority, "needed": batch.needed, "reserved": 0,
+        "answer_count": 0, "is_open": not batch.staged and batch.needed > 0 and r.gold is None,
+        "gold": r.gold, "import_job_id": batch.import_job_id, "staged": batch.staged,
+        "created_at": batch.created_at,
+    } for r in rows]
     if skip_existing:  # SQLite's INSERT ... ON CONFLICT DO NOTHING
         statement = sqlite_insert(items).on_conflict_do_nothing(index_elements=["project_id", "external_id"])
-        return int(conn.execute(statement, rows).rowcount)
-    conn.execute(items.insert(), rows)
+        return int(conn.execute(statement, values).rowcount)
+    conn.execute(items.insert(), values)
     return len(rows)
+
+
+class BatchByBatch(copy_stream.StreamWrites):
+    """Stands for a COPY that met an id it could not see: the import runs batch by batch."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise copy_stream.IdsCollide()
 
 
 def test_bulk_write_gives_the_rows_an_insert_gives(
@@ -96,6 +115,7 @@ def test_bulk_write_gives_the_rows_an_insert_gives(
     started = datetime.now(UTC)
     got = import_into(world, fast, path)
     monkeypatch.setattr(writer, "insert_items", plain_insert)
+    monkeypatch.setattr(writer, "StreamWrites", BatchByBatch)  # PostgreSQL's one COPY, compared too
     want = import_into(world, slow, path)
     assert got == want == {"created": 31, "unchanged": 1, "records": 32}
     fast_rows, slow_rows = rows_of(world, fast), rows_of(world, slow)
@@ -171,19 +191,22 @@ def test_a_refused_import_leaves_nothing(world: World, tmp_path: Path) -> None:
 
 
 def test_a_failed_write_leaves_nothing(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The third batch's write fails: batch by batch (insert_items) or as one COPY (copy_lines)."""
     pid = new_project(world, "failed")
-    real = bulk.insert_items
     calls = 0
 
-    def third_fails(conn: Connection, rows: list[dict[str, Any]], **options: bool) -> int:
-        nonlocal calls
-        calls += 1
-        inserted = real(conn, rows, **options)
-        if calls == 3:
-            raise OSError("the connection dropped")
-        return inserted
+    def third_fails(real: Any) -> Any:
+        def write(*args: Any, **options: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            written = real(*args, **options)
+            if calls == 3:
+                raise OSError("the connection dropped")
+            return written
+        return write
 
-    monkeypatch.setattr(writer, "insert_items", third_fails)
+    monkeypatch.setattr(writer, "insert_items", third_fails(bulk.insert_items))
+    monkeypatch.setattr(copy_stream, "copy_lines", third_fails(bulk.copy_lines))
     with pytest.raises(OSError, match="dropped"):
         import_into(world, pid, write_file(tmp_path / "items.jsonl", records()))
     assert calls == 3
@@ -204,3 +227,66 @@ def test_a_large_import_refreshes_the_planners_statistics(
             "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'items' AND attname = 'staged'"
         ).scalar_one()
     assert staged == "{f}"
+
+
+def test_two_imports_of_the_same_ids_at_once_write_each_id_once(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second import starts while the first one is under way, its rows written and not
+    committed: on PostgreSQL one COPY meets the other's rows on the unique index once that one
+    commits, and its import runs again batch by batch, finding them there. Either may win."""
+    pid = new_project(world, "twice")
+    recs = [{"id": f"same{k}", "text": f"same {k}"} for k in range(60)]
+    first, second = write_file(tmp_path / "first.jsonl", recs), write_file(tmp_path / "second.jsonl", recs)
+    collisions: list[BaseException] = []
+    real_collided = copy_stream.collided
+
+    def spied(error: BaseException) -> bool:
+        found = real_collided(error)
+        if found:
+            collisions.append(error)
+        return found
+
+    monkeypatch.setattr(copy_stream, "collided", spied)
+    monkeypatch.setattr(writer, "collided", spied)
+    results: dict[str, Any] = {}
+
+    def run_second() -> None:
+        results["second"] = import_into(world, pid, second)
+
+    other = threading.Thread(target=run_second)
+
+    def progress(done: int, total: int | None, message: str = "", **_: Any) -> None:
+        if "records read" in message and not other.is_alive() and "second" not in results:
+            other.start()
+            time.sleep(1.0)  # the second reads its file and sends its rows meanwhile
+
+    results["first"] = import_into(world, pid, first, progress=progress)
+    other.join(60)
+    first_result, second_result = results["first"], results["second"]
+    assert first_result["records"] == second_result["records"] == 60
+    assert first_result["created"] + second_result["created"] == 60
+    assert first_result["unchanged"] + second_result["unchanged"] == 60
+    assert count(world, pid) == 60
+    if not world.runtime.db.is_sqlite:
+        assert collisions, "the second import's COPY should have met the first one's rows"
+
+
+def test_a_file_that_repeats_ids_a_lot_is_imported_batch_by_batch(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(copy_stream, "MAX_HELD", 5)
+    pid = new_project(world, "repeats")
+    recs = [{"id": f"r{k % 10}", "text": f"r {k % 10}"} for k in range(50)]
+    assert import_into(world, pid, write_file(tmp_path / "repeats.jsonl", recs)) == {
+        "created": 10, "unchanged": 40, "records": 50}
+    assert count(world, pid) == 10
+
+
+def test_seen_ids_tell_every_id_met_and_few_new_ones() -> None:
+    seen = copy_stream.SeenIds(200_000 * 100)
+    ids = [f"id-{k}" for k in range(200_000)]
+    wrongly = sum(int(seen.met(ids[k:k + 2000]).sum()) for k in range(0, len(ids), 2000))
+    assert wrongly < 20  # held back for nothing: 3 in this run
+    assert seen.met(ids[::997]).all()  # never a met id taken for new
+    assert seen.met(["id-0", "new-a", "new-a"]).tolist() == [True, False, False]  # met before this call

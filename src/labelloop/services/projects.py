@@ -217,6 +217,9 @@ def update_project(
     needed_before = initial_needed(acc.project.overlap, old_quality)
     needed_now = initial_needed(new_overlap, new_quality)
     if needed_now != needed_before or new_quality.adaptive != old_quality.adaptive:
+        # PostgreSQL: an import committing meanwhile reads the row FOR SHARE to settle its own
+        # rows' `needed` (services/importing/writer.py): it is waited for, and waits for this.
+        conn.execute(select(projects.c.id).where(projects.c.id == project_id).with_for_update(key_share=True))
         _set_needed(conn, project_id, needed_now)
     if values:
         try:

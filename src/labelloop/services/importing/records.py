@@ -58,6 +58,7 @@ class ItemRow:
     meta: dict[str, Any]
     priority: float
     gold: dict[str, Any] | None
+    canonical: bytes  # `data` as JSON with sorted keys: what `content_hash` hashes
     where: Where
     images: tuple[StoredMedia, ...] = ()  # stored by this import, to record with the item
     refs: tuple[tuple[str, str], ...] = ()  # (field, sha256) of each blob the fields reference
@@ -166,7 +167,8 @@ class RecordReader:
         if isinstance(canonical, list):
             return canonical
         digest = hashlib.sha256(canonical).hexdigest()  # content_hash(data), serialised once
-        return ItemRow(external_id or digest, digest, data, meta, priority, gold, where, images, tuple(refs))
+        return ItemRow(external_id or digest, digest, data, meta, priority, gold, canonical, where, images,
+                       tuple(refs))
 
     def _unstorable(self, value: Any) -> str | None:
         """Why a field's value cannot be stored: a NUL, or nesting past the limit (the item's

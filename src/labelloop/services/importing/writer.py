@@ -1,29 +1,29 @@
-"""Import a file into a project: check every record, stage in short batches, commit, publish.
+"""Import a file into a project: check every record, write it in batches, commit.
 
-Rows are written staged (`items.staged`: in no queue, list or export) in transactions of
-`batch_size` items, so a huge import never holds SQLite's write lock for long. If any record is
-bad, or an id comes back with different content, the staged rows are deleted and nothing from
-the file remains; the error lists the problems (up to `MAX_PROBLEMS`) with their line and field.
-Re-importing the same file changes nothing: items whose id and content are there are skipped.
+A file is imported whole or not at all, whatever moment the process dies at. If any record is
+bad, or an id comes back with different content, nothing from the file remains; the error lists
+the problems (up to `MAX_PROBLEMS`) with their line and field. Re-importing the same file
+changes nothing: items whose id and content are there are skipped.
 
-Images (a zip or folder of them, archive.py) are stored as blobs while the file is read, their
-rows written with each batch; the right of the project's members to read them
-(`project_blobs`) is written as the items are published, so a failed import leaves no link.
-Its files stay in the store: content-addressed, readable by nobody, and re-used as they are
-when the same image is imported again.
+On PostgreSQL the import is one transaction: nobody sees its rows before it commits, and a
+process that dies takes them with it. Items without files go in as one COPY streamed while the
+file is read (copy_stream.py); imports with files write batch by batch (`BatchWrites`, a COPY
+each, on a thread of its own so the next batch is read meanwhile), recording and linking the
+blobs with the rows. A large import ends with ANALYZE, so that plans over `items` know its rows.
 
-A file is imported whole or not at all, whatever moment the process dies at. The commit point
-is one short transaction that writes the job's result once every row is staged. Before it, a
-worker that takes over the cut-off job deletes the staged rows (services/jobs/kinds.py); after
-it, that worker finishes publishing them. Publishing opens the staged rows to the queue in id
-ranges, each a short transaction.
-
-On PostgreSQL the rows go in through COPY (store/bulk.py), one thread writes each batch while
-the next is read and checked (`BatchWrites`), and each range is published in two parts at once;
-a failure still waits for the writes under way before the staged rows are deleted. A large import
-ends with ANALYZE, so that plans over `items` know its rows are published. On SQLite the batches
-and the publishing let the write-ahead log grow before it is checkpointed (store/db.py
+On SQLite one long transaction would hold the database's single write lock: rows are written
+staged (`items.staged`: in no queue, list or export) in transactions of `batch_size` items, and
+published after. The commit point is one short transaction that writes the job's result once
+every row is staged. Before it, a worker that takes over the cut-off job deletes the staged rows
+(services/jobs/kinds.py); after it, that worker finishes publishing them. Publishing opens the
+staged rows to the queue in id ranges, each a short transaction, and lets the project's members
+read the blobs they show (`project_blobs`), so a failed import leaves no link; the batches and
+the publishing let the write-ahead log grow before it is checkpointed (store/db.py
 `write(bulk=True)`), and the log is checkpointed once the import is published.
+
+Images (a zip or folder of them, archive.py) are stored as blobs while the file is read. The
+files of a failed import stay in the store: content-addressed, readable by nobody, and re-used
+as they are when the same image is imported again.
 """
 
 from __future__ import annotations
@@ -31,26 +31,21 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
+from psycopg import errors as psycopg_errors
 from sqlalchemy import (
-    ARRAY,
     Connection,
-    String,
-    any_,
-    bindparam,
     delete,
     exists,
     func,
-    literal_column,
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from labelloop.errors import DomainError, Invalid, Problem
 from labelloop.schema import AudioInfo, ImageInfo, VideoInfo
@@ -74,9 +69,11 @@ from labelloop.services.importing.audio import subtitles
 from labelloop.services.importing.audio.attach import attach_segments
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive
 from labelloop.services.importing.audit_entry import ImportEntry, file_sha256
+from labelloop.services.importing.copy_stream import IdsCollide, StreamWrites, collided
 from labelloop.services.importing.feedback.hf_disk import HFDataset
 from labelloop.services.importing.images import coco, voc, yolo
 from labelloop.services.importing.images.datasets import DatasetArchive
+from labelloop.services.importing.known_ids import conflicts, split_new, stored_of
 from labelloop.services.importing.limits import ImportLimits
 from labelloop.services.importing.names import holds_media
 from labelloop.services.importing.readers import (
@@ -97,12 +94,11 @@ from labelloop.services.projects import schema_of
 from labelloop.services.quality.settings import initial_needed, quality_settings
 from labelloop.services.targets import stored_image_info
 from labelloop.store.blobs import BlobStore
-from labelloop.store.bulk import insert_items
+from labelloop.store.bulk import ItemBatch, insert_items
 from labelloop.store.db import Database
 from labelloop.store.models import items, jobs, open_when, projects, utcnow
 
 MAX_PROBLEMS = 50
-PUBLISH_CONNECTIONS = 2  # PostgreSQL: ranges published at once (publish_staged)
 ANALYZE_AFTER = 10_000  # PostgreSQL: rows published by one import that refresh the statistics
 DATASET_READERS = {"coco": coco.entries, "yolo": yolo.entries, "voc": voc.entries}
 VIDEO_READERS = {"mot": video_mot.entries, "cvat": video_cvat.entries}
@@ -151,22 +147,31 @@ def import_file(
     fmt = detect_format(path, fmt)
     entry = ImportEntry(actor, project_id, job_id, display_name or path.name, file_sha256(path), fmt,
                         dataset.as_ if dataset is not None and fmt in (*DATASETS, *MOVE_IN) else None)
-    stats = ImportStats()
-    try:
-        return _import(db, actor, project_id, path, entry, acc, stats, batch_size=batch_size,
-                       progress=progress, limits=limits, blobs=blobs, dataset=dataset, split=split)
-    except DomainError as e:  # refused: logged with the deletion of what it staged
-        # Every problem found, where the error lists the first MAX_PROBLEMS.
-        problems = max(len(stats.problems), len(e.detail) if isinstance(e, Invalid) else 0)
-        discard_staged(db, job_id, then=lambda c: entry.refused(c, problems))
-        raise
+    # PostgreSQL: first as one COPY, then (ids met that the lookups could not see) batch by batch,
+    # twice at most: the second careful run sees what a concurrent import has committed meanwhile.
+    modes = (False,) if db.is_sqlite else (False, True, True)
+    for attempt, careful in enumerate(modes):
+        stats = ImportStats()
+        try:
+            return _import(db, actor, project_id, path, entry, acc, stats, batch_size=batch_size,
+                           progress=progress, limits=limits, blobs=blobs, dataset=dataset, split=split,
+                           careful=careful)
+        except DomainError as e:  # refused: logged with the deletion of what it staged
+            # Every problem found, where the error lists the first MAX_PROBLEMS.
+            problems = max(len(stats.problems), len(e.detail) if isinstance(e, Invalid) else 0)
+            discard_staged(db, job_id, then=partial(entry.refused, problems=problems))
+            raise
+        except (IdsCollide, DBAPIError, psycopg_errors.Error) as e:
+            if attempt == len(modes) - 1 or not (isinstance(e, IdsCollide) or collided(e)):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _import(
     db: Database, actor: Actor, project_id: int, path: Path, entry: ImportEntry, acc: Any,
     stats: ImportStats, *,
     batch_size: int, progress: ProgressFn | None, limits: ImportLimits | None, blobs: BlobStore | None,
-    dataset: DatasetOptions | None, split: str | None,
+    dataset: DatasetOptions | None, split: str | None, careful: bool,
 ) -> dict[str, Any]:
     fmt, job_id, display_name = entry.format, entry.job_id, entry.file
     schema = schema_of(acc.project.label_schema)
@@ -222,9 +227,15 @@ def _import(
             progress(source.bytes_read, source.total_bytes,
                      f"{stats.records:,} records read", force=force)
 
-    writes = BatchWrites(db, partial(_write_batch, actor=actor, project_id=project_id, job_id=job_id,
-                                     overlap=overlap, stats=stats),
-                         unwritten=partial(_check_references, db, actor, stats=stats))
+    media = tuple(f.name for f in schema.fields if f.type in MEDIA_KINDS)
+    common = ItemBatch(project_id, job_id, overlap, utcnow(), staged=db.is_sqlite)
+    write = partial(_write_batch, db=db, actor=actor, common=common, media=media, stats=stats)
+    writes: BatchWrites | StreamWrites
+    if db.is_sqlite or media or careful:
+        writes = BatchWrites(db, write, unwritten=partial(_check_references, db, actor, stats=stats))
+    else:  # no files to record or link as rows go in: one COPY (copy_stream.py)
+        writes = StreamWrites(db, common, file_bytes=source.total_bytes or 0, stats=stats, write=write,
+                              batch_size=batch_size)
     try:
         for where, record in records:
             if isinstance(record, Problem):
@@ -250,7 +261,7 @@ def _import(
                 report()
         if batch and not stats.problems:
             writes.submit(batch)
-        writes.close()
+        writes.drain()
         if stats.records == 0 and not stats.problems:
             stats.problems.append(Problem("the file holds no records"))
         if stats.problems:
@@ -259,19 +270,22 @@ def _import(
                 _nothing_imported(display_name, len(stats.problems), stopped),
                 stats.problems[:MAX_PROBLEMS],
             )
-        db.run(lambda c: _commit(c, entry, stats.as_result()))
+        writes.commit(lambda c: _commit(c, entry, stats.as_result(), common))
     except BaseException as e:
-        writes.close(raising=False)  # nothing may be written after the staged rows are deleted
+        writes.abandon()  # nothing may be written after the staged rows are deleted
         if not isinstance(e, DomainError):  # a refusal is discarded by `import_file`, and logged
             discard_staged(db, job_id)
         raise
-    # Committed: from here on a failure leaves the rest to the worker that takes the job over.
-    def published(done: int, total: int) -> None:
-        if progress is not None:
-            progress(source.total_bytes, source.total_bytes,
-                     f"{done:,} of {total:,} items opened to the queue")
+    if common.staged:
+        # Committed: from here on a failure leaves the rest to the worker that takes the job over.
+        def published(done: int, total: int) -> None:
+            if progress is not None:
+                progress(source.total_bytes, source.total_bytes,
+                         f"{done:,} of {total:,} items opened to the queue")
 
-    publish_staged(db, job_id, batch_size=batch_size * 10, on_range=published)
+        publish_staged(db, job_id, batch_size=batch_size * 10, on_range=published)
+    elif stats.created >= ANALYZE_AFTER:
+        _analyze(db)
     report(force=True)
     return stats.as_result()
 
@@ -310,11 +324,16 @@ def _known_video(db: Database, sha256: str) -> StoredVideo | None:
         return stored_video(conn, sha256)
 
 
+def _new_images(batch: list[ItemRow]) -> dict[str, Any]:
+    """The files the batch's rows brought, by SHA-256."""
+    return {image.original.sha256: image for r in batch for image in r.images}
+
+
 def _blob_problems(
     conn: Connection, actor: Actor, batch: list[ItemRow], *, record: bool = True
 ) -> list[Problem]:
     """Record the batch's new images; name each reference to a blob the importer may not use."""
-    new = {image.original.sha256: image for r in batch for image in r.images}
+    new = _new_images(batch)
     if record:
         record_images(conn, new.values())
     wanted = {sha for r in batch for _, sha in r.refs} - new.keys()
@@ -334,23 +353,27 @@ def _check_references(db: Database, actor: Actor, rows: list[ItemRow], *, stats:
 
 
 class BatchWrites:
-    """The import's batches, written in file order: on PostgreSQL by one thread of their own, so
-    the file's next batch is read and checked while the database writes this one (the two took
-    turns before); on SQLite at once, as they come. (A thread there costs more than it saves: the
-    driver takes the GIL back for every row it binds, and waits for the reading thread to give it
-    up each time; measured in-process, 3 to 5 µs more CPU per item and no faster.)
+    """The import's batches, written in file order.
+
+    On SQLite each batch is a transaction of its own, written at once as it comes (its rows
+    staged), and `commit` is one more. On PostgreSQL every batch and `commit` are one transaction
+    on a thread of its own, so the file's next batch is read and checked while the database writes
+    this one. (A thread on SQLite costs more than it saves: the driver takes the GIL back for every
+    row it binds, and waits for the reading thread to give it up each time; measured in-process,
+    3 to 5 µs more CPU per item and no faster.)
 
     `write` says whether it found problems; from then on a batch is not written (the import
-    will be discarded), its rows get the checks of rows read after a problem (`unwritten`), as
-    when the two took turns. `close` waits for every batch handed over and raises the writer's
-    failure."""
+    will be discarded), its rows get the checks of rows read after a problem (`unwritten`).
+    `drain` waits for every batch handed over and raises the writer's failure; `commit` ends the
+    import's writes with `finish`, `abandon` rolls back what is not committed (PostgreSQL)."""
 
     def __init__(self, db: Database, write: Callable[[Connection, list[ItemRow]], bool], *,
                  unwritten: Callable[[list[ItemRow]], None]) -> None:
         self.db, self.write, self.unwritten = db, write, unwritten
         self.refused = False
         self.error: BaseException | None = None
-        self.handed: queue.Queue[list[ItemRow] | None] = queue.Queue(maxsize=1)  # one batch ahead
+        # ("batch", rows) | ("drain", event) | ("commit", finish) | ("abandon", None); one batch ahead
+        self.handed: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
         self.thread: threading.Thread | None = None
         if not db.is_sqlite:
             self.thread = threading.Thread(target=self._run, name="labelloop-import-write", daemon=True)
@@ -358,61 +381,98 @@ class BatchWrites:
 
     def submit(self, batch: list[ItemRow]) -> None:
         if self.thread is None:
-            self._one(batch)
+            self._one(batch, None)
             return
         if self.error is not None:
             raise self.error
-        self.handed.put(batch)
+        self.handed.put(("batch", batch))
 
-    def _one(self, batch: list[ItemRow]) -> None:
+    def drain(self) -> None:
+        if self.thread is not None:
+            done = threading.Event()
+            self.handed.put(("drain", done))
+            done.wait()
+        if self.error is not None:
+            raise self.error
+
+    def commit(self, finish: Callable[[Connection], None]) -> None:
+        if self.thread is None:
+            self.db.run(finish)
+            return
+        self.handed.put(("commit", finish))
+        self.thread.join()
+        self.thread = None
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        if self.thread is not None:
+            self.handed.put(("abandon", None))
+            self.thread.join()
+            self.thread = None
+
+    def _one(self, batch: list[ItemRow], conn: Connection | None) -> None:
         if self.refused:
             self.unwritten(batch)
+        elif conn is not None:
+            self.refused = self.write(conn, batch)
         else:
             self.refused = self.db.run(lambda c: self.write(c, batch), bulk=True)
 
     def _run(self) -> None:
-        while (batch := self.handed.get()) is not None:
-            if self.error is None:
-                try:
-                    self._one(batch)
-                except BaseException as e:  # raised in the importing thread
-                    self.error = e
+        end = ""
+        try:
+            with self.db.write(bulk=True) as conn:
+                while True:
+                    end, message = self.handed.get()
+                    if end == "batch":
+                        self._one(message, conn)
+                    elif end == "drain":
+                        message.set()
+                    elif end == "commit":
+                        message(conn)
+                        return  # committed as the block ends
+                    else:
+                        raise _Abandoned
+        except _Abandoned:
+            pass
+        except BaseException as e:  # raised in the importing thread; rolled back
+            self.error = e
+        # The importing thread may still hand batches over: taken, and dropped, until it stops.
+        while end not in ("commit", "abandon"):
+            end, message = self.handed.get()
+            if end == "drain":
+                message.set()
 
-    def close(self, *, raising: bool = True) -> None:
-        if self.thread is not None:
-            self.handed.put(None)
-            self.thread.join()
-            self.thread = None
-        if raising and self.error is not None:
-            raise self.error
+
+class _Abandoned(Exception):
+    """Rolls back the import's transaction (PostgreSQL)."""
 
 
 def _write_batch(
-    conn: Connection, batch: list[ItemRow], *, actor: Actor, project_id: int, job_id: int, overlap: int,
-    stats: ImportStats,
+    conn: Connection, batch: list[ItemRow], *, db: Database, actor: Actor, common: ItemBatch,
+    media: tuple[str, ...], stats: ImportStats,
 ) -> bool:
-    """Stage the batch's new rows; whether it found problems (then nothing more is written).
+    """Write the batch's new rows; whether it found problems (then nothing more is written).
 
     On SQLite the rows go in first, skipping ids the project already has; only the rows skipped
     are then looked up, told from the inserted ones by row id: SQLite numbers new rows on from
     the largest id, and this transaction holds the write lock, so the `created` rows just written
     are the last ids. A batch of new ids makes no lookup at all, where looking them all up cost
     2,000 index probes a batch (in no order for ids that are content hashes). PostgreSQL's COPY
-    cannot skip a row, so there the lookup comes first and only new rows are copied."""
-    problems = _blob_problems(conn, actor, batch) if any(r.images or r.refs for r in batch) else []
-    now = utcnow()
-
-    def row(r: ItemRow) -> dict[str, Any]:
-        return {
-            "project_id": project_id, "external_id": r.external_id,
-            "content_hash": r.content_hash, "data": r.data, "meta": r.meta,
-            "priority": r.priority, "needed": overlap, "reserved": 0, "answer_count": 0,
-            "is_open": False, "gold": r.gold, "import_job_id": job_id, "staged": True,
-            "created_at": now,
-        }
-
+    cannot skip a row, so there the lookup comes first and only new rows are copied; the rows
+    are published as they are written (the import is one transaction), and so are the blobs
+    they show to the project's members."""
+    problems: list[Problem] = []
+    if any(r.images or r.refs for r in batch):
+        sqlite = conn.dialect.name == "sqlite"
+        if not sqlite:  # the files' rows commit at once, as on SQLite: another import of the same
+            # file would wait on their key for the whole of this import's transaction
+            db.run(lambda c: record_images(c, _new_images(batch).values()))
+        problems = _blob_problems(conn, actor, batch, record=sqlite)
+    project_id, job_id = common.project_id, common.import_job_id
     if conn.dialect.name == "sqlite":
-        created = insert_items(conn, [row(r) for r in batch], skip_existing=True)
+        created = insert_items(conn, common, batch, skip_existing=True)
         unchanged = 0
         if created < len(batch):  # some ids were there already: the same content, or a problem
             inserted = set(conn.exec_driver_sql(_JUST_INSERTED, (created,)).scalars())
@@ -422,20 +482,15 @@ def _write_batch(
                     inserted.discard(r.external_id)  # its first row went in; a later one was skipped
                 else:
                     skipped.append(r)
-            stored = _stored_of(conn, project_id, skipped)
-            unchanged = len(skipped) - _conflicts(skipped, stored, job_id, problems)
+            stored = stored_of(conn, project_id, skipped)
+            unchanged = len(skipped) - conflicts(skipped, stored, job_id, problems)
     else:
-        existing = _stored_of(conn, project_id, batch)
-        rows: list[dict[str, Any]] = []
-        known: list[ItemRow] = []  # ids stored, or earlier in the batch: checked against those
-        for r in batch:
-            if r.external_id in existing:
-                known.append(r)
-            else:
-                existing[r.external_id] = (r.content_hash, job_id)
-                rows.append(row(r))
-        unchanged = len(known) - _conflicts(known, existing, job_id, problems)
-        created = insert_items(conn, rows)
+        existing = stored_of(conn, project_id, batch)
+        rows, known = split_new(batch, existing, job_id)
+        unchanged = len(known) - conflicts(known, existing, job_id, problems)
+        created = insert_items(conn, common, rows)
+        if media and not problems:
+            link_blobs(conn, project_id, {sha for r in rows for sha in references_in(r.data, media)})
     # Counted only once the transaction is sure to commit (db.run may retry the whole batch).
     stats.created += created
     stats.unchanged += unchanged
@@ -443,57 +498,34 @@ def _write_batch(
     return bool(problems)
 
 
-def _stored_of(conn: Connection, project_id: int, batch: list[ItemRow]) -> dict[str, tuple[str, int]]:
-    """(content hash, import job) of the stored items with the batch's ids."""
-    ids = list({r.external_id for r in batch})
-    return {r.external_id: (r.content_hash, r.import_job_id) for r in _existing(conn, project_id, ids)}
-
-
-def _conflicts(batch: list[ItemRow], stored: dict[str, tuple[str, int]], job_id: int,
-               problems: list[Problem]) -> int:
-    """How many of the batch's rows have an id stored with other content; a problem for each."""
-    found = 0
-    for r in batch:
-        content, by_job = stored[r.external_id]
-        if content != r.content_hash:
-            message = (
-                "appears earlier in this file with different content"
-                if by_job == job_id
-                else "already exists in the project with different content"
-            )
-            problems.append(r.where.problem(f"item {r.external_id!r} {message}", "id"))
-            found += 1
-    return found
-
-
 # SQLite: the external ids of the last `?` rows inserted (see `_write_batch`).
 _JUST_INSERTED = "SELECT external_id FROM items WHERE id > (SELECT max(id) FROM items) - ?"
-_EXISTING_COLUMNS = (items.c.external_id, items.c.content_hash, items.c.import_job_id)
-# The batch's ids as one parameter, not one per id (a statement of thousands of placeholders costs
-# SQLAlchemy more to expand, and the driver more to bind, than the lookups cost the database):
-# PostgreSQL `= ANY(array)`; SQLite `IN (SELECT value FROM json_each(?))` of a JSON array.
-_EXISTING = {
-    "postgresql": select(*_EXISTING_COLUMNS).where(
-        items.c.project_id == bindparam("pid"),
-        items.c.external_id == any_(bindparam("ids", type_=ARRAY(String)))),
-    "sqlite": select(*_EXISTING_COLUMNS).where(
-        items.c.project_id == bindparam("pid"),
-        items.c.external_id.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids"))))),
-}
-
-
-def _existing(conn: Connection, project_id: int, ids: list[str]) -> Any:
-    """(external_id, content_hash, import_job_id) of the project's items with one of these ids."""
-    if conn.dialect.name == "postgresql":
-        return conn.execute(_EXISTING["postgresql"], {"pid": project_id, "ids": ids})
-    return conn.execute(_EXISTING["sqlite"], {"pid": project_id, "ids": orjson.dumps(ids).decode()})
-
-
-def _commit(conn: Connection, entry: ImportEntry, result: dict[str, Any]) -> None:
+def _commit(conn: Connection, entry: ImportEntry, result: dict[str, Any], common: ItemBatch) -> None:
     """The import's commit point: its result is written, so its staged rows are its to publish;
     the audit log's entry is written with it."""
+    _settle_needed(conn, common)
     conn.execute(update(jobs).where(jobs.c.id == entry.job_id).values(result=result))
     entry.imported(conn, result)
+
+
+def _settle_needed(conn: Connection, common: ItemBatch) -> None:
+    """The answers each of the import's items needs, as the project says now: the rows were
+    written with what it said when the import began, and a change of overlap made meanwhile
+    updated the project's items without the rows written after it (SQLite) or any of them (on
+    PostgreSQL it cannot see this transaction's rows). There the project's row is read FOR SHARE:
+    a change still under way is waited for, and one that comes later waits for this commit
+    (projects.update_project locks the row first) and then sees the rows."""
+    project = conn.execute(
+        select(projects.c.overlap, projects.c.quality_settings)
+        .where(projects.c.id == common.project_id).with_for_update(read=True)
+    ).one()
+    needed = initial_needed(project.overlap, quality_settings(project.quality_settings))
+    if needed != common.needed:  # no slot of these rows is reserved yet: nobody could see them
+        conn.execute(
+            update(items)
+            .where(items.c.project_id == common.project_id, items.c.import_job_id == common.import_job_id)
+            .values(needed=needed, is_open=items.c.gold.is_(None) & items.c.staged.is_(False))
+        )
 
 
 def publish_staged(
@@ -502,7 +534,8 @@ def publish_staged(
 ) -> int:
     """Open a committed import's staged items to the queue, in id ranges so no transaction runs
     long, and let the project's members read the blobs they show. Safe to run again after a
-    crash: it picks up the rows still staged."""
+    crash: it picks up the rows still staged. (SQLite; on PostgreSQL an import stages nothing,
+    but this also finishes one that an earlier version committed and staged.)"""
     with db.read() as conn:
         lo, hi, total = conn.execute(
             select(func.min(items.c.id), func.max(items.c.id), func.count())
@@ -532,33 +565,20 @@ def publish_staged(
         ).rowcount
 
     done = 0
-    starts = range(lo, hi + 1, batch_size)
-    if db.is_sqlite:  # one writer at a time anyway
-        for start in starts:
-            done += db.run(partial(publish_range, start=start), bulk=True)
-            if on_range is not None:
-                on_range(done, total)
-        db.checkpoint()  # the bulk writes' log, into the database now rather than in someone's commit
-        return done
-    # PostgreSQL rewrites every published row (and its index entries): each range is published
-    # in parts on PUBLISH_CONNECTIONS connections at once, to keep both cores busy while this
-    # process mostly waits; a range is reported once all its parts are in.
-    part = -(-batch_size // PUBLISH_CONNECTIONS)
-    with ThreadPoolExecutor(PUBLISH_CONNECTIONS, thread_name_prefix="labelloop-publish") as pool:
-        for start in starts:
-            end = start + batch_size
-            parts = [pool.submit(db.run, partial(publish_range, start=s, size=min(part, end - s)))
-                     for s in range(start, end, part)]
-            done += sum(f.result() for f in parts)
-            if on_range is not None:
-                on_range(done, total)
-    if done >= ANALYZE_AFTER:
-        # The planner's statistics would still count these rows as staged until autovacuum
-        # comes by: every "published, id > n" chunk of an export was then planned as a scan
-        # of the whole table. (Skipped with a warning where the role does not own the table.)
-        with db.write() as conn:
-            conn.exec_driver_sql("ANALYZE items")
+    for start in range(lo, hi + 1, batch_size):
+        done += db.run(partial(publish_range, start=start), bulk=True)
+        if on_range is not None:
+            on_range(done, total)
+    db.checkpoint()  # SQLite: the bulk writes' log, into the database now rather than in someone's commit
     return done
+
+
+def _analyze(db: Database) -> None:
+    """PostgreSQL, after a large import: the planner's statistics would not know its rows until
+    autovacuum comes by, and every "published, id > n" chunk of an export was then planned as a
+    scan of the whole table. (Skipped with a warning where the role does not own the table.)"""
+    with db.write() as conn:
+        conn.exec_driver_sql("ANALYZE items")
 
 
 def discard_staged(db: Database, job_id: int, *, then: Callable[[Connection], None] | None = None) -> int:
