@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
-from labelloop.services.importing import writer
+from labelloop.services.importing import copy_stream, writer
 from labelloop.services.jobs import create_job, get_job
 from labelloop.services.policy import Actor
 from labelloop.services.runtime import Runtime
@@ -172,3 +174,48 @@ def test_a_restart_removes_stray_uploads(setup: tuple[World, Any, Any, int]) -> 
     said = world.runtime.recover()
     assert not stray.exists() and young.exists() and waiting.exists()
     assert "removed 1 unfinished upload" in said
+
+
+def test_a_rename_and_an_overlap_change_during_an_import_wait_for_it(
+    setup: tuple[World, Any, Any, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the import's rows hold the project's row FOR KEY SHARE (their foreign key) and
+    its commit point reads it FOR SHARE: a change of name (a unique key) and overlap made meanwhile
+    waits for the commit, then applies to the imported rows too; neither side is rolled back."""
+    world, owner, _, pid = setup
+    monkeypatch.setattr(copy_stream, "COPY_ROWS", 50)  # the first COPYs end: their rows' keys are checked
+    collisions: list[BaseException] = []
+    monkeypatch.setattr(writer, "collided", lambda e: bool(collisions.append(e)) or copy_stream.collided(e))
+    path, job_id = start(world, owner, pid, tmp_path)
+    before = 0 if world.runtime.db.is_sqlite else deadlocks(world)
+    answers: list[httpx.Response] = []
+    change = threading.Thread(target=lambda: answers.append(world.client.patch(
+        f"/api/projects/{pid}", json={"name": "renamed", "overlap": 2}, headers=owner.headers)))
+
+    def progress(done: int, total: int | None, message: str = "", **_: Any) -> None:
+        if "records read" in message and not change.is_alive() and not answers:
+            change.start()
+            time.sleep(0.5)  # the change is waiting for the import (PostgreSQL) or done (SQLite)
+
+    result = writer.import_file(world.runtime.db, OPERATOR, pid, path, job_id=job_id, batch_size=50,
+                                progress=progress)
+    change.join(30)
+    assert [r.status_code for r in answers] == [200], [r.text for r in answers]
+    assert result == {"created": N, "unchanged": 0, "records": N}
+    assert collisions == []  # no deadlock, no second run
+    with world.runtime.db.read() as conn:
+        needed = dict(conn.execute(select(items.c.needed, func.count()).where(items.c.project_id == pid)
+                                   .group_by(items.c.needed)).all())
+    assert needed == {2: N}
+    assert world.client.get(f"/api/projects/{pid}", headers=owner.headers).json()["name"] == "renamed"
+    if not world.runtime.db.is_sqlite:  # nor did the change meet a deadlock (it would retry)
+        assert deadlocks(world) == before
+
+
+def deadlocks(world: World) -> int:
+    """PostgreSQL's count of deadlocks in this database (its statistics come a moment late)."""
+    time.sleep(1.2)
+    with world.runtime.db.read() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+        return int(conn.exec_driver_sql(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()").scalar_one())

@@ -216,10 +216,17 @@ def update_project(
         values["overlap"] = overlap
     needed_before = initial_needed(acc.project.overlap, old_quality)
     needed_now = initial_needed(new_overlap, new_quality)
-    if needed_now != needed_before or new_quality.adaptive != old_quality.adaptive:
+    renamed = values.get("name", acc.project.name) != acc.project.name
+    resets_needed = needed_now != needed_before or new_quality.adaptive != old_quality.adaptive
+    if renamed or resets_needed:
         # PostgreSQL: an import committing meanwhile reads the row FOR SHARE to settle its own
         # rows' `needed` (services/importing/writer.py): it is waited for, and waits for this.
-        conn.execute(select(projects.c.id).where(projects.c.id == project_id).with_for_update(key_share=True))
+        # The lock is taken first, and as strong as the update needs: a new name (a unique key)
+        # waits for every running import of the project (their rows' foreign key holds the row
+        # FOR KEY SHARE) before this holds anything they would wait for.
+        conn.execute(select(projects.c.id).where(projects.c.id == project_id)
+                     .with_for_update(key_share=not renamed))
+    if resets_needed:
         _set_needed(conn, project_id, needed_now)
     if values:
         try:

@@ -42,13 +42,14 @@ def copy_text(conn: Connection, table: str, columns: Sequence[str], text: bytes)
 
 @contextmanager
 def copy_stream(conn: Connection, table: str, columns: Sequence[str]) -> Iterator[Copy]:
-    """One COPY into `table` that takes text as it comes (`write`), the server parsing what it
-    has meanwhile; it ends with the block (a failure in the block ends it with an error). The
-    connection runs no other statement until then."""
+    """One COPY into `table` that takes text as it comes (`write`, UTF-8 whatever the
+    connection's encoding), the server parsing what it has meanwhile; it ends with the block (a
+    failure in the block ends it with an error). The connection runs no other statement until
+    then."""
     driver = conn.connection.driver_connection
     if driver is None:
         raise RuntimeError("the connection has no driver connection (closed?)")
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (ENCODING 'UTF8')").format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
     with driver.cursor() as cur, cur.copy(statement) as copy:

@@ -114,6 +114,7 @@ class ImportStats:
     unchanged: int = 0
     records: int = 0
     problems: list[Problem] = field(default_factory=list)
+    committed: bool = False  # past the commit point: a failure then is not to be run again
 
     def as_result(self) -> dict[str, Any]:
         return {"created": self.created, "unchanged": self.unchanged, "records": self.records}
@@ -162,7 +163,7 @@ def import_file(
             discard_staged(db, job_id, then=partial(entry.refused, problems=problems))
             raise
         except (IdsCollide, DBAPIError, psycopg_errors.Error) as e:
-            if attempt == len(modes) - 1 or not (isinstance(e, IdsCollide) or collided(e)):
+            if stats.committed or attempt == len(modes) - 1 or not (isinstance(e, IdsCollide) or collided(e)):
                 raise
     raise AssertionError("unreachable")
 
@@ -234,8 +235,7 @@ def _import(
     if db.is_sqlite or media or careful:
         writes = BatchWrites(db, write, unwritten=partial(_check_references, db, actor, stats=stats))
     else:  # no files to record or link as rows go in: one COPY (copy_stream.py)
-        writes = StreamWrites(db, common, file_bytes=source.total_bytes or 0, stats=stats, write=write,
-                              batch_size=batch_size)
+        writes = StreamWrites(db, common, stats=stats, write=write, batch_size=batch_size)
     try:
         for where, record in records:
             if isinstance(record, Problem):
@@ -271,6 +271,7 @@ def _import(
                 stats.problems[:MAX_PROBLEMS],
             )
         writes.commit(lambda c: _commit(c, entry, stats.as_result(), common))
+        stats.committed = True
     except BaseException as e:
         writes.abandon()  # nothing may be written after the staged rows are deleted
         if not isinstance(e, DomainError):  # a refusal is discarded by `import_file`, and logged
