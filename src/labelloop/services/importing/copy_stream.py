@@ -203,7 +203,7 @@ class StreamWrites:
 
     def abandon(self) -> None:
         """Roll back what is not committed: the COPY ends with an error, then the transaction."""
-        self._end(_Abandoned())
+        self._end(Abandoned())
 
     def _end(self, error: BaseException) -> None:
         for step in ("copying", "tx"):
@@ -218,5 +218,6 @@ def _position(problem: Problem) -> int:
     return problem.line if problem.line is not None else problem.record or 0
 
 
-class _Abandoned(Exception):
-    """Ends the COPY with an error, so the transaction is rolled back."""
+class Abandoned(Exception):
+    """Thrown into an import's COPY and transaction to end them with a rollback (here and in
+    writer.BatchWrites)."""

@@ -69,7 +69,7 @@ from labelloop.services.importing.audio import subtitles
 from labelloop.services.importing.audio.attach import attach_segments
 from labelloop.services.importing.audio.datasets import AudioDatasetArchive
 from labelloop.services.importing.audit_entry import ImportEntry, file_sha256
-from labelloop.services.importing.copy_stream import IdsCollide, StreamWrites, collided
+from labelloop.services.importing.copy_stream import Abandoned, IdsCollide, StreamWrites, collided
 from labelloop.services.importing.feedback.hf_disk import HFDataset
 from labelloop.services.importing.images import coco, voc, yolo
 from labelloop.services.importing.images.datasets import DatasetArchive
@@ -99,7 +99,7 @@ from labelloop.store.db import Database
 from labelloop.store.models import items, jobs, open_when, projects, utcnow
 
 MAX_PROBLEMS = 50
-ANALYZE_AFTER = 10_000  # PostgreSQL: rows published by one import that refresh the statistics
+ANALYZE_AFTER = 10_000  # PostgreSQL: rows written by one import that refresh the statistics
 DATASET_READERS = {"coco": coco.entries, "yolo": yolo.entries, "voc": voc.entries}
 VIDEO_READERS = {"mot": video_mot.entries, "cvat": video_cvat.entries}
 AUDIO_READERS = {"nemo": audio_manifest.entries, "srt": subtitles.srt_entries,
@@ -434,8 +434,8 @@ class BatchWrites:
                         message(conn)
                         return  # committed as the block ends
                     else:
-                        raise _Abandoned
-        except _Abandoned:
+                        raise Abandoned
+        except Abandoned:
             pass
         except BaseException as e:  # raised in the importing thread; rolled back
             self.error = e
@@ -444,10 +444,6 @@ class BatchWrites:
             end, message = self.handed.get()
             if end == "drain":
                 message.set()
-
-
-class _Abandoned(Exception):
-    """Rolls back the import's transaction (PostgreSQL)."""
 
 
 def _write_batch(
