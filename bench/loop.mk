@@ -12,5 +12,6 @@ $(LOOP_STAMP): $(STAMP)
 
 .PHONY: bench-loop
 ## Benchmark the loop: active learning vs random, auto-labelling, label errors (prints a table, then JSON).
+## LOOP_ARGS passes options, e.g. LOOP_ARGS="--finetune 120" (the text models fine-tuned, as a round can).
 bench-loop: $(STAMP) $(LOOP_STAMP)
-	$(PY) bench/loop.py
+	$(PY) bench/loop.py $(LOOP_ARGS)

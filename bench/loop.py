@@ -96,9 +96,13 @@ class Dataset:
     budgets: list[int]  # learning-curve points (labels bought), for every strategy
     random_extra: list[int]  # further points for random sampling only (it may need many more labels)
     n_validation: int  # gold items for the auto-label threshold
+    texts: list[str] | None = None  # a text dataset's texts (what a fine-tuned encoder reads)
 
 
 FEATURES = "stacked"  # --features: "stacked" (embeddings + n-gram TF-IDF, the round's model) or "embeddings"
+# --finetune SECONDS: the text datasets' full-data, auto-label and label-error models are the round's
+# model with fine-tuning on (labelloop.learn.text.tuned); the learning curves keep the frozen model.
+FINETUNE: float | None = None
 
 
 def _text_dataset(
@@ -117,7 +121,7 @@ def _text_dataset(
     if FEATURES == "stacked":
         x = stack_features(emb, NgramFeatures().fit(texts).transform(texts))
     return Dataset(name, x, emb, np.searchsorted(classes, labels), classes, budgets, random_extra,
-                   n_validation)
+                   n_validation, texts)
 
 
 def load_text(cache_dir: Path, progress: Progress) -> Dataset:
@@ -203,6 +207,43 @@ def train(x: Any, items: np.ndarray, labels: np.ndarray, weights: np.ndarray, k:
     )
 
 
+class RoundModel:
+    """The model a round would train on these labels: the frozen classifier on ``data.x``, or with
+    --finetune (and a text dataset) MiniLM fine-tuned on half the labels and the classifier on the
+    rest (TunedTextClassifier, as a round with ``finetune`` on trains it). ``proba(rows)`` predicts
+    dataset rows; ``oof`` is the labelled items' out-of-fold probabilities; ``info`` what was tuned."""
+
+    def __init__(self, data: Dataset, items: np.ndarray, labels: np.ndarray, weights: np.ndarray | None,
+                 *, seed: int) -> None:
+        self.data = data
+        k = len(data.classes)
+        self.info: dict[str, Any] | None = None
+        if FINETUNE is None or data.texts is None:
+            w = np.ones(items.size) if weights is None else weights
+            self.model: Any = train(data.x, items, labels, w, k, calibrate=True, seed=seed)
+        else:
+            from labelloop.learn.text.tuned import TunedTextClassifier
+
+            texts = data.texts
+            tuned = TunedTextClassifier(seconds=FINETUNE, seed=seed, finetune_options={"threads": 1})
+            self.model = tuned.fit(
+                [texts[i] for i in items], data.emb[items], labels, sample_weight=weights,
+                classes=np.arange(k), corpus=texts)
+            report = self.model.report_
+            self.info = {"used": self.model.tuned, "fallback": self.model.fallback_,
+                         "steps": None if report is None else report.steps,
+                         "epochs": None if report is None else report.epochs}
+        self.oof: np.ndarray | None = self.model.oof_proba_
+        self.class_counts_: np.ndarray = self.model.class_counts_
+
+    def proba(self, rows: np.ndarray) -> np.ndarray:
+        if self.info is None:
+            return np.asarray(self.model.predict_proba(self.data.x[rows]))
+        assert self.data.texts is not None
+        texts = self.data.texts
+        return np.asarray(self.model.predict_proba([texts[i] for i in rows], self.data.emb[rows]))
+
+
 def learning_curve(data: Dataset, pool: np.ndarray, test: np.ndarray, strategy: str, accuracy: np.ndarray,
                    seed: int, budgets: Sequence[int], keep_at: Callable[[int], bool] | None = None
                    ) -> tuple[list[float], dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
@@ -246,8 +287,8 @@ def full_data_accuracy(data: Dataset, pool: np.ndarray, test: np.ndarray, accura
     crowd = Crowd(accuracy, len(data.classes), np.random.default_rng(20_000 + seed))
     crowd.ask(pool, data.y)
     items, labels, weights = crowd.consensus()
-    model = train(data.x, items, labels, weights, len(data.classes), calibrate=True, seed=seed)
-    acc = float((model.predict_proba(data.x[test]).argmax(axis=1) == data.y[test]).mean())
+    model = RoundModel(data, items, labels, weights, seed=seed)
+    acc = float((model.proba(test).argmax(axis=1) == data.y[test]).mean())
     return acc, float((labels == data.y[items]).mean())
 
 
@@ -255,20 +296,20 @@ def autolabel_run(data: Dataset, pool: np.ndarray, labelled: tuple[np.ndarray, n
                   seed: int) -> dict[str, float]:
     """Train on the labelled items, choose the threshold on gold validation items, auto-label the rest."""
     items, labels, weights = labelled
-    k = len(data.classes)
     rng = np.random.default_rng(30_000 + seed)
     rest = np.setdiff1d(pool, items)
     validation = rng.choice(rest, size=min(data.n_validation, rest.size // 2), replace=False)
     remaining = np.setdiff1d(rest, validation)
-    model = train(data.x, items, labels, weights, k, calibrate=True, seed=seed)
+    model = RoundModel(data, items, labels, weights, seed=seed)
+    rest_proba = model.proba(rest)  # validation + remaining, predicted once
+    pool_proba = rest_proba[np.searchsorted(rest, remaining)]
     out = autolabel(
-        model.predict_proba(data.x[remaining]), model.predict_proba(data.x[validation]), data.y[validation],
+        pool_proba, rest_proba[np.searchsorted(rest, validation)], data.y[validation],
         target=TARGET_ACC, alpha=0.05, train_counts=model.class_counts_,
     )
     right = out.labels == data.y[remaining[out.indices]]
     realised = float(right.mean()) if right.size else float("nan")
     # The most an oracle could cover: the largest top-confidence share of the pool that is 95% right.
-    pool_proba = model.predict_proba(data.x[remaining])
     order = np.argsort(-pool_proba.max(axis=1), kind="stable")
     hits = (pool_proba.argmax(axis=1) == data.y[remaining])[order]
     running = np.cumsum(hits) / np.arange(1, hits.size + 1)
@@ -276,7 +317,6 @@ def autolabel_run(data: Dataset, pool: np.ndarray, labelled: tuple[np.ndarray, n
     oracle = float(good.max() + 1) / hits.size if good.size else 0.0
     # The same model with RESPLITS other random validation samples: how often is the realised accuracy
     # of what gets auto-labelled below the target? (The guarantee says: at most alpha = 5% of the time.)
-    rest_proba = model.predict_proba(data.x[rest])
     misses = runs = 0
     for r in range(RESPLITS):
         pick = np.zeros(rest.size, dtype=bool)
@@ -290,7 +330,8 @@ def autolabel_run(data: Dataset, pool: np.ndarray, labelled: tuple[np.ndarray, n
     return {"coverage": out.coverage, "accuracy": realised, "bound": out.policy.lower_bound,
             "threshold": out.policy.threshold or float("nan"), "labels": float(items.size),
             "validation": float(validation.size), "oracle_coverage": oracle,
-            "resplit_violations": float(misses), "resplit_runs": float(runs)}
+            "resplit_violations": float(misses), "resplit_runs": float(runs),
+            "tuned_steps": float("nan") if model.info is None else float(model.info["steps"] or 0)}
 
 
 def label_error_run(data: Dataset, seed: int) -> dict[str, float]:
@@ -300,9 +341,9 @@ def label_error_run(data: Dataset, seed: int) -> dict[str, float]:
     noisy = data.y.copy()
     flipped = rng.random(noisy.size) < 0.2
     noisy[flipped] = (noisy[flipped] + rng.integers(1, k, size=int(flipped.sum()))) % k
-    model = EmbeddingClassifier(seed=seed).fit(data.x, noisy, classes=np.arange(k))
-    assert model.oof_proba_ is not None
-    issues = find_label_issues(noisy, model.oof_proba_)
+    model = RoundModel(data, np.arange(noisy.size), noisy, None, seed=seed)
+    assert model.oof is not None
+    issues = find_label_issues(noisy, model.oof)
     found = np.zeros(noisy.size, dtype=bool)
     found[issues] = True
     tp = int((found & flipped).sum())
@@ -316,7 +357,7 @@ def label_error_run(data: Dataset, seed: int) -> dict[str, float]:
         return result
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = set(np.asarray(cleanlab_issues(noisy, model.oof_proba_, n_jobs=1)).nonzero()[0].tolist())
+        theirs = set(np.asarray(cleanlab_issues(noisy, model.oof, n_jobs=1)).nonzero()[0].tolist())
     ours = set(issues.tolist())
     result["jaccard_cleanlab"] = len(ours & theirs) / max(len(ours | theirs), 1)
     return result
@@ -528,6 +569,7 @@ def report(results: list[dict[str, Any]], violation: float, seeds: int, seconds:
         "label_error_f1_by_dataset": f1s,
         "judged_on": names,
         "features": FEATURES,
+        "finetune_seconds": FINETUNE,
         "full_data_accuracy": round(min(r["full_accuracy"] for r in results), 3),
         "full_data_accuracy_by_dataset": {r["name"]: round(r["full_accuracy"], 3) for r in results},
         **({} if round_time is None else {
@@ -552,11 +594,16 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=RESULTS / "cache", help="embedding cache folder")
     parser.add_argument("--features", choices=["stacked", "embeddings"], default="stacked",
                         help="the text model: embeddings + n-grams (the loop's), or embeddings alone")
+    parser.add_argument("--finetune", type=float, default=None, metavar="SECONDS",
+                        help="text datasets: full-data, auto-label and label-error models fine-tune MiniLM "
+                        "for up to this long, as a round with finetune on (the finetune extra); the "
+                        "learning curves keep the frozen model")
     parser.add_argument("--round-items", type=int, default=10_000,
                         help="texts in the timed round (0: skip; it embeds them afresh, minutes)")
     args = parser.parse_args()
-    global FEATURES
+    global FEATURES, FINETUNE
     FEATURES = args.features
+    FINETUNE = args.finetune
     seeds = 2 if args.quick else args.seeds
     start = time.perf_counter()
     accuracy = worker_accuracies(CROWD / "zheng_d_possent")

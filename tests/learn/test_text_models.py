@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from labelloop.learn import EmbeddingClassifier, available_encoders, embed, get_encoder
+from labelloop.learn.models import fit_temperature, softmax_temperature
 from labelloop.learn.text import tuned as tuned_module
 from labelloop.learn.text.classifier import TextClassifier
 from labelloop.learn.text.finetune import FinetuneReport
@@ -162,8 +163,18 @@ def test_cross_fitting_never_tunes_on_kept_out_items_and_keeps_oof_honest(
     assert model.oof_proba_ is not None and frozen.oof_proba_ is not None
     assert tuned_alone.oof_proba_ is not None
     np.testing.assert_allclose(model.oof_proba_[tune], frozen.oof_proba_[tune])
-    np.testing.assert_allclose(model.oof_proba_[rest], tuned_alone.oof_proba_)
+    # the rest: both pipelines' out-of-fold probabilities multiplied, one temperature fitted on them
+    product = np.log(frozen.oof_proba_[rest]) + np.log(tuned_alone.oof_proba_)
+    assert model.temperature_ == pytest.approx(fit_temperature(product, y[rest], np.ones(int(rest.sum()))))
+    np.testing.assert_allclose(model.oof_proba_[rest], softmax_temperature(product, model.temperature_))
     assert model.class_counts_.tolist() == [30, 30]  # the classifier that predicts learned from the rest
+    # new items: the same product of the two pipelines' predictions
+    new_texts, _ = keyword_texts(10, seed=9)
+    new_emb = np.random.default_rng(10).normal(size=(10, 8))
+    both = (np.log(frozen.predict_proba(new_texts, new_emb))
+            + np.log(tuned_alone.predict_proba(new_texts, embed(StandInEncoder(dim=384), new_texts))))
+    np.testing.assert_allclose(model.predict_proba(new_texts, new_emb),
+                               softmax_temperature(both, model.temperature_))
 
 
 def test_too_few_labels_or_no_extra_falls_back_to_the_frozen_classifier(

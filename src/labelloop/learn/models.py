@@ -47,7 +47,7 @@ from labelloop.learn._checks import Floats, Indices, as_embeddings, as_labels
 Features: TypeAlias = NDArray[np.float32] | sp.csr_matrix
 Rows: TypeAlias = ArrayLike | sp.spmatrix | sp.sparray  # what fit / predict accept as X
 
-_LOG_FLOOR = -700.0  # log-probability of a class a fold never saw (exp underflows to 0)
+LOG_FLOOR = -700.0  # log-probability of a class a fold never saw (exp underflows to 0)
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # C="auto" candidates, searched with warm starts, smallest first
 DEFAULT_C = 10.0  # C="auto" without folds to choose on (calibrate=False, or one item per class)
 assert DEFAULT_C in C_GRID  # also the fallback when no out-of-fold prediction can be scored
@@ -57,7 +57,7 @@ def softmax_temperature(log_proba: Floats, temperature: float) -> Floats:
     """:math:`\\mathrm{softmax}(\\log p / T)` row-wise; a class at the floor (never seen) stays at 0."""
     z = log_proba / temperature
     z -= z.max(axis=1, keepdims=True)
-    e = np.where(log_proba <= _LOG_FLOOR, 0.0, np.exp(z))
+    e = np.where(log_proba <= LOG_FLOOR, 0.0, np.exp(z))
     return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
@@ -185,7 +185,7 @@ def _pick_c(
     """The C of *grid* whose temperature-scaled out-of-fold NLL is lowest (ties: the stronger penalty),
     its temperature and its out-of-fold log-probabilities; *fallback* (T = 1) when nothing can score."""
     # An item whose class its fold model never saw says nothing about calibration.
-    seen = oof_logs[0][np.arange(codes.size), codes] > _LOG_FLOOR
+    seen = oof_logs[0][np.arange(codes.size), codes] > LOG_FLOOR
     if not seen.any():
         return fallback, 1.0, oof_logs[list(grid).index(fallback)]
     scored = []
@@ -258,9 +258,9 @@ def _fit_one(
 
 
 def _log_proba(model: LogisticRegression, seen: Indices, x: Features, k: int) -> Floats:
-    out = np.full((x.shape[0], k), _LOG_FLOOR)
+    out = np.full((x.shape[0], k), LOG_FLOOR)
     if x.shape[0]:
-        out[:, seen] = np.maximum(model.predict_log_proba(x), _LOG_FLOOR)
+        out[:, seen] = np.maximum(model.predict_log_proba(x), LOG_FLOOR)
     return out
 
 

@@ -15,7 +15,13 @@ predict the other):
    on the rest alone: its K-fold out-of-fold probabilities are the rest's (neither the encoder nor
    the fold's classifier saw those labels), and it predicts every other item;
 4. the tuning part's out-of-fold probabilities come from the frozen-embedding :class:`TextClassifier`
-   trained (K-fold) on all labelled items, which never saw a tuned vector.
+   trained (K-fold) on all labelled items, which never saw a tuned vector;
+5. everything else is predicted by **both** pipelines together: the product of the tuned and the
+   frozen classifier's probabilities, renormalised with one temperature fitted on the rest's
+   out-of-fold products (both out-of-fold there, so the temperature is honest too). The two
+   err on different items (the frozen one learned from all labels and leans on the n-grams, the
+   tuned one on the tuned vectors): on Rotten Tomatoes with 9,684 crowd labels the product was
+   0.831 / 0.832 accurate where the tuned pipeline alone was 0.823 / 0.824 (two seeds; docs/learn.md).
 
 So every labelled item's probability comes from models that never learned its label. The price:
 the tuned pipeline's classifier learns from the rest only. ``fallback_`` says why a fit used the
@@ -33,7 +39,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from labelloop.learn._checks import Floats, Mask, as_mask
 from labelloop.learn.encoders import embed
-from labelloop.learn.models import encode_labels
+from labelloop.learn.models import LOG_FLOOR, encode_labels, fit_temperature, softmax_temperature
 from labelloop.learn.text.classifier import TextClassifier
 from labelloop.learn.text.finetune import FinetuneReport, TunedEncoder, finetune_encoder, finetune_unavailable
 
@@ -48,7 +54,8 @@ class TunedTextClassifier:
     ``finetune_options`` (passed to ``finetune_encoder``: ``epochs``, ``max_length``, ...), ``seed``,
     ``unavailable`` (a reason the caller knows fine-tuning cannot run: the frozen classifier is used).
     After ``fit``: ``classes_``, ``class_counts_`` (of the classifier that predicts), ``oof_proba_``,
-    ``tuned_mask_`` (the labelled items the encoder was tuned on), ``report_``
+    ``tuned_mask_`` (the labelled items the encoder was tuned on), ``temperature_`` (of the two
+    pipelines' product; 1.0 when frozen), ``report_``
     (:class:`FinetuneReport` or None) and ``fallback_`` (None, or why the frozen classifier was used).
     """
 
@@ -101,6 +108,7 @@ class TunedTextClassifier:
         self._encoder: TunedEncoder | None = None
         self.report_: FinetuneReport | None = None
         self.tuned_mask_: Mask = np.zeros(n, dtype=bool)
+        self.temperature_ = 1.0
         self.oof_proba_: Floats | None = self._frozen.oof_proba_
         self.class_counts_ = self._frozen.class_counts_
         self.fallback_: str | None = self._why_not(n)
@@ -131,8 +139,13 @@ class TunedTextClassifier:
             self.fallback_ = "too few labelled items per class for out-of-fold probabilities"
             self._encoder = None
             return self
+        product = _log(self._frozen.oof_proba_[rest]) + _log(tuned.oof_proba_)
+        rest_codes = codes[rest]
+        seen = product[np.arange(rest_codes.size), rest_codes] > LOG_FLOOR
+        if seen.any():
+            self.temperature_ = fit_temperature(product[seen], rest_codes[seen], weights[rest][seen])
         oof = self._frozen.oof_proba_.copy()
-        oof[rest] = tuned.oof_proba_
+        oof[rest] = softmax_temperature(product, self.temperature_)
         self._tuned, self.tuned_mask_, self.oof_proba_ = tuned, tune, oof
         self.class_counts_ = tuned.class_counts_
         return self
@@ -162,12 +175,21 @@ class TunedTextClassifier:
 
     def predict_proba(self, texts: Sequence[str], embeddings: ArrayLike,
                       progress: Stage | None = None) -> Floats:
-        """``(n, K)`` calibrated probabilities; the tuned pipeline embeds *texts* itself (the frozen
-        *embeddings* are used when it fell back)."""
+        """``(n, K)`` calibrated probabilities: the tuned and frozen pipelines together (step 5 of the
+        module docstring); the tuned pipeline embeds *texts* itself, the frozen one reads
+        *embeddings* (alone when fine-tuning fell back)."""
         texts = list(texts)
+        frozen = self._frozen.predict_proba(texts, embeddings)
         if self._tuned is None:
-            return self._frozen.predict_proba(texts, embeddings)
-        return self._tuned.predict_proba(texts, self._embed(texts, progress))
+            return frozen
+        tuned = self._tuned.predict_proba(texts, self._embed(texts, progress))
+        return softmax_temperature(_log(frozen) + _log(tuned), self.temperature_)
+
+
+def _log(p: Floats) -> Floats:
+    """Log-probabilities, a class at probability 0 (never seen) at the floor that stays 0."""
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.maximum(np.log(p), LOG_FLOOR), dtype=np.float64)
 
 
 def _stratified_share(codes: NDArray[np.intp], allowed: Mask, share: float, seed: int) -> Mask:
