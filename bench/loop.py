@@ -1,6 +1,6 @@
 """The loop benchmark: active learning, auto-labelling and label-error detection on real data.
 
-    .venv/bin/python bench/loop.py [--seeds 5] [--quick] [--cache DIR]
+    .venv/bin/python bench/loop.py [--seeds 5] [--quick] [--cache DIR] [--finetune SECONDS]
 
 Three datasets that ship offline: Rotten Tomatoes snippets (fresh / rotten / plot), the same file as
 a subjectivity task (plot summaries vs as many review snippets, like Pang & Lee's SUBJ), both with
@@ -27,7 +27,9 @@ Per dataset and seed (a fresh 70/30 pool/test split each):
    the planted flips, and the Jaccard overlap with cleanlab's find_label_issues on the same inputs.
 
 The text datasets' model is the loop's text model: MiniLM embeddings with n-gram TF-IDF stacked
-beside them (labelloop.learn.text.ngrams; --features embeddings for the embeddings alone). The
+beside them (labelloop.learn.text.ngrams; --features embeddings for the embeddings alone); with
+--finetune SECONDS the full-data, auto-label and label-error models are a round's with finetune on
+(labelloop.learn.text.tuned), and the learning curves keep the frozen model. The
 headline keys take the worst dataset, every dataset included; each dataset's figures are in the
 table and the *_by_dataset keys. 5. Round time (bench/loop_round.py, --round-items): the learning
 steps of one round on 10,000 Rotten Tomatoes texts.
