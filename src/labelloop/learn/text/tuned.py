@@ -12,16 +12,15 @@ predict the other):
 2. the encoder is fine-tuned on the tuning part (:func:`~labelloop.learn.text.finetune.finetune_encoder`,
    within a time budget);
 3. the rest is embedded with the tuned encoder, and the calibrated :class:`TextClassifier` is trained
-   on the rest alone: its K-fold out-of-fold probabilities are the rest's (neither the encoder nor
-   the fold's classifier saw those labels), and it predicts every other item;
+   on the rest alone, K-fold (neither the encoder nor a fold's classifier saw those labels);
 4. the tuning part's out-of-fold probabilities come from the frozen-embedding :class:`TextClassifier`
    trained (K-fold) on all labelled items, which never saw a tuned vector;
-5. everything else is predicted by **both** pipelines together: the product of the tuned and the
-   frozen classifier's probabilities, renormalised with one temperature fitted on the rest's
-   out-of-fold products (both out-of-fold there, so the temperature is honest too). The two
-   err on different items (the frozen one learned from all labels and leans on the n-grams, the
-   tuned one on the tuned vectors): on Rotten Tomatoes with 9,684 crowd labels the product was
-   0.831 / 0.832 accurate where the tuned pipeline alone was 0.823 / 0.824 (two seeds; docs/learn.md).
+5. the rest and every unlabelled item are predicted by **both** pipelines together: the product of
+   the tuned and the frozen classifier's probabilities (out-of-fold for the rest), renormalised
+   with one temperature fitted on the rest's out-of-fold products. The two err on different items
+   (the frozen one learned from all labels and leans on the n-grams, the tuned one on the tuned
+   vectors): on Rotten Tomatoes with 9,684 crowd labels the product was 0.831 / 0.832 accurate
+   where the tuned pipeline alone was 0.823 / 0.824 (two seeds; docs/learn.md).
 
 So every labelled item's probability comes from models that never learned its label. The price:
 the tuned pipeline's classifier learns from the rest only. ``fallback_`` says why a fit used the
