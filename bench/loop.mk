@@ -15,3 +15,9 @@ $(LOOP_STAMP): $(STAMP)
 ## LOOP_ARGS passes options, e.g. LOOP_ARGS="--finetune 120" (the text models fine-tuned, as a round can).
 bench-loop: $(STAMP) $(LOOP_STAMP)
 	$(PY) bench/loop.py $(LOOP_ARGS)
+
+.PHONY: bench-label-errors
+## How many items to flag as label errors: confident learning's count against a loss mixture and an
+## anchor-point posterior, under five kinds of planted noise (bench/label_error_counts.py).
+bench-label-errors: $(STAMP) $(LOOP_STAMP)
+	$(PY) bench/label_error_counts.py
