@@ -40,7 +40,7 @@ from sklearn.mixture import GaussianMixture  # type: ignore[import-untyped, unus
 from threadpoolctl import threadpool_limits
 
 from labelloop.learn import EmbeddingClassifier, find_label_issues
-from loop import LOADERS, RESULTS  # bench/loop.py
+from loop import LOADERS, RESULTS, flag_scores, plant_uniform  # bench/loop.py
 
 NOISE = [("uniform", 0.05), ("uniform", 0.2), ("uniform", 0.4), ("pair", 0.2), ("confusion", 0.2)]
 METHODS = ["confident_learning", "loss_mixture", "anchor_posterior", "oracle_count"]
@@ -58,9 +58,10 @@ def plant(y: np.ndarray, k: int, kind: str, rate: float, clean_oof: np.ndarray,
         other[np.arange(n), y] = -1.0
         noisy[flip] = other[flip].argmax(axis=1)
         return noisy
+    if kind == "uniform":
+        return plant_uniform(y, k, rate, rng)
     flip = rng.random(n) < rate
-    step = rng.integers(1, k, size=int(flip.sum())) if kind == "uniform" else 1
-    noisy[flip] = (noisy[flip] + step) % k
+    noisy[flip] = (noisy[flip] + 1) % k
     return noisy
 
 
@@ -98,12 +99,6 @@ def flags(method: str, noisy: np.ndarray, p: np.ndarray, planted: int) -> np.nda
     return found
 
 
-def f1(found: np.ndarray, flipped: np.ndarray) -> float:
-    hits = int((found & flipped).sum())
-    precision, recall = hits / max(int(found.sum()), 1), hits / max(int(flipped.sum()), 1)
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
 def run(names: list[str], cache: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with threadpool_limits(1), Progress(console=Console(stderr=True)) as progress:
@@ -122,7 +117,8 @@ def run(names: list[str], cache: Path) -> list[dict[str, Any]]:
                                        "planted": int(flipped.sum())}
                 for method in METHODS:
                     found = flags(method, noisy, p, int(flipped.sum()))
-                    row[method] = {"f1": round(f1(found, flipped), 3), "flagged": int(found.sum())}
+                    score = flag_scores(found, flipped)["f1"]
+                    row[method] = {"f1": round(score, 3), "flagged": int(found.sum())}
                 rows.append(row)
                 progress.advance(task)
     return rows

@@ -213,37 +213,31 @@ class RoundModel:
     """The model a round would train on these labels: the frozen classifier on ``data.x``, or with
     --finetune (and a text dataset) MiniLM fine-tuned on half the labels and the classifier on the
     rest (TunedTextClassifier, as a round with ``finetune`` on trains it). ``proba(rows)`` predicts
-    dataset rows; ``oof`` is the labelled items' out-of-fold probabilities; ``info`` what was tuned."""
+    dataset rows; ``oof`` is the labelled items' out-of-fold probabilities; ``tuned_steps`` the
+    fine-tuning steps (0 when a round would fall back to the frozen model, None without --finetune)."""
 
     def __init__(self, data: Dataset, items: np.ndarray, labels: np.ndarray, weights: np.ndarray | None,
                  *, seed: int) -> None:
         self.data = data
         k = len(data.classes)
-        self.info: dict[str, Any] | None = None
+        self.tuned_steps: int | None = None
         if FINETUNE is None or data.texts is None:
             w = np.ones(items.size) if weights is None else weights
             self.model: Any = train(data.x, items, labels, w, k, calibrate=True, seed=seed)
         else:
             from labelloop.learn.text.tuned import TunedTextClassifier
 
-            texts = data.texts
             tuned = TunedTextClassifier(seconds=FINETUNE, seed=seed, finetune_options={"threads": 1})
-            self.model = tuned.fit(
-                [texts[i] for i in items], data.emb[items], labels, sample_weight=weights,
-                classes=np.arange(k), corpus=texts)
-            report = self.model.report_
-            self.info = {"used": self.model.tuned, "fallback": self.model.fallback_,
-                         "steps": None if report is None else report.steps,
-                         "epochs": None if report is None else report.epochs}
+            self.model = tuned.fit([data.texts[i] for i in items], data.emb[items], labels,
+                                   sample_weight=weights, classes=np.arange(k), corpus=data.texts)
+            self.tuned_steps = 0 if tuned.report_ is None else tuned.report_.steps
         self.oof: np.ndarray | None = self.model.oof_proba_
-        self.class_counts_: np.ndarray = self.model.class_counts_
 
     def proba(self, rows: np.ndarray) -> np.ndarray:
-        if self.info is None:
+        if self.tuned_steps is None:
             return np.asarray(self.model.predict_proba(self.data.x[rows]))
         assert self.data.texts is not None
-        texts = self.data.texts
-        return np.asarray(self.model.predict_proba([texts[i] for i in rows], self.data.emb[rows]))
+        return np.asarray(self.model.predict_proba([self.data.texts[i] for i in rows], self.data.emb[rows]))
 
 
 def learning_curve(data: Dataset, pool: np.ndarray, test: np.ndarray, strategy: str, accuracy: np.ndarray,
@@ -307,7 +301,7 @@ def autolabel_run(data: Dataset, pool: np.ndarray, labelled: tuple[np.ndarray, n
     pool_proba = rest_proba[np.searchsorted(rest, remaining)]
     out = autolabel(
         pool_proba, rest_proba[np.searchsorted(rest, validation)], data.y[validation],
-        target=TARGET_ACC, alpha=0.05, train_counts=model.class_counts_,
+        target=TARGET_ACC, alpha=0.05, train_counts=model.model.class_counts_,
     )
     right = out.labels == data.y[remaining[out.indices]]
     realised = float(right.mean()) if right.size else float("nan")
@@ -325,7 +319,7 @@ def autolabel_run(data: Dataset, pool: np.ndarray, labelled: tuple[np.ndarray, n
         draw = np.random.default_rng(50_000 + 1000 * seed + r)
         pick[draw.choice(rest.size, validation.size, replace=False)] = True
         again = autolabel(rest_proba[~pick], rest_proba[pick], data.y[rest[pick]],
-                          target=TARGET_ACC, alpha=0.05, train_counts=model.class_counts_)
+                          target=TARGET_ACC, alpha=0.05, train_counts=model.model.class_counts_)
         if again.indices.size:
             runs += 1
             misses += float((again.labels == data.y[rest[~pick][again.indices]]).mean()) < TARGET_ACC
@@ -333,26 +327,35 @@ def autolabel_run(data: Dataset, pool: np.ndarray, labelled: tuple[np.ndarray, n
             "threshold": out.policy.threshold or float("nan"), "labels": float(items.size),
             "validation": float(validation.size), "oracle_coverage": oracle,
             "resplit_violations": float(misses), "resplit_runs": float(runs),
-            "tuned_steps": float("nan") if model.info is None else float(model.info["steps"] or 0)}
+            "tuned_steps": float("nan") if model.tuned_steps is None else float(model.tuned_steps)}
+
+
+def plant_uniform(y: np.ndarray, k: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """*y* with a share *rate* of the labels flipped at random to one of the other k - 1 classes."""
+    noisy = y.copy()
+    flip = rng.random(y.size) < rate
+    noisy[flip] = (noisy[flip] + rng.integers(1, k, size=int(flip.sum()))) % k
+    return noisy
+
+
+def flag_scores(found: np.ndarray, flipped: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of the flagged items (mask *found*) against the planted flips."""
+    hits = int((found & flipped).sum())
+    precision, recall = hits / max(int(found.sum()), 1), hits / max(int(flipped.sum()), 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
 
 
 def label_error_run(data: Dataset, seed: int) -> dict[str, float]:
     """Plant 20% uniform label noise in the whole dataset; confident learning on out-of-fold probabilities."""
-    rng = np.random.default_rng(40_000 + seed)
-    k = len(data.classes)
-    noisy = data.y.copy()
-    flipped = rng.random(noisy.size) < 0.2
-    noisy[flipped] = (noisy[flipped] + rng.integers(1, k, size=int(flipped.sum()))) % k
+    noisy = plant_uniform(data.y, len(data.classes), 0.2, np.random.default_rng(40_000 + seed))
+    flipped = noisy != data.y
     model = RoundModel(data, np.arange(noisy.size), noisy, None, seed=seed)
     assert model.oof is not None
     issues = find_label_issues(noisy, model.oof)
     found = np.zeros(noisy.size, dtype=bool)
     found[issues] = True
-    tp = int((found & flipped).sum())
-    precision = tp / max(int(found.sum()), 1)
-    recall = tp / max(int(flipped.sum()), 1)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    result = {"precision": precision, "recall": recall, "f1": f1, "flagged": float(found.sum())}
+    result = {**flag_scores(found, flipped), "flagged": float(found.sum())}
     try:
         from cleanlab.filter import find_label_issues as cleanlab_issues  # a test-only dependency
     except ImportError:
