@@ -1,4 +1,4 @@
-"""How many items to flag as label errors: confident learning's count against two other estimates.
+"""How many items to flag as label errors: confident learning's count against three other estimates.
 
     .venv/bin/python bench/label_error_counts.py [--datasets rotten_tomatoes rt_subjectivity digits]
 
@@ -11,6 +11,9 @@ one (mistakes where real annotators make them). A calibrated model is trained on
 (5 folds, out-of-fold probabilities), and each method flags items:
 
 - ``confident_learning``: labelloop.learn.find_label_issues (cleanlab's default, prune by noise rate);
+- ``self_confidence_mixture``: find_label_issues with ``filter_by="mixture"``, what a loop round uses:
+  two equal-variance Gaussians over the logit of each item's self-confidence, items more likely in
+  the low one whose prediction is not the given label;
 - ``loss_mixture``: a two-component Gaussian mixture of the out-of-fold losses -log p(given label),
   items more likely in the high-loss component whose prediction is not the given label (the way
   DivideMix separates clean from noisy items, Li, Socher & Hoi, ICLR 2020);
@@ -43,7 +46,8 @@ from labelloop.learn import EmbeddingClassifier, find_label_issues
 from loop import LOADERS, RESULTS, flag_scores, plant_uniform  # bench/loop.py
 
 NOISE = [("uniform", 0.05), ("uniform", 0.2), ("uniform", 0.4), ("pair", 0.2), ("confusion", 0.2)]
-METHODS = ["confident_learning", "loss_mixture", "anchor_posterior", "oracle_count"]
+METHODS = ["confident_learning", "self_confidence_mixture", "loss_mixture", "anchor_posterior",
+           "oracle_count"]
 
 
 def plant(y: np.ndarray, k: int, kind: str, rate: float, clean_oof: np.ndarray,
@@ -94,6 +98,8 @@ def flags(method: str, noisy: np.ndarray, p: np.ndarray, planted: int) -> np.nda
     found = np.zeros(noisy.size, dtype=bool)
     if method == "confident_learning":
         found[find_label_issues(noisy, p)] = True
+    elif method == "self_confidence_mixture":
+        found[find_label_issues(noisy, p, filter_by="mixture")] = True
     else:  # oracle_count
         found[np.argsort(p[np.arange(noisy.size), noisy], kind="stable")[:planted]] = True
     return found

@@ -15,7 +15,9 @@ from labelloop.learn import (
     label_quality_scores,
 )
 
-FILTERS = ["prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"]
+FILTERS = [
+    "prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given", "mixture"
+]
 
 # Six items, two classes. Items 2 and 5 carry the label the model is sure is wrong.
 LABELS = np.array([0, 0, 0, 1, 1, 1])
@@ -95,3 +97,45 @@ def test_planted_errors_are_found_with_high_precision_and_recall() -> None:
     f1 = 2 * precision * recall / (precision + recall)
     print(f"planted 20% noise: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f}")
     assert precision > 0.8 and recall > 0.7 and f1 > 0.8
+
+
+def f1_of(issues: np.ndarray, flipped: np.ndarray) -> tuple[float, int]:
+    found = np.zeros(len(flipped), bool)
+    found[issues] = True
+    tp = int((found & flipped).sum())
+    return 2 * tp / (found.sum() + flipped.sum()), int(found.sum())
+
+
+def test_the_mixture_counts_uniform_errors_about_right() -> None:
+    x, noisy, flipped = planted(0)
+    oof = EmbeddingClassifier(C=1.0, seed=0).fit(x, noisy).oof_proba_
+    assert oof is not None
+    f1, flagged = f1_of(find_label_issues(noisy, oof, filter_by="mixture"), flipped)
+    print(f"uniform 20%: {flipped.sum()} planted, mixture flags {flagged}, F1 {f1:.3f}")
+    assert abs(flagged - flipped.sum()) < 0.15 * flipped.sum() and f1 > 0.8
+
+
+def test_the_mixture_finds_errors_on_hard_items_that_confident_learning_misses() -> None:
+    """Annotators err on hard items, towards the class the item most resembles: flip items with a
+    probability that grows with a clean-label model's doubt, to its second likeliest class."""
+    x, truth, _ = planted(1, noise=0.0)
+    clean = EmbeddingClassifier(C=1.0, seed=0).fit(x, truth).oof_proba_
+    assert clean is not None
+    rng = np.random.default_rng(2)
+    doubt = 1.0 - clean[np.arange(truth.size), truth]
+    flipped = rng.random(truth.size) < np.clip(doubt / doubt.mean() * 0.2, 0.0, 0.9)
+    other = clean.copy()
+    other[np.arange(truth.size), truth] = -1.0
+    noisy = np.where(flipped, other.argmax(axis=1), truth)
+    oof = EmbeddingClassifier(C=1.0, seed=0).fit(x, noisy).oof_proba_
+    assert oof is not None
+    ours, _ = f1_of(find_label_issues(noisy, oof, filter_by="mixture"), flipped)
+    theirs, _ = f1_of(find_label_issues(noisy, oof), flipped)
+    print(f"hard-item noise: mixture F1 {ours:.3f}, confident learning F1 {theirs:.3f}")
+    assert ours > theirs + 0.15 and ours > 0.6
+
+
+@pytest.mark.parametrize("proba", [[[0.5, 0.5]] * 4, [[0.9, 0.1]]])
+def test_the_mixture_flags_nothing_without_spread(proba: list[list[float]]) -> None:
+    labels = np.zeros(len(proba), dtype=int)
+    assert find_label_issues(labels, np.array(proba), filter_by="mixture").tolist() == []
