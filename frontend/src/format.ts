@@ -111,6 +111,7 @@ export function reviewText(review: string | null | undefined): string {
 }
 
 const REASONS: Record<string, string> = {
+  unlikely_label: "unlikely label",
   confident_learning: "unlikely label (confident learning)",
   model_disagrees: "the model confidently disagrees",
 };

@@ -375,14 +375,15 @@ export interface Item {
   label_issue?: LabelIssue | null;
   /**
    * Why the item was sent to review, oldest first, kept after the decision: `low_confidence`,
-   * `flagged`, `confident_learning`, `model_disagrees` (others may come from newer servers).
+   * `flagged`, `unlikely_label` (`confident_learning` before it), `model_disagrees` (others may come
+   * from newer servers).
    */
   review_reasons?: string[];
 }
 
 /** Why the latest loop round suspects an item's label, and which model said so. */
 export interface LabelIssue {
-  /** `confident_learning` and/or `model_disagrees` (others may come from newer servers). */
+  /** `unlikely_label` (`confident_learning` before it) and/or `model_disagrees` (others may come from newer servers). */
   reasons: string[];
   model_version: number | null;
   /** The model's out-of-fold answer for the item. */

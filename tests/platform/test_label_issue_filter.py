@@ -12,7 +12,7 @@ from labelloop.store.models import items
 from tests.platform.test_loop_flow import SCHEMA, WORDS, corpus, text
 from tests.platform.world import User, World
 
-REASONS = {"confident_learning", "model_disagrees"}
+REASONS = {"unlikely_label", "model_disagrees"}
 
 
 def listed(world: World, user: User, pid: int, **params: Any) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ def test_the_data_browser_shows_what_the_model_suspects(page: Any, site: Site, w
     assert {rows.nth(k).get_attribute("data-item") for k in range(rows.count())} == flagged
     for k in range(rows.count()):
         why = rows.nth(k).locator("td.suspect").inner_text()
-        assert "confident learning" in why or "confidently disagrees" in why, why
+        assert "unlikely label" in why or "confidently disagrees" in why, why
         assert f"model {result['model_version']} says topic: " in why
         # beside it, the label the crowd gave (one annotator here: their answer)
         label = rows.nth(k).locator("td.label").inner_text()

@@ -99,9 +99,9 @@ def test_a_model_suspicion_says_what_the_model_answers(page: Any, site: Site, wa
         f"Model suspicion: Model {result['model_version']} answers Topic: {LABELS[model_says]} with "
         f"{round(100 * issue['model_answer']['confidence'])}% confidence, against the consensus "
         f"Topic: {LABELS[given]} (it flags from 90%).")
-    if "confident_learning" in issue["reasons"]:
-        assert shown["confident_learning"] == (
-            "Confident learning, over the model's out-of-fold probabilities, also finds the label unlikely.")
+    if "unlikely_label" in issue["reasons"]:
+        assert shown["unlikely_label"] == (
+            "The label is also unlikely: its out-of-fold probability is among the low group of all the labels.")
     assert set(shown) == set(issue["reasons"])
     assert watch.dialogs == [] and watch.errors == []
 

@@ -54,10 +54,13 @@ export function reasonSentences(project: Project, item: Item, answers: StoredAns
     if (r === "low_confidence") out.push([r, unsure(project, item, answers)]);
     else if (r === "flagged") out.push([r, "Flagged by hand: a reviewer or manager sent this item to review."]);
     else if (r === "model_disagrees") out.push([r, suspected(project, item)]);
-    else if (r === "confident_learning") {
+    else if (r === "unlikely_label" || r === "confident_learning") {
+      const how = r === "unlikely_label"
+        ? "its out-of-fold probability is among the low group of all the labels"
+        : "confident learning, over the model's out-of-fold probabilities";
       out.push([r, reasons.includes("model_disagrees")
-        ? "Confident learning, over the model's out-of-fold probabilities, also finds the label unlikely."
-        : `Unlikely label (confident learning). ${suspected(project, item)}`]);
+        ? `The label is also unlikely: ${how}.`
+        : `Unlikely label: ${how}. ${suspected(project, item)}`]);
     } else out.push([r, `Other reason: ${r.replace(/_/g, " ")}.`]);
   }
   return out;

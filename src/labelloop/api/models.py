@@ -189,7 +189,8 @@ class JobOut(Out):
 
 class LabelIssueOut(BaseModel):
     reasons: list[str] = Field(
-        description="confident_learning (confident learning over out-of-fold probabilities) and/or "
+        description="unlikely_label (the label's out-of-fold probability falls in the low group of a "
+        "mixture over every labelled item; confident_learning on rounds before it) and/or "
         "model_disagrees (the model confidently predicts another class than the consensus)."
     )
     model_version: int | None = Field(description="The model version (round) that suspects the label.")
@@ -221,7 +222,8 @@ class ItemOut(Out):
     review_reasons: list[str] = Field(
         [], description="Why the item was sent to review, oldest first (kept after the decision): "
         "low_confidence (the consensus stayed below review_below), flagged (sent by hand), "
-        "confident_learning and/or model_disagrees (a loop round suspects the label; see label_issue).",
+        "unlikely_label (confident_learning before it) and/or model_disagrees (a loop round suspects the "
+        "label; see label_issue).",
     )
 
 

@@ -9,7 +9,8 @@
 - selection strategies (:func:`rank_items`): random, least confidence, margin, entropy, diversity,
   hybrid and cold start, all with one signature;
 - :func:`choose_threshold` and :func:`autolabel`: auto-labelling with a confidence bound on accuracy;
-- :func:`find_label_issues` (confident learning) and :func:`consensus_disagreements`;
+- :func:`find_label_issues` (confident learning, or a mixture of self-confidences) and
+  :func:`consensus_disagreements`;
 - images: :class:`Detector` / :class:`CocoDetector` (boxes), the ``efficientnet-lite3`` encoder
   (:func:`default_image_encoder`), near-duplicate search (:func:`near_duplicate_pairs`,
   :func:`top_k_similar`, :func:`duplicate_groups`) and :func:`grabcut_mask` (interactive masks);

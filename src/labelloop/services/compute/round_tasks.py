@@ -10,7 +10,7 @@
   contradicts (`labelloop.learn.consensus_disagreements`), as indices into the whole set.
 
 Each is a per-item map; what needs the whole set (training, k-center and k-means selection,
-confident learning's class thresholds, ranking) stays with the round.
+the label-error mixture over every label, ranking) stays with the round.
 """
 
 from __future__ import annotations

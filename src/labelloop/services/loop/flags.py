@@ -17,7 +17,8 @@ A model must earn the right to flag before anything it says reaches a reviewer:
   binomial", Biometrika 26(4), 1934). :math:`p_0` is measured on the same items, which only
   favours chance: the test errs towards flagging nothing.
 
-Then a suspect (confident learning's, or a confident disagreement with the consensus) is flagged
+Then a suspect (an unlikely label, by the mixture of self-confidences of
+`labelloop.learn.find_label_issues`, or a confident disagreement with the consensus) is flagged
 only when the model's confidence in its own answer is at least `label_error_confidence`: weaker
 suspicions are flagged nowhere, so the data browser's "suspected" items and the ones a round sends
 to review are the same. An item a reviewer decided is never flagged: the decision stands unless a
@@ -35,9 +36,9 @@ from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from labelloop.services.quality.consensus import REVIEW
 from labelloop.services.quality.review_reasons import (
-    CONFIDENT_LEARNING,
     DONE,
     MODEL_DISAGREES,
+    UNLIKELY_LABEL,
     sent_to_review,
 )
 from labelloop.store.db import Database
@@ -119,7 +120,7 @@ def suspects(
     lab_ids: np.ndarray, y: np.ndarray, oof: np.ndarray, issues: np.ndarray, disagree: np.ndarray, *,
     known: np.ndarray, min_confidence: float, question: str, classes: list[str],
 ) -> dict[int, Suspect]:
-    """Item id -> Suspect, most suspect first (confident learning's order, then disagreements).
+    """Item id -> Suspect, most suspect first (the unlikely labels' order, then disagreements).
 
     Only suspicions the model holds with at least `min_confidence`, between known classes
     (`record` then leaves out items whose reviewer decision stands).
@@ -127,7 +128,7 @@ def suspects(
     guess, sure = oof.argmax(axis=1), oof.max(axis=1)
     eligible = (sure >= min_confidence) & known[y] & known[guess]
     reasons: dict[int, list[str]] = {}
-    for found, reason in ((issues, CONFIDENT_LEARNING), (disagree, MODEL_DISAGREES)):
+    for found, reason in ((issues, UNLIKELY_LABEL), (disagree, MODEL_DISAGREES)):
         for k in found:
             if eligible[k]:
                 reasons.setdefault(int(k), []).append(reason)

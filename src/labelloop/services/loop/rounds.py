@@ -299,7 +299,7 @@ def _run_round(
                           min_per_class=settings.label_error_min_per_class)
     metrics["flagging"] = may.metrics(settings.label_error_min_per_class)
     if may.allowed and oof is not None:
-        issues = find_label_issues(y[labelled], oof)
+        issues = find_label_issues(y[labelled], oof, filter_by="mixture")
         disagree = round_steps.disagreements(runner, y[labelled], oof, weight[labelled],
                                              min_model_confidence=settings.label_error_confidence)
         suspects = loop_flags.suspects(

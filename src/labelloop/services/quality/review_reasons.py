@@ -17,9 +17,10 @@ from labelloop.store.models import items
 PENDING, DONE = "pending", "done"  # items.review_state: waiting, and decided
 LOW_CONFIDENCE = "low_confidence"  # the consensus stayed below the project's `review_below`
 FLAGGED = "flagged"  # a reviewer or manager sent the item by hand
-CONFIDENT_LEARNING = "confident_learning"  # a loop round: confident learning finds the label unlikely
+UNLIKELY_LABEL = "unlikely_label"  # a loop round: the label's out-of-fold probability is in the low group
 MODEL_DISAGREES = "model_disagrees"  # a loop round: the model confidently answers another class
-REASONS = (LOW_CONFIDENCE, FLAGGED, CONFIDENT_LEARNING, MODEL_DISAGREES)
+CONFIDENT_LEARNING = "confident_learning"  # UNLIKELY_LABEL before the mixture (kept on items)
+REASONS = (LOW_CONFIDENCE, FLAGGED, UNLIKELY_LABEL, MODEL_DISAGREES, CONFIDENT_LEARNING)
 
 
 def sent_to_review(*reasons: str) -> dict[str, Any]:
