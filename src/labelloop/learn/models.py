@@ -22,7 +22,7 @@ one hurts the other (on 20% planted noise, confident learning's F1 moves by 0.1 
 
 Out-of-fold probabilities: stratified K-fold cross-validation; each labelled item is predicted by the
 model fitted on the other folds (Stone 1974), so every labelled item gets a prediction made without
-its own label: what confident learning and the auto-label threshold need. A class with fewer items
+its own label: what the label-error search and the auto-label threshold need. A class with fewer items
 than folds is absent from some training folds; there its probability is 0 (an honest "never seen").
 """
 

@@ -1,7 +1,7 @@
 """The text classifier with a fine-tuned encoder, and out-of-fold probabilities that stay honest.
 
 A model fine-tuned on an item's label has seen that label: its "out-of-fold" probability for the
-item would be a training-set probability, too confident, and confident learning and the auto-label
+item would be a training-set probability, too confident, and the label-error search and the auto-label
 threshold would trust it. So :class:`TunedTextClassifier` *cross-fits* (fine-tune on one part,
 predict the other):
 
